@@ -1,0 +1,218 @@
+// `sinkstream bench attention`: GPU-timestamped decode attention and KV append
+// over a full sinks + window cache, against a plain copy kernel moving the same
+// bytes in the same run.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "kv/kv_cache.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: sinkstream bench attention [options]\n"
+    "Times one decode step's KV append and attention (split + reduce) per layer over a\n"
+    "full cache, and a copy kernel over the same bytes, with GPU timestamps.\n"
+    "  --heads N          query heads (32)\n"
+    "  --kv-heads N       KV heads (8)\n"
+    "  --head-dim N       head dim (128)\n"
+    "  --sinks N          pinned sink slots (4)\n"
+    "  --cache A,B,...    cache sizes, sinks included (512,1024,...,65536)\n"
+    "  --kv-type LIST     f16, f32 or f16,f32 (both)\n"
+    "  --min-bytes N      layers are added until the K+V bytes reach this, so caches\n"
+    "                     do not sit in the GPU's L2 (256M)\n"
+    "  --iters N          timed repetitions, the median is reported (20)\n"
+    "  --workgroups N     split-kernel workgroups to aim for (device default)\n"
+    "  --device SEL       Vulkan device index or name substring\n"
+    "  --json             one JSON object instead of the table\n";
+
+struct Row {
+  std::string kv;
+  uint64_t cache = 0;
+  uint32_t layers = 0;
+  double append_us = 0, attend_us = 0, copy_us = 0;  // per layer
+  double attend_gbs = 0, copy_gbs = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct BenchShape {
+  uint32_t heads, kv_heads, head_dim, sinks, iters, workgroups;
+  uint64_t min_bytes;
+};
+
+Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_slots) {
+  StreamConfig cfg;
+  cfg.heads = s.heads;
+  cfg.kv_heads = s.kv_heads;
+  cfg.head_dim = s.head_dim;
+  cfg.sinks = s.sinks;
+  cfg.window = static_cast<uint32_t>(cache_slots - s.sinks);
+  cfg.kv_type = kv;
+  cfg.max_chunk = 1;
+  const uint64_t layer_bytes = 2ull * s.kv_heads * cache_slots * s.head_dim * (kv == KvType::f16 ? 2 : 4);
+  cfg.layers = static_cast<uint32_t>(std::clamp<uint64_t>((s.min_bytes + layer_bytes - 1) / layer_bytes, 1, 512));
+  const uint32_t L = cfg.layers;
+
+  kv::KvCache cache(ctx, cfg, 0);
+  if (s.workgroups) cache.set_target_workgroups(s.workgroups);
+  const uint64_t q_floats = uint64_t{L} * s.heads * s.head_dim, kv_floats = uint64_t{L} * s.kv_heads * s.head_dim;
+  auto q = ctx.create_buffer(q_floats * 4, vk::MemoryUse::device, "bench queries");
+  auto k = ctx.create_buffer(kv_floats * 4, vk::MemoryUse::device, "bench keys");
+  auto v = ctx.create_buffer(kv_floats * 4, vk::MemoryUse::device, "bench values");
+  auto out = ctx.create_buffer(q_floats * 4, vk::MemoryUse::device, "bench outputs");
+  auto sinks = ctx.create_buffer(uint64_t{L} * s.heads * 4, vk::MemoryUse::device, "bench sinks");
+  cache.bind({&q, &k, &v, &out, &sinks});
+  const uint64_t copy_bytes = layer_bytes * L;
+  auto copy_src = ctx.create_buffer(copy_bytes, vk::MemoryUse::device, "copy source");
+  auto copy_dst = ctx.create_buffer(copy_bytes, vk::MemoryUse::device, "copy destination");
+  auto copy_kernel = ctx.create_kernel({"copy", 2, 16, {256, 1, 1}, {}});
+  auto pool = ctx.create_descriptor_pool(1, 2);
+  const vk::GpuBuffer* copy_bufs[] = {&copy_src, &copy_dst};
+  const auto copy_set = ctx.bind(pool.get(), *copy_kernel, copy_bufs);
+  const struct {
+    uint32_t n_vec4, pad[3];
+  } copy_pc{static_cast<uint32_t>(copy_bytes / 16), {}};
+
+  vk::CommandBuffer cmd(ctx);
+  cmd.begin();  // Finite inputs: all-zero buffers are fine for timing.
+  for (const vk::GpuBuffer* b : {&q, &k, &v, &sinks, &copy_src}) cmd.fill_zero(*b);
+  for (uint32_t l = 0; l < L; ++l) {
+    cmd.fill_zero(cache.k_buffer(l));
+    cmd.fill_zero(cache.v_buffer(l));
+  }
+  cmd.end();
+  cmd.submit_and_wait();
+  cache.assume_appended(cache_slots);  // a full ring: every slot is attended
+  cache.prepare(1);
+
+  auto stamps = ctx.create_timestamp_pool(5);
+  std::vector<double> append_t, attend_t, copy_t;
+  for (uint32_t it = 0; it < s.iters + 1; ++it) {
+    cmd.begin();
+    cmd.reset_timestamps(stamps.get(), 5);
+    cmd.transfer_to_compute_barrier();
+    cmd.timestamp(stamps.get(), 0);
+    for (uint32_t l = 0; l < L; ++l) {
+      kv::LayerIo io;
+      io.k_offset = io.v_offset = l * s.kv_heads * s.head_dim;
+      io.kv_stride = s.kv_heads * s.head_dim;
+      cache.record_decode_append(cmd, l, io);
+    }
+    cmd.compute_barrier();
+    cmd.timestamp(stamps.get(), 1);
+    for (uint32_t l = 0; l < L; ++l) {
+      kv::LayerIo io;
+      io.q_offset = io.out_offset = l * s.heads * s.head_dim;
+      io.q_stride = io.out_stride = s.heads * s.head_dim;
+      io.sink_offset = l * s.heads;
+      cache.record_decode_attend(cmd, l, io);
+      cmd.compute_barrier();
+    }
+    cmd.timestamp(stamps.get(), 2);
+    cmd.dispatch(copy_set, copy_pc, {std::min<uint32_t>(65535, static_cast<uint32_t>(copy_bytes / 16 / 256) + 1), 1, 1});
+    cmd.compute_barrier();
+    cmd.timestamp(stamps.get(), 3);
+    cmd.end();
+    cmd.submit_and_wait();
+    const auto t = vk::read_timestamps_ns(ctx, stamps.get(), 4);
+    if (it == 0) continue;  // warm-up
+    append_t.push_back((t[1] - t[0]) / L);
+    attend_t.push_back((t[2] - t[1]) / L);
+    copy_t.push_back((t[3] - t[2]) / L);
+  }
+  Row r;
+  r.kv = kv == KvType::f16 ? "f16" : "f32";
+  r.cache = cache_slots;
+  r.layers = L;
+  r.append_us = median(append_t) / 1e3;
+  r.attend_us = median(attend_t) / 1e3;
+  r.copy_us = median(copy_t) / 1e3;
+  r.attend_gbs = static_cast<double>(layer_bytes) / (r.attend_us * 1e3);
+  r.copy_gbs = 2.0 * static_cast<double>(layer_bytes) / (r.copy_us * 1e3);  // read + write
+  return r;
+}
+
+int bench_attention(const std::vector<std::string>& argv) {
+  const cli::Args a(argv, {"json", "help"},
+                    {"heads", "kv-heads", "head-dim", "sinks", "cache", "kv-type", "min-bytes", "iters", "workgroups",
+                     "device"});
+  if (a.has("help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  BenchShape s;
+  s.heads = static_cast<uint32_t>(a.u64("heads", 32, 1, 1024));
+  s.kv_heads = static_cast<uint32_t>(a.u64("kv-heads", 8, 1, 1024));
+  s.head_dim = static_cast<uint32_t>(a.u64("head-dim", 128, 4, 256));
+  s.sinks = static_cast<uint32_t>(a.u64("sinks", 4, 0, 1024));
+  s.iters = static_cast<uint32_t>(a.u64("iters", 20, 1, 10000));
+  s.workgroups = static_cast<uint32_t>(a.u64("workgroups", 0, 0, 1 << 20));
+  s.min_bytes = vk::parse_byte_size(a.str("min-bytes", "256M"));
+  const auto caches = a.u64_list("cache", {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
+  const std::string types = a.str("kv-type", "f16,f32");
+  std::vector<KvType> kvs;
+  if (types.find("f16") != std::string::npos) kvs.push_back(KvType::f16);
+  if (types.find("f32") != std::string::npos) kvs.push_back(KvType::f32);
+  if (kvs.empty()) throw InvalidArgument("--kv-type must list f16 and/or f32");
+  for (uint64_t c : caches)
+    if (c <= s.sinks) throw InvalidArgument("every --cache size must exceed --sinks");
+
+  vk::ContextOptions opts;
+  opts.device = a.str("device", "");
+  vk::Context ctx(opts);
+  std::vector<Row> rows;
+  for (KvType kv : kvs)
+    for (uint64_t c : caches) {
+      rows.push_back(bench_one(ctx, s, kv, c));
+      if (!a.has("json")) std::fprintf(stderr, "\r%zu/%zu shapes", rows.size(), kvs.size() * caches.size());
+    }
+  if (!a.has("json")) std::fprintf(stderr, "\n");
+
+  if (a.has("json")) {
+    std::printf("{\"device\":\"%s\",\"heads\":%u,\"kv_heads\":%u,\"head_dim\":%u,\"sinks\":%u,\"results\":[",
+                ctx.info().name.c_str(), s.heads, s.kv_heads, s.head_dim, s.sinks);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::printf("%s{\"kv_type\":\"%s\",\"cache\":%llu,\"layers\":%u,\"append_us\":%.3f,\"attention_us\":%.3f,"
+                  "\"attention_gbs\":%.1f,\"copy_us\":%.3f,\"copy_gbs\":%.1f,\"ratio_to_copy\":%.3f}",
+                  i ? "," : "", r.kv.c_str(), static_cast<unsigned long long>(r.cache), r.layers, r.append_us,
+                  r.attend_us, r.attend_gbs, r.copy_us, r.copy_gbs, r.attend_gbs / r.copy_gbs);
+    }
+    std::printf("]}\n");
+    return 0;
+  }
+  std::printf("device: %s   heads %u, kv heads %u, head dim %u, sinks %u (times per layer, median of %u)\n",
+              ctx.info().name.c_str(), s.heads, s.kv_heads, s.head_dim, s.sinks, s.iters);
+  std::printf("%-4s %8s %6s %11s %13s %12s %11s %10s %8s\n", "kv", "cache", "layers", "append us", "attention us",
+              "attn GB/s", "copy us", "copy GB/s", "ratio");
+  for (const Row& r : rows)
+    std::printf("%-4s %8llu %6u %11.2f %13.2f %12.1f %11.2f %10.1f %8.3f\n", r.kv.c_str(),
+                static_cast<unsigned long long>(r.cache), r.layers, r.append_us, r.attend_us, r.attend_gbs, r.copy_us,
+                r.copy_gbs, r.attend_gbs / r.copy_gbs);
+  std::printf("attention GB/s counts K+V bytes read; copy GB/s counts bytes read + written.\n");
+  return 0;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0] == "--help") {
+    std::fputs("usage: sinkstream bench attention [options]   (see `sinkstream bench attention --help`)\n",
+               argv.empty() ? stderr : stdout);
+    return argv.empty() ? 2 : 0;
+  }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "attention") return bench_attention(rest);
+  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention)");
+}
+
+}  // namespace sinkstream::app

@@ -1,0 +1,70 @@
+// `sinkstream devices`: what Vulkan sees, in a table or JSON.
+#include <cstdio>
+#include <string>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "vk/context.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: sinkstream devices [--json]\n"
+    "Lists every Vulkan device: index, name, type, driver, memory, subgroup size,\n"
+    "fp16 arithmetic, 16-bit storage and cooperative-matrix support. Select one\n"
+    "with --device INDEX|NAME on other commands or SINKSTREAM_DEVICE.\n";
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    o += c;
+  }
+  return o;
+}
+
+const char* yes(bool b) { return b ? "yes" : "no"; }
+const char* tf(bool b) { return b ? "true" : "false"; }
+
+}  // namespace
+
+int cmd_devices(const std::vector<std::string>& argv) {
+  const cli::Args args(argv, {"json", "help"}, {});
+  if (args.has("help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const auto devices = vk::list_devices();
+  if (args.has("json")) {
+    std::printf("[");
+    for (size_t i = 0; i < devices.size(); ++i) {
+      const auto& d = devices[i];
+      std::printf(
+          "%s{\"index\":%u,\"name\":\"%s\",\"type\":\"%s\",\"driver\":\"%s\",\"device_local_bytes\":%llu,"
+          "\"uma\":%s,\"subgroup_size\":%u,\"subgroup_arithmetic\":%s,\"fp16\":%s,\"storage_16bit\":%s,"
+          "\"coopmat_khr\":%s,\"coopmat_nv\":%s,\"max_shared_bytes\":%u}",
+          i ? "," : "", d.index, json_escape(d.name).c_str(), vk::device_type_name(d.type),
+          json_escape(d.driver).c_str(), static_cast<unsigned long long>(d.device_local_bytes), tf(d.uma),
+          d.subgroup_size, tf(d.subgroup_arithmetic), tf(d.fp16_arithmetic), tf(d.storage_16bit), tf(d.coopmat_khr),
+          tf(d.coopmat_nv), d.max_shared_bytes);
+    }
+    std::printf("]\n");
+    return 0;
+  }
+  if (devices.empty()) std::printf("Vulkan sees no device.\n");
+  for (const auto& d : devices) {
+    std::printf("[%u] %s (%s)\n", d.index, d.name.c_str(), vk::device_type_name(d.type));
+    std::printf("    driver %s, Vulkan %u.%u\n", d.driver.c_str(), VK_API_VERSION_MAJOR(d.api_version),
+                VK_API_VERSION_MINOR(d.api_version));
+    std::printf("    memory %.1f GiB%s, shared %u KiB, subgroup %u (arithmetic %s)\n",
+                static_cast<double>(d.device_local_bytes) / (1 << 30), d.uma ? " (host-visible, UMA)" : "",
+                d.max_shared_bytes / 1024, d.subgroup_size, yes(d.subgroup_arithmetic));
+    std::printf("    fp16 %s, 16-bit storage %s, cooperative matrix KHR %s / NV %s\n", yes(d.fp16_arithmetic),
+                yes(d.storage_16bit), yes(d.coopmat_khr), yes(d.coopmat_nv));
+  }
+  return 0;
+}
+
+}  // namespace sinkstream::app

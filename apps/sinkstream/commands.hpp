@@ -1,0 +1,11 @@
+// Subcommands of the sinkstream CLI. Each takes the arguments after its name.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace sinkstream::app {
+
+int cmd_devices(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+
+}  // namespace sinkstream::app

@@ -1,0 +1,40 @@
+// sinkstream: endless LLM streams in constant memory on any Vulkan GPU.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sinkstream <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  devices            list the Vulkan devices and what they support\n"
+    "  bench attention    decode attention and KV append speed vs a copy kernel\n"
+    "\n"
+    "Run `sinkstream <command> --help` for the options of a command.\n"
+    "Environment: SINKSTREAM_DEVICE (index or name), SINKSTREAM_VALIDATION=1,\n"
+    "SINKSTREAM_DEVICE_MEMORY_LIMIT (e.g. 512M), SINKSTREAM_PIPELINE_CACHE (file).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "devices") return sinkstream::app::cmd_devices(args);
+    if (cmd == "bench") return sinkstream::app::cmd_bench(args);
+    std::fprintf(stderr, "sinkstream: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    return sinkstream::cli::report_error(e);
+  }
+}

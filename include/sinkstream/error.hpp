@@ -1,0 +1,46 @@
+// Error types thrown by sinkstream. Every failure a user can cause or meet (bad
+// input, no device, out of memory, device lost) is one of these, with a message
+// written for the person reading it, never an abort.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace sinkstream {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Invalid argument or configuration passed by the caller.
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+// No usable Vulkan device, or the requested one does not exist.
+class NoDeviceError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Device memory exhausted (or the configured cap would be exceeded).
+class OutOfDeviceMemory : public Error {
+ public:
+  using Error::Error;
+};
+
+// The driver reported VK_ERROR_DEVICE_LOST or a submission timed out; the
+// context that threw is unusable, but the process is not.
+class DeviceLost : public Error {
+ public:
+  using Error::Error;
+};
+
+// Any other Vulkan failure.
+class VulkanError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace sinkstream

@@ -1,0 +1,201 @@
+#version 450
+// Split-K attention with online softmax. A workgroup owns one (split, kv head,
+// block of BQ queries); its rows are the G query heads of that kv head for each
+// query. Keys are visited in a virtual order:
+//   [cache sinks][staged chunk sinks][ring slots][staged chunk window tokens]
+// The first two segments are scored with the query rotated by its position in
+// the cache (table set 1), the last two with the query rotated by its stream
+// index (set 0): window keys are stored rotated by their stream index, so the
+// relative rotation equals the paper's within-cache distance, and no stored key
+// is ever touched again. attn_reduce.comp combines the splits.
+#extension GL_GOOGLE_include_directive : require
+#define PC_ATTN_SPLIT
+#include "kv_pc.glsl"
+#include "kv_storage.glsl"
+#include "rope.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 3) const uint HD4 = 32;  // head_dim / 4
+layout(constant_id = 4) const uint G = 4;     // query heads per kv head
+layout(constant_id = 5) const uint BQ = 1;    // queries per workgroup
+const uint R = G * BQ;                        // rows: (query, head) pairs
+const uint WG = gl_WorkGroupSize.x;           // keys per tile
+const uint KSUB = WG / HD4;                   // key subsets in the P*V phase (host keeps HD4 <= WG)
+
+layout(std430, binding = 0) readonly buffer Q { float q[]; };             // (query, head, head_dim), strided
+layout(std430, binding = 1) readonly buffer KC { KV_VEC k_cache[]; };     // (kv_head, slot, HD4)
+layout(std430, binding = 2) readonly buffer VC { KV_VEC v_cache[]; };     // (kv_head, slot, HD4)
+layout(std430, binding = 3) readonly buffer KS { KV_VEC k_stage[]; };     // (kv_head, chunk token, HD4)
+layout(std430, binding = 4) readonly buffer VS { KV_VEC v_stage[]; };     // (kv_head, chunk token, HD4)
+layout(std430, binding = 5) readonly buffer Rope { vec2 rope[]; };        // (query, set, rot_half)
+layout(std430, binding = 6) writeonly buffer PartAcc { vec4 part_acc[]; };  // (query, head, split, HD4)
+layout(std430, binding = 7) writeonly buffer PartML { vec2 part_ml[]; };    // (query, head, split): max, sum
+
+shared vec4 q_sh[R * HD4];  // rotated queries of the current segment
+shared float s_sh[R * WG];  // scores, then probabilities, of the current tile
+shared float m_sh[R];       // running max per row
+shared float l_sh[R];       // running sum per row
+shared float alpha_sh[R];   // rescale factor of the current tile
+shared vec4 red_sh[WG];
+
+float neg_inf() { return uintBitsToFloat(0xff800000u); }
+
+const uint CACHE_SINK = 0u, STAGED_SINK = 1u, RING = 2u, STAGED_WINDOW = 3u;
+
+// Locates virtual key v. Returns its row (kv_head, slot) in the cache or the
+// staging buffer; idx is the chunk token (staged kinds) or how many window
+// tokens back from the chunk start the key is (RING).
+uint locate(uint v, uint kvh, uint n_sink_keys, out uint kind, out uint idx) {
+  if (v < pc.cache_sinks) {
+    kind = CACHE_SINK;
+    idx = 0u;
+    return kvh * (pc.sinks + pc.window) + v;
+  }
+  if (v < n_sink_keys) {
+    kind = STAGED_SINK;
+    idx = v - pc.cache_sinks;
+    return kvh * pc.stage_slots + idx;
+  }
+  const uint ri = v - n_sink_keys;
+  if (ri < pc.ring_filled) {
+    kind = RING;
+    idx = (pc.ring_next + pc.window - 1u - ri) % pc.window + 1u;
+    return kvh * (pc.sinks + pc.window) + pc.sinks + ri;
+  }
+  kind = STAGED_WINDOW;
+  idx = pc.chunk_sinks + (ri - pc.ring_filled);
+  return kvh * pc.stage_slots + idx;
+}
+
+// Exactly what query qi would see if the chunk were run one token at a time.
+bool visible(uint kind, uint idx, uint qi) {
+  if (kind == CACHE_SINK) return true;
+  if (kind == STAGED_SINK) return idx <= qi;
+  if (kind == RING) return int(idx) <= pc.ring_limit0 - int(qi);
+  return idx <= qi && qi - idx < pc.window;
+}
+
+vec4 load_k(uint kind, uint row, uint c) {
+  return kind == CACHE_SINK || kind == RING ? kv_unpack(k_cache[row * HD4 + c]) : kv_unpack(k_stage[row * HD4 + c]);
+}
+
+vec4 load_v(uint kind, uint row, uint c) {
+  return kind == CACHE_SINK || kind == RING ? kv_unpack(v_cache[row * HD4 + c]) : kv_unpack(v_stage[row * HD4 + c]);
+}
+
+// Rotates this workgroup's queries into q_sh with table set `set`.
+void load_queries(uint q0, uint kvh, uint set) {
+  barrier();  // the previous segment may still read q_sh
+  const uint hd = HD4 * 4u;
+  for (uint e = gl_LocalInvocationID.x; e < R * hd; e += WG) {
+    const uint r = e / hd, d = e % hd;
+    const uint qi = q0 + r / G;
+    float x = 0.0;
+    if (qi < pc.n_queries) {
+      const uint base = pc.q_offset + qi * pc.q_stride + (kvh * G + r % G) * hd;
+      uint pair, partner;
+      bool first;
+      x = q[base + d];
+      if (rope_pair(d, pc.rot_half, pc.neox != 0u, pair, partner, first))
+        x = rope_apply(x, q[base + partner], first, rope[(qi * 2u + set) * pc.rot_half + pair]);
+    }
+    q_sh[r * HD4 + d / 4u][d % 4u] = x;
+  }
+  barrier();
+}
+
+void score_tile(uint t0, uint t1, uint kvh, uint q0, uint n_sink_keys) {
+  const uint tid = gl_LocalInvocationID.x;
+  float sc[R];
+  for (uint r = 0u; r < R; ++r) sc[r] = 0.0;
+  const uint v = t0 + tid;
+  uint kind = 0u, idx = 0u;
+  if (v < t1) {
+    const uint row = locate(v, kvh, n_sink_keys, kind, idx);
+    for (uint c = 0u; c < HD4; ++c) {
+      const vec4 k = load_k(kind, row, c);
+      for (uint r = 0u; r < R; ++r) sc[r] += dot(q_sh[r * HD4 + c], k);
+    }
+  }
+  for (uint r = 0u; r < R; ++r) {
+    const uint qi = q0 + r / G;
+    const bool ok = v < t1 && qi < pc.n_queries && visible(kind, idx, qi);
+    s_sh[r * WG + tid] = ok ? sc[r] * pc.scale : neg_inf();
+  }
+}
+
+void main() {
+  const uint tid = gl_LocalInvocationID.x;
+  const uint split = gl_WorkGroupID.x, kvh = gl_WorkGroupID.y, q0 = gl_WorkGroupID.z * BQ;
+  const uint n_sink_keys = pc.cache_sinks + pc.chunk_sinks;
+  const uint n_keys = n_sink_keys + pc.ring_filled + (pc.n_chunk - pc.chunk_sinks);
+  const uint begin = split * pc.keys_per_split;
+  const uint end = min(n_keys, begin + pc.keys_per_split);
+
+  if (tid < R) {
+    m_sh[tid] = neg_inf();
+    l_sh[tid] = 0.0;
+  }
+  vec4 acc[R];
+  for (uint r = 0u; r < R; ++r) acc[r] = vec4(0.0);
+  const uint c = tid % HD4, ks = tid / HD4;
+
+  for (uint seg = 0u; seg < 2u; ++seg) {
+    const uint lo = seg == 0u ? begin : max(begin, n_sink_keys);
+    const uint hi = seg == 0u ? min(end, n_sink_keys) : end;
+    if (lo >= hi) continue;  // uniform: depends only on the workgroup
+    load_queries(q0, kvh, seg == 0u ? 1u : 0u);
+    for (uint t0 = lo; t0 < hi; t0 += WG) {
+      const uint t1 = min(hi, t0 + WG);
+      score_tile(t0, t1, kvh, q0, n_sink_keys);
+      barrier();
+      if (tid < R) {
+        float mx = neg_inf();
+        for (uint j = 0u; j < WG; ++j) mx = max(mx, s_sh[tid * WG + j]);
+        const float m_old = m_sh[tid], m_new = max(m_old, mx);
+        alpha_sh[tid] = m_old == neg_inf() ? 0.0 : exp(m_old - m_new);
+        m_sh[tid] = m_new;
+      }
+      barrier();
+      for (uint r = 0u; r < R; ++r) {
+        const float s = s_sh[r * WG + tid];
+        s_sh[r * WG + tid] = s == neg_inf() ? 0.0 : exp(s - m_sh[r]);
+      }
+      barrier();
+      if (tid < R) {
+        float sum = 0.0;
+        for (uint j = 0u; j < WG; ++j) sum += s_sh[tid * WG + j];
+        l_sh[tid] = l_sh[tid] * alpha_sh[tid] + sum;
+      }
+      if (ks < KSUB) {
+        for (uint r = 0u; r < R; ++r) acc[r] *= alpha_sh[r];
+        for (uint j = ks; j < t1 - t0; j += KSUB) {
+          uint kind, idx;
+          const uint row = locate(t0 + j, kvh, n_sink_keys, kind, idx);
+          const vec4 vv = load_v(kind, row, c);
+          for (uint r = 0u; r < R; ++r) acc[r] += s_sh[r * WG + j] * vv;
+        }
+      }
+      barrier();
+    }
+  }
+
+  // Sum the key subsets' accumulators row by row and write this split's partials.
+  for (uint r = 0u; r < R; ++r) {
+    red_sh[tid] = acc[r];
+    barrier();
+    const uint qi = q0 + r / G;
+    if (tid < HD4 && qi < pc.n_queries) {
+      vec4 s = vec4(0.0);
+      for (uint k = 0u; k < KSUB; ++k) s += red_sh[k * HD4 + tid];
+      const uint head = kvh * G + r % G;
+      part_acc[((qi * pc.heads + head) * pc.n_splits + split) * HD4 + tid] = s;
+    }
+    barrier();
+  }
+  if (tid < R) {
+    const uint qi = q0 + tid / G;
+    const uint head = kvh * G + tid % G;
+    if (qi < pc.n_queries) part_ml[(qi * pc.heads + head) * pc.n_splits + split] = vec2(m_sh[tid], l_sh[tid]);
+  }
+}

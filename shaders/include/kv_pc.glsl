@@ -1,0 +1,59 @@
+// Mirrors src/kv/push_constants.hpp field by field (static_asserts there).
+#ifndef KV_PC_GLSL
+#define KV_PC_GLSL
+
+#if defined(PC_KV_APPEND)
+layout(push_constant) uniform PC {
+  uint n_tokens;
+  uint kv_heads;
+  uint head_dim;
+  uint rot_half;
+  uint neox;
+  uint to_cache;
+  uint sinks;
+  uint window;
+  uint sinks_before;
+  uint ring_next;
+  uint chunk_sinks;
+  uint dst_slots;
+  uint k_offset;
+  uint v_offset;
+  uint src_stride;
+} pc;
+#elif defined(PC_ATTN_SPLIT)
+layout(push_constant) uniform PC {
+  uint n_queries;
+  uint heads;
+  uint kv_heads;
+  uint rot_half;
+  uint neox;
+  uint cache_sinks;
+  uint sinks;
+  uint window;
+  uint ring_filled;
+  uint ring_next;
+  int ring_limit0;
+  uint n_chunk;
+  uint chunk_sinks;
+  uint keys_per_split;
+  uint n_splits;
+  float scale;
+  uint q_offset;
+  uint q_stride;
+  uint stage_slots;
+  uint pad0;
+} pc;
+#elif defined(PC_ATTN_REDUCE)
+layout(push_constant) uniform PC {
+  uint n_queries;
+  uint heads;
+  uint head_dim;
+  uint n_splits;
+  uint has_sink_logit;
+  uint sink_offset;
+  uint out_offset;
+  uint out_stride;
+} pc;
+#endif
+
+#endif

@@ -1,0 +1,236 @@
+#include "kv/kv_cache.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <thread>
+
+#include "kv/rope.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::kv {
+namespace {
+
+constexpr uint32_t kAppendGroup = 64;
+constexpr uint32_t kReduceGroup = 64;
+constexpr uint32_t kMaxDecodeSplits = 256;
+constexpr uint32_t kMaxPrefillSplits = 4;
+constexpr uint32_t kMaxRows = 32;  // (query, head) rows per split workgroup: bounds registers
+
+uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+
+uint32_t kv_elem_bytes(KvType t) { return t == KvType::f16 ? 2 : 4; }
+
+// Shared memory of attn_split.comp for R rows (keep in sync with its declarations).
+uint32_t split_shared_bytes(uint32_t rows, uint32_t hd4, uint32_t wg) {
+  return rows * hd4 * 16 + rows * wg * 4 + rows * 12 + wg * 16;
+}
+
+std::unique_ptr<vk::Kernel> split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32_t wg, uint32_t bq) {
+  const std::string name = cfg.kv_type == KvType::f16 ? "attn_split_f16" : "attn_split_f32";
+  return ctx.create_kernel({name, 8, sizeof(AttnSplitPC), {wg, 1, 1},
+                            {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
+}
+
+}  // namespace
+
+KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_position)
+    : ctx_(&ctx), cfg_(cfg), start_(start_position) {
+  validate(cfg_);
+  if (cfg_.scale == 0.0f) cfg_.scale = 1.0f / std::sqrt(static_cast<float>(cfg_.head_dim));
+  state_ = {cfg_.sinks, cfg_.window, 0};
+  inv_freq_ = rope_inv_freq(cfg_.rope, cfg_.head_dim);
+  rot_half_ = static_cast<uint32_t>(inv_freq_.size());
+  const auto& info = ctx.info();
+  const uint32_t group = cfg_.heads / cfg_.kv_heads, hd4 = cfg_.head_dim / 4;
+  wg_ = 128;
+  if (split_shared_bytes(group, hd4, wg_) > info.max_shared_bytes)
+    throw InvalidArgument("this device's " + std::to_string(info.max_shared_bytes) +
+                          " bytes of shared memory cannot hold the attention tile for head_dim " +
+                          std::to_string(cfg_.head_dim) + " with " + std::to_string(group) + " heads per KV head");
+  while (bq_prefill_ * 2 * group <= kMaxRows && bq_prefill_ * 2 <= cfg_.max_chunk &&
+         split_shared_bytes(bq_prefill_ * 2 * group, hd4, wg_) <= info.max_shared_bytes)
+    bq_prefill_ *= 2;
+  target_workgroups_ = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU
+                           ? 2 * std::max(1u, std::thread::hardware_concurrency())
+                           : 512;
+
+  const std::string kv = cfg_.kv_type == KvType::f16 ? "f16" : "f32";
+  append_ = ctx.create_kernel({"kv_append_" + kv, 5, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
+  split_decode_ = split_kernel(ctx, cfg_, wg_, 1);
+  split_prefill_ = split_kernel(ctx, cfg_, wg_, bq_prefill_);
+  reduce_ = ctx.create_kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
+
+  const uint64_t slots = cfg_.sinks + cfg_.window;
+  const uint64_t layer_bytes = uint64_t{cfg_.kv_heads} * slots * cfg_.head_dim * kv_elem_bytes(cfg_.kv_type);
+  for (uint32_t l = 0; l < cfg_.layers; ++l) {
+    k_.push_back(ctx.create_buffer(layer_bytes, vk::MemoryUse::device, "the K cache"));
+    v_.push_back(ctx.create_buffer(layer_bytes, vk::MemoryUse::device, "the V cache"));
+  }
+  const uint64_t stage_bytes =
+      uint64_t{cfg_.kv_heads} * cfg_.max_chunk * cfg_.head_dim * kv_elem_bytes(cfg_.kv_type);
+  k_stage_ = ctx.create_buffer(stage_bytes, vk::MemoryUse::device, "the K staging area");
+  v_stage_ = ctx.create_buffer(stage_bytes, vk::MemoryUse::device, "the V staging area");
+  rope_ = ctx.create_buffer(uint64_t{cfg_.max_chunk} * 2 * std::max(rot_half_, 1u) * 8, vk::MemoryUse::upload,
+                            "the RoPE table");
+  const uint32_t decode_splits = std::min(kMaxDecodeSplits, ceil_div(slots, wg_));
+  partial_rows_ = cfg_.heads * std::max(decode_splits, cfg_.max_chunk * kMaxPrefillSplits);
+  part_acc_ = ctx.create_buffer(uint64_t{partial_rows_} * cfg_.head_dim * 4, vk::MemoryUse::device,
+                                "attention partials");
+  part_ml_ = ctx.create_buffer(uint64_t{partial_rows_} * 8, vk::MemoryUse::device, "attention partials");
+  device_bytes_ = 2 * cfg_.layers * layer_bytes + 2 * stage_bytes + rope_.size() + part_acc_.size() + part_ml_.size();
+}
+
+KvCache::~KvCache() = default;
+
+void KvCache::bind(const StepBuffers& io) {
+  pool_ = ctx_->create_descriptor_pool(4 * cfg_.layers + 1, 4 * cfg_.layers * 8 + 8);
+  stage_sets_.clear();
+  commit_sets_.clear();
+  decode_sets_.clear();
+  prefill_sets_.clear();
+  for (uint32_t l = 0; l < cfg_.layers; ++l) {
+    const vk::GpuBuffer* stage[] = {io.k, io.v, &rope_, &k_stage_, &v_stage_};
+    const vk::GpuBuffer* commit[] = {io.k, io.v, &rope_, &k_[l], &v_[l]};
+    const vk::GpuBuffer* split[] = {io.q, &k_[l], &v_[l], &k_stage_, &v_stage_, &rope_, &part_acc_, &part_ml_};
+    stage_sets_.push_back(ctx_->bind(pool_.get(), *append_, stage));
+    commit_sets_.push_back(ctx_->bind(pool_.get(), *append_, commit));
+    decode_sets_.push_back(ctx_->bind(pool_.get(), *split_decode_, split));
+    prefill_sets_.push_back(ctx_->bind(pool_.get(), *split_prefill_, split));
+  }
+  const vk::GpuBuffer* reduce[] = {&part_acc_, &part_ml_, io.sink_logits, io.out};
+  reduce_set_ = ctx_->bind(pool_.get(), *reduce_, reduce);
+}
+
+void KvCache::prepare(uint32_t n) {
+  if (n == 0 || n > cfg_.max_chunk)
+    throw InvalidArgument("a step appends 1.." + std::to_string(cfg_.max_chunk) + " tokens, not " + std::to_string(n));
+  auto* table = static_cast<float*>(rope_.mapped());
+  const size_t row = 2 * rot_half_;
+  for (uint32_t i = 0; i < n; ++i) {
+    float* own = table + (2 * i) * row;
+    float* sink = table + (2 * i + 1) * row;
+    rope_cos_sin(state_.key_position(start_, i), inv_freq_, {own, row});
+    rope_cos_sin(state_.cache_position(i), inv_freq_, {sink, row});
+  }
+}
+
+KvAppendPC KvCache::append_pc(uint32_t n, bool to_cache, const LayerIo& io) const {
+  KvAppendPC pc{};
+  pc.n_tokens = n;
+  pc.kv_heads = cfg_.kv_heads;
+  pc.head_dim = cfg_.head_dim;
+  pc.rot_half = rot_half_;
+  pc.neox = cfg_.rope.style == RopeStyle::neox;
+  pc.to_cache = to_cache;
+  pc.sinks = cfg_.sinks;
+  pc.window = cfg_.window;
+  pc.sinks_before = state_.sinks_filled();
+  pc.ring_next = state_.ring_next();
+  pc.chunk_sinks = state_.chunk_sinks(n);
+  pc.dst_slots = to_cache ? cfg_.sinks + cfg_.window : cfg_.max_chunk;
+  pc.k_offset = io.k_offset;
+  pc.v_offset = io.v_offset;
+  pc.src_stride = io.kv_stride;
+  return pc;
+}
+
+AttnSplitPC KvCache::split_pc(const RingState& cache, uint32_t n_queries, uint32_t n_chunk, const LayerIo& io) const {
+  AttnSplitPC pc{};
+  pc.n_queries = n_queries;
+  pc.heads = cfg_.heads;
+  pc.kv_heads = cfg_.kv_heads;
+  pc.rot_half = rot_half_;
+  pc.neox = cfg_.rope.style == RopeStyle::neox;
+  pc.cache_sinks = cache.sinks_filled();
+  pc.sinks = cfg_.sinks;
+  pc.window = cfg_.window;
+  pc.ring_filled = cache.ring_filled();
+  pc.ring_next = cache.ring_next();
+  pc.n_chunk = n_chunk;
+  pc.chunk_sinks = cache.chunk_sinks(n_chunk);
+  // Decode attends after its token is in the ring, so the whole ring is visible;
+  // a staged chunk's query i sees ring keys up to W - 1 - (its window index).
+  pc.ring_limit0 = static_cast<int32_t>(n_chunk == 0 ? cfg_.window : cfg_.window - 1 + pc.chunk_sinks);
+  pc.scale = cfg_.scale;
+  pc.q_offset = io.q_offset;
+  pc.q_stride = io.q_stride;
+  pc.stage_slots = cfg_.max_chunk;
+  return pc;
+}
+
+uint32_t KvCache::splits_for(uint32_t n_keys, uint32_t query_blocks, uint32_t max_splits) const {
+  const uint32_t tiles = ceil_div(n_keys, wg_);
+  const uint32_t want = std::max(1u, target_workgroups_ / (cfg_.kv_heads * query_blocks));
+  return std::max(1u, std::min({tiles, want, max_splits}));
+}
+
+void KvCache::record_reduce(vk::CommandBuffer& cmd, uint32_t n_queries, uint32_t splits, const LayerIo& io) const {
+  AttnReducePC pc{};
+  pc.n_queries = n_queries;
+  pc.heads = cfg_.heads;
+  pc.head_dim = cfg_.head_dim;
+  pc.n_splits = splits;
+  pc.has_sink_logit = cfg_.learned_sinks;
+  pc.sink_offset = io.sink_offset;
+  pc.out_offset = io.out_offset;
+  pc.out_stride = io.out_stride;
+  cmd.dispatch(reduce_set_, pc, {cfg_.heads, n_queries, 1});
+}
+
+void KvCache::check_recordable(uint32_t layer) const {
+  if (layer >= cfg_.layers || stage_sets_.empty())
+    throw Error("internal error: recording a KV step before bind() or for a bad layer");
+}
+
+void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
+  check_recordable(layer);
+  cmd.dispatch(commit_sets_[layer], append_pc(1, true, io),
+               {ceil_div(cfg_.kv_heads * cfg_.head_dim / 4, kAppendGroup), 1, 1});
+}
+
+void KvCache::record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
+  check_recordable(layer);
+  const RingState after = state_.after(1);
+  AttnSplitPC pc = split_pc(after, 1, 0, io);
+  const uint32_t n_keys = after.slots_used();
+  const uint32_t splits = splits_for(n_keys, 1, partial_rows_ / cfg_.heads);
+  pc.n_splits = splits;
+  pc.keys_per_split = ceil_div(ceil_div(n_keys, splits), wg_) * wg_;
+  pc.n_splits = ceil_div(n_keys, pc.keys_per_split);
+  cmd.dispatch(decode_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
+  cmd.compute_barrier();
+  record_reduce(cmd, 1, pc.n_splits, io);
+}
+
+void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const {
+  const uint32_t append_groups = ceil_div(n * cfg_.kv_heads * cfg_.head_dim / 4, kAppendGroup);
+  cmd.dispatch(stage_sets_[layer], append_pc(n, false, io), {append_groups, 1, 1});
+  cmd.compute_barrier();
+  AttnSplitPC pc = split_pc(state_, n, n, io);
+  const uint32_t n_keys = state_.slots_used() + n;
+  const uint32_t blocks = ceil_div(n, bq_prefill_);
+  const uint32_t splits = splits_for(n_keys, blocks, std::min(kMaxPrefillSplits, partial_rows_ / (cfg_.heads * n)));
+  pc.keys_per_split = ceil_div(ceil_div(n_keys, splits), wg_) * wg_;
+  pc.n_splits = ceil_div(n_keys, pc.keys_per_split);
+  cmd.dispatch(prefill_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, blocks});
+  // The commit overwrites ring slots the split kernel has just read.
+  cmd.compute_barrier();
+  cmd.dispatch(commit_sets_[layer], append_pc(n, true, io), {append_groups, 1, 1});
+  record_reduce(cmd, n, pc.n_splits, io);
+}
+
+void KvCache::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const {
+  check_recordable(layer);
+  if (n == 1) {
+    record_decode_append(cmd, layer, io);
+    cmd.compute_barrier();
+    record_decode_attend(cmd, layer, io);
+  } else {
+    record_prefill(cmd, layer, n, io);
+  }
+  // Leaves every write visible: the next layer reuses the staging and partial buffers.
+  cmd.compute_barrier();
+}
+
+}  // namespace sinkstream::kv

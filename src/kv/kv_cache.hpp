@@ -1,0 +1,95 @@
+// The GPU side of a sinks + window KV cache: per-layer K/V buffers, the staging
+// area a prefill chunk is attended from before it is committed, the split
+// partials, and the recording of append + attention for one layer.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "kv/push_constants.hpp"
+#include "kv/ring.hpp"
+#include "sinkstream/config.hpp"
+#include "vk/commands.hpp"
+
+namespace sinkstream::kv {
+
+// Where one layer's step inputs and output live, in floats.
+struct LayerIo {
+  uint32_t q_offset = 0, q_stride = 0;    // q: (token, head, head_dim)
+  uint32_t k_offset = 0, v_offset = 0;    // k, v: (token, kv_head, head_dim)
+  uint32_t kv_stride = 0;
+  uint32_t out_offset = 0, out_stride = 0;  // out: (token, head, head_dim)
+  uint32_t sink_offset = 0;               // this layer's sink logits
+};
+
+// The buffers a step reads and writes; bound once, so their sizes are fixed.
+struct StepBuffers {
+  const vk::GpuBuffer* q;
+  const vk::GpuBuffer* k;
+  const vk::GpuBuffer* v;
+  const vk::GpuBuffer* out;
+  const vk::GpuBuffer* sink_logits;  // (layer, head); any buffer when unused
+};
+
+class KvCache {
+ public:
+  KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_position);
+  ~KvCache();
+
+  void bind(const StepBuffers& io);
+  // Workgroups the split kernel aims for (more splits for wide GPUs).
+  void set_target_workgroups(uint32_t n) { target_workgroups_ = n; }
+
+  // Host work before recording a chunk of n tokens: writes the RoPE table.
+  void prepare(uint32_t n);
+  // Records the chunk's append and attention for one layer. The chunk is
+  // attended exactly as if its tokens came one at a time.
+  void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;
+  // Call once the step's commands were submitted: the chunk is now in the cache.
+  void advance(uint32_t n) { state_ = state_.after(n); }
+
+  // The two halves of a one-token step, for benchmarks that time them apart;
+  // record_layer(cmd, l, 1, io) is append, barrier, attend.
+  void record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const;
+  void record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const;
+  // Benchmarks only: treat `tokens` tokens as already appended, whatever the
+  // buffers hold, so a deep cache can be timed without streaming into it.
+  void assume_appended(uint64_t tokens) { state_ = {cfg_.sinks, cfg_.window, tokens}; }
+  const vk::GpuBuffer& k_buffer(uint32_t layer) const { return k_.at(layer); }
+  const vk::GpuBuffer& v_buffer(uint32_t layer) const { return v_.at(layer); }
+
+  const RingState& state() const { return state_; }
+  uint64_t start_position() const { return start_; }
+  uint64_t device_bytes() const { return device_bytes_; }
+
+ private:
+  void check_recordable(uint32_t layer) const;
+  uint32_t splits_for(uint32_t n_keys, uint32_t query_blocks, uint32_t max_splits) const;
+  void record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;
+  KvAppendPC append_pc(uint32_t n, bool to_cache, const LayerIo& io) const;
+  AttnSplitPC split_pc(const RingState& cache, uint32_t n_queries, uint32_t n_chunk, const LayerIo& io) const;
+  void record_reduce(vk::CommandBuffer& cmd, uint32_t n_queries, uint32_t splits, const LayerIo& io) const;
+
+  vk::Context* ctx_;
+  StreamConfig cfg_;
+  uint64_t start_;
+  RingState state_;
+  std::vector<long double> inv_freq_;
+  uint32_t rot_half_ = 0;
+  uint32_t wg_ = 0;          // split kernel workgroup size = keys per tile
+  uint32_t bq_prefill_ = 1;  // queries per prefill workgroup
+  uint32_t target_workgroups_ = 0;
+  uint32_t partial_rows_ = 0;  // (query, head, split) rows the partial buffers hold
+
+  std::unique_ptr<vk::Kernel> append_, split_decode_, split_prefill_, reduce_;
+  std::vector<vk::GpuBuffer> k_, v_;  // per layer: (kv_head, slot, head_dim)
+  vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
+  vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written
+  vk::GpuBuffer part_acc_, part_ml_;  // (query, head, split, head_dim) and (query, head, split, 2)
+  uint64_t device_bytes_ = 0;
+
+  vk::DescriptorPool pool_;
+  std::vector<vk::BindingSet> stage_sets_, commit_sets_, decode_sets_, prefill_sets_;  // per layer
+  vk::BindingSet reduce_set_;
+};
+
+}  // namespace sinkstream::kv

@@ -1,0 +1,53 @@
+// CPU reference of the StreamingLLM cache, in double precision and written for
+// reading, not speed. It follows the paper literally: keep the first S tokens
+// and the last W others *unrotated*, and at every step rotate every kept key by
+// its position within the cache (sinks 0..S-1, then the window in age order)
+// and the query by the newest position. The GPU path never re-rotates a stored
+// key; tests prove both give the same attention.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "sinkstream/config.hpp"
+
+namespace sinkstream::ref {
+
+// Rotates x (head_dim values) in place by `position` with the given RoPE.
+void rope_rotate(std::span<double> x, double position, const RopeConfig& rope);
+
+class ReferenceStream {
+ public:
+  explicit ReferenceStream(const StreamConfig& cfg);
+
+  // (layer, head); used when cfg.learned_sinks.
+  void set_sink_logits(std::span<const float> logits);
+
+  // Appends n tokens one at a time and returns each token's attention output.
+  // Layouts as AttentionStream::step: q (layer, token, head, head_dim),
+  // k/v (layer, token, kv_head, head_dim); returns (layer, token, head, head_dim).
+  std::vector<double> step(std::span<const float> q, std::span<const float> k, std::span<const float> v, uint32_t n);
+
+  uint64_t tokens_seen() const { return seen_; }
+
+ private:
+  struct Token {
+    std::vector<double> k, v;  // (kv_head, head_dim), unrotated
+  };
+  struct Layer {
+    std::vector<Token> sinks;  // the first S tokens, forever
+    std::deque<Token> window;  // the last W other tokens, oldest first
+  };
+
+  void append(Layer& layer, Token token) const;
+  void attend(const Layer& layer, uint32_t layer_index, const float* q, double* out) const;
+
+  StreamConfig cfg_;
+  double scale_;
+  std::vector<Layer> layers_;
+  std::vector<float> sink_logits_;
+  uint64_t seen_ = 0;
+};
+
+}  // namespace sinkstream::ref

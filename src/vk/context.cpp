@@ -1,0 +1,334 @@
+// Instance, device selection and device creation.
+#include "vk/context.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+
+#include "vk/check.hpp"
+
+namespace sinkstream::vk {
+namespace {
+
+constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+bool env_flag(const char* name) {
+  const std::string v = env(name);
+  return !v.empty() && v != "0" && v != "false" && v != "off";
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool has_extension(VkPhysicalDevice pd, const char* name) {
+  uint32_t n = 0;
+  VK_CHECK(vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr));
+  std::vector<VkExtensionProperties> exts(n);
+  VK_CHECK(vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data()));
+  return std::any_of(exts.begin(), exts.end(), [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
+}
+
+bool has_layer(const char* name) {
+  uint32_t n = 0;
+  VK_CHECK(vkEnumerateInstanceLayerProperties(&n, nullptr));
+  std::vector<VkLayerProperties> layers(n);
+  VK_CHECK(vkEnumerateInstanceLayerProperties(&n, layers.data()));
+  return std::any_of(layers.begin(), layers.end(), [&](const auto& l) { return std::strcmp(l.layerName, name) == 0; });
+}
+
+// Higher is better: the default choice when the user names no device.
+int type_rank(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+    default: return 0;
+  }
+}
+
+bool compute_queue_family(VkPhysicalDevice pd, uint32_t* family) {
+  uint32_t n = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+  std::vector<VkQueueFamilyProperties> fams(n);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, fams.data());
+  for (uint32_t i = 0; i < n; ++i) {
+    if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      *family = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+DeviceInfo query_info(VkPhysicalDevice pd, uint32_t index) {
+  VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
+  VkPhysicalDeviceVulkan12Properties p12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
+  p11.pNext = &p12;
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props.pNext = &p11;
+  vkGetPhysicalDeviceProperties2(pd, &props);
+
+  VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  f11.pNext = &f12;
+  VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  feats.pNext = &f11;
+  vkGetPhysicalDeviceFeatures2(pd, &feats);
+
+  const VkPhysicalDeviceLimits& lim = props.properties.limits;
+  DeviceInfo d;
+  d.index = index;
+  d.name = props.properties.deviceName;
+  d.type = props.properties.deviceType;
+  d.driver = std::string(p12.driverName) + " " + p12.driverInfo;
+  d.api_version = props.properties.apiVersion;
+  d.subgroup_size = p11.subgroupSize;
+  const bool compute_subgroups = (p11.subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+  d.subgroup_arithmetic = compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  d.subgroup_shuffle = compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+  d.fp16_arithmetic = f12.shaderFloat16;
+  d.storage_16bit = f11.storageBuffer16BitAccess;
+  d.coopmat_khr = has_extension(pd, "VK_KHR_cooperative_matrix");
+  d.coopmat_nv = has_extension(pd, "VK_NV_cooperative_matrix");
+  d.max_shared_bytes = lim.maxComputeSharedMemorySize;
+  d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
+  for (int i = 0; i < 3; ++i) d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
+  d.max_storage_buffer_range = lim.maxStorageBufferRange;
+  d.max_allocation_bytes = p11.maxMemoryAllocationSize;
+  d.timestamp_period_ns = lim.timestampPeriod;
+
+  uint32_t family = 0;
+  if (compute_queue_family(pd, &family)) {
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+    std::vector<VkQueueFamilyProperties> fams(n);
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, fams.data());
+    d.timestamps = fams[family].timestampValidBits > 0 && lim.timestampPeriod > 0;
+  }
+
+  VkPhysicalDeviceMemoryProperties mem{};
+  vkGetPhysicalDeviceMemoryProperties(pd, &mem);
+  for (uint32_t h = 0; h < mem.memoryHeapCount; ++h) {
+    if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes, mem.memoryHeaps[h].size);
+  }
+  for (uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
+    const auto f = mem.memoryTypes[t].propertyFlags;
+    const auto heap = mem.memoryHeaps[mem.memoryTypes[t].heapIndex];
+    // Only a host-visible type on the *large* device heap makes the device UMA;
+    // the 256 MiB BAR window of a discrete GPU does not.
+    if ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) && (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+        heap.size == d.device_local_bytes)
+      d.uma = true;
+  }
+  return d;
+}
+
+Instance make_instance(bool validation) {
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+  app.pApplicationName = "sinkstream";
+  app.apiVersion = VK_API_VERSION_1_2;
+  VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+  ci.pApplicationInfo = &app;
+  std::vector<const char*> layers, exts;
+  VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  if (validation) {
+    layers.push_back(kValidationLayer);
+    exts.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+    exts.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+    features.enabledValidationFeatureCount = 1;
+    features.pEnabledValidationFeatures = enables;
+    ci.pNext = &features;
+  }
+  ci.enabledLayerCount = static_cast<uint32_t>(layers.size());
+  ci.ppEnabledLayerNames = layers.data();
+  ci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
+  ci.ppEnabledExtensionNames = exts.data();
+  VkInstance inst = VK_NULL_HANDLE;
+  const VkResult r = vkCreateInstance(&ci, nullptr, &inst);
+  if (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)
+    throw NoDeviceError(
+        "no Vulkan driver found: install your GPU's Vulkan driver (Debian/Ubuntu: mesa-vulkan-drivers "
+        "provides lavapipe, a CPU implementation)");
+  VK_CHECK(r);
+  return Instance(inst);
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance inst) {
+  uint32_t n = 0;
+  VK_CHECK(vkEnumeratePhysicalDevices(inst, &n, nullptr));
+  std::vector<VkPhysicalDevice> pds(n);
+  VK_CHECK(vkEnumeratePhysicalDevices(inst, &n, pds.data()));
+  return pds;
+}
+
+}  // namespace
+
+const char* device_type_name(VkPhysicalDeviceType t) {
+  switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+  }
+}
+
+std::vector<DeviceInfo> list_devices() {
+  Instance inst = make_instance(false);
+  std::vector<DeviceInfo> out;
+  const auto pds = physical_devices(inst.get());
+  for (uint32_t i = 0; i < pds.size(); ++i) out.push_back(query_info(pds[i], i));
+  return out;
+}
+
+uint64_t parse_byte_size(std::string_view text) {
+  std::string s(text);
+  if (s.empty()) throw InvalidArgument("empty byte size");
+  uint64_t mult = 1;
+  const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+  if (last == 'K' || last == 'M' || last == 'G') {
+    mult = last == 'K' ? (1ull << 10) : last == 'M' ? (1ull << 20) : (1ull << 30);
+    s.pop_back();
+  }
+  if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) || s.size() > 15)
+    throw InvalidArgument("not a byte size: '" + std::string(text) + "' (use e.g. 1048576, 512M or 2G)");
+  return std::stoull(s) * mult;
+}
+
+Context::Context(const ContextOptions& options) {
+  validation_ = options.validation || env_flag("SINKSTREAM_VALIDATION");
+  memory_limit_ = options.memory_limit;
+  if (memory_limit_ == 0 && !env("SINKSTREAM_DEVICE_MEMORY_LIMIT").empty())
+    memory_limit_ = parse_byte_size(env("SINKSTREAM_DEVICE_MEMORY_LIMIT"));
+  submit_timeout_ms_ = options.submit_timeout_ms;
+  pipeline_cache_path_ = options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE")
+                                                             : options.pipeline_cache_path;
+  create_instance();
+  pick_physical_device(options.device.empty() ? env("SINKSTREAM_DEVICE") : options.device);
+  create_device();
+  load_pipeline_cache();
+  transfer_pool_ = create_command_pool();
+  transfer_fence_ = create_fence();
+}
+
+Context::~Context() {
+  if (device_.get() != VK_NULL_HANDLE) {
+    vkDeviceWaitIdle(device_.get());  // result ignored on purpose: nothing can be done in a destructor
+    try {
+      save_pipeline_cache();
+    } catch (...) {
+      // An unwritable cache path must not turn a clean shutdown into a crash.
+    }
+  }
+}
+
+void Context::create_instance() {
+  if (validation_ && !has_layer(kValidationLayer))
+    throw VulkanError(
+        "validation was requested but VK_LAYER_KHRONOS_validation is not installed (Debian/Ubuntu: "
+        "apt-get install vulkan-validationlayers)");
+  instance_ = make_instance(validation_);
+  if (!validation_) return;
+  auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+      vkGetInstanceProcAddr(instance_.get(), "vkCreateDebugUtilsMessengerEXT"));
+  auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+      vkGetInstanceProcAddr(instance_.get(), "vkDestroyDebugUtilsMessengerEXT"));
+  if (!create || !destroy) throw VulkanError("VK_EXT_debug_utils is missing although validation is on");
+  VkDebugUtilsMessengerCreateInfoEXT ci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+  ci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  ci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                   VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+  ci.pfnUserCallback = &Context::on_debug_message;
+  ci.pUserData = this;
+  VkDebugUtilsMessengerEXT m = VK_NULL_HANDLE;
+  VK_CHECK(create(instance_.get(), &ci, nullptr, &m));
+  messenger_ = DebugMessenger(instance_.get(), m, destroy);
+}
+
+VkBool32 Context::on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT,
+                                   const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
+  auto* self = static_cast<Context*>(user);
+  const char* level = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error" : "warning";
+  std::lock_guard<std::mutex> lock(self->messages_mutex_);
+  self->messages_.push_back(std::string("validation ") + level + ": " + (data->pMessage ? data->pMessage : ""));
+  return VK_FALSE;
+}
+
+std::vector<std::string> Context::take_validation_messages() {
+  std::lock_guard<std::mutex> lock(messages_mutex_);
+  return std::exchange(messages_, {});
+}
+
+void Context::pick_physical_device(const std::string& selector) {
+  const auto pds = physical_devices(instance_.get());
+  std::vector<DeviceInfo> infos;
+  std::vector<int> usable;
+  for (uint32_t i = 0; i < pds.size(); ++i) {
+    infos.push_back(query_info(pds[i], i));
+    uint32_t fam = 0;
+    if (infos.back().api_version >= VK_API_VERSION_1_2 && compute_queue_family(pds[i], &fam))
+      usable.push_back(static_cast<int>(i));
+  }
+  if (usable.empty())
+    throw NoDeviceError(pds.empty() ? "Vulkan sees no device at all: install a Vulkan driver (or mesa-vulkan-drivers)"
+                                    : "no Vulkan device supports Vulkan 1.2 with a compute queue");
+  int chosen = -1;
+  if (selector.empty()) {
+    chosen = *std::max_element(usable.begin(), usable.end(),
+                               [&](int a, int b) { return type_rank(infos[a].type) < type_rank(infos[b].type); });
+  } else if (std::all_of(selector.begin(), selector.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    const unsigned long idx = selector.size() > 6 ? ~0ul : std::stoul(selector);
+    if (std::find(usable.begin(), usable.end(), static_cast<int>(idx)) == usable.end())
+      throw NoDeviceError("device index " + selector + " does not name a usable Vulkan device (" +
+                          std::to_string(pds.size()) + " found; run `sinkstream devices`)");
+    chosen = static_cast<int>(idx);
+  } else {
+    for (int i : usable)
+      if (lower(infos[i].name).find(lower(selector)) != std::string::npos) {
+        chosen = i;
+        break;
+      }
+    if (chosen < 0)
+      throw NoDeviceError("no Vulkan device name contains '" + selector + "' (run `sinkstream devices`)");
+  }
+  physical_ = pds[chosen];
+  info_ = infos[chosen];
+  vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
+}
+
+void Context::create_device() {
+  if (!compute_queue_family(physical_, &queue_family_)) throw NoDeviceError("the device has no compute queue");
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  qci.queueFamilyIndex = queue_family_;
+  qci.queueCount = 1;
+  qci.pQueuePriorities = &priority;
+
+  // Only features the device reports are enabled; kernels pick variants from info_.
+  VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  f11.storageBuffer16BitAccess = info_.storage_16bit;
+  f12.shaderFloat16 = info_.fp16_arithmetic;
+  f11.pNext = &f12;
+  VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  ci.pNext = &f11;
+  ci.queueCreateInfoCount = 1;
+  ci.pQueueCreateInfos = &qci;
+  VkDevice dev = VK_NULL_HANDLE;
+  VK_CHECK(vkCreateDevice(physical_, &ci, nullptr, &dev));
+  device_ = Device(dev);
+  vkGetDeviceQueue(dev, queue_family_, 0, &queue_);
+}
+
+}  // namespace sinkstream::vk

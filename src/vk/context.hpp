@@ -1,0 +1,206 @@
+// The Vulkan device a sinkstream process works on: instance, chosen physical
+// device, logical device and queue, validation messages, memory accounting and
+// the pipeline cache. Every other Vulkan object is made by a factory here.
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vk/handles.hpp"
+
+namespace sinkstream::vk {
+
+// What `sinkstream devices` prints and what kernels may rely on.
+struct DeviceInfo {
+  uint32_t index = 0;  // position in vkEnumeratePhysicalDevices order
+  std::string name;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  std::string driver;
+  uint32_t api_version = 0;
+  uint64_t device_local_bytes = 0;  // largest DEVICE_LOCAL heap
+  bool uma = false;                 // a DEVICE_LOCAL heap is also host-visible (Steam Deck, lavapipe, ReBAR)
+  uint32_t subgroup_size = 0;
+  bool subgroup_arithmetic = false;  // in compute shaders
+  bool subgroup_shuffle = false;
+  bool fp16_arithmetic = false;
+  bool storage_16bit = false;
+  bool coopmat_khr = false;
+  bool coopmat_nv = false;
+  uint32_t max_shared_bytes = 0;
+  uint32_t max_workgroup_invocations = 0;
+  std::array<uint32_t, 3> max_workgroup_count{};
+  uint64_t max_storage_buffer_range = 0;
+  uint64_t max_allocation_bytes = 0;
+  bool timestamps = false;
+  double timestamp_period_ns = 0.0;
+};
+
+const char* device_type_name(VkPhysicalDeviceType t);
+
+// Lists every physical device Vulkan sees (needs no logical device).
+std::vector<DeviceInfo> list_devices();
+
+struct ContextOptions {
+  // "" = best device (discrete > integrated > virtual > CPU); otherwise an index
+  // or a case-insensitive name substring. Empty falls back to $SINKSTREAM_DEVICE.
+  std::string device;
+  // Validation layers with synchronization validation; also on when
+  // $SINKSTREAM_VALIDATION=1. Messages are collected, see validation_messages().
+  bool validation = false;
+  // Cap on device bytes this context may allocate (0 = none); also
+  // $SINKSTREAM_DEVICE_MEMORY_LIMIT (bytes, K/M/G suffixes).
+  uint64_t memory_limit = 0;
+  // Where the pipeline cache is loaded from and saved to ("" = in memory only);
+  // also $SINKSTREAM_PIPELINE_CACHE.
+  std::string pipeline_cache_path;
+  // A submission that has not finished after this long is reported as a lost device.
+  uint64_t submit_timeout_ms = 120000;
+};
+
+// Parses "123", "64K", "512M", "2G" (binary units). Throws InvalidArgument.
+uint64_t parse_byte_size(std::string_view text);
+
+enum class MemoryUse {
+  device,    // GPU-only data (KV cache, weights, scratch)
+  upload,    // written by the host every step, read by shaders
+  readback,  // written by shaders, read by the host
+};
+
+class Context;
+
+// A buffer and its memory. Host-visible buffers stay mapped for their lifetime.
+// Must not outlive the Context that made it.
+class GpuBuffer {
+ public:
+  GpuBuffer() = default;
+  GpuBuffer(GpuBuffer&&) noexcept;
+  GpuBuffer& operator=(GpuBuffer&&) noexcept;
+  ~GpuBuffer();
+
+  VkBuffer get() const { return buffer_.get(); }
+  uint64_t size() const { return size_; }
+  bool host_visible() const { return mapped_ != nullptr; }
+  void* mapped() const { return mapped_; }  // nullptr unless host-visible
+
+ private:
+  friend class Context;
+  Buffer buffer_;
+  DeviceMemory memory_;
+  uint64_t size_ = 0;
+  void* mapped_ = nullptr;
+  std::atomic<uint64_t>* account_ = nullptr;  // the owning context's byte counter
+};
+
+struct SpecConstant {
+  uint32_t id;
+  uint32_t value;  // floats are passed bit-cast
+};
+
+struct KernelDesc {
+  std::string_view shader;                    // embedded variant name
+  uint32_t bindings = 0;                      // storage buffers 0..bindings-1 in set 0
+  uint32_t push_bytes = 0;                    // sizeof the push-constant struct
+  std::array<uint32_t, 3> local_size{1, 1, 1};  // given to spec ids 0, 1, 2
+  std::vector<SpecConstant> spec;             // ids >= 3: tile geometry
+};
+
+// A compute pipeline with its layouts. Shaders use storage buffers only.
+struct Kernel {
+  std::string name;
+  DescriptorSetLayout set_layout;
+  PipelineLayout layout;
+  Pipeline pipeline;
+  uint32_t bindings = 0;
+  uint32_t push_bytes = 0;
+  std::array<uint32_t, 3> local_size{};
+};
+
+// A descriptor set made for one kernel; the pool that owns it owns its lifetime.
+struct BindingSet {
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  const Kernel* kernel = nullptr;
+};
+
+class Context {
+ public:
+  explicit Context(const ContextOptions& options = {});
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const DeviceInfo& info() const { return info_; }
+  VkDevice device() const { return device_.get(); }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+  uint64_t submit_timeout_ns() const { return submit_timeout_ms_ * 1000000ull; }
+
+  // Throws OutOfDeviceMemory (with sizes in the message) if the allocation
+  // cannot be made or would exceed the memory limit.
+  GpuBuffer create_buffer(uint64_t bytes, MemoryUse use, std::string_view what);
+  uint64_t allocated_bytes() const { return allocated_.load(); }
+  uint64_t memory_limit() const { return memory_limit_; }
+
+  // Copies host data into / out of any buffer (through staging when the buffer
+  // is not host-visible). Blocking; meant for set-up and tests, not hot paths.
+  void upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint64_t offset = 0);
+  void download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t offset = 0);
+
+  std::unique_ptr<Kernel> create_kernel(const KernelDesc& desc);
+  DescriptorPool create_descriptor_pool(uint32_t max_sets, uint32_t max_buffers);
+  BindingSet bind(VkDescriptorPool pool, const Kernel& kernel, std::span<const GpuBuffer* const> buffers);
+
+  CommandPool create_command_pool();
+  Fence create_fence();
+  QueryPool create_timestamp_pool(uint32_t count);
+
+  // Submits and waits; a timeout or device loss throws DeviceLost.
+  void submit_and_wait(VkCommandBuffer cmd, VkFence fence);
+
+  // Validation messages (warnings and errors) collected since the last take.
+  std::vector<std::string> take_validation_messages();
+  bool validation_enabled() const { return validation_; }
+
+  void save_pipeline_cache() const;
+
+ private:
+  void create_instance();
+  void pick_physical_device(const std::string& selector);
+  void create_device();
+  void load_pipeline_cache();
+  uint32_t find_memory_type(uint32_t type_bits, MemoryUse use) const;
+
+  static VkBool32 VKAPI_PTR on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                             VkDebugUtilsMessageTypeFlagsEXT types,
+                                             const VkDebugUtilsMessengerCallbackDataEXT* data, void* user);
+
+  bool validation_ = false;
+  uint64_t memory_limit_ = 0;
+  uint64_t submit_timeout_ms_ = 0;
+  std::string pipeline_cache_path_;
+
+  Instance instance_;
+  DebugMessenger messenger_;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  DeviceInfo info_;
+  VkPhysicalDeviceMemoryProperties memory_props_{};
+  Device device_;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  PipelineCache pipeline_cache_;
+  CommandPool transfer_pool_;  // for upload()/download()
+  Fence transfer_fence_;
+
+  std::atomic<uint64_t> allocated_{0};
+  mutable std::mutex messages_mutex_;
+  std::vector<std::string> messages_;
+};
+
+}  // namespace sinkstream::vk

@@ -1,0 +1,135 @@
+// Move-only RAII owners for Vulkan objects: one type per object kind, no logic.
+// Child objects remember the VkDevice that destroys them.
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <utility>
+
+namespace sinkstream::vk {
+
+template <typename T, void (*Destroy)(VkDevice, T, const VkAllocationCallbacks*)>
+class DeviceChild {
+ public:
+  DeviceChild() = default;
+  DeviceChild(VkDevice device, T handle) : device_(device), handle_(handle) {}
+  DeviceChild(const DeviceChild&) = delete;
+  DeviceChild& operator=(const DeviceChild&) = delete;
+  DeviceChild(DeviceChild&& o) noexcept
+      : device_(std::exchange(o.device_, VK_NULL_HANDLE)), handle_(std::exchange(o.handle_, VK_NULL_HANDLE)) {}
+  DeviceChild& operator=(DeviceChild&& o) noexcept {
+    if (this != &o) {
+      reset();
+      device_ = std::exchange(o.device_, VK_NULL_HANDLE);
+      handle_ = std::exchange(o.handle_, VK_NULL_HANDLE);
+    }
+    return *this;
+  }
+  ~DeviceChild() { reset(); }
+
+  T get() const { return handle_; }
+  explicit operator bool() const { return handle_ != VK_NULL_HANDLE; }
+  void reset() {
+    if (handle_ != VK_NULL_HANDLE) Destroy(device_, handle_, nullptr);
+    handle_ = VK_NULL_HANDLE;
+  }
+
+ private:
+  VkDevice device_ = VK_NULL_HANDLE;
+  T handle_ = VK_NULL_HANDLE;
+};
+
+using Buffer = DeviceChild<VkBuffer, vkDestroyBuffer>;
+using DeviceMemory = DeviceChild<VkDeviceMemory, vkFreeMemory>;
+using ShaderModule = DeviceChild<VkShaderModule, vkDestroyShaderModule>;
+using DescriptorSetLayout = DeviceChild<VkDescriptorSetLayout, vkDestroyDescriptorSetLayout>;
+using DescriptorPool = DeviceChild<VkDescriptorPool, vkDestroyDescriptorPool>;
+using PipelineLayout = DeviceChild<VkPipelineLayout, vkDestroyPipelineLayout>;
+using Pipeline = DeviceChild<VkPipeline, vkDestroyPipeline>;
+using PipelineCache = DeviceChild<VkPipelineCache, vkDestroyPipelineCache>;
+using CommandPool = DeviceChild<VkCommandPool, vkDestroyCommandPool>;
+using Fence = DeviceChild<VkFence, vkDestroyFence>;
+using QueryPool = DeviceChild<VkQueryPool, vkDestroyQueryPool>;
+
+class Instance {
+ public:
+  Instance() = default;
+  explicit Instance(VkInstance h) : h_(h) {}
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+  Instance(Instance&& o) noexcept : h_(std::exchange(o.h_, VK_NULL_HANDLE)) {}
+  Instance& operator=(Instance&& o) noexcept {
+    if (this != &o) {
+      reset();
+      h_ = std::exchange(o.h_, VK_NULL_HANDLE);
+    }
+    return *this;
+  }
+  ~Instance() { reset(); }
+  VkInstance get() const { return h_; }
+  void reset() {
+    if (h_ != VK_NULL_HANDLE) vkDestroyInstance(h_, nullptr);
+    h_ = VK_NULL_HANDLE;
+  }
+
+ private:
+  VkInstance h_ = VK_NULL_HANDLE;
+};
+
+class Device {
+ public:
+  Device() = default;
+  explicit Device(VkDevice h) : h_(h) {}
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+  Device(Device&& o) noexcept : h_(std::exchange(o.h_, VK_NULL_HANDLE)) {}
+  Device& operator=(Device&& o) noexcept {
+    if (this != &o) {
+      reset();
+      h_ = std::exchange(o.h_, VK_NULL_HANDLE);
+    }
+    return *this;
+  }
+  ~Device() { reset(); }
+  VkDevice get() const { return h_; }
+  void reset() {
+    if (h_ != VK_NULL_HANDLE) vkDestroyDevice(h_, nullptr);
+    h_ = VK_NULL_HANDLE;
+  }
+
+ private:
+  VkDevice h_ = VK_NULL_HANDLE;
+};
+
+// The messenger is destroyed through a function pointer fetched at run time,
+// because VK_EXT_debug_utils is an instance extension.
+class DebugMessenger {
+ public:
+  DebugMessenger() = default;
+  DebugMessenger(VkInstance inst, VkDebugUtilsMessengerEXT h, PFN_vkDestroyDebugUtilsMessengerEXT destroy)
+      : inst_(inst), h_(h), destroy_(destroy) {}
+  DebugMessenger(const DebugMessenger&) = delete;
+  DebugMessenger& operator=(const DebugMessenger&) = delete;
+  DebugMessenger(DebugMessenger&& o) noexcept
+      : inst_(o.inst_), h_(std::exchange(o.h_, VK_NULL_HANDLE)), destroy_(o.destroy_) {}
+  DebugMessenger& operator=(DebugMessenger&& o) noexcept {
+    if (this != &o) {
+      reset();
+      inst_ = o.inst_;
+      h_ = std::exchange(o.h_, VK_NULL_HANDLE);
+      destroy_ = o.destroy_;
+    }
+    return *this;
+  }
+  ~DebugMessenger() { reset(); }
+  void reset() {
+    if (h_ != VK_NULL_HANDLE) destroy_(inst_, h_, nullptr);
+    h_ = VK_NULL_HANDLE;
+  }
+
+ private:
+  VkInstance inst_ = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT h_ = VK_NULL_HANDLE;
+  PFN_vkDestroyDebugUtilsMessengerEXT destroy_ = nullptr;
+};
+
+}  // namespace sinkstream::vk

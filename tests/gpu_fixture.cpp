@@ -1,0 +1,33 @@
+#include "gpu_fixture.hpp"
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+
+namespace sinkstream::test {
+
+Gpu& gpu() {
+  static std::unique_ptr<Gpu> g = [] {
+    GpuOptions o;
+    o.validation = true;
+    return std::make_unique<Gpu>(o);
+  }();
+  return *g;
+}
+
+ValidationScope::ValidationScope() { gpu().take_validation_messages(); }
+
+ValidationScope::~ValidationScope() {
+  for (const std::string& m : gpu().take_validation_messages()) FAIL_CHECK(m);
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> x(n);
+  for (float& f : x) f = dist(rng);
+  return x;
+}
+
+}  // namespace sinkstream::test

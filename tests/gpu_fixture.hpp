@@ -1,0 +1,24 @@
+// One validated Vulkan device shared by the whole test process (creating an
+// instance with validation per test would dominate the suite's run time).
+#pragma once
+#include <random>
+#include <vector>
+
+#include "sinkstream/gpu.hpp"
+
+namespace sinkstream::test {
+
+// The shared device, opened with validation and synchronization validation on.
+Gpu& gpu();
+
+// Put one at the top of every GPU test: at scope exit it fails the test if any
+// validation message was reported meanwhile.
+class ValidationScope {
+ public:
+  ValidationScope();
+  ~ValidationScope();
+};
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+}  // namespace sinkstream::test

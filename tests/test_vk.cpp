@@ -1,0 +1,110 @@
+// The Vulkan runtime: device selection, buffers, memory cap, dispatch checks.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <numeric>
+#include <string>
+
+#include "gpu_fixture.hpp"
+#include "sinkstream/error.hpp"
+#include "vk/commands.hpp"
+#include "vk/context.hpp"
+
+namespace sinkstream::test {
+
+TEST_SUITE("vk") {
+  TEST_CASE("devices are listed with the properties kernels rely on") {
+    const auto devices = vk::list_devices();
+    REQUIRE(!devices.empty());
+    for (const auto& d : devices) {
+      CHECK(!d.name.empty());
+      CHECK(d.subgroup_size >= 1);
+      CHECK(d.max_shared_bytes >= 16384);
+      CHECK(d.max_workgroup_invocations >= 128);
+    }
+  }
+
+  TEST_CASE("device selection by index and name, and clear errors for bad ones") {
+    const auto devices = vk::list_devices();
+    vk::ContextOptions by_index;
+    by_index.device = std::to_string(devices[0].index);
+    CHECK(vk::Context(by_index).info().name == devices[0].name);
+    vk::ContextOptions by_name;
+    by_name.device = devices[0].name.substr(0, 3);
+    CHECK_NOTHROW(vk::Context{by_name});
+    vk::ContextOptions bad;
+    bad.device = "99";
+    CHECK_THROWS_AS(vk::Context{bad}, NoDeviceError);
+    bad.device = "no-such-gpu-anywhere";
+    CHECK_THROWS_WITH_AS(vk::Context{bad}, doctest::Contains("no Vulkan device name contains"), NoDeviceError);
+  }
+
+  TEST_CASE("byte sizes parse with suffixes and reject junk") {
+    CHECK(vk::parse_byte_size("4096") == 4096);
+    CHECK(vk::parse_byte_size("64K") == 65536);
+    CHECK(vk::parse_byte_size("3m") == 3u << 20);
+    CHECK(vk::parse_byte_size("2G") == 2ull << 30);
+    CHECK_THROWS_AS(vk::parse_byte_size("-5"), InvalidArgument);
+    CHECK_THROWS_AS(vk::parse_byte_size("12Q"), InvalidArgument);
+    CHECK_THROWS_AS(vk::parse_byte_size(""), InvalidArgument);
+    CHECK_THROWS_AS(vk::parse_byte_size("99999999999999999999"), InvalidArgument);
+  }
+
+  TEST_CASE("upload and download round-trip through device memory") {
+    ValidationScope validation;
+    auto& ctx = gpu().context();
+    for (auto use : {vk::MemoryUse::device, vk::MemoryUse::upload, vk::MemoryUse::readback}) {
+      auto buf = ctx.create_buffer(1000 * 4, use, "test");
+      std::vector<float> in(1000), out(1000);
+      std::iota(in.begin(), in.end(), 1.0f);
+      ctx.upload(buf, in.data(), 4000);
+      ctx.download(buf, out.data(), 4000);
+      CHECK(in == out);
+    }
+  }
+
+  TEST_CASE("the memory cap turns an allocation into a clear error and frees on release") {
+    vk::ContextOptions o;
+    o.memory_limit = 1 << 20;
+    vk::Context ctx(o);
+    {
+      auto a = ctx.create_buffer(600 << 10, vk::MemoryUse::device, "first");
+      CHECK(ctx.allocated_bytes() == 600u << 10);
+      CHECK_THROWS_WITH_AS(ctx.create_buffer(600 << 10, vk::MemoryUse::device, "second"),
+                           doctest::Contains("device memory limit"), OutOfDeviceMemory);
+    }
+    CHECK(ctx.allocated_bytes() == 0);
+    CHECK_NOTHROW(ctx.create_buffer(900 << 10, vk::MemoryUse::device, "after release"));
+  }
+
+  TEST_CASE("copy kernel and dispatch argument checks") {
+    ValidationScope validation;
+    auto& ctx = gpu().context();
+    auto kernel = ctx.create_kernel({"copy", 2, 16, {64, 1, 1}, {}});
+    auto src = ctx.create_buffer(4096, vk::MemoryUse::upload, "src");
+    auto dst = ctx.create_buffer(4096, vk::MemoryUse::readback, "dst");
+    std::vector<uint32_t> in(1024), out(1024);
+    std::iota(in.begin(), in.end(), 7u);
+    ctx.upload(src, in.data(), 4096);
+    auto pool = ctx.create_descriptor_pool(1, 2);
+    const vk::GpuBuffer* bufs[] = {&src, &dst};
+    const auto set = ctx.bind(pool.get(), *kernel, bufs);
+    struct {
+      uint32_t n, pad[3];
+    } pc{256, {}};
+    vk::CommandBuffer cmd(ctx);
+    cmd.begin();
+    cmd.dispatch(set, pc, {3, 1, 1});
+    const uint32_t wrong_size = 5;
+    CHECK_THROWS_WITH(cmd.dispatch(set, wrong_size, {1, 1, 1}), doctest::Contains("push-constant bytes"));
+    CHECK_THROWS_WITH(cmd.dispatch(set, pc, {0, 1, 1}), doctest::Contains("workgroups"));
+    cmd.end();
+    cmd.submit_and_wait();
+    ctx.download(dst, out.data(), 4096);
+    CHECK(in == out);
+    const vk::GpuBuffer* one[] = {&src};
+    CHECK_THROWS_WITH(ctx.bind(pool.get(), *kernel, one), doctest::Contains("takes 2 buffers"));
+  }
+}
+
+}  // namespace sinkstream::test

@@ -1,0 +1,150 @@
+"""Train the book model from scratch on a uint16 token stream (prepare_data.py).
+
+Every training sequence is BOS followed by a crop of the stream at a random
+offset: real LLMs see BOS first, and a token that is always present at
+position 0 is what lets heads learn to park attention there (attention
+sinks). Strong weight decay and a high peak learning rate make the sinks
+stronger (tools/train/RESULTS.md).
+
+Deterministic given --seed: initial weights come from the seed and the batch
+of step s from a generator seeded with (seed, s), so a resumed run sees the
+same batches as an uninterrupted one (GPU kernels may still differ in
+rounding). --time-budget stops early with a resumable checkpoint, so one
+device call stays inside its limit.
+
+Example:
+  python3 tools/train/train.py --data .trainout/data --out .trainout/run --steps 8000
+"""
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model import Config, Transformer, save_model
+
+BOS_ID = 1
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="folder with train.bin and meta.json")
+    ap.add_argument("--out", required=True)
+    for f in fields(Config):
+        kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else type(f.default)
+        ap.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
+    ap.add_argument("--steps", type=int, required=True, help="total optimizer steps (sets the schedule)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--min-lr-frac", type=float, default=0.1, help="cosine ends at lr * this")
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--wd", type=float, default=0.5)
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--time-budget", type=float, default=float("inf"), help="seconds; stop early and checkpoint")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--log-every", type=int, default=100)
+    return ap.parse_args()
+
+
+def model_config(args, vocab_size):
+    overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
+    return Config(**{"vocab_size": vocab_size, **overrides})
+
+
+def lr_at(step, args):
+    """Linear warm-up, then cosine from lr down to lr * min_lr_frac."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
+    return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model, args, device):
+    # Decay matrices and embeddings only; norm gains and sink logits are
+    # per-channel scales that weight decay would only pull towards zero.
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=device.type == "cuda")
+
+
+def get_batch(stream, step, args, context, device):
+    """BOS + stream[o : o + context - 1] as input, stream[o : o + context] as
+    target, for `batch` offsets drawn from a generator seeded by (seed, step)."""
+    gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
+    offsets = torch.randint(0, stream.numel() - context, (args.batch,), generator=gen).to(device)
+    crops = stream[offsets[:, None] + torch.arange(context, device=device)]
+    bos = torch.full((args.batch, 1), BOS_ID, dtype=crops.dtype, device=device)
+    return torch.cat([bos, crops[:, :-1]], dim=1), crops
+
+
+def save_checkpoint(model, opt, step, cfg, args, out):
+    tmp = out / "ckpt.pt.tmp"
+    torch.save({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "step": step, "args": vars(args)}, tmp)
+    tmp.replace(out / "ckpt.pt")
+
+
+def main():
+    args = parse_args()
+    start = time.time()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = True
+
+    meta = json.loads((Path(args.data) / "meta.json").read_text())
+    stream = torch.from_numpy(np.fromfile(Path(args.data) / "train.bin", dtype=np.uint16).astype(np.int64)).to(device)
+    cfg = model_config(args, meta["vocab_size"])
+    torch.manual_seed(args.seed)
+    model = Transformer(cfg).to(device)
+    opt = make_optimizer(model, args, device)
+    step = 0
+    if args.resume:
+        ckpt = torch.load(out / "ckpt.pt", map_location=device)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step = ckpt["step"]
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"config {asdict(cfg)}; {n_params / 1e6:.2f}M parameters; {stream.numel() / 1e6:.1f}M train tokens; "
+          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; from step {step}", flush=True)
+    fwd = torch.compile(model) if args.compile else model
+
+    log = open(out / "train_log.jsonl", "a")
+    t_log, step_log = time.time(), step
+    while step < args.steps:
+        if time.time() - start > args.time_budget:
+            print(f"time budget reached at step {step}", flush=True)
+            break
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args)
+        x, y = get_batch(stream, step, args, cfg.context, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = fwd(x)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        opt.step()
+        step += 1
+        if step % args.log_every == 0 or step == args.steps:
+            tok_s = (step - step_log) * args.batch * cfg.context / (time.time() - t_log)
+            rec = {"step": step, "loss": round(loss.item(), 4), "lr": lr_at(step - 1, args),
+                   "tok_per_s": round(tok_s), "elapsed_s": round(time.time() - start, 1)}
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            t_log, step_log = time.time(), step
+    save_checkpoint(model, opt, step, cfg, args, out)
+    save_model(model, out / "model.pt")
+    print(f"saved step {step} to {out} after {time.time() - start:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
