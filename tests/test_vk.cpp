@@ -39,6 +39,21 @@ TEST_SUITE("vk") {
     CHECK_THROWS_WITH_AS(vk::Context{bad}, doctest::Contains("no Vulkan device name contains"), NoDeviceError);
   }
 
+  TEST_CASE("validation messages are captured (so a clean suite means something)") {
+    auto& ctx = gpu().context();
+    REQUIRE(ctx.validation_enabled());
+    ctx.take_validation_messages();
+    VkBufferCreateInfo bad{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bad.size = 64;
+    bad.usage = 0;  // invalid: usage must not be 0
+    VkBuffer buf = VK_NULL_HANDLE;
+    const VkResult r = vkCreateBuffer(ctx.device(), &bad, nullptr, &buf);
+    if (r == VK_SUCCESS) vkDestroyBuffer(ctx.device(), buf, nullptr);
+    const auto messages = ctx.take_validation_messages();
+    REQUIRE(!messages.empty());
+    CHECK(messages[0].find("usage") != std::string::npos);
+  }
+
   TEST_CASE("byte sizes parse with suffixes and reject junk") {
     CHECK(vk::parse_byte_size("4096") == 4096);
     CHECK(vk::parse_byte_size("64K") == 65536);
@@ -80,7 +95,8 @@ TEST_SUITE("vk") {
   TEST_CASE("copy kernel and dispatch argument checks") {
     ValidationScope validation;
     auto& ctx = gpu().context();
-    auto kernel = ctx.create_kernel({"copy", 2, 16, {64, 1, 1}, {}});
+    const auto& kernel = ctx.kernel({"copy", 2, 16, {64, 1, 1}, {}});
+    CHECK(&ctx.kernel({"copy", 2, 16, {64, 1, 1}, {}}) == &kernel);  // compiled once, then shared
     auto src = ctx.create_buffer(4096, vk::MemoryUse::upload, "src");
     auto dst = ctx.create_buffer(4096, vk::MemoryUse::readback, "dst");
     std::vector<uint32_t> in(1024), out(1024);
@@ -88,7 +104,7 @@ TEST_SUITE("vk") {
     ctx.upload(src, in.data(), 4096);
     auto pool = ctx.create_descriptor_pool(1, 2);
     const vk::GpuBuffer* bufs[] = {&src, &dst};
-    const auto set = ctx.bind(pool.get(), *kernel, bufs);
+    const auto set = ctx.bind(pool.get(), kernel, bufs);
     struct {
       uint32_t n, pad[3];
     } pc{256, {}};
@@ -103,7 +119,7 @@ TEST_SUITE("vk") {
     ctx.download(dst, out.data(), 4096);
     CHECK(in == out);
     const vk::GpuBuffer* one[] = {&src};
-    CHECK_THROWS_WITH(ctx.bind(pool.get(), *kernel, one), doctest::Contains("takes 2 buffers"));
+    CHECK_THROWS_WITH(ctx.bind(pool.get(), kernel, one), doctest::Contains("takes 2 buffers"));
   }
 }
 

@@ -74,10 +74,10 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
   const uint64_t copy_bytes = layer_bytes * L;
   auto copy_src = ctx.create_buffer(copy_bytes, vk::MemoryUse::device, "copy source");
   auto copy_dst = ctx.create_buffer(copy_bytes, vk::MemoryUse::device, "copy destination");
-  auto copy_kernel = ctx.create_kernel({"copy", 2, 16, {256, 1, 1}, {}});
+  const auto& copy_kernel = ctx.kernel({"copy", 2, 16, {256, 1, 1}, {}});
   auto pool = ctx.create_descriptor_pool(1, 2);
   const vk::GpuBuffer* copy_bufs[] = {&copy_src, &copy_dst};
-  const auto copy_set = ctx.bind(pool.get(), *copy_kernel, copy_bufs);
+  const auto copy_set = ctx.bind(pool.get(), copy_kernel, copy_bufs);
   const struct {
     uint32_t n_vec4, pad[3];
   } copy_pc{static_cast<uint32_t>(copy_bytes / 16), {}};

@@ -7,5 +7,6 @@ namespace sinkstream::app {
 
 int cmd_devices(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_demo(const std::vector<std::string>& args);
 
 }  // namespace sinkstream::app

@@ -12,6 +12,7 @@ constexpr const char* kUsage =
     "usage: sinkstream <command> [options]\n"
     "\n"
     "commands:\n"
+    "  demo               stream synthetic tokens through a GPU sinks + window cache\n"
     "  devices            list the Vulkan devices and what they support\n"
     "  bench attention    decode attention and KV append speed vs a copy kernel\n"
     "\n"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (cmd == "devices") return sinkstream::app::cmd_devices(args);
+    if (cmd == "demo") return sinkstream::app::cmd_demo(args);
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);
     std::fprintf(stderr, "sinkstream: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;

@@ -15,7 +15,7 @@ constexpr uint32_t kAppendGroup = 64;
 constexpr uint32_t kReduceGroup = 64;
 constexpr uint32_t kMaxDecodeSplits = 256;
 constexpr uint32_t kMaxPrefillSplits = 4;
-constexpr uint32_t kMaxRows = 32;  // (query, head) rows per split workgroup: bounds registers
+constexpr uint32_t kMaxRows = 16;  // (query, head) rows per split workgroup: bounds registers and compile time
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
@@ -26,9 +26,9 @@ uint32_t split_shared_bytes(uint32_t rows, uint32_t hd4, uint32_t wg) {
   return rows * hd4 * 16 + rows * wg * 4 + rows * 12 + wg * 16;
 }
 
-std::unique_ptr<vk::Kernel> split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32_t wg, uint32_t bq) {
+const vk::Kernel* split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32_t wg, uint32_t bq) {
   const std::string name = cfg.kv_type == KvType::f16 ? "attn_split_f16" : "attn_split_f32";
-  return ctx.create_kernel({name, 8, sizeof(AttnSplitPC), {wg, 1, 1},
+  return &ctx.kernel({name, 8, sizeof(AttnSplitPC), {wg, 1, 1},
                             {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
 }
 
@@ -56,10 +56,10 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
                            : 512;
 
   const std::string kv = cfg_.kv_type == KvType::f16 ? "f16" : "f32";
-  append_ = ctx.create_kernel({"kv_append_" + kv, 5, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
+  append_ = &ctx.kernel({"kv_append_" + kv, 5, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
   split_decode_ = split_kernel(ctx, cfg_, wg_, 1);
   split_prefill_ = split_kernel(ctx, cfg_, wg_, bq_prefill_);
-  reduce_ = ctx.create_kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
+  reduce_ = &ctx.kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
 
   const uint64_t slots = cfg_.sinks + cfg_.window;
   const uint64_t layer_bytes = uint64_t{cfg_.kv_heads} * slots * cfg_.head_dim * kv_elem_bytes(cfg_.kv_type);

@@ -80,7 +80,7 @@ class KvCache {
   uint32_t target_workgroups_ = 0;
   uint32_t partial_rows_ = 0;  // (query, head, split) rows the partial buffers hold
 
-  std::unique_ptr<vk::Kernel> append_, split_decode_, split_prefill_, reduce_;
+  const vk::Kernel *append_, *split_decode_, *split_prefill_, *reduce_;  // owned by the context
   std::vector<vk::GpuBuffer> k_, v_;  // per layer: (kv_head, slot, head_dim)
   vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
   vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -153,7 +154,10 @@ class Context {
   void upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint64_t offset = 0);
   void download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t offset = 0);
 
-  std::unique_ptr<Kernel> create_kernel(const KernelDesc& desc);
+  // The kernel for this shader variant, specialisation and workgroup size:
+  // compiled on first use, then shared (kernels are immutable and live as long
+  // as the context, so streams of the same shape never recompile).
+  const Kernel& kernel(const KernelDesc& desc);
   DescriptorPool create_descriptor_pool(uint32_t max_sets, uint32_t max_buffers);
   BindingSet bind(VkDescriptorPool pool, const Kernel& kernel, std::span<const GpuBuffer* const> buffers);
 
@@ -176,6 +180,7 @@ class Context {
   void create_device();
   void load_pipeline_cache();
   uint32_t find_memory_type(uint32_t type_bits, MemoryUse use) const;
+  std::unique_ptr<Kernel> create_kernel(const KernelDesc& desc);
 
   static VkBool32 VKAPI_PTR on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                              VkDebugUtilsMessageTypeFlagsEXT types,
@@ -197,6 +202,9 @@ class Context {
   PipelineCache pipeline_cache_;
   CommandPool transfer_pool_;  // for upload()/download()
   Fence transfer_fence_;
+
+  std::mutex kernels_mutex_;
+  std::map<std::string, std::unique_ptr<Kernel>> kernels_;  // key: variant, local size, spec constants
 
   std::atomic<uint64_t> allocated_{0};
   mutable std::mutex messages_mutex_;

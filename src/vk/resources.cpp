@@ -165,6 +165,18 @@ void Context::download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t
   std::memcpy(dst, staging.mapped(), bytes);
 }
 
+const Kernel& Context::kernel(const KernelDesc& desc) {
+  std::string key(desc.shader);
+  for (uint32_t v : desc.local_size) key += "/" + std::to_string(v);
+  for (const auto& s : desc.spec) key += " " + std::to_string(s.id) + "=" + std::to_string(s.value);
+  std::lock_guard<std::mutex> lock(kernels_mutex_);
+  auto& slot = kernels_[key];
+  if (!slot) slot = create_kernel(desc);
+  if (slot->bindings != desc.bindings || slot->push_bytes != desc.push_bytes)
+    throw Error("internal error: kernel " + key + " requested with two different interfaces");
+  return *slot;
+}
+
 std::unique_ptr<Kernel> Context::create_kernel(const KernelDesc& desc) {
   const ShaderBlob& blob = find_shader(desc.shader);
   auto k = std::make_unique<Kernel>();

@@ -1,0 +1,23 @@
+// A progress bar on stderr for long work; silent when stderr is not a terminal
+// except for a final line, so logs and scripts stay clean.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace sinkstream::app {
+
+class Progress {
+ public:
+  Progress(std::string label, uint64_t total);
+  void update(uint64_t done);
+  void finish();
+
+ private:
+  std::string label_;
+  uint64_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace sinkstream::app

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages sinkstream builds and tests with, if any
+# is missing. Safe to run again: it does nothing when all are present.
+set -euo pipefail
+PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
+vulkan-validationlayers vulkan-tools"
+missing=""
+for p in $PKGS; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root (or sudo) to install:$missing" >&2; exit 1; }
+  SUDO="sudo"
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
