@@ -60,6 +60,7 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   split_decode_ = split_kernel(ctx, cfg_, wg_, 1);
   split_prefill_ = split_kernel(ctx, cfg_, wg_, bq_prefill_);
   reduce_ = &ctx.kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
+  pick_decode_kernel();
 
   const uint64_t slots = cfg_.sinks + cfg_.window;
   const uint64_t layer_bytes = uint64_t{cfg_.kv_heads} * slots * cfg_.head_dim * kv_elem_bytes(cfg_.kv_type);
@@ -73,7 +74,7 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   v_stage_ = ctx.create_buffer(stage_bytes, vk::MemoryUse::device, "the V staging area");
   rope_ = ctx.create_buffer(uint64_t{cfg_.max_chunk} * 2 * std::max(rot_half_, 1u) * 8, vk::MemoryUse::upload,
                             "the RoPE table");
-  const uint32_t decode_splits = std::min(kMaxDecodeSplits, ceil_div(slots, wg_));
+  const uint32_t decode_splits = std::min(kMaxDecodeSplits, ceil_div(slots, 16));
   partial_rows_ = cfg_.heads * std::max(decode_splits, cfg_.max_chunk * kMaxPrefillSplits);
   part_acc_ = ctx.create_buffer(uint64_t{partial_rows_} * cfg_.head_dim * 4, vk::MemoryUse::device,
                                 "attention partials");
@@ -83,8 +84,26 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
 
 KvCache::~KvCache() = default;
 
+// The subgroup decode kernel needs shuffles, a power-of-two subgroup size and
+// at most 4 vec4 chunks per lane (beyond that the portable kernel is used).
+void KvCache::pick_decode_kernel() {
+  const auto& info = ctx_->info();
+  const uint32_t sg = info.subgroup_size, hd4 = cfg_.head_dim / 4;
+  if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128) return;
+  uint32_t lg = 1;
+  while (lg * 2 <= sg && hd4 % (lg * 2) == 0) lg *= 2;
+  if (hd4 / lg > 4) return;
+  uint32_t wg = std::max(128u, sg);
+  while (wg > sg && (wg / lg) * (hd4 * 16 + 8) > info.max_shared_bytes) wg /= 2;
+  if ((wg / lg) * (hd4 * 16 + 8) > info.max_shared_bytes) return;
+  const std::string name = cfg_.kv_type == KvType::f16 ? "attn_decode_f16" : "attn_decode_f32";
+  decode_ = &ctx_->kernel({name, 8, sizeof(AttnSplitPC), {wg, 1, 1},
+                           {{3, hd4}, {4, cfg_.heads / cfg_.kv_heads}, {5, lg}}});
+  decode_keys_step_ = wg / lg * 4;  // key groups x U (attn_decode.comp)
+}
+
 void KvCache::bind(const StepBuffers& io) {
-  pool_ = ctx_->create_descriptor_pool(4 * cfg_.layers + 1, 4 * cfg_.layers * 8 + 8);
+  pool_ = ctx_->create_descriptor_pool(5 * cfg_.layers + 1, 5 * cfg_.layers * 8 + 8);
   stage_sets_.clear();
   commit_sets_.clear();
   decode_sets_.clear();
@@ -97,6 +116,7 @@ void KvCache::bind(const StepBuffers& io) {
     commit_sets_.push_back(ctx_->bind(pool_.get(), *append_, commit));
     decode_sets_.push_back(ctx_->bind(pool_.get(), *split_decode_, split));
     prefill_sets_.push_back(ctx_->bind(pool_.get(), *split_prefill_, split));
+    if (decode_) fast_sets_.push_back(ctx_->bind(pool_.get(), *decode_, split));
   }
   const vk::GpuBuffer* reduce[] = {&part_acc_, &part_ml_, io.sink_logits, io.out};
   reduce_set_ = ctx_->bind(pool_.get(), *reduce_, reduce);
@@ -159,8 +179,8 @@ AttnSplitPC KvCache::split_pc(const RingState& cache, uint32_t n_queries, uint32
   return pc;
 }
 
-uint32_t KvCache::splits_for(uint32_t n_keys, uint32_t query_blocks, uint32_t max_splits) const {
-  const uint32_t tiles = ceil_div(n_keys, wg_);
+uint32_t KvCache::splits_for(uint32_t n_keys, uint32_t granule, uint32_t query_blocks, uint32_t max_splits) const {
+  const uint32_t tiles = ceil_div(n_keys, granule);
   const uint32_t want = std::max(1u, target_workgroups_ / (cfg_.kv_heads * query_blocks));
   return std::max(1u, std::min({tiles, want, max_splits}));
 }
@@ -194,11 +214,11 @@ void KvCache::record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const
   const RingState after = state_.after(1);
   AttnSplitPC pc = split_pc(after, 1, 0, io);
   const uint32_t n_keys = after.slots_used();
-  const uint32_t splits = splits_for(n_keys, 1, partial_rows_ / cfg_.heads);
-  pc.n_splits = splits;
-  pc.keys_per_split = ceil_div(ceil_div(n_keys, splits), wg_) * wg_;
+  const uint32_t granule = decode_ ? decode_keys_step_ : wg_;
+  const uint32_t splits = splits_for(n_keys, granule, 1, partial_rows_ / cfg_.heads);
+  pc.keys_per_split = ceil_div(ceil_div(n_keys, splits), granule) * granule;
   pc.n_splits = ceil_div(n_keys, pc.keys_per_split);
-  cmd.dispatch(decode_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
+  cmd.dispatch(decode_ ? fast_sets_[layer] : decode_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
   cmd.compute_barrier();
   record_reduce(cmd, 1, pc.n_splits, io);
 }
@@ -210,7 +230,7 @@ void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n,
   AttnSplitPC pc = split_pc(state_, n, n, io);
   const uint32_t n_keys = state_.slots_used() + n;
   const uint32_t blocks = ceil_div(n, bq_prefill_);
-  const uint32_t splits = splits_for(n_keys, blocks, std::min(kMaxPrefillSplits, partial_rows_ / (cfg_.heads * n)));
+  const uint32_t splits = splits_for(n_keys, wg_, blocks, std::min(kMaxPrefillSplits, partial_rows_ / (cfg_.heads * n)));
   pc.keys_per_split = ceil_div(ceil_div(n_keys, splits), wg_) * wg_;
   pc.n_splits = ceil_div(n_keys, pc.keys_per_split);
   cmd.dispatch(prefill_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, blocks});

@@ -63,7 +63,8 @@ class KvCache {
 
  private:
   void check_recordable(uint32_t layer) const;
-  uint32_t splits_for(uint32_t n_keys, uint32_t query_blocks, uint32_t max_splits) const;
+  void pick_decode_kernel();
+  uint32_t splits_for(uint32_t n_keys, uint32_t granule, uint32_t query_blocks, uint32_t max_splits) const;
   void record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;
   KvAppendPC append_pc(uint32_t n, bool to_cache, const LayerIo& io) const;
   AttnSplitPC split_pc(const RingState& cache, uint32_t n_queries, uint32_t n_chunk, const LayerIo& io) const;
@@ -77,10 +78,12 @@ class KvCache {
   uint32_t rot_half_ = 0;
   uint32_t wg_ = 0;          // split kernel workgroup size = keys per tile
   uint32_t bq_prefill_ = 1;  // queries per prefill workgroup
+  uint32_t decode_keys_step_ = 0;  // keys a decode workgroup takes per step (0: no subgroup decode kernel)
   uint32_t target_workgroups_ = 0;
   uint32_t partial_rows_ = 0;  // (query, head, split) rows the partial buffers hold
 
   const vk::Kernel *append_, *split_decode_, *split_prefill_, *reduce_;  // owned by the context
+  const vk::Kernel* decode_ = nullptr;  // subgroup fast path, when the device has shuffles
   std::vector<vk::GpuBuffer> k_, v_;  // per layer: (kv_head, slot, head_dim)
   vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
   vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written
@@ -88,7 +91,7 @@ class KvCache {
   uint64_t device_bytes_ = 0;
 
   vk::DescriptorPool pool_;
-  std::vector<vk::BindingSet> stage_sets_, commit_sets_, decode_sets_, prefill_sets_;  // per layer
+  std::vector<vk::BindingSet> stage_sets_, commit_sets_, decode_sets_, prefill_sets_, fast_sets_;  // per layer
   vk::BindingSet reduce_set_;
 };
 

@@ -75,6 +75,18 @@ void ReferenceStream::attend(const Layer& layer, uint32_t layer_index, const flo
   }
 }
 
+std::vector<double> ReferenceStream::append_and_attend(uint32_t layer, std::span<const float> q,
+                                                      std::span<const float> k, std::span<const float> v) {
+  const uint64_t q_row = uint64_t{cfg_.heads} * cfg_.head_dim, kv_row = uint64_t{cfg_.kv_heads} * cfg_.head_dim;
+  if (layer >= cfg_.layers || q.size() != q_row || k.size() != kv_row || v.size() != kv_row)
+    throw InvalidArgument("reference: one token's q/k/v do not match the configuration");
+  append(layers_[layer], Token{{k.begin(), k.end()}, {v.begin(), v.end()}});
+  std::vector<double> out(q_row);
+  attend(layers_[layer], layer, q.data(), out.data());
+  if (layer == cfg_.layers - 1) ++seen_;
+  return out;
+}
+
 std::vector<double> ReferenceStream::step(std::span<const float> q, std::span<const float> k,
                                           std::span<const float> v, uint32_t n) {
   const uint64_t q_row = uint64_t{cfg_.heads} * cfg_.head_dim, kv_row = uint64_t{cfg_.kv_heads} * cfg_.head_dim;

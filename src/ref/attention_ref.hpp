@@ -29,6 +29,11 @@ class ReferenceStream {
   // k/v (layer, token, kv_head, head_dim); returns (layer, token, head, head_dim).
   std::vector<double> step(std::span<const float> q, std::span<const float> k, std::span<const float> v, uint32_t n);
 
+  // One token in one layer: appends its K/V to that layer and returns the
+  // attention output (head, head_dim). step() is this for every token and layer.
+  std::vector<double> append_and_attend(uint32_t layer, std::span<const float> q, std::span<const float> k,
+                                        std::span<const float> v);
+
   uint64_t tokens_seen() const { return seen_; }
 
  private:

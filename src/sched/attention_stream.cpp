@@ -84,6 +84,7 @@ void AttentionStream::step(std::span<const float> q, std::span<const float> k, s
     io.sink_offset = l * c.heads;
     s.cache.record_layer(s.cmd, l, n, io);
   }
+  s.cmd.host_read_barrier();
   s.cmd.end();
   s.cmd.submit_and_wait();
   s.cache.advance(n);

@@ -73,6 +73,12 @@ void CommandBuffer::compute_to_transfer_barrier() {
                  VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
 }
 
+void CommandBuffer::host_read_barrier() {
+  memory_barrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                 VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                 VK_ACCESS_HOST_READ_BIT);
+}
+
 void CommandBuffer::copy(const GpuBuffer& src, const GpuBuffer& dst, uint64_t bytes, uint64_t src_offset,
                          uint64_t dst_offset) {
   const VkBufferCopy region{src_offset, dst_offset, bytes};

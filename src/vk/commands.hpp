@@ -32,6 +32,8 @@ class CommandBuffer {
   // Makes transfers visible to shaders / shaders visible to transfers.
   void transfer_to_compute_barrier();
   void compute_to_transfer_barrier();
+  // Makes shader writes visible to the host once the submission's fence signals.
+  void host_read_barrier();
   void copy(const GpuBuffer& src, const GpuBuffer& dst, uint64_t bytes, uint64_t src_offset = 0,
             uint64_t dst_offset = 0);
   void fill_zero(const GpuBuffer& dst);

@@ -1,0 +1,43 @@
+// Mirrors src/model/push_constants.hpp field by field (static_asserts there).
+#ifndef MODEL_PC_GLSL
+#define MODEL_PC_GLSL
+
+#if defined(PC_EMBED)
+layout(push_constant) uniform PC {
+  uint n_tokens;
+  uint dim;
+  uint row_bytes;
+  uint pad0;
+} pc;
+#elif defined(PC_RMSNORM)
+layout(push_constant) uniform PC {
+  uint n_rows;
+  uint dim;
+  float eps;
+  uint pad0;
+} pc;
+#elif defined(PC_MATMUL)
+layout(push_constant) uniform PC {
+  uint m_rows;
+  uint n_rows;
+  uint k_cols;
+  uint row_bytes;
+  uint x_offset;
+  uint x_stride;
+  uint out_offset;
+  uint out_stride;
+  uint accumulate;
+  uint has_bias;
+  uint pad0;
+  uint pad1;
+} pc;
+#elif defined(PC_SWIGLU)
+layout(push_constant) uniform PC {
+  uint n;
+  uint pad0;
+  uint pad1;
+  uint pad2;
+} pc;
+#endif
+
+#endif

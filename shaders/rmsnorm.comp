@@ -1,0 +1,27 @@
+#version 450
+// RMSNorm of one row per workgroup: out = x / sqrt(mean(x^2) + eps) * w.
+#extension GL_GOOGLE_include_directive : require
+#define PC_RMSNORM
+#include "model_pc.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 0) readonly buffer X { float x[]; };    // (row, dim)
+layout(std430, binding = 1) readonly buffer W { float w[]; };    // (dim)
+layout(std430, binding = 2) writeonly buffer Out { float o[]; }; // (row, dim)
+
+shared float partial[gl_WorkGroupSize.x];
+
+void main() {
+  const uint row = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x, n = gl_WorkGroupSize.x;
+  const uint base = row * pc.dim;
+  float ss = 0.0;
+  for (uint i = tid; i < pc.dim; i += n) ss += x[base + i] * x[base + i];
+  partial[tid] = ss;
+  barrier();
+  for (uint s = n / 2u; s > 0u; s >>= 1u) {
+    if (tid < s) partial[tid] += partial[tid + s];
+    barrier();
+  }
+  const float inv = inversesqrt(partial[0] / float(pc.dim) + pc.eps);
+  for (uint i = tid; i < pc.dim; i += n) o[base + i] = x[base + i] * inv * w[i];
+}

@@ -1,0 +1,263 @@
+#include "model/engine.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "sinkstream/error.hpp"
+#include "vk/context.hpp"
+
+namespace sinkstream::model {
+namespace {
+
+constexpr uint32_t kGroup = 64;         // elementwise kernels
+constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
+constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
+constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp
+
+uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+
+const char* variant(GgmlType t) {
+  switch (t) {
+    case GgmlType::f32: return "f32";
+    case GgmlType::f16: return "f16";
+    case GgmlType::bf16: return "bf16";
+    case GgmlType::q8_0: return "q8_0";
+    case GgmlType::q4_0: return "q4_0";
+    default: throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
+  }
+}
+
+GpuTensor upload(vk::Context& ctx, const Tensor& t) {
+  GpuTensor g;
+  g.type = t.type;
+  g.rows = static_cast<uint32_t>(t.rows);
+  g.cols = static_cast<uint32_t>(t.cols);
+  g.row_bytes = static_cast<uint32_t>(ggml_type_bytes(t.type, t.cols));
+  // Round up so the shaders' 32-bit reads of the last row's tail stay in bounds.
+  g.buffer = ctx.create_buffer((t.data.size() + 7) / 4 * 4 + 4, vk::MemoryUse::device, "weights '" + t.name + "'");
+  ctx.upload(g.buffer, t.data.data(), t.data.size());
+  return g;
+}
+
+StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
+  StreamConfig s;
+  s.layers = h.layers;
+  s.heads = h.heads;
+  s.kv_heads = h.kv_heads;
+  s.head_dim = h.head_dim;
+  s.sinks = c.sinks;
+  const uint32_t context = h.context ? h.context : 2048;
+  s.window = c.window ? c.window : (context > c.sinks ? context - c.sinks : 1);
+  s.kv_type = c.kv_type;
+  s.rope = h.rope;
+  s.max_chunk = c.max_chunk;
+  s.learned_sinks = h.attn_sinks;
+  return s;
+}
+
+}  // namespace
+
+struct Engine::Layer {
+  GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
+  std::optional<GpuTensor> bq, bk, bv;
+  vk::BindingSet norm1, q, k, v, o, norm2, gate_set, up_set, swiglu, down_set;
+};
+
+Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
+    : ctx_(gpu.context()), hp_(m.hp), cache_cfg_(make_cache_config(m.hp, cfg)), max_chunk_(cfg.max_chunk), cmd_(ctx_) {
+  validate(cache_cfg_);
+  if (hp_.dim % 4 || hp_.ffn % 4) throw Error("'" + m.path + "': dim and FFN size must be multiples of 4");
+  upload_weights(m);
+  cache_ = std::make_unique<kv::KvCache>(ctx_, cache_cfg_, 0);
+  const uint64_t M = max_chunk_;
+  const auto act = [&](uint64_t floats, const char* what) {
+    return ctx_.create_buffer(floats * 4, vk::MemoryUse::device, what);
+  };
+  ids_ = ctx_.create_buffer(M * 4, vk::MemoryUse::upload, "token ids");
+  x_ = act(M * hp_.dim, "activations");
+  xn_ = act(M * hp_.dim, "activations");
+  q_ = act(M * hp_.heads * hp_.head_dim, "activations");
+  k_ = act(M * hp_.kv_heads * hp_.head_dim, "activations");
+  v_ = act(M * hp_.kv_heads * hp_.head_dim, "activations");
+  att_ = act(M * hp_.heads * hp_.head_dim, "activations");
+  gate_ = act(M * hp_.ffn, "activations");
+  up_ = act(M * hp_.ffn, "activations");
+  logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
+  cache_->bind({&q_, &k_, &v_, &att_, &sinks_});
+  make_kernels();
+  bind_sets();
+}
+
+Engine::~Engine() = default;
+
+void Engine::upload_weights(const ModelFile& m) {
+  tok_embd_ = upload(ctx_, m.tok_embd);
+  output_norm_ = upload(ctx_, m.output_norm);
+  output_ = m.tied_output ? GpuTensor{} : upload(ctx_, m.output);
+  std::vector<float> sink_logits;
+  for (const auto& w : m.layers) {
+    Layer l;
+    l.attn_norm = upload(ctx_, w.attn_norm);
+    l.wq = upload(ctx_, w.wq);
+    l.wk = upload(ctx_, w.wk);
+    l.wv = upload(ctx_, w.wv);
+    l.wo = upload(ctx_, w.wo);
+    l.ffn_norm = upload(ctx_, w.ffn_norm);
+    l.gate = upload(ctx_, w.w_gate);
+    l.up = upload(ctx_, w.w_up);
+    l.down = upload(ctx_, w.w_down);
+    if (w.bq) l.bq = upload(ctx_, *w.bq);
+    if (w.bk) l.bk = upload(ctx_, *w.bk);
+    if (w.bv) l.bv = upload(ctx_, *w.bv);
+    if (w.sinks) {
+      const auto* f = reinterpret_cast<const float*>(w.sinks->data.data());
+      sink_logits.insert(sink_logits.end(), f, f + hp_.heads);
+    }
+    layers_.push_back(std::move(l));
+  }
+  dummy_ = ctx_.create_buffer(16, vk::MemoryUse::device, "placeholder");
+  sinks_ = ctx_.create_buffer(std::max<uint64_t>(sink_logits.size(), 1) * 4, vk::MemoryUse::device, "sink logits");
+  if (!sink_logits.empty()) ctx_.upload(sinks_, sink_logits.data(), sink_logits.size() * 4);
+}
+
+void Engine::make_kernels() {
+  kernels_.embed = &ctx_.kernel({std::string("embed_") + variant(tok_embd_.type), 3, sizeof(EmbedPC), {kGroup, 1, 1}, {}});
+  kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
+  kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
+}
+
+const vk::Kernel& Engine::matmul_kernel(GgmlType t) {
+  return ctx_.kernel({std::string("matmul_") + variant(t), 4, sizeof(MatmulPC), {kMatmulGroup, 1, 1},
+                      {{3, kMatmulRows}, {4, kMatmulTokens}}});
+}
+
+void Engine::bind_sets() {
+  const uint32_t sets = 10 * hp_.layers + 3;
+  pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
+  VkDescriptorPool pool = pool_.get();
+  const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
+                      const vk::GpuBuffer& out) {
+    const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out};
+    return ctx_.bind(pool, matmul_kernel(w.type), b);
+  };
+  const auto norm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const vk::GpuBuffer& out) {
+    const vk::GpuBuffer* b[] = {&in, &w.buffer, &out};
+    return ctx_.bind(pool, *kernels_.rmsnorm, b);
+  };
+  for (Layer& l : layers_) {
+    l.norm1 = norm(x_, l.attn_norm, xn_);
+    l.q = mm(xn_, l.wq, l.bq, q_);
+    l.k = mm(xn_, l.wk, l.bk, k_);
+    l.v = mm(xn_, l.wv, l.bv, v_);
+    l.o = mm(att_, l.wo, std::nullopt, x_);
+    l.norm2 = norm(x_, l.ffn_norm, xn_);
+    l.gate_set = mm(xn_, l.gate, std::nullopt, gate_);
+    l.up_set = mm(xn_, l.up, std::nullopt, up_);
+    const vk::GpuBuffer* sw[] = {&gate_, &up_};
+    l.swiglu = ctx_.bind(pool, *kernels_.swiglu, sw);
+    l.down_set = mm(gate_, l.down, std::nullopt, x_);
+  }
+  const vk::GpuBuffer* e[] = {&ids_, &tok_embd_.buffer, &x_};
+  embed_set_ = ctx_.bind(pool, *kernels_.embed, e);
+  final_norm_set_ = norm(x_, output_norm_, xn_);
+  logits_set_ = mm(xn_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_);
+}
+
+void Engine::record_matmul(const vk::BindingSet& set, uint32_t m, uint32_t n_rows, MatmulPC pc) {
+  pc.m_rows = m;
+  pc.n_rows = n_rows;
+  const uint32_t groups = ceil_div(n_rows, kMatmulRows);
+  const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
+  cmd_.dispatch(set, pc, {gx, ceil_div(groups, gx), ceil_div(m, kMatmulTokens)});
+}
+
+namespace {
+MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride, bool accumulate, bool bias) {
+  MatmulPC pc{};
+  pc.k_cols = w.cols;
+  pc.row_bytes = w.row_bytes;
+  pc.x_stride = in_stride;
+  pc.out_stride = out_stride;
+  pc.accumulate = accumulate;
+  pc.has_bias = bias;
+  return pc;
+}
+}  // namespace
+
+void Engine::record_layer(uint32_t li, uint32_t n) {
+  const Layer& l = layers_[li];
+  const uint32_t dim = hp_.dim, qd = hp_.heads * hp_.head_dim, kvd = hp_.kv_heads * hp_.head_dim;
+  cmd_.dispatch(l.norm1, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
+  cmd_.compute_barrier();
+  record_matmul(l.q, n, qd, matmul_io(l.wq, dim, qd, false, l.bq.has_value()));
+  record_matmul(l.k, n, kvd, matmul_io(l.wk, dim, kvd, false, l.bk.has_value()));
+  record_matmul(l.v, n, kvd, matmul_io(l.wv, dim, kvd, false, l.bv.has_value()));
+  cmd_.compute_barrier();
+  kv::LayerIo io;
+  io.q_stride = io.out_stride = qd;
+  io.kv_stride = kvd;
+  io.sink_offset = li * hp_.heads;
+  cache_->record_layer(cmd_, li, n, io);  // ends with a barrier
+  record_matmul(l.o, n, dim, matmul_io(l.wo, qd, dim, true, false));
+  cmd_.compute_barrier();
+  cmd_.dispatch(l.norm2, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
+  cmd_.compute_barrier();
+  record_matmul(l.gate_set, n, hp_.ffn, matmul_io(l.gate, dim, hp_.ffn, false, false));
+  record_matmul(l.up_set, n, hp_.ffn, matmul_io(l.up, dim, hp_.ffn, false, false));
+  cmd_.compute_barrier();
+  cmd_.dispatch(l.swiglu, SwigluPC{n * hp_.ffn, 0, 0, 0}, {ceil_div(n * hp_.ffn, kGroup), 1, 1});
+  cmd_.compute_barrier();
+  record_matmul(l.down_set, n, dim, matmul_io(l.down, hp_.ffn, dim, true, false));
+  cmd_.compute_barrier();
+}
+
+void Engine::record_chunk(uint32_t n, bool all_logits) {
+  cmd_.begin();
+  cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0}, {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
+  cmd_.compute_barrier();
+  for (uint32_t l = 0; l < hp_.layers; ++l) record_layer(l, n);
+  cmd_.dispatch(final_norm_set_, RmsNormPC{n, hp_.dim, hp_.rms_eps, 0}, {n, 1, 1});
+  cmd_.compute_barrier();
+  const GpuTensor& out = output_.rows ? output_ : tok_embd_;
+  MatmulPC pc = matmul_io(out, hp_.dim, hp_.vocab, false, false);
+  pc.x_offset = all_logits ? 0 : (n - 1) * hp_.dim;
+  record_matmul(logits_set_, all_logits ? n : 1, hp_.vocab, pc);
+  cmd_.host_read_barrier();
+  cmd_.end();
+}
+
+std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_logits) {
+  if (tokens.empty()) throw InvalidArgument("feed() needs at least one token");
+  for (int32_t t : tokens)
+    if (t < 0 || static_cast<uint32_t>(t) >= hp_.vocab)
+      throw InvalidArgument("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                            std::to_string(hp_.vocab - 1) + ")");
+  all_logits_.clear();
+  const auto* logits = static_cast<const float*>(logits_.mapped());
+  for (size_t done = 0; done < tokens.size();) {
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(max_chunk_, tokens.size() - done));
+    std::memcpy(ids_.mapped(), tokens.data() + done, n * 4);
+    cache_->prepare(n);
+    record_chunk(n, all_logits);
+    cmd_.submit_and_wait();
+    cache_->advance(n);
+    done += n;
+    if (all_logits) all_logits_.insert(all_logits_.end(), logits, logits + uint64_t{n} * hp_.vocab);
+  }
+  if (all_logits) return all_logits_;
+  return {logits, hp_.vocab};
+}
+
+EngineCounters Engine::counters() const {
+  const auto& s = cache_->state();
+  EngineCounters c;
+  c.tokens = s.appended;
+  c.evicted = s.evicted();
+  c.slots_used = s.slots_used();
+  c.capacity = s.sinks + s.window;
+  c.device_bytes = ctx_.allocated_bytes();
+  return c;
+}
+
+}  // namespace sinkstream::model

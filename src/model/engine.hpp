@@ -1,0 +1,90 @@
+// The Llama forward pass on the GPU, streaming through a sinks + window KV
+// cache. feed() runs any number of tokens, in chunks of up to max_chunk, each
+// chunk one command buffer with no host round trip inside; it returns logits.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "kv/kv_cache.hpp"
+#include "model/model_file.hpp"
+#include "model/push_constants.hpp"
+#include "sinkstream/gpu.hpp"
+
+namespace sinkstream::model {
+
+struct EngineConfig {
+  uint32_t sinks = 4;
+  uint32_t window = 0;  // 0: the model's training context minus the sinks
+  KvType kv_type = KvType::f16;
+  uint32_t max_chunk = 64;
+};
+
+struct EngineCounters {
+  uint64_t tokens = 0;   // tokens fed since the stream started
+  uint64_t evicted = 0;  // tokens that have left the window
+  uint32_t slots_used = 0, capacity = 0;
+  uint64_t device_bytes = 0;  // weights + cache + activations
+};
+
+// A weight on the GPU in its file type.
+struct GpuTensor {
+  vk::GpuBuffer buffer;
+  GgmlType type = GgmlType::f32;
+  uint32_t rows = 0, cols = 0, row_bytes = 0;
+};
+
+class Engine {
+ public:
+  Engine(Gpu& gpu, const ModelFile& model, const EngineConfig& cfg);
+  ~Engine();
+
+  // Feeds tokens; returns the logits of the last one (vocab floats), or of every
+  // token (token, vocab) when all_logits. The span is valid until the next call.
+  std::span<const float> feed(std::span<const int32_t> tokens, bool all_logits = false);
+
+  EngineCounters counters() const;
+  const HParams& hparams() const { return hp_; }
+  const StreamConfig& cache_config() const { return cache_cfg_; }
+
+ private:
+  struct Layer;
+  void upload_weights(const ModelFile& m);
+  void make_kernels();
+  void bind_sets();
+  void record_chunk(uint32_t n, bool all_logits);
+  const vk::Kernel& matmul_kernel(GgmlType t);
+  void record_matmul(const vk::BindingSet& set, uint32_t m, uint32_t n_rows, MatmulPC pc);
+  void record_layer(uint32_t l, uint32_t n);
+
+  vk::Context& ctx_;
+  HParams hp_;
+  StreamConfig cache_cfg_;
+  uint32_t max_chunk_;
+  std::unique_ptr<kv::KvCache> cache_;
+  vk::CommandBuffer cmd_;
+
+  GpuTensor tok_embd_, output_norm_, output_;
+  std::vector<Layer> layers_;
+  vk::GpuBuffer dummy_;  // bound where a kernel's optional input is absent
+  vk::GpuBuffer sinks_;  // (layer, head) learned sink logits
+
+  // Activations, (token, features) each, for one chunk.
+  vk::GpuBuffer ids_;     // (token) int32, host-written
+  vk::GpuBuffer x_;       // residual stream (token, dim)
+  vk::GpuBuffer xn_;      // normed (token, dim)
+  vk::GpuBuffer q_, k_, v_;  // (token, heads|kv_heads, head_dim)
+  vk::GpuBuffer att_;     // attention output (token, heads * head_dim)
+  vk::GpuBuffer gate_, up_;  // (token, ffn)
+  vk::GpuBuffer logits_;  // (token, vocab), host-read
+
+  struct Kernels {
+    const vk::Kernel *embed, *rmsnorm, *swiglu;  // matmuls come from matmul_kernel()
+  } kernels_{};
+  vk::DescriptorPool pool_;
+  vk::BindingSet embed_set_, final_norm_set_, logits_set_;
+  std::vector<float> all_logits_;
+};
+
+}  // namespace sinkstream::model

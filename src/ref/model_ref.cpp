@@ -1,0 +1,135 @@
+#include "ref/model_ref.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::ref {
+namespace {
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 31, mant = h & 1023;
+  float v;
+  if (exp == 0)
+    v = std::ldexp(static_cast<float>(mant), -24);
+  else if (exp == 31)
+    v = mant ? NAN : INFINITY;
+  else
+    v = std::ldexp(static_cast<float>(mant + 1024), static_cast<int>(exp) - 25);
+  return sign ? -v : v;
+}
+
+uint16_t u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+
+StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t window) {
+  StreamConfig c;
+  c.layers = h.layers;
+  c.heads = h.heads;
+  c.kv_heads = h.kv_heads;
+  c.head_dim = h.head_dim;
+  c.sinks = sinks;
+  c.window = window;
+  c.rope = h.rope;
+  c.learned_sinks = h.attn_sinks;
+  return c;
+}
+
+}  // namespace
+
+std::vector<float> dequantize_row(const model::Tensor& t, uint64_t row) {
+  using model::GgmlType;
+  const uint64_t row_bytes = model::ggml_type_bytes(t.type, t.cols);
+  const uint8_t* p = t.data.data() + row * row_bytes;
+  std::vector<float> out(t.cols);
+  for (uint64_t k = 0; k < t.cols; ++k) {
+    switch (t.type) {
+      case GgmlType::f32: std::memcpy(&out[k], p + 4 * k, 4); break;
+      case GgmlType::f16: out[k] = half_to_float(u16(p + 2 * k)); break;
+      case GgmlType::bf16: {
+        const uint32_t bits = uint32_t{u16(p + 2 * k)} << 16;
+        std::memcpy(&out[k], &bits, 4);
+        break;
+      }
+      case GgmlType::q8_0: {
+        const uint8_t* block = p + (k / 32) * 34;
+        out[k] = half_to_float(u16(block)) * static_cast<float>(static_cast<int8_t>(block[2 + k % 32]));
+        break;
+      }
+      case GgmlType::q4_0: {
+        const uint8_t* block = p + (k / 32) * 18;
+        const uint32_t j = k % 32;
+        const int q = j < 16 ? (block[2 + j] & 15) : (block[2 + j - 16] >> 4);
+        out[k] = half_to_float(u16(block)) * static_cast<float>(q - 8);
+        break;
+      }
+      default: throw Error("reference: unsupported weight type");
+    }
+  }
+  return out;
+}
+
+std::vector<float> matvec(const model::Tensor& w, std::span<const float> x) {
+  std::vector<float> out(w.rows);
+  for (uint64_t n = 0; n < w.rows; ++n) {
+    const auto row = dequantize_row(w, n);
+    double s = 0;
+    for (uint64_t k = 0; k < w.cols; ++k) s += static_cast<double>(row[k]) * x[k];
+    out[n] = static_cast<float>(s);
+  }
+  return out;
+}
+
+std::vector<float> rmsnorm(std::span<const float> x, const model::Tensor& weight, float eps) {
+  const auto w = dequantize_row(weight, 0);
+  double ss = 0;
+  for (float v : x) ss += static_cast<double>(v) * v;
+  const double inv = 1.0 / std::sqrt(ss / static_cast<double>(x.size()) + eps);
+  std::vector<float> out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = static_cast<float>(x[i] * inv * w[i]);
+  return out;
+}
+
+ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window)
+    : m_(m), attn_(attention_config(m.hp, sinks, window)) {
+  if (m.hp.attn_sinks) {
+    std::vector<float> logits;
+    for (const auto& l : m.layers) {
+      const auto s = dequantize_row(*l.sinks, 0);
+      logits.insert(logits.end(), s.begin(), s.end());
+    }
+    attn_.set_sink_logits(logits);
+  }
+}
+
+std::vector<float> ReferenceModel::forward(int32_t token) {
+  const auto& h = m_.hp;
+  if (token < 0 || static_cast<uint32_t>(token) >= h.vocab) throw InvalidArgument("reference: token out of range");
+  std::vector<float> x = dequantize_row(m_.tok_embd, static_cast<uint64_t>(token));
+  const auto add_bias = [](std::vector<float>& v, const std::optional<model::Tensor>& b) {
+    if (!b) return;
+    const auto bias = dequantize_row(*b, 0);
+    for (size_t i = 0; i < v.size(); ++i) v[i] += bias[i];
+  };
+  for (uint32_t l = 0; l < h.layers; ++l) {
+    const auto& w = m_.layers[l];
+    const auto xn = rmsnorm(x, w.attn_norm, h.rms_eps);
+    auto q = matvec(w.wq, xn), k = matvec(w.wk, xn), v = matvec(w.wv, xn);
+    add_bias(q, w.bq);
+    add_bias(k, w.bk);
+    add_bias(v, w.bv);
+    const auto att = attn_.append_and_attend(l, q, k, v);
+    const std::vector<float> att_f(att.begin(), att.end());
+    const auto o = matvec(w.wo, att_f);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+    const auto xn2 = rmsnorm(x, w.ffn_norm, h.rms_eps);
+    auto gate = matvec(w.w_gate, xn2);
+    const auto up = matvec(w.w_up, xn2);
+    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    const auto down = matvec(w.w_down, gate);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += down[i];
+  }
+  return matvec(m_.output, rmsnorm(x, m_.output_norm, h.rms_eps));
+}
+
+}  // namespace sinkstream::ref

@@ -1,0 +1,34 @@
+// CPU reference of the Llama forward pass: plain loops, float weights
+// dequantised from the file's type, attention through ReferenceStream (the
+// paper's semantics in double). Slow and obvious on purpose; the GPU engine is
+// tested against it op by op and end to end.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/model_file.hpp"
+#include "ref/attention_ref.hpp"
+
+namespace sinkstream::ref {
+
+// Row `row` of a weight tensor as floats (any supported type).
+std::vector<float> dequantize_row(const model::Tensor& t, uint64_t row);
+
+// out[n] = sum_k W[n][k] * x[k]
+std::vector<float> matvec(const model::Tensor& w, std::span<const float> x);
+std::vector<float> rmsnorm(std::span<const float> x, const model::Tensor& weight, float eps);
+
+class ReferenceModel {
+ public:
+  // `cache` gives the sinks, window and KV shapes; the other fields come from the model.
+  ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window);
+  // One token through every layer; returns its logits.
+  std::vector<float> forward(int32_t token);
+
+ private:
+  const model::ModelFile& m_;
+  ReferenceStream attn_;
+};
+
+}  // namespace sinkstream::ref

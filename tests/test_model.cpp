@@ -1,0 +1,128 @@
+// End-to-end forward pass on the GPU: golden greedy ids of stories260K (both
+// file formats), dense equivalence while the stream fits, and logits against
+// the CPU reference on a stream that wraps the window many times.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fixtures.hpp"
+#include "golden.hpp"
+#include "gpu_fixture.hpp"
+#include "model/engine.hpp"
+#include "ref/model_ref.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::test {
+namespace {
+
+int32_t argmax(std::span<const float> v) {
+  return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+std::vector<int32_t> greedy_from_bos(const std::string& file, uint32_t n, model::EngineConfig cfg) {
+  const auto m = model::load_model(fixture(file));
+  model::Engine engine(gpu(), *m, cfg);
+  std::vector<int32_t> out;
+  int32_t token = 1;  // BOS
+  for (uint32_t i = 0; i < n; ++i) {
+    token = argmax(engine.feed({&token, 1}));
+    out.push_back(token);
+  }
+  return out;
+}
+
+model::EngineConfig f32_cache(uint32_t sinks, uint32_t window, uint32_t chunk = 16) {
+  model::EngineConfig c;
+  c.sinks = sinks;
+  c.window = window;
+  c.kv_type = KvType::f32;
+  c.max_chunk = chunk;
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("model") {
+  TEST_CASE("stories260K greedy ids match llama2.c's run.c exactly (.bin and .gguf)") {
+    for (const char* file : {"stories260K.bin", "stories260K.gguf"}) {
+      REQUIRE_FIXTURE(file);
+      ValidationScope validation;
+      const auto ids = greedy_from_bos(file, 256, f32_cache(4, 508));
+      CHECK_MESSAGE(ids == stories260k_golden(), file);
+    }
+  }
+
+  TEST_CASE("the llama2.c checkpoint and the GGUF describe the same model") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    REQUIRE_FIXTURE("stories260K.gguf");
+    const auto a = model::load_model(fixture("stories260K.bin"));
+    const auto b = model::load_model(fixture("stories260K.gguf"));
+    CHECK(a->format == "llama2.c");
+    CHECK(b->format == "gguf");
+    CHECK(a->hp.dim == 64);
+    CHECK(a->hp.layers == 5);
+    CHECK(a->hp.heads == 8);
+    CHECK(a->hp.kv_heads == 4);
+    CHECK(a->hp.ffn == b->hp.ffn);
+    CHECK(a->hp.vocab == 512);
+    CHECK(a->tied_output);
+    CHECK(std::equal(a->layers[3].wk.data.begin(), a->layers[3].wk.data.end(), b->layers[3].wk.data.begin()));
+  }
+
+  TEST_CASE("while the stream fits, sinks + window gives the dense result") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = model::load_model(fixture("stories260K.bin"));
+    model::Engine ring(gpu(), *m, f32_cache(4, 196)), dense(gpu(), *m, f32_cache(0, 1024));
+    const auto& ids = stories260k_golden();
+    const std::span<const int32_t> tokens(ids.data(), 200);
+    const auto a = ring.feed(tokens, true);
+    const std::vector<float> la(a.begin(), a.end());
+    const auto b = dense.feed(tokens, true);
+    double worst = 0;
+    for (size_t i = 0; i < la.size(); ++i) worst = std::max<double>(worst, std::abs(la[i] - b[i]));
+    CHECK(worst <= 1e-4);
+  }
+
+  TEST_CASE("past the window, logits follow the paper-literal CPU reference over thousands of tokens") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = model::load_model(fixture("stories260K.bin"));
+    for (uint32_t sinks : {0u, 4u}) {
+      model::Engine engine(gpu(), *m, f32_cache(sinks, 29, 16));
+      ref::ReferenceModel reference(*m, sinks, 29);
+      std::vector<int32_t> tokens;
+      for (uint32_t i = 0; i < 2500; ++i) tokens.push_back(static_cast<int32_t>((i * 7919u + 13u) % 512u));
+      double worst = 0;
+      for (size_t at = 0; at < tokens.size(); at += 16) {
+        const std::span<const int32_t> chunk(tokens.data() + at, std::min<size_t>(16, tokens.size() - at));
+        const auto got = engine.feed(chunk, true);
+        for (size_t i = 0; i < chunk.size(); ++i) {
+          const auto want = reference.forward(chunk[i]);
+          for (size_t j = 0; j < want.size(); ++j)
+            worst = std::max<double>(worst, std::abs(got[i * want.size() + j] - want[j]));
+        }
+      }
+      INFO("sinks " << sinks << ": max |gpu - reference| logit = " << worst);
+      CHECK(worst <= 2e-3);
+      CHECK(engine.counters().evicted == 2500 - sinks - 29);
+    }
+  }
+
+  TEST_CASE("bad token ids and bad files give clear errors") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = model::load_model(fixture("stories260K.bin"));
+    model::Engine engine(gpu(), *m, f32_cache(4, 60));
+    const int32_t bad[] = {5, 512};
+    CHECK_THROWS_WITH_AS(engine.feed(bad), doctest::Contains("outside the vocabulary"), InvalidArgument);
+    CHECK(engine.counters().tokens == 0);
+    CHECK_THROWS_AS(model::load_model("/nonexistent.gguf"), Error);
+    CHECK_THROWS_AS(model::load_model(fixture("tok512.bin")), Error);  // a tokenizer is not a model
+  }
+}
+
+}  // namespace sinkstream::test

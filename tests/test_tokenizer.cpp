@@ -1,0 +1,275 @@
+// Tokenizers: llama.cpp's own test vectors for real vocabularies pass
+// exactly, text round-trips, special tokens and UTF-8 streaming behave.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fixtures.hpp"
+#include "model/gguf.hpp"
+#include "model/tokenizer.hpp"
+#include "model/tokenizer_impl.hpp"
+#include "model/vocab.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::test {
+namespace {
+
+using model::Tokenizer;
+using model::TokenType;
+using model::Vocab;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct VocabCase {
+  std::string text;
+  std::vector<int32_t> ids;
+};
+
+// llama.cpp's test-tokenizer-0 format: inputs separated by
+// "\n__ggml_vocab_test__\n", one line of ids per input.
+std::vector<VocabCase> read_cases(const std::string& gguf) {
+  const std::string inp = slurp(gguf + ".inp"), sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> texts;
+  for (size_t pos = 0; pos < inp.size();) {
+    const size_t next = inp.find(sep, pos);
+    texts.push_back(inp.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+    if (next == std::string::npos) break;
+    pos = next + sep.size();
+  }
+  std::istringstream out(slurp(gguf + ".out"));
+  std::vector<VocabCase> cases;
+  for (std::string line; std::getline(out, line);) {
+    VocabCase c;
+    std::istringstream ids(line);
+    for (int32_t id = 0; ids >> id;) c.ids.push_back(id);
+    cases.push_back(std::move(c));
+  }
+  REQUIRE(cases.size() == texts.size());
+  for (size_t i = 0; i < cases.size(); ++i) cases[i].text = texts[i];
+  return cases;
+}
+
+Tokenizer load(const std::string& fixture_name) {
+  return Tokenizer(model::vocab_from_gguf(model::GgufFile::open(fixture(fixture_name))));
+}
+
+const std::string kVocabs[] = {"llama-spm", "phi-3", "gpt-2", "starcoder", "deepseek-coder", "mpt"};
+
+// A small SPM vocabulary: the three specials, byte tokens for a few bytes, and letters.
+Vocab tiny_spm(std::vector<std::pair<std::string, float>> pieces) {
+  Vocab v;
+  v.kind = model::VocabKind::spm;
+  v.bos_id = 1, v.eos_id = 2, v.unk_id = 0;
+  v.add_space_prefix = true;
+  v.tokens = {"<unk>", "<s>", "</s>"};
+  v.types = {TokenType::unknown, TokenType::control, TokenType::control};
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    v.tokens.push_back(name);
+    v.types.push_back(TokenType::byte);
+  }
+  v.scores.assign(v.tokens.size(), 0.0f);
+  for (auto& [text, score] : pieces) {
+    v.tokens.push_back(text);
+    v.types.push_back(TokenType::normal);
+    v.scores.push_back(score);
+  }
+  return v;
+}
+
+std::vector<int32_t> ids_of(const Tokenizer& t, std::initializer_list<const char*> texts) {
+  std::vector<int32_t> out;
+  for (const char* s : texts) out.push_back(t.find(s).value_or(-1));
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("tokenizer") {
+  TEST_CASE("llama.cpp's vectors pass exactly for every fixture vocabulary") {
+    for (const std::string& name : kVocabs) {
+      const std::string file = "tokenizers/ggml-vocab-" + name + ".gguf";
+      if (!have_fixture(file)) {
+        MESSAGE("SKIPPED: fixture " << fixture(file) << " is not available");
+        continue;
+      }
+      const Tokenizer tok = load(file);
+      const auto cases = read_cases(fixture(file));
+      size_t pass = 0;
+      for (const auto& c : cases) {
+        const auto got = tok.encode(c.text, false, false);
+        if (got == c.ids) ++pass;
+        CHECK_MESSAGE(got == c.ids, name << ": '" << c.text << "'");
+      }
+      MESSAGE(name << ": " << pass << "/" << cases.size() << " vectors pass");
+      CHECK(cases.size() == 46);
+    }
+  }
+
+  TEST_CASE("decode(encode(text)) gives the text back") {
+    for (const std::string& name : kVocabs) {
+      const std::string file = "tokenizers/ggml-vocab-" + name + ".gguf";
+      if (!have_fixture(file)) continue;
+      const Tokenizer tok = load(file);
+      for (const auto& c : read_cases(fixture(file))) {
+        CHECK_MESSAGE(tok.decode(tok.encode(c.text, false, false)) == c.text, name << ": '" << c.text << "'");
+        if (tok.bos() >= 0) CHECK(tok.decode(tok.encode(c.text, true, false)) == c.text);
+      }
+    }
+  }
+
+  TEST_CASE("the stories260K prompt has the ids run.c feeds the model") {
+    REQUIRE_FIXTURE("tok512.bin");
+    REQUIRE_FIXTURE("stories260K.gguf");
+    const Tokenizer bin(model::vocab_from_llama2c(fixture("tok512.bin")));
+    const Tokenizer gguf(model::vocab_from_file(fixture("stories260K.gguf")));
+    // BOS, then the first ids of the golden output in the fixtures' README.
+    const std::vector<int32_t> want = {1, 403, 407, 261, 378};
+    CHECK(bin.encode("Once upon a time", true, false) == want);
+    CHECK(gguf.encode("Once upon a time", true, false) == want);
+    CHECK(bin.size() == 512);
+    CHECK(bin.vocab().tokens == gguf.vocab().tokens);
+    CHECK(bin.vocab().scores == gguf.vocab().scores);  // this GGUF kept tok512's scores
+    const std::string story = "Lily's mom said, \"Lily, let's go to the park.\"\nHé 🦙!";
+    CHECK(bin.encode(story, true, false) == gguf.encode(story, true, false));
+    CHECK(bin.decode(bin.encode(story, true, false)) == story);
+    CHECK(bin.piece(403) == " Once");
+    CHECK(bin.piece(13) == "\n");  // <0x0A>
+    CHECK(bin.is_eog(2));
+    CHECK_FALSE(bin.is_eog(403));
+  }
+
+  TEST_CASE("SPM merges the highest score first, ties to the leftmost pair") {
+    // With equal scores (converted GGUFs sometimes store 0.0 for every token)
+    // llama.cpp's queue takes the leftmost pair: "ab" wins over "bc".
+    const Tokenizer equal(tiny_spm({{"\xE2\x96\x81", 0}, {"a", 0}, {"b", 0}, {"c", 0}, {"ab", 0}, {"bc", 0}}));
+    CHECK(equal.encode("abc", false, false) == ids_of(equal, {"\xE2\x96\x81", "ab", "c"}));
+    const Tokenizer scored(tiny_spm({{"\xE2\x96\x81", 0}, {"a", 0}, {"b", 0}, {"c", 0}, {"ab", -2}, {"bc", -1}}));
+    CHECK(scored.encode("abc", false, false) == ids_of(scored, {"\xE2\x96\x81", "a", "bc"}));
+    // Characters outside the vocabulary fall back to their bytes: "é" = C3 A9.
+    const std::vector<int32_t> bytes = {*scored.find("\xE2\x96\x81"), 3 + 0xC3, 3 + 0xA9};
+    CHECK(scored.encode("é", false, false) == bytes);
+  }
+
+  TEST_CASE("control tokens are single tokens only when parse_special is set") {
+    REQUIRE_FIXTURE("tokenizers/ggml-vocab-phi-3.gguf");
+    const Tokenizer tok = load("tokenizers/ggml-vocab-phi-3.gguf");
+    const int32_t user = *tok.find("<|user|>"), end = *tok.find("<|end|>"), assistant = *tok.find("<|assistant|>");
+    const auto ids = tok.encode("<|user|>\nHello<|end|>\n<|assistant|>\n", true, true);
+    // Phi-3's added tokens swallow the whitespace after them (llama.cpp, HF rstrip).
+    const std::vector<int32_t> want = {1, user, *tok.find("\xE2\x96\x81Hello"), end, assistant};
+    CHECK(ids == want);
+    const auto plain = tok.encode("<|user|>", false, false);
+    CHECK(plain.size() > 1);
+    CHECK(std::find(plain.begin(), plain.end(), user) == plain.end());
+    CHECK(tok.is_eog(end));
+    CHECK(tok.decode(ids) == "Hello");
+    CHECK(tok.decode(ids, true) == "<s><|user|>Hello<|end|><|assistant|>");
+  }
+
+  TEST_CASE("a ChatML control token added to a byte-level vocabulary is matched whole") {
+    REQUIRE_FIXTURE("tokenizers/ggml-vocab-gpt-2.gguf");
+    Vocab v = model::vocab_from_gguf(model::GgufFile::open(fixture("tokenizers/ggml-vocab-gpt-2.gguf")));
+    v.tokens.push_back("<|im_start|>");
+    v.types.push_back(TokenType::control);
+    const auto im_start = static_cast<int32_t>(v.tokens.size() - 1);
+    const Tokenizer tok(std::move(v));
+    const auto ids = tok.encode("<|im_start|>user\nhi", false, true);
+    REQUIRE(ids.size() >= 2);
+    CHECK(ids[0] == im_start);
+    CHECK(tok.decode(ids, true) == "<|im_start|>user\nhi");
+    CHECK(tok.encode("<|im_start|>", false, false)[0] != im_start);
+  }
+
+  TEST_CASE("streaming decode holds back split UTF-8 characters") {
+    for (const char* name : {"gpt-2", "llama-spm"}) {
+      if (!have_fixture(std::string("tokenizers/ggml-vocab-") + name + ".gguf")) continue;
+      const Tokenizer tok = load(std::string("tokenizers/ggml-vocab-") + name + ".gguf");
+      const std::string text = "a 🦙 and 🚀 ok é";
+      const auto ids = tok.encode(text, false, false);
+      model::StreamingDecoder dec(tok);
+      std::string out;
+      for (const int32_t id : ids) {
+        const std::string part = dec.push(id);
+        CHECK(model::utf8_complete_prefix(part) == part.size());  // never ends mid-character
+        out += part;
+      }
+      out += dec.flush();
+      const std::string want = std::string(name) == "llama-spm" ? " " + text : text;
+      CHECK(out == want);
+    }
+  }
+
+  TEST_CASE("utf8_complete_prefix stops before an unfinished character only") {
+    CHECK(model::utf8_complete_prefix("abc") == 3);
+    CHECK(model::utf8_complete_prefix("a\xF0\x9F") == 1);
+    CHECK(model::utf8_complete_prefix("a\xF0\x9F\xA6\x99") == 5);
+    CHECK(model::utf8_complete_prefix("\xC3") == 0);
+    CHECK(model::utf8_complete_prefix("\x80\x80") == 2);  // stray continuation bytes pass
+    CHECK(model::utf8_complete_prefix("a\xFF") == 2);     // never valid: pass
+  }
+
+  TEST_CASE("pre-tokenizer regexes split like llama.cpp's") {
+    using model::detail::bpe_pre_regexes;
+    using model::detail::regex_split;
+    using V = std::vector<std::string>;
+    for (const char* pre : {"gpt-2", "llama3", "qwen2", "starcoder", "deepseek-coder", "mpt", "smollm"})
+      CHECK_MESSAGE(!bpe_pre_regexes(pre).empty(), pre);
+    CHECK(bpe_pre_regexes("no-such-pre").empty());
+    CHECK(regex_split("Hello world 12345", bpe_pre_regexes("llama3")) == V{"Hello", " world", " ", "123", "45"});
+    CHECK(regex_split("12345", bpe_pre_regexes("qwen2")) == V{"1", "2", "3", "4", "5"});
+    CHECK(regex_split("HE'S here  x", bpe_pre_regexes("llama3")) == V{"HE", "'S", " here", " ", " x"});
+    CHECK(regex_split("HE'S", bpe_pre_regexes("gpt-2")) == V{"HE", "'", "S"});  // contractions: lower case only
+    CHECK(regex_split("x\n\n  y", bpe_pre_regexes("llama3")) == V{"x", "\n\n", " ", " y"});
+    // U+0085 (NEL) is Unicode White_Space, as in llama.cpp; PCRE2's plain \s would miss it.
+    CHECK(regex_split("a\xC2\x85\xC2\x85x", bpe_pre_regexes("gpt-2")) == V{"a", "\xC2\x85", "\xC2\x85", "x"});
+    // Invalid UTF-8 becomes U+FFFD before splitting, like llama.cpp.
+    CHECK(regex_split("a\xFF", bpe_pre_regexes("gpt-2")) == V{"a", "\xEF\xBF\xBD"});
+  }
+
+  TEST_CASE("unknown pre-tokenizers and broken vocabularies are errors") {
+    Vocab v = tiny_spm({{"a", 0}});
+    v.kind = model::VocabKind::bpe;
+    v.pre = "no-such-pre";
+    CHECK_THROWS_AS(Tokenizer{v}, Error);
+    Vocab w = tiny_spm({{"a", 0}});
+    w.scores.pop_back();
+    CHECK_THROWS_AS(Tokenizer{w}, Error);
+    const Tokenizer ok(tiny_spm({{"a", 0}}));
+    CHECK_THROWS_AS(ok.piece(-1), InvalidArgument);
+    CHECK_THROWS_AS(ok.piece(static_cast<int32_t>(ok.size())), InvalidArgument);
+  }
+
+  TEST_CASE("hostile llama2.c tokenizer files give errors") {
+    const auto path = (std::filesystem::temp_directory_path() / "sinkstream_bad_tok.bin").string();
+    auto write = [&](const std::vector<int32_t>& words) {
+      std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(words.data()),
+                                                  static_cast<std::streamsize>(words.size() * 4));
+    };
+    write({});
+    CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);
+    write({8, 0, 2000000000});  // token length far beyond max_token_length
+    CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);
+    write({8, 0, -5});
+    CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);
+    write({8, 0, 4, 0x41414141, 0, 8});  // second token truncated
+    CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);
+    write({2000000000});
+    CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);
+    std::filesystem::remove(path);
+    CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);  // missing file
+  }
+}
+
+}  // namespace sinkstream::test
