@@ -3,7 +3,7 @@
 # is missing. Safe to run again: it does nothing when all are present.
 set -euo pipefail
 PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
-vulkan-validationlayers vulkan-tools"
+vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -94,6 +94,62 @@ std::vector<int32_t> ids_of(const Tokenizer& t, std::initializer_list<const char
   return out;
 }
 
+
+// Hand-made GGUF metadata (no tensors) for the loader's error paths.
+struct MetaBuilder {
+  std::vector<uint8_t> b;
+  uint64_t n = 0;
+  template <typename T>
+  void put(T v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    b.insert(b.end(), p, p + sizeof(T));
+  }
+  void str(const std::string& s) {
+    put<uint64_t>(s.size());
+    b.insert(b.end(), s.begin(), s.end());
+  }
+  MetaBuilder& text(const std::string& key, const std::string& value) {
+    str(key), put<uint32_t>(8), str(value), ++n;
+    return *this;
+  }
+  MetaBuilder& strings(const std::string& key, const std::vector<std::string>& values) {
+    str(key), put<uint32_t>(9), put<uint32_t>(8), put<uint64_t>(values.size()), ++n;
+    for (const auto& v : values) str(v);
+    return *this;
+  }
+  MetaBuilder& floats(const std::string& key, const std::vector<float>& values) {
+    str(key), put<uint32_t>(9), put<uint32_t>(6), put<uint64_t>(values.size()), ++n;
+    for (float v : values) put(v);
+    return *this;
+  }
+  std::vector<uint8_t> file() const {
+    MetaBuilder h;
+    h.b = {'G', 'G', 'U', 'F'};
+    h.put<uint32_t>(3), h.put<uint64_t>(0), h.put<uint64_t>(n);
+    h.b.insert(h.b.end(), b.begin(), b.end());
+    return h.b;
+  }
+};
+
+Vocab vocab_of(const MetaBuilder& m) {
+  const auto bytes = m.file();
+  return model::vocab_from_gguf(model::GgufFile::parse(bytes, "hand-made"));
+}
+
+// Random valid UTF-8 from ASCII, Latin-1, Cyrillic, CJK, emoji and whitespace
+// (without U+2581, which SPM vocabularies reserve for the space).
+std::string random_text(uint32_t seed, size_t chars) {
+  static const uint32_t kRanges[][2] = {{0x20, 0x7E}, {0x09, 0x0A}, {0xA0, 0xFF}, {0x400, 0x44F}, {0x4E00, 0x4FFF}, {0x1F600, 0x1F64F}};
+  std::string s;
+  uint32_t x = seed;
+  for (size_t i = 0; i < chars; ++i) {
+    x = x * 1664525u + 1013904223u;
+    const auto& r = kRanges[(x >> 8) % 6];
+    x = x * 1664525u + 1013904223u;
+    model::detail::append_utf8(s, r[0] + (x >> 8) % (r[1] - r[0] + 1));
+  }
+  return s;
+}
 }  // namespace
 
 TEST_SUITE("tokenizer") {
@@ -127,6 +183,36 @@ TEST_SUITE("tokenizer") {
         if (tok.bos() >= 0) CHECK(tok.decode(tok.encode(c.text, true, false)) == c.text);
       }
     }
+  }
+
+  TEST_CASE("random Unicode text round-trips through every vocabulary") {
+    for (const std::string& name : kVocabs) {
+      const std::string file = "tokenizers/ggml-vocab-" + name + ".gguf";
+      if (!have_fixture(file)) continue;
+      const Tokenizer tok = load(file);
+      for (uint32_t seed = 1; seed <= 20; ++seed) {
+        const std::string text = random_text(seed, 200);
+        CHECK_MESSAGE(tok.decode(tok.encode(text, false, true)) == text, name << " seed " << seed);
+      }
+    }
+  }
+
+  TEST_CASE("GGUF tokenizer metadata is validated") {
+    const std::vector<std::string> toks = {"<unk>", "<s>", "</s>", "a"};
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder().strings("tokenizer.ggml.tokens", toks)),
+                      doctest::Contains("tokenizer.ggml.model is missing"));
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "t5").strings("tokenizer.ggml.tokens", toks)),
+                      doctest::Contains("not supported"));
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama")), doctest::Contains("no tokenizer.ggml.tokens"));
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", toks).floats("tokenizer.ggml.scores", {0, 0})),
+                      doctest::Contains("2 entries for 4 tokens"));
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "gpt2").strings("tokenizer.ggml.tokens", toks)),
+                      doctest::Contains("merges"));
+    const Vocab v = vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", toks));
+    CHECK(v.kind == model::VocabKind::spm);
+    CHECK(v.bos_id == 1);
+    CHECK(v.add_space_prefix);
+    CHECK(v.scores == std::vector<float>(4, 0.0f));  // no scores: all equal, merged leftmost-first
   }
 
   TEST_CASE("the stories260K prompt has the ids run.c feeds the model") {

@@ -8,5 +8,9 @@ namespace sinkstream::app {
 int cmd_devices(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
+int cmd_generate(const std::vector<std::string>& args);
+int cmd_chat(const std::vector<std::string>& args);
+int cmd_info(const std::vector<std::string>& args);
 
 }  // namespace sinkstream::app

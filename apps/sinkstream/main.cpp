@@ -12,9 +12,13 @@ constexpr const char* kUsage =
     "usage: sinkstream <command> [options]\n"
     "\n"
     "commands:\n"
+    "  generate           stream text from a model (GGUF, or llama2.c with --tokenizer)\n"
+    "  chat               multi-turn chat on one endless stream\n"
+    "  info               what a model file holds\n"
     "  demo               stream synthetic tokens through a GPU sinks + window cache\n"
     "  devices            list the Vulkan devices and what they support\n"
     "  bench attention    decode attention and KV append speed vs a copy kernel\n"
+    "  tokenize           print the token ids (and pieces) of a text\n"
     "\n"
     "Run `sinkstream <command> --help` for the options of a command.\n"
     "Environment: SINKSTREAM_DEVICE (index or name), SINKSTREAM_VALIDATION=1,\n"
@@ -31,9 +35,13 @@ int main(int argc, char** argv) {
   const std::string cmd = args[0];
   args.erase(args.begin());
   try {
+    if (cmd == "generate") return sinkstream::app::cmd_generate(args);
+    if (cmd == "chat") return sinkstream::app::cmd_chat(args);
+    if (cmd == "info") return sinkstream::app::cmd_info(args);
     if (cmd == "devices") return sinkstream::app::cmd_devices(args);
     if (cmd == "demo") return sinkstream::app::cmd_demo(args);
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);
+    if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
     std::fprintf(stderr, "sinkstream: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {

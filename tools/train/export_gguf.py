@@ -14,39 +14,39 @@ Example:
       --tokenizer .trainout/data/tokenizer.model --type q8_0 --out models/sinkstream-books-14m.gguf
 """
 import argparse
-import re
 
 import numpy as np
 import sentencepiece as spm
 import torch
 
 import gguf
+from model import Config, Transformer
 
 FILE_TYPES = {"f16": (gguf.GGML_F16, 1), "q8_0": (gguf.GGML_Q8_0, 7)}  # (tensor type, general.file_type)
 TOKEN_NORMAL, TOKEN_UNKNOWN, TOKEN_CONTROL, TOKEN_USER_DEFINED, TOKEN_UNUSED, TOKEN_BYTE = 1, 2, 3, 4, 5, 6
 
-# PyTorch parameter name -> GGUF tensor name.
-NAME_MAP = [
-    (r"tok_embd\.weight", "token_embd.weight"),
-    (r"norm\.weight", "output_norm.weight"),
-    (r"blocks\.(\d+)\.attn_norm\.weight", r"blk.\1.attn_norm.weight"),
-    (r"blocks\.(\d+)\.attn\.wq\.weight", r"blk.\1.attn_q.weight"),
-    (r"blocks\.(\d+)\.attn\.wk\.weight", r"blk.\1.attn_k.weight"),
-    (r"blocks\.(\d+)\.attn\.wv\.weight", r"blk.\1.attn_v.weight"),
-    (r"blocks\.(\d+)\.attn\.wo\.weight", r"blk.\1.attn_output.weight"),
-    (r"blocks\.(\d+)\.attn\.sinks", r"blk.\1.attn_sinks"),
-    (r"blocks\.(\d+)\.ffn_norm\.weight", r"blk.\1.ffn_norm.weight"),
-    (r"blocks\.(\d+)\.ffn\.w1\.weight", r"blk.\1.ffn_gate.weight"),
-    (r"blocks\.(\d+)\.ffn\.w3\.weight", r"blk.\1.ffn_up.weight"),
-    (r"blocks\.(\d+)\.ffn\.w2\.weight", r"blk.\1.ffn_down.weight"),
-]
+# PyTorch parameter name -> GGUF tensor name; per-layer ones under blocks.N / blk.N.
+GLOBAL_NAMES = {"tok_embd.weight": "token_embd.weight", "norm.weight": "output_norm.weight"}
+LAYER_NAMES = {
+    "attn_norm.weight": "attn_norm.weight",
+    "attn.wq.weight": "attn_q.weight",
+    "attn.wk.weight": "attn_k.weight",
+    "attn.wv.weight": "attn_v.weight",
+    "attn.wo.weight": "attn_output.weight",
+    "attn.sinks": "attn_sinks",
+    "ffn_norm.weight": "ffn_norm.weight",
+    "ffn.w1.weight": "ffn_gate.weight",
+    "ffn.w3.weight": "ffn_up.weight",
+    "ffn.w2.weight": "ffn_down.weight",
+}
 
 
-def gguf_name(torch_name):
-    for pattern, replacement in NAME_MAP:
-        if re.fullmatch(pattern, torch_name):
-            return re.sub(pattern, replacement, torch_name)
-    raise KeyError(f"no GGUF name for {torch_name}")
+def name_map(n_layers):
+    """{PyTorch name: GGUF name} for every tensor a model may have."""
+    names = dict(GLOBAL_NAMES)
+    for i in range(n_layers):
+        names.update({f"blocks.{i}.{t}": f"blk.{i}.{g}" for t, g in LAYER_NAMES.items()})
+    return names
 
 
 def token_type(sp, i):
@@ -95,10 +95,27 @@ def model_metadata(cfg, name, file_type):
     ]
 
 
-def export_tensors(state, weight_type):
+def export_tensors(state, n_layers, weight_type):
     """(GGUF name, numpy array, ggml type): matrices in weight_type, vectors in F32."""
-    return [(gguf_name(k), v.float().numpy(), weight_type if v.dim() == 2 else gguf.GGML_F32)
+    names = name_map(n_layers)
+    return [(names[k], v.float().numpy(), weight_type if v.dim() == 2 else gguf.GGML_F32)
             for k, v in state.items()]
+
+
+def load_gguf_model(path):
+    """A float32 Transformer holding a GGUF file's weights (Q8_0 dequantized),
+    i.e. exactly the numbers a GGUF runtime computes with."""
+    meta, tensors, _ = gguf.read_gguf(path)
+    cfg = Config(vocab_size=meta["llama.vocab_size"], dim=meta["llama.embedding_length"],
+                 n_layers=meta["llama.block_count"], n_heads=meta["llama.attention.head_count"],
+                 n_kv_heads=meta["llama.attention.head_count_kv"], ffn_dim=meta["llama.feed_forward_length"],
+                 context=meta["llama.context_length"], rope_theta=meta["llama.rope.freq_base"],
+                 norm_eps=meta["llama.attention.layer_norm_rms_epsilon"],
+                 learned_sinks="blk.0.attn_sinks" in tensors)
+    to_torch = {g: t for t, g in name_map(cfg.n_layers).items()}
+    model = Transformer(cfg)
+    model.load_state_dict({to_torch[name]: torch.from_numpy(a.copy()) for name, a in tensors.items()})
+    return model.eval()
 
 
 def check_roundtrip(path, tensors, metadata):
@@ -144,7 +161,7 @@ def main():
     assert sp.vocab_size() == cfg["vocab_size"], "tokenizer and model disagree on the vocabulary"
     weight_type, file_type = FILE_TYPES[args.type]
     metadata = model_metadata(cfg, args.name, file_type) + tokenizer_metadata(sp)
-    tensors = export_tensors(state, weight_type)
+    tensors = export_tensors(state, cfg["n_layers"], weight_type)
     gguf.write_gguf(args.out, metadata, tensors)
     worst = check_roundtrip(args.out, tensors, metadata)
     n_params = sum(t.size for _, t, _ in tensors)

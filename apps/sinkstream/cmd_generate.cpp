@@ -1,0 +1,143 @@
+// `sinkstream generate`: stream text from a model, forever if asked, in the
+// constant memory of a sinks + window KV cache.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "interrupt.hpp"
+#include "json.hpp"
+#include "model_cli.hpp"
+#include "progress.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: sinkstream generate --model PATH [options]\n"
+    "Streams generated text to stdout as it is produced. Memory stays constant: the\n"
+    "cache keeps the first tokens (attention sinks) and a window of recent ones;\n"
+    "text older than the window is forgotten.\n"
+    "  --prompt TEXT       prompt (default: start from BOS alone)\n"
+    "  --prompt-file PATH  read the prompt from a file\n"
+    "  --tokens N          tokens to generate, prompt not counted (256)\n"
+    "  --temperature T     0 = greedy (0.8)\n"
+    "  --top-k K           (40, 0 = off)   --top-p P (0.95)   --min-p P (0.05)\n"
+    "  --repeat-penalty R  (1.0 = off)     --seed S (42)\n"
+    "  --ignore-eos        keep going past end-of-sequence tokens\n"
+    "  --ids               print the generated token ids instead of text\n"
+    "  --json              print one JSON object (text, ids, statistics) instead\n";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidArgument("cannot read the prompt file '" + path + "'");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int cmd_generate(const std::vector<std::string>& argv) {
+  auto options = model_options();
+  options.insert({"prompt", "prompt-file", "tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed"});
+  const cli::Args a(argv, {"help", "ignore-eos", "ids", "json"}, options);
+  if (a.has("help")) {
+    std::printf("%s%s", kHelp, kModelOptionsHelp);
+    return 0;
+  }
+  if (a.has("prompt") && a.has("prompt-file")) throw InvalidArgument("give --prompt or --prompt-file, not both");
+  const std::string prompt = a.has("prompt-file") ? read_file(a.str("prompt-file", "")) : a.str("prompt", "");
+  const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0});
+  const bool ids_only = a.has("ids"), json = a.has("json"), ignore_eos = a.has("ignore-eos");
+  model::Sampler sampler(sampler_config(a));
+
+  LoadedModel lm = load_model_and_tokenizer(a);
+  const model::Tokenizer& tok = *lm.tokenizer;
+  Gpu gpu(gpu_options(a));
+  model::Engine engine(gpu, *lm.file, engine_config(a));
+  install_interrupt_handler();
+
+  std::vector<int32_t> input;
+  if (tok.bos() >= 0) input.push_back(tok.bos());
+  const auto encoded = tok.encode(prompt, false, true);
+  input.insert(input.end(), encoded.begin(), encoded.end());
+  if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
+  for (int32_t t : input) sampler.accept(t);
+
+  // Prompt ingest, chunk by chunk, with progress for long prompts.
+  const auto t_prefill = std::chrono::steady_clock::now();
+  Progress progress("prompt", input.size());
+  std::vector<float> logits;
+  const size_t chunk = engine.cache_config().max_chunk;
+  for (size_t at = 0; at < input.size() && !interrupted(); at += chunk) {
+    const auto l = engine.feed(std::span(input).subspan(at, std::min(chunk, input.size() - at)));
+    logits.assign(l.begin(), l.end());
+    progress.update(std::min(input.size(), at + chunk));
+  }
+  progress.finish();
+  const double prefill_s = seconds_since(t_prefill);
+
+  model::StreamingDecoder decoder(tok);
+  std::string text;
+  std::vector<int32_t> generated;
+  const auto t_decode = std::chrono::steady_clock::now();
+  bool stopped_at_eos = false;
+  while (generated.size() < n_generate && !interrupted()) {
+    const int32_t next = sampler.sample(logits);
+    if (tok.is_eog(next) && !ignore_eos) {
+      stopped_at_eos = true;
+      break;
+    }
+    generated.push_back(next);
+    sampler.accept(next);
+    std::string piece = decoder.push(next);
+    // As SentencePiece (and llama2.c) do: the first piece after a bare BOS loses its leading space.
+    if (generated.size() == 1 && input.size() == 1 && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+    if (json) {
+      text += piece;
+    } else if (ids_only) {
+      std::printf("%s%d", generated.size() > 1 ? " " : "", next);
+    } else {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+    }
+    std::fflush(stdout);
+    if (generated.size() < n_generate) {
+      const auto l = engine.feed({&next, 1});
+      logits.assign(l.begin(), l.end());
+    }
+  }
+  const double decode_s = seconds_since(t_decode);
+  const std::string rest = decoder.flush();
+  if (json) {
+    text += rest;
+  } else if (!ids_only) {
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+  }
+  const auto c = engine.counters();
+  if (json) {
+    JsonWriter j;
+    j.field("text", text).field("ids", generated).field("prompt_tokens", input.size());
+    j.field("tokens", generated.size()).field("stopped_at_eos", stopped_at_eos).field("interrupted", interrupted());
+    j.field("prefill_tokens_per_s", input.size() / std::max(prefill_s, 1e-9));
+    j.field("decode_tokens_per_s", generated.size() / std::max(decode_s, 1e-9));
+    j.field("cache_slots_used", c.slots_used).field("cache_capacity", c.capacity).field("evicted_tokens", c.evicted);
+    j.field("device_bytes", c.device_bytes).field("device", gpu.device_name());
+    std::printf("%s\n", j.str().c_str());
+  } else {
+    std::printf("\n");
+    if (interrupted())
+      std::fprintf(stderr, "interrupted: %zu tokens generated, %.1f tokens/s, %llu evicted\n", generated.size(),
+                   generated.size() / std::max(decode_s, 1e-9), static_cast<unsigned long long>(c.evicted));
+  }
+  return 0;
+}
+
+}  // namespace sinkstream::app

@@ -1,0 +1,34 @@
+// What generate, chat, info and the evidence tools share: loading a model and
+// its tokenizer from the command line, and the engine options.
+#pragma once
+#include <memory>
+#include <set>
+#include <string>
+
+#include "cli.hpp"
+#include "model/engine.hpp"
+#include "model/model_file.hpp"
+#include "model/sampler.hpp"
+#include "model/tokenizer.hpp"
+#include "sinkstream/gpu.hpp"
+
+namespace sinkstream::app {
+
+// Options every model command accepts (values), added to a command's own.
+std::set<std::string> model_options();
+// Help text for them.
+extern const char* const kModelOptionsHelp;
+
+struct LoadedModel {
+  std::unique_ptr<model::ModelFile> file;
+  std::unique_ptr<model::Tokenizer> tokenizer;
+};
+
+// --model PATH [--tokenizer PATH]: a GGUF carries its tokenizer; a llama2.c
+// checkpoint needs --tokenizer tok.bin.
+LoadedModel load_model_and_tokenizer(const cli::Args& a);
+model::EngineConfig engine_config(const cli::Args& a);
+model::SamplerConfig sampler_config(const cli::Args& a);
+GpuOptions gpu_options(const cli::Args& a);
+
+}  // namespace sinkstream::app

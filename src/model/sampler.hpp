@@ -1,0 +1,42 @@
+// Choosing the next token from logits: greedy, or temperature with top-k,
+// top-p and min-p truncation, with an optional repetition penalty. Seeded and
+// reproducible: the same seed, logits and history give the same tokens on any
+// machine (the RNG and the arithmetic are fully specified here).
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+namespace sinkstream::model {
+
+struct SamplerConfig {
+  float temperature = 0.8f;    // 0 = greedy
+  uint32_t top_k = 40;         // 0 = off
+  float top_p = 0.95f;         // 1 = off
+  float min_p = 0.05f;         // 0 = off; keep tokens with p >= min_p * p_max
+  float repeat_penalty = 1.0f; // 1 = off; divides positive logits of recent tokens (CTRL style)
+  uint32_t repeat_last_n = 64; // how many recent tokens the penalty looks at
+  uint64_t seed = 42;
+};
+
+// Throws InvalidArgument for out-of-range settings.
+void validate(const SamplerConfig& c);
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplerConfig& cfg);
+  int32_t sample(std::span<const float> logits);
+  // Records a token of the stream (prompt or generated) for the repetition penalty.
+  void accept(int32_t token);
+
+ private:
+  double uniform();  // [0, 1) from splitmix64
+
+  SamplerConfig cfg_;
+  uint64_t state_;
+  std::deque<int32_t> recent_;
+  std::vector<std::pair<float, int32_t>> candidates_;  // scratch
+};
+
+}  // namespace sinkstream::model
