@@ -5,62 +5,55 @@
 // softmax (running max, running sum, rescaled accumulator) for the G query
 // heads of its KV head, so every K/V row is read once for all of them. Each
 // group takes U keys per step so that 2*U*CPL loads are in flight per lane.
-// Groups of a workgroup merge at the end and write split partials in the
-// layout of attn_split.comp; attn_reduce.comp finishes. Sink keys come first
-// and are scored with the query rotated by its cache position (table set 1),
-// ring keys with the query rotated by its stream index (set 0).
+// Sink keys come first and are scored with the query rotated by its cache
+// position (set 1), ring keys with the query rotated by its stream index (set
+// 0); kv_append.comp wrote both rotations. The groups of a workgroup merge into
+// split partials; the last workgroup of a KV head to finish (an atomic count)
+// merges the splits, adds the learned sink logit, and writes the output, so a
+// decode step needs no separate reduction pass.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
-#define PC_ATTN_SPLIT
+#define PC_ATTN_DECODE
 #include "kv_pc.glsl"
 #include "kv_storage.glsl"
-#include "rope.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint HD4 = 32;  // head_dim / 4
 layout(constant_id = 4) const uint G = 4;     // query heads per kv head
 layout(constant_id = 5) const uint LG = 32;   // lanes per key (power of two, divides HD4 and the subgroup size)
+layout(constant_id = 6) const uint U = 4;     // keys per group per step
 const uint CPL = HD4 / LG;                    // vec4 chunks per lane
-const uint U = 4;                             // keys per group per step
 const uint WG = gl_WorkGroupSize.x;
 const uint NKG = WG / LG;                     // key groups per workgroup
+const uint MAX_SPLIT_ROWS = 1024;             // G * n_splits; the host never uses more
 
-layout(std430, binding = 0) readonly buffer Q { float q[]; };           // (query, head, head_dim)
+layout(std430, binding = 0) readonly buffer QRot { vec4 q_rot[]; };     // (set, head, HD4)
 layout(std430, binding = 1) readonly buffer KC { KV_VEC k_cache[]; };   // (kv_head, slot, HD4)
 layout(std430, binding = 2) readonly buffer VC { KV_VEC v_cache[]; };   // (kv_head, slot, HD4)
-layout(std430, binding = 3) readonly buffer KS { KV_VEC k_stage[]; };   // unused: decode has no staged keys
-layout(std430, binding = 4) readonly buffer VS { KV_VEC v_stage[]; };
-layout(std430, binding = 5) readonly buffer Rope { vec2 rope[]; };      // (query, set, rot_half)
-layout(std430, binding = 6) writeonly buffer PartAcc { vec4 part_acc[]; };  // (query, head, split, HD4)
-layout(std430, binding = 7) writeonly buffer PartML { vec2 part_ml[]; };    // (query, head, split)
+layout(std430, binding = 3) coherent buffer PartAcc { vec4 part_acc[]; };  // (head, split, HD4)
+layout(std430, binding = 4) coherent buffer PartML { vec2 part_ml[]; };    // (head, split): max, sum
+layout(std430, binding = 5) readonly buffer Sinks { float sink_logit[]; }; // (layer, head)
+layout(std430, binding = 6) writeonly buffer Out { vec4 o[]; };            // (head, HD4) + out_offset
+layout(std430, binding = 7) coherent buffer Count { uint done[]; };        // (kv_head): splits finished
 
 shared vec2 ml_sh[NKG];
 shared vec4 acc_sh[NKG * HD4];
+shared vec2 ml_all[MAX_SPLIT_ROWS];  // (head in group, split): max then weight, sum
+shared float inv_sh[G];
+shared bool last_sh;
 
 float neg_inf() { return uintBitsToFloat(0xff800000u); }
 
 uint lane;   // lane within the key group
 uint group;  // key group within the workgroup
-
-vec4 qr[G][CPL];  // this lane's chunks of the rotated queries
+vec4 qr[G][CPL];
 vec4 acc[G][CPL];
 float m_run[G], l_run[G];
 
-void rotate_queries(uint kvh, uint set) {
-  const uint hd = HD4 * 4u;
+void load_queries(uint kvh, uint set) {
   for (uint g = 0u; g < G; ++g)
-    for (uint cc = 0u; cc < CPL; ++cc)
-      for (uint e = 0u; e < 4u; ++e) {
-        const uint d = (cc * LG + lane) * 4u + e;
-        const uint base = pc.q_offset + (kvh * G + g) * hd;
-        uint pair, partner;
-        bool first;
-        float x = q[base + d];
-        if (rope_pair(d, pc.rot_half, pc.neox != 0u, pair, partner, first))
-          x = rope_apply(x, q[base + partner], first, rope[set * pc.rot_half + pair]);
-        qr[g][cc][e] = x;
-      }
+    for (uint cc = 0u; cc < CPL; ++cc) qr[g][cc] = q_rot[(set * pc.heads + kvh * G + g) * HD4 + cc * LG + lane];
 }
 
 uint slot_row(uint v, uint kvh) {
@@ -68,7 +61,7 @@ uint slot_row(uint v, uint kvh) {
   return (kvh * (pc.sinks + pc.window) + slot) * HD4;
 }
 
-// Scores and accumulates keys [lo, hi) of this workgroup, U per group per step.
+// Scores and accumulates keys [lo, hi), U per group per step.
 void attend_range(uint lo, uint hi, uint kvh) {
   const uint step = NKG * U;
   const uint steps = (hi - lo + step - 1u) / step;  // uniform: shuffles need every lane
@@ -110,6 +103,70 @@ void attend_range(uint lo, uint hi, uint kvh) {
   }
 }
 
+// Merges the key groups of this workgroup into split partials of head g.
+void write_partials(uint g, uint kvh, uint split) {
+  const uint tid = gl_LocalInvocationID.x;
+  if (lane == 0u) ml_sh[group] = vec2(m_run[g], l_run[g]);
+  barrier();
+  float m = neg_inf();
+  for (uint j = 0u; j < NKG; ++j) m = max(m, ml_sh[j].x);
+  const float scale = m_run[g] == neg_inf() ? 0.0 : exp(m_run[g] - m);
+  for (uint cc = 0u; cc < CPL; ++cc) acc_sh[group * HD4 + cc * LG + lane] = acc[g][cc] * scale;
+  barrier();
+  const uint row = (kvh * G + g) * pc.n_splits + split;
+  for (uint c = tid; c < HD4; c += WG) {
+    vec4 sum = vec4(0.0);
+    for (uint j = 0u; j < NKG; ++j) sum += acc_sh[j * HD4 + c];
+    part_acc[row * HD4 + c] = sum;
+  }
+  if (tid == 0u) {
+    float l = 0.0;
+    for (uint j = 0u; j < NKG; ++j)
+      if (ml_sh[j].x != neg_inf()) l += ml_sh[j].y * exp(ml_sh[j].x - m);
+    part_ml[row] = vec2(m, l);
+  }
+  barrier();
+}
+
+// Run by the last workgroup of a KV head: combines the splits of all its G
+// heads at once. Every step is spread over the whole workgroup and the partial
+// loads are unrolled, because this tail runs on one workgroup per KV head while
+// the rest of the GPU idles.
+void finish_kv_head(uint kvh) {
+  const uint tid = gl_LocalInvocationID.x;
+  const bool has_sink = pc.has_sink_logit != 0u;
+  const uint n = pc.n_splits;
+  for (uint i = tid; i < G * n; i += WG) ml_all[i] = part_ml[kvh * G * n + i];
+  barrier();
+  if (tid < G) {  // per head: global max, split weights, total weight
+    const float sink = has_sink ? sink_logit[pc.sink_offset + kvh * G + tid] : neg_inf();
+    float m = sink;
+    for (uint s = 0u; s < n; ++s) m = max(m, ml_all[tid * n + s].x);
+    float l = has_sink ? exp(sink - m) : 0.0;
+    for (uint s = 0u; s < n; ++s) {
+      const vec2 ml = ml_all[tid * n + s];
+      const float w = ml.x == neg_inf() ? 0.0 : exp(ml.x - m);
+      ml_all[tid * n + s].x = w;
+      l += ml.y * w;
+    }
+    inv_sh[tid] = l > 0.0 ? 1.0 / l : 0.0;
+  }
+  barrier();
+  for (uint i = tid; i < G * HD4; i += WG) {
+    const uint g = i / HD4, c = i % HD4;
+    const uint base = (kvh * G + g) * n;
+    vec4 sum = vec4(0.0);
+    uint s = 0u;
+    for (; s + 8u <= n; s += 8u) {
+      vec4 a[8];
+      for (uint j = 0u; j < 8u; ++j) a[j] = part_acc[(base + s + j) * HD4 + c];
+      for (uint j = 0u; j < 8u; ++j) sum += a[j] * ml_all[g * n + s + j].x;
+    }
+    for (; s < n; ++s) sum += part_acc[(base + s) * HD4 + c] * ml_all[g * n + s].x;
+    o[pc.out_offset / 4u + (kvh * G + g) * HD4 + c] = sum * inv_sh[g];
+  }
+}
+
 void main() {
   const uint split = gl_WorkGroupID.x, kvh = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x;
   lane = gl_SubgroupInvocationID % LG;
@@ -124,36 +181,22 @@ void main() {
     for (uint cc = 0u; cc < CPL; ++cc) acc[g][cc] = vec4(0.0);
   }
   if (begin < min(end, n_sink_keys)) {
-    rotate_queries(kvh, 1u);
+    load_queries(kvh, 1u);
     attend_range(begin, min(end, n_sink_keys), kvh);
   }
   if (max(begin, n_sink_keys) < end) {
-    rotate_queries(kvh, 0u);
+    load_queries(kvh, 0u);
     attend_range(max(begin, n_sink_keys), end, kvh);
   }
+  for (uint g = 0u; g < G; ++g) write_partials(g, kvh, split);
 
-  // Merge the key groups, one head at a time.
-  for (uint g = 0u; g < G; ++g) {
-    if (lane == 0u) ml_sh[group] = vec2(m_run[g], l_run[g]);
-    barrier();
-    float m = neg_inf();
-    for (uint j = 0u; j < NKG; ++j) m = max(m, ml_sh[j].x);
-    const float scale = m_run[g] == neg_inf() ? 0.0 : exp(m_run[g] - m);
-    for (uint cc = 0u; cc < CPL; ++cc) acc_sh[group * HD4 + cc * LG + lane] = acc[g][cc] * scale;
-    barrier();
-    const uint head = kvh * G + g;
-    const uint row = head * pc.n_splits + split;  // query 0
-    for (uint c = tid; c < HD4; c += WG) {
-      vec4 sum = vec4(0.0);
-      for (uint j = 0u; j < NKG; ++j) sum += acc_sh[j * HD4 + c];
-      part_acc[row * HD4 + c] = sum;
-    }
-    if (tid == 0u) {
-      float l = 0.0;
-      for (uint j = 0u; j < NKG; ++j)
-        if (ml_sh[j].x != neg_inf()) l += ml_sh[j].y * exp(ml_sh[j].x - m);
-      part_ml[row] = vec2(m, l);
-    }
-    barrier();
-  }
+  // Publish this split, then let the last one of the KV head combine them all.
+  memoryBarrierBuffer();
+  barrier();
+  if (tid == 0u) last_sh = atomicAdd(done[kvh], 1u) == pc.n_splits - 1u;
+  barrier();
+  if (!last_sh) return;
+  memoryBarrierBuffer();
+  finish_kv_head(kvh);
+  if (tid == 0u) done[kvh] = 0u;  // ready for the next layer (after the host's barrier)
 }

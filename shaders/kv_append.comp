@@ -15,6 +15,28 @@ layout(std430, binding = 1) readonly buffer VSrc { float v_src[]; };   // (token
 layout(std430, binding = 2) readonly buffer Rope { vec2 rope[]; };     // (token, set, rot_half): set 0 = own angle
 layout(std430, binding = 3) writeonly buffer KDst { KV_VEC k_dst[]; }; // (kv_head, slot, head_dim / 4)
 layout(std430, binding = 4) writeonly buffer VDst { KV_VEC v_dst[]; }; // (kv_head, slot, head_dim / 4)
+layout(std430, binding = 5) readonly buffer QSrc { float q_src[]; };   // (head, head_dim) + q_offset
+layout(std430, binding = 6) writeonly buffer QRot { vec4 q_rot[]; };   // (set, head, head_dim / 4)
+
+// Decode only: the query of token 0 rotated both ways (set 0: by its stream
+// index, for window keys; set 1: by its cache position, for sink keys), so the
+// attention kernel reads it ready-made.
+void rotate_query(uint item) {
+  const uint hd4 = pc.head_dim / 4u;
+  const uint c4 = item % hd4, h = (item / hd4) % pc.q_heads, set = item / (hd4 * pc.q_heads);
+  const uint src = pc.q_offset + h * pc.head_dim;
+  vec4 y;
+  for (uint e = 0u; e < 4u; ++e) {
+    const uint d = c4 * 4u + e;
+    uint pair, partner;
+    bool first;
+    float x = q_src[src + d];
+    if (rope_pair(d, pc.rot_half, pc.neox != 0u, pair, partner, first))
+      x = rope_apply(x, q_src[src + partner], first, rope[set * pc.rot_half + pair]);
+    y[e] = x;
+  }
+  q_rot[item] = y;
+}
 
 // Destination slot of chunk token i, or ~0u when a later token of the same chunk
 // overwrites that ring slot anyway (only the last W window tokens survive).
@@ -30,7 +52,11 @@ uint dest_slot(uint i) {
 void main() {
   const uint hd4 = pc.head_dim / 4u;
   const uint gid = gl_GlobalInvocationID.x;
-  if (gid >= pc.n_tokens * pc.kv_heads * hd4) return;
+  const uint kv_items = pc.n_tokens * pc.kv_heads * hd4;
+  if (gid >= kv_items) {
+    if (gid < kv_items + 2u * pc.q_heads * hd4) rotate_query(gid - kv_items);
+    return;
+  }
   const uint c4 = gid % hd4;
   const uint h = (gid / hd4) % pc.kv_heads;
   const uint i = gid / (hd4 * pc.kv_heads);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -88,12 +89,36 @@ Vocab tiny_spm(std::vector<std::pair<std::string, float>> pieces) {
   return v;
 }
 
+// A byte-level BPE vocabulary: GPT-2's 256 byte characters, then `extra`.
+Vocab tiny_bpe(const std::string& pre, std::vector<std::string> extra,
+               std::vector<std::string> merges) {
+  Vocab v;
+  v.kind = model::VocabKind::bpe;
+  v.pre = pre;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable =
+        (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    if (!printable) continue;
+    std::string t;
+    model::detail::append_utf8(t, static_cast<uint32_t>(b));
+    v.tokens.push_back(t);
+  }
+  for (uint32_t cp = 256; cp < 256 + 68; ++cp) {
+    std::string t;
+    model::detail::append_utf8(t, cp);
+    v.tokens.push_back(t);
+  }
+  for (auto& t : extra) v.tokens.push_back(std::move(t));
+  v.types.assign(v.tokens.size(), TokenType::normal);
+  v.merges = std::move(merges);
+  return v;
+}
+
 std::vector<int32_t> ids_of(const Tokenizer& t, std::initializer_list<const char*> texts) {
   std::vector<int32_t> out;
   for (const char* s : texts) out.push_back(t.find(s).value_or(-1));
   return out;
 }
-
 
 // Hand-made GGUF metadata (no tensors) for the loader's error paths.
 struct MetaBuilder {
@@ -139,7 +164,8 @@ Vocab vocab_of(const MetaBuilder& m) {
 // Random valid UTF-8 from ASCII, Latin-1, Cyrillic, CJK, emoji and whitespace
 // (without U+2581, which SPM vocabularies reserve for the space).
 std::string random_text(uint32_t seed, size_t chars) {
-  static const uint32_t kRanges[][2] = {{0x20, 0x7E}, {0x09, 0x0A}, {0xA0, 0xFF}, {0x400, 0x44F}, {0x4E00, 0x4FFF}, {0x1F600, 0x1F64F}};
+  static const uint32_t kRanges[][2] = {{0x20, 0x7E},   {0x09, 0x0A},     {0xA0, 0xFF},
+                                        {0x400, 0x44F}, {0x4E00, 0x4FFF}, {0x1F600, 0x1F64F}};
   std::string s;
   uint32_t x = seed;
   for (size_t i = 0; i < chars; ++i) {
@@ -179,7 +205,8 @@ TEST_SUITE("tokenizer") {
       if (!have_fixture(file)) continue;
       const Tokenizer tok = load(file);
       for (const auto& c : read_cases(fixture(file))) {
-        CHECK_MESSAGE(tok.decode(tok.encode(c.text, false, false)) == c.text, name << ": '" << c.text << "'");
+        CHECK_MESSAGE(tok.decode(tok.encode(c.text, false, false)) == c.text,
+                      name << ": '" << c.text << "'");
         if (tok.bos() >= 0) CHECK(tok.decode(tok.encode(c.text, true, false)) == c.text);
       }
     }
@@ -197,18 +224,45 @@ TEST_SUITE("tokenizer") {
     }
   }
 
+  TEST_CASE("arbitrary bytes, including invalid UTF-8, encode and decode without errors") {
+    for (const std::string& name : kVocabs) {
+      const std::string file = "tokenizers/ggml-vocab-" + name + ".gguf";
+      if (!have_fixture(file)) continue;
+      const Tokenizer tok = load(file);
+      uint32_t x = 7;
+      for (int i = 0; i < 200; ++i) {
+        std::string bytes;
+        for (int k = 0; k < i % 40; ++k)
+          bytes += static_cast<char>((x = x * 1664525u + 1013904223u) >> 24);
+        std::vector<int32_t> ids;
+        CHECK_NOTHROW(ids = tok.encode(bytes, i % 2 == 0, i % 3 == 0));
+        for (const int32_t id : ids) REQUIRE((id >= 0 && static_cast<size_t>(id) < tok.size()));
+        CHECK_NOTHROW(tok.decode(ids, true));
+      }
+    }
+  }
+
   TEST_CASE("GGUF tokenizer metadata is validated") {
     const std::vector<std::string> toks = {"<unk>", "<s>", "</s>", "a"};
     CHECK_THROWS_WITH(vocab_of(MetaBuilder().strings("tokenizer.ggml.tokens", toks)),
                       doctest::Contains("tokenizer.ggml.model is missing"));
-    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "t5").strings("tokenizer.ggml.tokens", toks)),
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder()
+                                   .text("tokenizer.ggml.model", "t5")
+                                   .strings("tokenizer.ggml.tokens", toks)),
                       doctest::Contains("not supported"));
-    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama")), doctest::Contains("no tokenizer.ggml.tokens"));
-    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", toks).floats("tokenizer.ggml.scores", {0, 0})),
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama")),
+                      doctest::Contains("no tokenizer.ggml.tokens"));
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder()
+                                   .text("tokenizer.ggml.model", "llama")
+                                   .strings("tokenizer.ggml.tokens", toks)
+                                   .floats("tokenizer.ggml.scores", {0, 0})),
                       doctest::Contains("2 entries for 4 tokens"));
-    CHECK_THROWS_WITH(vocab_of(MetaBuilder().text("tokenizer.ggml.model", "gpt2").strings("tokenizer.ggml.tokens", toks)),
+    CHECK_THROWS_WITH(vocab_of(MetaBuilder()
+                                   .text("tokenizer.ggml.model", "gpt2")
+                                   .strings("tokenizer.ggml.tokens", toks)),
                       doctest::Contains("merges"));
-    const Vocab v = vocab_of(MetaBuilder().text("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", toks));
+    const Vocab v = vocab_of(
+        MetaBuilder().text("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", toks));
     CHECK(v.kind == model::VocabKind::spm);
     CHECK(v.bos_id == 1);
     CHECK(v.add_space_prefix);
@@ -239,19 +293,67 @@ TEST_SUITE("tokenizer") {
   TEST_CASE("SPM merges the highest score first, ties to the leftmost pair") {
     // With equal scores (converted GGUFs sometimes store 0.0 for every token)
     // llama.cpp's queue takes the leftmost pair: "ab" wins over "bc".
-    const Tokenizer equal(tiny_spm({{"\xE2\x96\x81", 0}, {"a", 0}, {"b", 0}, {"c", 0}, {"ab", 0}, {"bc", 0}}));
+    const Tokenizer equal(
+        tiny_spm({{"\xE2\x96\x81", 0}, {"a", 0}, {"b", 0}, {"c", 0}, {"ab", 0}, {"bc", 0}}));
     CHECK(equal.encode("abc", false, false) == ids_of(equal, {"\xE2\x96\x81", "ab", "c"}));
-    const Tokenizer scored(tiny_spm({{"\xE2\x96\x81", 0}, {"a", 0}, {"b", 0}, {"c", 0}, {"ab", -2}, {"bc", -1}}));
+    const Tokenizer scored(
+        tiny_spm({{"\xE2\x96\x81", 0}, {"a", 0}, {"b", 0}, {"c", 0}, {"ab", -2}, {"bc", -1}}));
     CHECK(scored.encode("abc", false, false) == ids_of(scored, {"\xE2\x96\x81", "a", "bc"}));
     // Characters outside the vocabulary fall back to their bytes: "é" = C3 A9.
     const std::vector<int32_t> bytes = {*scored.find("\xE2\x96\x81"), 3 + 0xC3, 3 + 0xA9};
     CHECK(scored.encode("é", false, false) == bytes);
   }
 
+  TEST_CASE("byte-level BPE merges by rank; llama3 takes whole-word tokens first") {
+    const Tokenizer ranked(tiny_bpe("gpt-2", {"ab", "bc", "abc"}, {"b c", "a b"}));
+    CHECK(ranked.encode("abc", false, false) ==
+          ids_of(ranked, {"a", "bc"}));  // "b c" has the lower rank
+    const Tokenizer chained(tiny_bpe("gpt-2", {"ab", "bc", "abc"}, {"a b", "ab c"}));
+    CHECK(chained.encode("abc", false, false) == ids_of(chained, {"abc"}));
+    const Tokenizer no_path(tiny_bpe("gpt-2", {"ab", "abc"}, {"a b"}));
+    CHECK(no_path.encode("abc", false, false) == ids_of(no_path, {"ab", "c"}));
+    // llama.cpp's ignore_merges for Llama 3: a piece that is a token is used as is.
+    const Tokenizer llama3(tiny_bpe("llama3", {"ab", "abc"}, {"a b"}));
+    CHECK(llama3.encode("abc", false, false) == ids_of(llama3, {"abc"}));
+    // Spaces and newlines travel as GPT-2's stand-ins: " " is U+0120 "Ġ", "\n" is U+010A "Ċ".
+    CHECK(ranked.encode(" a\n", false, false) == ids_of(ranked, {"\xC4\xA0", "a", "\xC4\x8A"}));
+    CHECK(ranked.decode(ranked.encode(" a\n", false, false)) == " a\n");
+  }
+
+  TEST_CASE("word-by-word SPM merging gives the ids of one global queue") {
+    REQUIRE_FIXTURE("tokenizers/ggml-vocab-llama-spm.gguf");
+    const Vocab v = model::vocab_from_gguf(
+        model::GgufFile::open(fixture("tokenizers/ggml-vocab-llama-spm.gguf")));
+    REQUIRE(model::detail::spm_words_are_independent(v.tokens));
+    CHECK_FALSE(model::detail::spm_words_are_independent({"a", "a\xE2\x96\x81"}));
+    model::detail::TokenMap ids;
+    for (size_t i = 0; i < v.tokens.size(); ++i) ids.emplace(v.tokens[i], static_cast<int32_t>(i));
+    std::array<int32_t, 256> bytes{};
+    for (int b = 0; b < 256; ++b)
+      bytes[static_cast<size_t>(b)] = 3 + b;  // <0x00> is id 3 in Llama's vocabulary
+    uint32_t x = 99;
+    for (uint32_t seed = 1; seed <= 60; ++seed) {
+      std::string text = random_text(seed, 150);
+      for (int k = 0; k < 20; ++k) {  // runs of spaces and stray bytes, where splitting is delicate
+        x = x * 1664525u + 1013904223u;
+        const size_t at = (x >> 8) % (text.size() + 1);
+        text.insert(at, (x & 1) ? std::string((x >> 4) % 4 + 1, ' ')
+                                : std::string(1, static_cast<char>(0x80 + (x >> 3) % 0x80)));
+      }
+      std::string escaped;
+      for (char c : text) escaped += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+      std::vector<int32_t> global, words;
+      model::detail::spm_encode(escaped, ids, v.scores, bytes, false, global);
+      model::detail::spm_encode(escaped, ids, v.scores, bytes, true, words);
+      CHECK_MESSAGE(global == words, "seed " << seed);
+    }
+  }
+
   TEST_CASE("control tokens are single tokens only when parse_special is set") {
     REQUIRE_FIXTURE("tokenizers/ggml-vocab-phi-3.gguf");
     const Tokenizer tok = load("tokenizers/ggml-vocab-phi-3.gguf");
-    const int32_t user = *tok.find("<|user|>"), end = *tok.find("<|end|>"), assistant = *tok.find("<|assistant|>");
+    const int32_t user = *tok.find("<|user|>"), end = *tok.find("<|end|>"),
+                  assistant = *tok.find("<|assistant|>");
     const auto ids = tok.encode("<|user|>\nHello<|end|>\n<|assistant|>\n", true, true);
     // Phi-3's added tokens swallow the whitespace after them (llama.cpp, HF rstrip).
     const std::vector<int32_t> want = {1, user, *tok.find("\xE2\x96\x81Hello"), end, assistant};
@@ -266,7 +368,8 @@ TEST_SUITE("tokenizer") {
 
   TEST_CASE("a ChatML control token added to a byte-level vocabulary is matched whole") {
     REQUIRE_FIXTURE("tokenizers/ggml-vocab-gpt-2.gguf");
-    Vocab v = model::vocab_from_gguf(model::GgufFile::open(fixture("tokenizers/ggml-vocab-gpt-2.gguf")));
+    Vocab v =
+        model::vocab_from_gguf(model::GgufFile::open(fixture("tokenizers/ggml-vocab-gpt-2.gguf")));
     v.tokens.push_back("<|im_start|>");
     v.types.push_back(TokenType::control);
     const auto im_start = static_cast<int32_t>(v.tokens.size() - 1);
@@ -310,16 +413,21 @@ TEST_SUITE("tokenizer") {
     using model::detail::bpe_pre_regexes;
     using model::detail::regex_split;
     using V = std::vector<std::string>;
-    for (const char* pre : {"gpt-2", "llama3", "qwen2", "starcoder", "deepseek-coder", "mpt", "smollm"})
+    for (const char* pre :
+         {"gpt-2", "llama3", "qwen2", "starcoder", "deepseek-coder", "mpt", "smollm"})
       CHECK_MESSAGE(!bpe_pre_regexes(pre).empty(), pre);
     CHECK(bpe_pre_regexes("no-such-pre").empty());
-    CHECK(regex_split("Hello world 12345", bpe_pre_regexes("llama3")) == V{"Hello", " world", " ", "123", "45"});
+    CHECK(regex_split("Hello world 12345", bpe_pre_regexes("llama3")) ==
+          V{"Hello", " world", " ", "123", "45"});
     CHECK(regex_split("12345", bpe_pre_regexes("qwen2")) == V{"1", "2", "3", "4", "5"});
-    CHECK(regex_split("HE'S here  x", bpe_pre_regexes("llama3")) == V{"HE", "'S", " here", " ", " x"});
-    CHECK(regex_split("HE'S", bpe_pre_regexes("gpt-2")) == V{"HE", "'", "S"});  // contractions: lower case only
+    CHECK(regex_split("HE'S here  x", bpe_pre_regexes("llama3")) ==
+          V{"HE", "'S", " here", " ", " x"});
+    CHECK(regex_split("HE'S", bpe_pre_regexes("gpt-2")) ==
+          V{"HE", "'", "S"});  // contractions: lower case only
     CHECK(regex_split("x\n\n  y", bpe_pre_regexes("llama3")) == V{"x", "\n\n", " ", " y"});
     // U+0085 (NEL) is Unicode White_Space, as in llama.cpp; PCRE2's plain \s would miss it.
-    CHECK(regex_split("a\xC2\x85\xC2\x85x", bpe_pre_regexes("gpt-2")) == V{"a", "\xC2\x85", "\xC2\x85", "x"});
+    CHECK(regex_split("a\xC2\x85\xC2\x85x", bpe_pre_regexes("gpt-2")) ==
+          V{"a", "\xC2\x85", "\xC2\x85", "x"});
     // Invalid UTF-8 becomes U+FFFD before splitting, like llama.cpp.
     CHECK(regex_split("a\xFF", bpe_pre_regexes("gpt-2")) == V{"a", "\xEF\xBF\xBD"});
   }
@@ -340,8 +448,9 @@ TEST_SUITE("tokenizer") {
   TEST_CASE("hostile llama2.c tokenizer files give errors") {
     const auto path = (std::filesystem::temp_directory_path() / "sinkstream_bad_tok.bin").string();
     auto write = [&](const std::vector<int32_t>& words) {
-      std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(words.data()),
-                                                  static_cast<std::streamsize>(words.size() * 4));
+      std::ofstream(path, std::ios::binary)
+          .write(reinterpret_cast<const char*>(words.data()),
+                 static_cast<std::streamsize>(words.size() * 4));
     };
     write({});
     CHECK_THROWS_AS(model::vocab_from_llama2c(path), Error);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_copy.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "kv/kv_cache.hpp"
@@ -71,20 +72,10 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
   auto out = ctx.create_buffer(q_floats * 4, vk::MemoryUse::device, "bench outputs");
   auto sinks = ctx.create_buffer(uint64_t{L} * s.heads * 4, vk::MemoryUse::device, "bench sinks");
   cache.bind({&q, &k, &v, &out, &sinks});
-  const uint64_t copy_bytes = layer_bytes * L;
-  auto copy_src = ctx.create_buffer(copy_bytes, vk::MemoryUse::device, "copy source");
-  auto copy_dst = ctx.create_buffer(copy_bytes, vk::MemoryUse::device, "copy destination");
-  const auto& copy_kernel = ctx.kernel({"copy", 2, 16, {256, 1, 1}, {}});
-  auto pool = ctx.create_descriptor_pool(1, 2);
-  const vk::GpuBuffer* copy_bufs[] = {&copy_src, &copy_dst};
-  const auto copy_set = ctx.bind(pool.get(), copy_kernel, copy_bufs);
-  const struct {
-    uint32_t n_vec4, pad[3];
-  } copy_pc{static_cast<uint32_t>(copy_bytes / 16), {}};
 
   vk::CommandBuffer cmd(ctx);
   cmd.begin();  // Finite inputs: all-zero buffers are fine for timing.
-  for (const vk::GpuBuffer* b : {&q, &k, &v, &sinks, &copy_src}) cmd.fill_zero(*b);
+  for (const vk::GpuBuffer* b : {&q, &k, &v, &sinks}) cmd.fill_zero(*b);
   for (uint32_t l = 0; l < L; ++l) {
     cmd.fill_zero(cache.k_buffer(l));
     cmd.fill_zero(cache.v_buffer(l));
@@ -94,11 +85,11 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
   cache.assume_appended(cache_slots);  // a full ring: every slot is attended
   cache.prepare(1);
 
-  auto stamps = ctx.create_timestamp_pool(5);
-  std::vector<double> append_t, attend_t, copy_t;
+  auto stamps = ctx.create_timestamp_pool(3);
+  std::vector<double> append_t, attend_t;
   for (uint32_t it = 0; it < s.iters + 1; ++it) {
     cmd.begin();
-    cmd.reset_timestamps(stamps.get(), 5);
+    cmd.reset_timestamps(stamps.get(), 3);
     cmd.transfer_to_compute_barrier();
     cmd.timestamp(stamps.get(), 0);
     for (uint32_t l = 0; l < L; ++l) {
@@ -118,16 +109,12 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
       cmd.compute_barrier();
     }
     cmd.timestamp(stamps.get(), 2);
-    cmd.dispatch(copy_set, copy_pc, {std::min<uint32_t>(65535, static_cast<uint32_t>(copy_bytes / 16 / 256) + 1), 1, 1});
-    cmd.compute_barrier();
-    cmd.timestamp(stamps.get(), 3);
     cmd.end();
     cmd.submit_and_wait();
-    const auto t = vk::read_timestamps_ns(ctx, stamps.get(), 4);
+    const auto t = vk::read_timestamps_ns(ctx, stamps.get(), 3);
     if (it == 0) continue;  // warm-up
     append_t.push_back((t[1] - t[0]) / L);
     attend_t.push_back((t[2] - t[1]) / L);
-    copy_t.push_back((t[3] - t[2]) / L);
   }
   Row r;
   r.kv = kv == KvType::f16 ? "f16" : "f32";
@@ -135,9 +122,10 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
   r.layers = L;
   r.append_us = median(append_t) / 1e3;
   r.attend_us = median(attend_t) / 1e3;
-  r.copy_us = median(copy_t) / 1e3;
+  // As many bytes as all layers' K+V (up to the largest buffer), read and written once.
+  r.copy_gbs = copy_gbs(ctx, layer_bytes * L, s.iters);
+  r.copy_us = 2.0 * static_cast<double>(layer_bytes) / r.copy_gbs / 1e3;  // per layer's worth of bytes
   r.attend_gbs = static_cast<double>(layer_bytes) / (r.attend_us * 1e3);
-  r.copy_gbs = 2.0 * static_cast<double>(layer_bytes) / (r.copy_us * 1e3);  // read + write
   return r;
 }
 
@@ -206,13 +194,14 @@ int bench_attention(const std::vector<std::string>& argv) {
 
 int cmd_bench(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help") {
-    std::fputs("usage: sinkstream bench attention [options]   (see `sinkstream bench attention --help`)\n",
+    std::fputs("usage: sinkstream bench attention|generate [options]   (see `sinkstream bench <name> --help`)\n",
                argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "attention") return bench_attention(rest);
-  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention)");
+  if (argv[0] == "generate") return bench_generate(rest);
+  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention, generate)");
 }
 
 }  // namespace sinkstream::app

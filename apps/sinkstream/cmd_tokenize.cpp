@@ -16,7 +16,8 @@ namespace sinkstream::app {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: sinkstream tokenize --model PATH [--tokenizer PATH] (--text TEXT | --file PATH) [options]\n"
+    "usage: sinkstream tokenize --model PATH [--tokenizer PATH] (--text TEXT | --file PATH) "
+    "[options]\n"
     "Prints the token ids of a text, one per line with its piece, or on one line with --ids.\n"
     "  --model PATH      GGUF model (its tokenizer.ggml.* metadata is used)\n"
     "  --tokenizer PATH  tokenizer to use instead: a llama2.c tok*.bin or a GGUF file\n"
@@ -30,15 +31,18 @@ constexpr const char* kHelp =
 model::Vocab load_vocab(const cli::Args& args) {
   const std::string tok = args.str("tokenizer", ""), model_path = args.str("model", "");
   if (!tok.empty()) return model::vocab_from_file(tok);
-  if (model_path.empty()) throw InvalidArgument("--model (or --tokenizer) is required (see --help)");
+  if (model_path.empty())
+    throw InvalidArgument("--model (or --tokenizer) is required (see --help)");
   if (!model::is_gguf_file(model_path))
-    throw InvalidArgument("'" + model_path +
-                          "' is not a GGUF file, so it holds no tokenizer; pass --tokenizer (e.g. tok512.bin)");
+    throw InvalidArgument(
+        "'" + model_path +
+        "' is not a GGUF file, so it holds no tokenizer; pass --tokenizer (e.g. tok512.bin)");
   return model::vocab_from_file(model_path);
 }
 
 std::string load_text(const cli::Args& args) {
-  if (args.has("text") == args.has("file")) throw InvalidArgument("give exactly one of --text and --file");
+  if (args.has("text") == args.has("file"))
+    throw InvalidArgument("give exactly one of --text and --file");
   if (args.has("text")) return args.str("text", "");
   const std::string path = args.str("file", "");
   std::ifstream in(path, std::ios::binary);
@@ -52,15 +56,25 @@ std::string quoted(const std::string& p) {
   std::string out = "'";
   for (size_t i = 0; i < p.size();) {
     const auto c = static_cast<unsigned char>(p[i]);
-    const size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    const size_t n = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
     bool whole = n > 1 && i + n <= p.size();
-    for (size_t k = 1; whole && k < n; ++k) whole = (static_cast<unsigned char>(p[i + k]) & 0xC0) == 0x80;
+    for (size_t k = 1; whole && k < n; ++k)
+      whole = (static_cast<unsigned char>(p[i + k]) & 0xC0) == 0x80;
     char buf[8];
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\'' || c == '\\') out += {'\\', static_cast<char>(c)};
-    else if (c >= 0x20 && c < 0x7F) out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\'' || c == '\\')
+      out += {'\\', static_cast<char>(c)};
+    else if (c >= 0x20 && c < 0x7F)
+      out += static_cast<char>(c);
     else if (whole) {
       out.append(p, i, n);
       i += n;
@@ -77,7 +91,8 @@ std::string quoted(const std::string& p) {
 }  // namespace
 
 int cmd_tokenize(const std::vector<std::string>& argv) {
-  const cli::Args args(argv, {"ids", "bos", "no-special", "help"}, {"model", "tokenizer", "text", "file"});
+  const cli::Args args(argv, {"ids", "bos", "no-special", "help"},
+                       {"model", "tokenizer", "text", "file"});
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;

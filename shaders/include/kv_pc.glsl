@@ -19,6 +19,9 @@ layout(push_constant) uniform PC {
   uint k_offset;
   uint v_offset;
   uint src_stride;
+  uint q_heads;
+  uint q_offset;
+  uint pad0;
 } pc;
 #elif defined(PC_ATTN_SPLIT)
 layout(push_constant) uniform PC {
@@ -42,6 +45,21 @@ layout(push_constant) uniform PC {
   uint q_stride;
   uint stage_slots;
   uint pad0;
+} pc;
+#elif defined(PC_ATTN_DECODE)
+layout(push_constant) uniform PC {
+  uint heads;
+  uint kv_heads;
+  uint cache_sinks;
+  uint sinks;
+  uint window;
+  uint ring_filled;
+  uint keys_per_split;
+  uint n_splits;
+  float scale;
+  uint has_sink_logit;
+  uint sink_offset;
+  uint out_offset;
 } pc;
 #elif defined(PC_ATTN_REDUCE)
 layout(push_constant) uniform PC {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <cstdlib>
 #include <thread>
 
 #include "kv/rope.hpp"
@@ -56,7 +57,7 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
                            : 512;
 
   const std::string kv = cfg_.kv_type == KvType::f16 ? "f16" : "f32";
-  append_ = &ctx.kernel({"kv_append_" + kv, 5, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
+  append_ = &ctx.kernel({"kv_append_" + kv, 7, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
   split_decode_ = split_kernel(ctx, cfg_, wg_, 1);
   split_prefill_ = split_kernel(ctx, cfg_, wg_, bq_prefill_);
   reduce_ = &ctx.kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
@@ -79,7 +80,12 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   part_acc_ = ctx.create_buffer(uint64_t{partial_rows_} * cfg_.head_dim * 4, vk::MemoryUse::device,
                                 "attention partials");
   part_ml_ = ctx.create_buffer(uint64_t{partial_rows_} * 8, vk::MemoryUse::device, "attention partials");
-  device_bytes_ = 2 * cfg_.layers * layer_bytes + 2 * stage_bytes + rope_.size() + part_acc_.size() + part_ml_.size();
+  q_rot_ = ctx.create_buffer(2ull * cfg_.heads * cfg_.head_dim * 4, vk::MemoryUse::device, "rotated queries");
+  done_ = ctx.create_buffer(cfg_.kv_heads * 4ull, vk::MemoryUse::device, "split counters");
+  const std::vector<uint32_t> zeros(cfg_.kv_heads, 0);
+  ctx.upload(done_, zeros.data(), zeros.size() * 4);
+  device_bytes_ = 2 * cfg_.layers * layer_bytes + 2 * stage_bytes + rope_.size() + part_acc_.size() +
+                  part_ml_.size() + q_rot_.size() + done_.size();
 }
 
 KvCache::~KvCache() = default;
@@ -94,29 +100,34 @@ void KvCache::pick_decode_kernel() {
   while (lg * 2 <= sg && hd4 % (lg * 2) == 0) lg *= 2;
   if (hd4 / lg > 4) return;
   uint32_t wg = std::max(128u, sg);
-  while (wg > sg && (wg / lg) * (hd4 * 16 + 8) > info.max_shared_bytes) wg /= 2;
-  if ((wg / lg) * (hd4 * 16 + 8) > info.max_shared_bytes) return;
+  const auto shared_bytes = [&](uint32_t w) { return (w / lg) * (hd4 * 16 + 8) + 1024 * 8 + 64 + 4; };
+  while (wg > sg && shared_bytes(wg) > info.max_shared_bytes) wg /= 2;
+  if (shared_bytes(wg) > info.max_shared_bytes) return;
   const std::string name = cfg_.kv_type == KvType::f16 ? "attn_decode_f16" : "attn_decode_f32";
-  decode_ = &ctx_->kernel({name, 8, sizeof(AttnSplitPC), {wg, 1, 1},
-                           {{3, hd4}, {4, cfg_.heads / cfg_.kv_heads}, {5, lg}}});
-  decode_keys_step_ = wg / lg * 4;  // key groups x U (attn_decode.comp)
+  // U in attn_decode.comp: keys in flight per lane group. $SINKSTREAM_DECODE_UNROLL tunes it.
+  uint32_t keys_per_group = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 4 : 8;
+  if (const char* u = std::getenv("SINKSTREAM_DECODE_UNROLL")) keys_per_group = std::clamp(std::atoi(u), 1, 16);
+  decode_ = &ctx_->kernel({name, 8, sizeof(AttnDecodePC), {wg, 1, 1},
+                           {{3, hd4}, {4, cfg_.heads / cfg_.kv_heads}, {5, lg}, {6, keys_per_group}}});
+  decode_keys_step_ = wg / lg * keys_per_group;
 }
 
 void KvCache::bind(const StepBuffers& io) {
-  pool_ = ctx_->create_descriptor_pool(5 * cfg_.layers + 1, 5 * cfg_.layers * 8 + 8);
+  pool_ = ctx_->create_descriptor_pool(5 * cfg_.layers + 1, 5 * cfg_.layers * 8 + 8);  // <= 8 buffers per set
   stage_sets_.clear();
   commit_sets_.clear();
   decode_sets_.clear();
   prefill_sets_.clear();
   for (uint32_t l = 0; l < cfg_.layers; ++l) {
-    const vk::GpuBuffer* stage[] = {io.k, io.v, &rope_, &k_stage_, &v_stage_};
-    const vk::GpuBuffer* commit[] = {io.k, io.v, &rope_, &k_[l], &v_[l]};
+    const vk::GpuBuffer* stage[] = {io.k, io.v, &rope_, &k_stage_, &v_stage_, io.q, &q_rot_};
+    const vk::GpuBuffer* commit[] = {io.k, io.v, &rope_, &k_[l], &v_[l], io.q, &q_rot_};
     const vk::GpuBuffer* split[] = {io.q, &k_[l], &v_[l], &k_stage_, &v_stage_, &rope_, &part_acc_, &part_ml_};
     stage_sets_.push_back(ctx_->bind(pool_.get(), *append_, stage));
     commit_sets_.push_back(ctx_->bind(pool_.get(), *append_, commit));
     decode_sets_.push_back(ctx_->bind(pool_.get(), *split_decode_, split));
     prefill_sets_.push_back(ctx_->bind(pool_.get(), *split_prefill_, split));
-    if (decode_) fast_sets_.push_back(ctx_->bind(pool_.get(), *decode_, split));
+    const vk::GpuBuffer* fast[] = {&q_rot_, &k_[l], &v_[l], &part_acc_, &part_ml_, io.sink_logits, io.out, &done_};
+    if (decode_) fast_sets_.push_back(ctx_->bind(pool_.get(), *decode_, fast));
   }
   const vk::GpuBuffer* reduce[] = {&part_acc_, &part_ml_, io.sink_logits, io.out};
   reduce_set_ = ctx_->bind(pool_.get(), *reduce_, reduce);
@@ -152,6 +163,7 @@ KvAppendPC KvCache::append_pc(uint32_t n, bool to_cache, const LayerIo& io) cons
   pc.k_offset = io.k_offset;
   pc.v_offset = io.v_offset;
   pc.src_stride = io.kv_stride;
+  pc.q_offset = io.q_offset;
   return pc;
 }
 
@@ -205,20 +217,47 @@ void KvCache::check_recordable(uint32_t layer) const {
 
 void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
   check_recordable(layer);
-  cmd.dispatch(commit_sets_[layer], append_pc(1, true, io),
-               {ceil_div(cfg_.kv_heads * cfg_.head_dim / 4, kAppendGroup), 1, 1});
+  KvAppendPC pc = append_pc(1, true, io);
+  pc.q_heads = decode_ ? cfg_.heads : 0;  // the fast kernel reads the query pre-rotated
+  const uint32_t items = (cfg_.kv_heads + 2 * pc.q_heads) * cfg_.head_dim / 4;
+  cmd.dispatch(commit_sets_[layer], pc, {ceil_div(items, kAppendGroup), 1, 1});
+}
+
+AttnDecodePC KvCache::decode_pc(const RingState& cache, const LayerIo& io) const {
+  AttnDecodePC pc{};
+  pc.heads = cfg_.heads;
+  pc.kv_heads = cfg_.kv_heads;
+  pc.cache_sinks = cache.sinks_filled();
+  pc.sinks = cfg_.sinks;
+  pc.window = cfg_.window;
+  pc.ring_filled = cache.ring_filled();
+  pc.scale = cfg_.scale;
+  pc.has_sink_logit = cfg_.learned_sinks;
+  pc.sink_offset = io.sink_offset;
+  pc.out_offset = io.out_offset;
+  return pc;
 }
 
 void KvCache::record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
   check_recordable(layer);
   const RingState after = state_.after(1);
-  AttnSplitPC pc = split_pc(after, 1, 0, io);
   const uint32_t n_keys = after.slots_used();
   const uint32_t granule = decode_ ? decode_keys_step_ : wg_;
-  const uint32_t splits = splits_for(n_keys, granule, 1, partial_rows_ / cfg_.heads);
-  pc.keys_per_split = ceil_div(ceil_div(n_keys, splits), granule) * granule;
-  pc.n_splits = ceil_div(n_keys, pc.keys_per_split);
-  cmd.dispatch(decode_ ? fast_sets_[layer] : decode_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
+  // attn_decode.comp combines at most 1024 (head, split) rows of a KV head in shared memory.
+  const uint32_t max_splits = std::min({kMaxDecodeSplits, partial_rows_ / cfg_.heads, 1024u / (cfg_.heads / cfg_.kv_heads)});
+  const uint32_t splits = splits_for(n_keys, granule, 1, max_splits);
+  const uint32_t keys_per_split = ceil_div(ceil_div(n_keys, splits), granule) * granule;
+  if (decode_) {
+    AttnDecodePC pc = decode_pc(after, io);
+    pc.keys_per_split = keys_per_split;
+    pc.n_splits = ceil_div(n_keys, keys_per_split);
+    cmd.dispatch(fast_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
+    return;
+  }
+  AttnSplitPC pc = split_pc(after, 1, 0, io);
+  pc.keys_per_split = keys_per_split;
+  pc.n_splits = ceil_div(n_keys, keys_per_split);
+  cmd.dispatch(decode_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
   cmd.compute_barrier();
   record_reduce(cmd, 1, pc.n_splits, io);
 }

@@ -67,6 +67,7 @@ class KvCache {
   uint32_t splits_for(uint32_t n_keys, uint32_t granule, uint32_t query_blocks, uint32_t max_splits) const;
   void record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;
   KvAppendPC append_pc(uint32_t n, bool to_cache, const LayerIo& io) const;
+  AttnDecodePC decode_pc(const RingState& cache, const LayerIo& io) const;
   AttnSplitPC split_pc(const RingState& cache, uint32_t n_queries, uint32_t n_chunk, const LayerIo& io) const;
   void record_reduce(vk::CommandBuffer& cmd, uint32_t n_queries, uint32_t splits, const LayerIo& io) const;
 
@@ -88,6 +89,8 @@ class KvCache {
   vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
   vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written
   vk::GpuBuffer part_acc_, part_ml_;  // (query, head, split, head_dim) and (query, head, split, 2)
+  vk::GpuBuffer q_rot_;               // decode: (set, head, head_dim), the query rotated both ways
+  vk::GpuBuffer done_;                // decode: (kv_head) finished splits, zero between dispatches
   uint64_t device_bytes_ = 0;
 
   vk::DescriptorPool pool_;

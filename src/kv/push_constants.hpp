@@ -24,10 +24,14 @@ struct KvAppendPC {
   uint32_t k_offset;        // float offset of token 0 in the K source
   uint32_t v_offset;        // float offset of token 0 in the V source
   uint32_t src_stride;      // floats between consecutive tokens in the sources
+  uint32_t q_heads;         // decode: also rotate token 0's query (both sets) for attn_decode; 0 = no
+  uint32_t q_offset;        // float offset of the query in the q source
+  uint32_t pad0;
 };
-static_assert(sizeof(KvAppendPC) == 60);
+static_assert(sizeof(KvAppendPC) == 72);
 static_assert(offsetof(KvAppendPC, v_offset) == 52);
 static_assert(offsetof(KvAppendPC, src_stride) == 56);
+static_assert(offsetof(KvAppendPC, q_offset) == 64);
 
 // attn_split.comp: one (split, kv head, query block) per workgroup.
 struct AttnSplitPC {
@@ -56,6 +60,26 @@ static_assert(sizeof(AttnSplitPC) == 80);
 static_assert(offsetof(AttnSplitPC, scale) == 60);
 static_assert(offsetof(AttnSplitPC, q_stride) == 68);
 static_assert(offsetof(AttnSplitPC, stage_slots) == 72);
+
+// attn_decode.comp: one query token, subgroup lane groups, split-K with the
+// reduction done by the last workgroup of each KV head.
+struct AttnDecodePC {
+  uint32_t heads;
+  uint32_t kv_heads;
+  uint32_t cache_sinks;     // filled sink slots
+  uint32_t sinks;           // S: ring slots start at S
+  uint32_t window;          // W
+  uint32_t ring_filled;     // valid ring slots (all visible to the query)
+  uint32_t keys_per_split;  // multiple of the keys a workgroup takes per step
+  uint32_t n_splits;
+  float scale;
+  uint32_t has_sink_logit;
+  uint32_t sink_offset;     // float offset of this layer's sink logits
+  uint32_t out_offset;      // float offset of head 0 in the output
+};
+static_assert(sizeof(AttnDecodePC) == 48);
+static_assert(offsetof(AttnDecodePC, scale) == 32);
+static_assert(offsetof(AttnDecodePC, out_offset) == 44);
 
 // attn_reduce.comp: combine split partials (and the learned sink logit) per (head, query).
 struct AttnReducePC {

@@ -5,7 +5,9 @@
 namespace sinkstream::model {
 namespace {
 
-bool has(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+bool has(std::string_view s, std::string_view what) {
+  return s.find(what) != std::string_view::npos;
+}
 
 // Jinja's `| trim` / Python's strip(): whitespace at both ends.
 std::string trim(std::string_view s) {
@@ -30,7 +32,8 @@ std::string split_system(std::span<const ChatMessage> m, std::span<const ChatMes
   return {};
 }
 
-std::string render_llama2(std::span<const ChatMessage> all, const std::string& bos, const std::string& eos) {
+std::string render_llama2(std::span<const ChatMessage> all, const std::string& bos,
+                          const std::string& eos) {
   std::span<const ChatMessage> msgs;
   const std::string system = split_system(all, msgs);
   std::string out;
@@ -49,7 +52,8 @@ std::string render_llama2(std::span<const ChatMessage> all, const std::string& b
   return out;
 }
 
-std::string render_mistral(std::span<const ChatMessage> all, const std::string& bos, const std::string& eos) {
+std::string render_mistral(std::span<const ChatMessage> all, const std::string& bos,
+                           const std::string& eos) {
   std::span<const ChatMessage> msgs;
   const std::string system = split_system(all, msgs);
   size_t last_user = msgs.size();
@@ -61,7 +65,8 @@ std::string render_mistral(std::span<const ChatMessage> all, const std::string& 
       out += msgs[i].content + eos;
     } else {
       const bool with_system = i == last_user && !system.empty();
-      out += "[INST]" + (with_system ? system + "\n\n" : std::string()) + msgs[i].content + "[/INST]";
+      out +=
+          "[INST]" + (with_system ? system + "\n\n" : std::string()) + msgs[i].content + "[/INST]";
     }
   }
   return out;
@@ -75,14 +80,15 @@ std::string render_gemma(std::span<const ChatMessage> all, bool gen, const std::
     const bool model = m.role == "assistant";
     std::string content = trim(m.content);
     if (!model && !system.empty()) content = trim(system) + "\n\n" + content, system.clear();
-    out += "<start_of_turn>" + std::string(model ? "model" : m.role) + "\n" + content + "<end_of_turn>\n";
+    out += "<start_of_turn>" + std::string(model ? "model" : m.role) + "\n" + content +
+           "<end_of_turn>\n";
   }
   if (gen) out += "<start_of_turn>model\n";
   return out;
 }
 
-std::string render_tagged(ChatFormat f, std::span<const ChatMessage> msgs, bool gen, const std::string& bos,
-                          const std::string& eos) {
+std::string render_tagged(ChatFormat f, std::span<const ChatMessage> msgs, bool gen,
+                          const std::string& bos, const std::string& eos) {
   std::string out;
   switch (f) {
     case ChatFormat::chatml:
@@ -92,7 +98,8 @@ std::string render_tagged(ChatFormat f, std::span<const ChatMessage> msgs, bool 
     case ChatFormat::llama3:
       out = bos;
       for (const auto& m : msgs)
-        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) + "<|eot_id|>";
+        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) +
+               "<|eot_id|>";
       if (gen) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
       break;
     case ChatFormat::phi3:
@@ -115,14 +122,22 @@ std::string render_tagged(ChatFormat f, std::span<const ChatMessage> msgs, bool 
 
 const char* chat_format_name(ChatFormat f) {
   switch (f) {
-    case ChatFormat::chatml: return "chatml";
-    case ChatFormat::llama2: return "llama2";
-    case ChatFormat::llama3: return "llama3";
-    case ChatFormat::mistral: return "mistral";
-    case ChatFormat::phi3: return "phi3";
-    case ChatFormat::gemma: return "gemma";
-    case ChatFormat::zephyr: return "zephyr";
-    case ChatFormat::plain: return "plain";
+    case ChatFormat::chatml:
+      return "chatml";
+    case ChatFormat::llama2:
+      return "llama2";
+    case ChatFormat::llama3:
+      return "llama3";
+    case ChatFormat::mistral:
+      return "mistral";
+    case ChatFormat::phi3:
+      return "phi3";
+    case ChatFormat::gemma:
+      return "gemma";
+    case ChatFormat::zephyr:
+      return "zephyr";
+    case ChatFormat::plain:
+      return "plain";
   }
   return "plain";
 }
@@ -132,8 +147,10 @@ const char* chat_format_name(ChatFormat f) {
 ChatFormat detect_chat_format(std::string_view t) {
   if (has(t, "<|im_start|>")) return ChatFormat::chatml;
   if (has(t, "[INST]")) {
-    // Llama 2 and Mistral v0.1/v0.2 write "[INST] " with a space; Mistral v3/Tekken "[INST]" + content.
-    if (has(t, "<<SYS>>") || has(t, "'[INST] '") || has(t, "\"[INST] \"")) return ChatFormat::llama2;
+    // Llama 2 and Mistral v0.1/v0.2 write "[INST] " with a space; Mistral v3/Tekken "[INST]" +
+    // content.
+    if (has(t, "<<SYS>>") || has(t, "'[INST] '") || has(t, "\"[INST] \""))
+      return ChatFormat::llama2;
     return ChatFormat::mistral;
   }
   if (has(t, "<|assistant|>") && has(t, "<|end|>")) return ChatFormat::phi3;
@@ -147,22 +164,30 @@ ChatFormat choose_chat_format(std::string_view t, std::string& warning) {
   const ChatFormat f = detect_chat_format(t);
   warning.clear();
   if (f == ChatFormat::plain)
-    warning = t.empty() ? "the model has no chat template; using the plain \"User: ...\\nAssistant:\" format"
-                        : "unrecognised chat template; using the plain \"User: ...\\nAssistant:\" format";
+    warning =
+        t.empty()
+            ? "the model has no chat template; using the plain \"User: ...\\nAssistant:\" format"
+            : "unrecognised chat template; using the plain \"User: ...\\nAssistant:\" format";
   return f;
 }
 
 bool writes_bos(ChatFormat f) {
-  return f == ChatFormat::llama2 || f == ChatFormat::llama3 || f == ChatFormat::mistral || f == ChatFormat::gemma;
+  return f == ChatFormat::llama2 || f == ChatFormat::llama3 || f == ChatFormat::mistral ||
+         f == ChatFormat::gemma;
 }
 
-std::string render_chat(ChatFormat f, std::span<const ChatMessage> messages, bool add_generation_prompt,
-                        const std::string& bos, const std::string& eos) {
+std::string render_chat(ChatFormat f, std::span<const ChatMessage> messages,
+                        bool add_generation_prompt, const std::string& bos,
+                        const std::string& eos) {
   switch (f) {
-    case ChatFormat::llama2: return render_llama2(messages, bos, eos);
-    case ChatFormat::mistral: return render_mistral(messages, bos, eos);
-    case ChatFormat::gemma: return render_gemma(messages, add_generation_prompt, bos);
-    default: return render_tagged(f, messages, add_generation_prompt, bos, eos);
+    case ChatFormat::llama2:
+      return render_llama2(messages, bos, eos);
+    case ChatFormat::mistral:
+      return render_mistral(messages, bos, eos);
+    case ChatFormat::gemma:
+      return render_gemma(messages, add_generation_prompt, bos);
+    default:
+      return render_tagged(f, messages, add_generation_prompt, bos, eos);
   }
 }
 

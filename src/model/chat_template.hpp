@@ -7,8 +7,8 @@
 //
 // Formats (each message's content as given; `bos`/`eos` are the token texts):
 //   chatml   <|im_start|>{role}\n{content}<|im_end|>\n ... <|im_start|>assistant\n
-//   llama2   {bos}[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} {eos}{bos}[INST] ...
-//            (also Mistral 7B v0.1/v0.2, whose templates space "[INST] " the same way)
+//   llama2   {bos}[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} {eos}
+//            {bos}[INST] ... (also Mistral 7B v0.1/v0.2: their templates space "[INST] " alike)
 //   llama3   {bos}<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|> ...
 //            <|start_header_id|>assistant<|end_header_id|>\n\n
 //   mistral  {bos}[INST]{user}[/INST]{assistant}{eos}[INST]... (v3/Tekken: Nemo, Small, ...;
@@ -50,7 +50,7 @@ ChatFormat choose_chat_format(std::string_view jinja_template, std::string& warn
 // Whether render_chat writes `bos` itself for this format.
 bool writes_bos(ChatFormat f);
 
-std::string render_chat(ChatFormat f, std::span<const ChatMessage> messages, bool add_generation_prompt,
-                        const std::string& bos, const std::string& eos);
+std::string render_chat(ChatFormat f, std::span<const ChatMessage> messages,
+                        bool add_generation_prompt, const std::string& bos, const std::string& eos);
 
 }  // namespace sinkstream::model

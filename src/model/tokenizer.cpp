@@ -60,8 +60,9 @@ bool is_special_type(TokenType t) {
 // Token texts that end a turn in the chat formats we know; like llama.cpp we
 // stop on them even when the file forgot to name them (eot_token_id).
 bool ends_generation(const std::string& t) {
-  static const char* const kEog[] = {"<|eot_id|>",    "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                     "<|end_of_text|>", "<EOT>",    "<|eom_id|>", "<｜end▁of▁sentence｜>"};
+  static const char* const kEog[] = {"<|eot_id|>",    "<|im_end|>",    "<|end|>",
+                                     "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
+                                     "<EOT>",         "<|eom_id|>",    "<｜end▁of▁sentence｜>"};
   return std::any_of(std::begin(kEog), std::end(kEog), [&](const char* e) { return t == e; });
 }
 
@@ -69,8 +70,10 @@ bool ends_generation(const std::string& t) {
 // right after a special token is swallowed, so "<|user|>\nHi" encodes like "<|user|>Hi".
 bool phi3_rstrip(const Vocab& v, int32_t id) {
   std::string name = v.name;
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos) return false;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos)
+    return false;
   const std::string& t = v.tokens[static_cast<size_t>(id)];
   return t != "<unk>" && t != "<s>" && t != "<|endoftext|>";
 }
@@ -94,15 +97,17 @@ struct Fragment {
 struct Tokenizer::Impl {
   Vocab vocab;
   detail::TokenMap ids;
-  std::vector<int32_t> specials;   // partition candidates, longest text first
-  std::vector<uint8_t> rstrip;     // per token
-  std::vector<uint8_t> eog;        // per token
+  std::vector<int32_t> specials;    // partition candidates, longest text first
+  std::vector<uint8_t> rstrip;      // per token
+  std::vector<uint8_t> eog;         // per token
   std::vector<std::string> pieces;  // per token, decoded bytes
   std::array<int32_t, 256> byte_ids{};
+  bool spm_by_words = false;
   std::unique_ptr<detail::BpeEncoder> bpe;
 
   std::string make_piece(int32_t id) const;
-  void split_on(std::string_view text, const Fragment& f, int32_t id, std::vector<Fragment>& out) const;
+  void split_on(std::string_view text, const Fragment& f, int32_t id,
+                std::vector<Fragment>& out) const;
   std::vector<Fragment> partition(std::string_view text, bool parse_special) const;
 };
 
@@ -111,14 +116,17 @@ std::string Tokenizer::Impl::make_piece(int32_t id) const {
   switch (vocab.type(id)) {
     case TokenType::control:
     case TokenType::unknown:
-    case TokenType::user_defined: return t;
+    case TokenType::user_defined:
+      return t;
     case TokenType::normal:
-      return vocab.kind == VocabKind::spm ? replace_all(t, kSpace, " ") : detail::BpeEncoder::to_bytes(t);
+      return vocab.kind == VocabKind::spm ? replace_all(t, kSpace, " ")
+                                          : detail::BpeEncoder::to_bytes(t);
     case TokenType::byte: {
       const auto b = hex_byte(t);
       return b ? std::string(1, static_cast<char>(*b)) : t;
     }
-    default: return {};  // unused / undefined: nothing, as llama.cpp
+    default:
+      return {};  // unused / undefined: nothing, as llama.cpp
   }
 }
 
@@ -169,10 +177,14 @@ Tokenizer::Tokenizer(Vocab vocab) : impl_(std::make_unique<Impl>()) {
   const Vocab& v = m.vocab;
   const size_t n = v.tokens.size();
   if (n == 0) throw Error("empty vocabulary");
-  if (v.types.size() != n) throw Error("vocabulary has " + std::to_string(v.types.size()) + " token types for " + std::to_string(n) + " tokens");
-  if (v.kind == VocabKind::spm && v.scores.size() != n) throw Error("SPM vocabulary without a score per token");
+  if (v.types.size() != n)
+    throw Error("vocabulary has " + std::to_string(v.types.size()) + " token types for " +
+                std::to_string(n) + " tokens");
+  if (v.kind == VocabKind::spm && v.scores.size() != n)
+    throw Error("SPM vocabulary without a score per token");
   m.ids.reserve(n);
-  for (size_t i = 0; i < n; ++i) m.ids.emplace(v.tokens[i], static_cast<int32_t>(i));  // duplicates: first id wins
+  for (size_t i = 0; i < n; ++i)
+    m.ids.emplace(v.tokens[i], static_cast<int32_t>(i));  // duplicates: first id wins
   m.rstrip.assign(n, 0);
   m.eog.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
@@ -197,6 +209,7 @@ Tokenizer::Tokenizer(Vocab vocab) : impl_(std::make_unique<Impl>()) {
     if (id < 0) id = detail::lookup(m.ids, std::string(1, static_cast<char>(b)));
     m.byte_ids[static_cast<size_t>(b)] = id >= 0 ? id : v.unk_id;
   }
+  if (v.kind == VocabKind::spm) m.spm_by_words = detail::spm_words_are_independent(v.tokens);
   if (v.kind == VocabKind::bpe) m.bpe = std::make_unique<detail::BpeEncoder>(m.vocab, m.ids);
 }
 
@@ -204,7 +217,8 @@ Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos,
+                                       bool parse_special) const {
   const Impl& m = *impl_;
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 2);
@@ -223,7 +237,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     if (m.vocab.kind == VocabKind::spm) {
       std::string s = (m.vocab.add_space_prefix && after_special) ? " " : "";
       s += raw;
-      detail::spm_encode(replace_all(s, " ", kSpace), m.ids, m.vocab.scores, m.byte_ids, out);
+      detail::spm_encode(replace_all(s, " ", kSpace), m.ids, m.vocab.scores, m.byte_ids,
+                         m.spm_by_words, out);
     } else {
       m.bpe->encode(raw, out);
     }
@@ -259,13 +274,22 @@ std::optional<int32_t> Tokenizer::find(std::string_view text) const {
   return id >= 0 ? std::optional<int32_t>(id) : std::nullopt;
 }
 
-int32_t Tokenizer::bos() const { return impl_->vocab.bos_id; }
-int32_t Tokenizer::eos() const { return impl_->vocab.eos_id; }
-size_t Tokenizer::size() const { return impl_->vocab.tokens.size(); }
-const Vocab& Tokenizer::vocab() const { return impl_->vocab; }
+int32_t Tokenizer::bos() const {
+  return impl_->vocab.bos_id;
+}
+int32_t Tokenizer::eos() const {
+  return impl_->vocab.eos_id;
+}
+size_t Tokenizer::size() const {
+  return impl_->vocab.tokens.size();
+}
+const Vocab& Tokenizer::vocab() const {
+  return impl_->vocab;
+}
 
 bool Tokenizer::is_eog(int32_t id) const {
-  return id >= 0 && static_cast<size_t>(id) < impl_->eog.size() && impl_->eog[static_cast<size_t>(id)];
+  return id >= 0 && static_cast<size_t>(id) < impl_->eog.size() &&
+         impl_->eog[static_cast<size_t>(id)];
 }
 
 bool Tokenizer::is_control(int32_t id) const {
@@ -281,7 +305,10 @@ size_t utf8_complete_prefix(std::string_view s) {
   while (i > 0 && cont < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i, ++cont;
   if (i == 0) return s.size();  // only continuation bytes: nothing can complete them
   const auto lead = static_cast<unsigned char>(s[i - 1]);
-  const size_t need = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
+  const size_t need = (lead & 0xE0) == 0xC0   ? 2
+                      : (lead & 0xF0) == 0xE0 ? 3
+                      : (lead & 0xF8) == 0xF0 ? 4
+                                              : 1;
   return (need > 1 && cont + 1 < need) ? i - 1 : s.size();
 }
 
@@ -297,6 +324,8 @@ std::string StreamingDecoder::push(int32_t id) {
   return out;
 }
 
-std::string StreamingDecoder::flush() { return std::exchange(pending_, {}); }
+std::string StreamingDecoder::flush() {
+  return std::exchange(pending_, {});
+}
 
 }  // namespace sinkstream::model

@@ -6,10 +6,12 @@
 //   every special token) when add_space_prefix is set, then adjacent symbols
 //   are merged greedily, highest token score first, ties to the leftmost pair.
 //   Characters that never form a token are emitted as <0xNN> byte tokens.
-//   Scores decide everything: a vocabulary whose scores are all equal (some
-//   converted GGUFs store 0.0 for every token) is merged leftmost-first, as
-//   llama.cpp does with it; the llama2.c tok*.bin of the same model keeps the
-//   real scores, hence `--tokenizer` on the CLI.
+//   Scores decide everything. A vocabulary whose scores are all equal (a GGUF
+//   converted without them stores 0.0 for every token) is merged leftmost-
+//   first, exactly as llama.cpp does with it, which is not how the model was
+//   trained: for a llama2.c model pass its tok*.bin (`--tokenizer`), whose
+//   scores are the trained merge order. (The stories260K.gguf fixture did keep
+//   tok512's scores; the tests check that both give run.c's ids.)
 // - Byte-level BPE (kind == bpe; GPT-2, Llama 3, Qwen 2, SmolLM, StarCoder,
 //   DeepSeek, MPT): the text is split by the pre-tokenizer regexes named by
 //   `tokenizer.ggml.pre` (PCRE2 with Unicode properties), each piece's bytes

@@ -15,14 +15,17 @@ namespace sinkstream::model::detail {
 namespace {
 
 // Pre-tokenizer regexes, verbatim from llama.cpp (src/llama-vocab.cpp,
-// llm_tokenizer_bpe). Lists apply in order.
-constexpr const char* kGpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+// llm_tokenizer_bpe), split only at top-level alternatives. Lists apply in order.
+// clang-format off
+constexpr const char* kGpt2 =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
 constexpr const char* kLlama3 =
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+    "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 constexpr const char* kQwen2 =
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+    "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// clang-format on
 
 bool one_of(const std::string& s, std::initializer_list<const char*> names) {
   return std::any_of(names.begin(), names.end(), [&](const char* n) { return s == n; });
@@ -31,18 +34,19 @@ bool one_of(const std::string& s, std::initializer_list<const char*> names) {
 }  // namespace
 
 std::vector<std::string> bpe_pre_regexes(const std::string& pre) {
-  if (one_of(pre, {"gpt-2", "phi-2", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code",
-                   "roberta-bpe", "mpt", "olmo", "jais", "exaone4"}))
+  if (one_of(pre, {"gpt-2", "phi-2", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de",
+                   "jina-v2-code", "roberta-bpe", "mpt", "olmo", "jais", "exaone4"}))
     return {kGpt2};
-  if (one_of(pre, {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"}))
+  if (one_of(pre,
+             {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"}))
     return {"\\p{N}", kGpt2};
-  if (one_of(pre, {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "dbrx", "smaug-bpe", "chatglm-bpe", "glm4"}))
+  if (one_of(pre, {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral", "dbrx", "smaug-bpe",
+                   "chatglm-bpe", "glm4"}))
     return {kLlama3};
   if (one_of(pre, {"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", "hunyuan"})) return {kQwen2};
   if (pre == "deepseek-coder")
     return {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"};
-  if (pre == "falcon")
-    return {"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2, "[0-9][0-9][0-9]"};
+  if (pre == "falcon") return {"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2, "[0-9][0-9][0-9]"};
   if (pre == "default" || pre.empty())
     return {"[\\p{P}\\$\\+<=>\\^~\\|]+", kGpt2, "\\p{N}+", "[0-9][0-9][0-9]"};
   return {};
@@ -80,15 +84,16 @@ Code compile(const std::string& pattern) {
   int err = 0;
   PCRE2_SIZE at = 0;
   const std::string re = with_unicode_whitespace(pattern);
-  pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(), PCRE2_UTF | PCRE2_UCP, &err, &at,
-                                nullptr);
+  pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(),
+                                PCRE2_UTF | PCRE2_UCP, &err, &at, nullptr);
   if (!c) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof msg);
     throw Error("pre-tokenizer regex does not compile at offset " + std::to_string(at) + ": " +
                 reinterpret_cast<const char*>(msg));
   }
-  pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);  // falls back to the interpreter when JIT is unavailable
+  // Without JIT support (some platforms) pcre2_match falls back to the interpreter.
+  pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
   return Code(c);
 }
 
@@ -99,7 +104,11 @@ std::string sanitize_utf8(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    const size_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    const size_t n = b < 0x80             ? 1
+                     : (b & 0xE0) == 0xC0 ? 2
+                     : (b & 0xF0) == 0xE0 ? 3
+                     : (b & 0xF8) == 0xF0 ? 4
+                                          : 0;
     bool ok = n > 0 && i + n <= s.size();
     uint32_t cp = n == 1 ? b : n == 2 ? (b & 0x1Fu) : n == 3 ? (b & 0x0Fu) : (b & 0x07u);
     for (size_t k = 1; ok && k < n; ++k) {
@@ -135,12 +144,13 @@ struct BpeEncoder::Regexes {
   // the current piece (llama.cpp runs std::regex over each piece's range).
   std::vector<Piece> split(std::string_view text) const {
     std::vector<Piece> pieces{{0, text.size()}};
-    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(pcre2_match_data_create(1, nullptr),
-                                                                           &pcre2_match_data_free);
+    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(
+        pcre2_match_data_create(1, nullptr), &pcre2_match_data_free);
     for (const auto& code : codes) {
       std::vector<Piece> next;
       next.reserve(pieces.size() * 2);
-      for (const Piece& p : pieces) split_piece(code.get(), text.substr(p.start, p.len), p.start, md.get(), next);
+      for (const Piece& p : pieces)
+        split_piece(code.get(), text.substr(p.start, p.len), p.start, md.get(), next);
       pieces = std::move(next);
     }
     return pieces;
@@ -154,7 +164,9 @@ struct BpeEncoder::Regexes {
     while (from < s.size()) {
       const int rc = pcre2_match(code, subject, s.size(), from, PCRE2_NO_UTF_CHECK, md, nullptr);
       if (rc == PCRE2_ERROR_NOMATCH) break;
-      if (rc < 0) throw Error("pre-tokenizer regex failed on the text (PCRE2 error " + std::to_string(rc) + ")");
+      if (rc < 0)
+        throw Error("pre-tokenizer regex failed on the text (PCRE2 error " + std::to_string(rc) +
+                    ")");
       const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
       if (ov[1] == ov[0]) {  // empty match: step over one character
         from = ov[0] + utf8_seq_len(static_cast<unsigned char>(s[ov[0]]));
@@ -168,10 +180,12 @@ struct BpeEncoder::Regexes {
   }
 };
 
-std::vector<std::string> regex_split(std::string_view text, const std::vector<std::string>& regexes) {
+std::vector<std::string> regex_split(std::string_view text,
+                                     const std::vector<std::string>& regexes) {
   const std::string clean = sanitize_utf8(text);
   std::vector<std::string> out;
-  for (const Piece& p : BpeEncoder::Regexes(regexes).split(clean)) out.emplace_back(clean.substr(p.start, p.len));
+  for (const Piece& p : BpeEncoder::Regexes(regexes).split(clean))
+    out.emplace_back(clean.substr(p.start, p.len));
   return out;
 }
 
@@ -184,7 +198,8 @@ std::array<uint32_t, 256> byte_to_codepoint() {
   std::array<uint32_t, 256> m{};
   uint32_t next = 256;
   for (uint32_t b = 0; b < 256; ++b) {
-    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    const bool printable =
+        (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
     m[b] = printable ? b : next++;
   }
   return m;
@@ -200,7 +215,8 @@ BpeEncoder::BpeEncoder(const Vocab& vocab, const TokenMap& ids) : ids_(ids) {
   const auto patterns = bpe_pre_regexes(vocab.pre);
   if (patterns.empty())
     throw Error("unknown BPE pre-tokenizer '" + vocab.pre +
-                "' (tokenizer.ggml.pre); supported: gpt-2, llama3, qwen2, starcoder, smollm, deepseek-coder, mpt, "
+                "' (tokenizer.ggml.pre); supported: gpt-2, llama3, qwen2, starcoder, smollm, "
+                "deepseek-coder, mpt, "
                 "falcon, default and their aliases");
   regexes_ = std::make_unique<Regexes>(patterns);
   ignore_merges_ = one_of(vocab.pre, {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral"});
@@ -216,7 +232,8 @@ BpeEncoder::BpeEncoder(const Vocab& vocab, const TokenMap& ids) : ids_(ids) {
     const int32_t merged = lookup(ids, std::string(left) + std::string(right));
     // A merge naming a non-token can never produce a token; skipping it keeps symbols as ids.
     if (l < 0 || r < 0 || merged < 0) continue;
-    merges_.try_emplace(pair_key(l, r), Merge{static_cast<int32_t>(rank), merged});  // first (lowest) rank wins
+    merges_.try_emplace(pair_key(l, r),
+                        Merge{static_cast<int32_t>(rank), merged});  // first (lowest) rank wins
   }
 }
 
@@ -239,7 +256,10 @@ std::string BpeEncoder::to_bytes(std::string_view t) {
   for (size_t i = 0; i < t.size();) {
     const auto lead = static_cast<unsigned char>(t[i]);
     const size_t n = std::min(utf8_seq_len(lead), t.size() - i);
-    uint32_t cp = n == 1 ? lead : n == 2 ? (lead & 0x1Fu) : n == 3 ? (lead & 0x0Fu) : (lead & 0x07u);
+    uint32_t cp = n == 1   ? lead
+                  : n == 2 ? (lead & 0x1Fu)
+                  : n == 3 ? (lead & 0x0Fu)
+                           : (lead & 0x07u);
     for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(t[i + k]) & 0x3Fu);
     const auto it = table.find(cp);
     if (it != table.end())
@@ -275,7 +295,10 @@ struct PairOrder {
 
 void BpeEncoder::encode_word(std::string_view w, std::vector<int32_t>& out) const {
   if (ignore_merges_) {
-    if (const int32_t id = lookup(ids_, w); id >= 0) return out.push_back(id);
+    if (const int32_t id = lookup(ids_, w); id >= 0) {
+      out.push_back(id);
+      return;
+    }
   }
   std::vector<Sym> s;
   for (size_t off = 0; off < w.size();) {
@@ -297,7 +320,8 @@ void BpeEncoder::encode_word(std::string_view w, std::vector<int32_t>& out) cons
     q.pop();
     Sym& l = s[static_cast<size_t>(p.left)];
     Sym& r = s[static_cast<size_t>(p.right)];
-    if (l.len == 0 || r.len == 0 || l.next != p.right || l.id != p.left_id || r.id != p.right_id) continue;
+    if (l.len == 0 || r.len == 0 || l.next != p.right || l.id != p.left_id || r.id != p.right_id)
+      continue;
     l.id = find_merge(l.id, r.id)->result;
     l.len += r.len;
     r.len = 0;
@@ -326,7 +350,8 @@ void BpeEncoder::encode(std::string_view text, std::vector<int32_t>& out) const 
   std::string word;
   for (const Piece& p : regexes_->split(clean)) {
     word.clear();
-    for (size_t i = p.start; i < p.start + p.len; ++i) word += byte_chars_[static_cast<unsigned char>(clean[i])];
+    for (size_t i = p.start; i < p.start + p.len; ++i)
+      word += byte_chars_[static_cast<unsigned char>(clean[i])];
     auto it = cache.find(std::string_view(word));
     if (it == cache.end()) {
       std::vector<int32_t> ids;

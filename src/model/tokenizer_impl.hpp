@@ -36,9 +36,15 @@ inline size_t utf8_seq_len(unsigned char lead) {
 void append_utf8(std::string& out, uint32_t cp);
 
 // SentencePiece BPE over text whose spaces are already "▁". `byte_ids[b]` is
-// the token for byte b (<0xNN>), or -1.
+// the token for byte b (<0xNN>), or -1. `by_words` merges word by word (much
+// faster on long texts, same result); allowed only when
+// spm_words_are_independent(tokens).
 void spm_encode(std::string_view text, const TokenMap& ids, const std::vector<float>& scores,
-                const std::array<int32_t, 256>& byte_ids, std::vector<int32_t>& out);
+                const std::array<int32_t, 256>& byte_ids, bool by_words, std::vector<int32_t>& out);
+
+// True when no token has "▁" right after another character, so that merges
+// can never cross the start of a word.
+bool spm_words_are_independent(const std::vector<std::string>& tokens);
 
 // Byte-level BPE: regex pre-split + ranked merges.
 class BpeEncoder {
@@ -78,6 +84,7 @@ std::vector<std::string> bpe_pre_regexes(const std::string& pre);
 // Splits `text` into pieces with the regexes above, llama.cpp's way: each
 // regex runs inside each current piece, and matches as well as the text
 // between them become pieces. Exposed for tests.
-std::vector<std::string> regex_split(std::string_view text, const std::vector<std::string>& regexes);
+std::vector<std::string> regex_split(std::string_view text,
+                                     const std::vector<std::string>& regexes);
 
 }  // namespace sinkstream::model::detail

@@ -15,7 +15,8 @@ namespace {
 
 // Pre-tokenizers whose models were trained with a BOS (llama.cpp sets add_bos for them).
 bool pre_adds_bos(const std::string& pre) {
-  return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" || pre == "pixtral";
+  return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" ||
+         pre == "pixtral";
 }
 
 std::vector<float> read_scores(const GgufFile& g, size_t n) {
@@ -31,8 +32,8 @@ std::vector<float> read_scores(const GgufFile& g, size_t n) {
     throw Error("'" + g.label() + "': tokenizer.ggml.scores is not an array of numbers");
   }
   if (out.size() < n)
-    throw Error("'" + g.label() + "': tokenizer.ggml.scores has " + std::to_string(out.size()) + " entries for " +
-                std::to_string(n) + " tokens");
+    throw Error("'" + g.label() + "': tokenizer.ggml.scores has " + std::to_string(out.size()) +
+                " entries for " + std::to_string(n) + " tokens");
   out.resize(n);
   return out;
 }
@@ -42,8 +43,8 @@ std::vector<TokenType> read_types(const GgufFile& g, size_t n) {
   const auto* t = g.get_ints("tokenizer.ggml.token_type");
   if (!t) return out;
   if (t->size() < n)
-    throw Error("'" + g.label() + "': tokenizer.ggml.token_type has " + std::to_string(t->size()) + " entries for " +
-                std::to_string(n) + " tokens");
+    throw Error("'" + g.label() + "': tokenizer.ggml.token_type has " + std::to_string(t->size()) +
+                " entries for " + std::to_string(n) + " tokens");
   for (size_t i = 0; i < n; ++i) {
     const int64_t v = (*t)[i];
     out[i] = (v >= 0 && v <= 6) ? static_cast<TokenType>(v) : TokenType::undefined;
@@ -78,7 +79,8 @@ Vocab vocab_from_gguf(const GgufFile& g) {
   }
   const auto* tokens = g.get_strings("tokenizer.ggml.tokens");
   if (!tokens || tokens->empty()) throw Error("'" + g.label() + "' has no tokenizer.ggml.tokens");
-  if (tokens->size() > static_cast<size_t>(INT32_MAX)) throw Error("'" + g.label() + "': vocabulary too large");
+  if (tokens->size() > static_cast<size_t>(INT32_MAX))
+    throw Error("'" + g.label() + "': vocabulary too large");
   const size_t n = tokens->size();
   v.tokens = *tokens;
   v.types = read_types(g, n);
@@ -90,7 +92,8 @@ Vocab vocab_from_gguf(const GgufFile& g) {
     if (v.scores.empty()) v.scores.assign(n, 0.0f);
   } else {
     const auto* merges = g.get_strings("tokenizer.ggml.merges");
-    if (!merges) throw Error("'" + g.label() + "': byte-level BPE tokenizer without tokenizer.ggml.merges");
+    if (!merges)
+      throw Error("'" + g.label() + "': byte-level BPE tokenizer without tokenizer.ggml.merges");
     v.merges = *merges;
     v.add_bos = pre_adds_bos(v.pre);
   }
@@ -128,8 +131,8 @@ class Reader {
     return s;
   }
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error("'" + path_ + "' is not a valid llama2.c tokenizer: " + what + " (at byte " + std::to_string(pos_) +
-                ")");
+    throw Error("'" + path_ + "' is not a valid llama2.c tokenizer: " + what + " (at byte " +
+                std::to_string(pos_) + ")");
   }
 
  private:
@@ -142,7 +145,8 @@ class Reader {
 };
 
 bool is_byte_token(const std::string& t) {
-  return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(static_cast<unsigned char>(t[3])) &&
+  return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+         std::isxdigit(static_cast<unsigned char>(t[3])) &&
          std::isxdigit(static_cast<unsigned char>(t[4]));
 }
 
@@ -167,10 +171,12 @@ std::string from_llama2c_text(std::string t, size_t id) {
 Vocab vocab_from_llama2c(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open tokenizer '" + path + "'");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   Reader r(bytes, path);
   const int32_t max_len = r.read<int32_t>();
-  if (max_len <= 0 || max_len > (1 << 20)) r.fail("implausible max_token_length " + std::to_string(max_len));
+  if (max_len <= 0 || max_len > (1 << 20))
+    r.fail("implausible max_token_length " + std::to_string(max_len));
   Vocab v;
   v.kind = VocabKind::spm;
   v.bos_id = 1, v.eos_id = 2, v.unk_id = 0;
@@ -180,18 +186,24 @@ Vocab vocab_from_llama2c(const std::string& path) {
   while (!r.done()) {
     const float score = r.read<float>();
     const int32_t len = r.read<int32_t>();
-    if (len < 0 || len > max_len) r.fail("token length " + std::to_string(len) + " outside 0.." + std::to_string(max_len));
+    if (len < 0 || len > max_len)
+      r.fail("token length " + std::to_string(len) + " outside 0.." + std::to_string(max_len));
     const size_t id = v.tokens.size();
     std::string text = from_llama2c_text(r.bytes(static_cast<size_t>(len)), id);
     TokenType type = TokenType::normal;
-    if (id == 0) type = TokenType::unknown;
-    else if (id <= 2) type = TokenType::control;
-    else if (is_byte_token(text)) type = TokenType::byte;
+    if (id == 0)
+      type = TokenType::unknown;
+    else if (id <= 2)
+      type = TokenType::control;
+    else if (is_byte_token(text))
+      type = TokenType::byte;
     v.tokens.push_back(std::move(text));
     v.scores.push_back(score);
     v.types.push_back(type);
   }
-  if (v.tokens.size() < 3) throw Error("'" + path + "' holds " + std::to_string(v.tokens.size()) + " tokens; a llama2.c tokenizer needs at least <unk>, <s>, </s>");
+  if (v.tokens.size() < 3)
+    throw Error("'" + path + "' holds " + std::to_string(v.tokens.size()) +
+                " tokens; a llama2.c tokenizer needs at least <unk>, <s>, </s>");
   return v;
 }
 

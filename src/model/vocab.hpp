@@ -12,8 +12,10 @@ namespace sinkstream::model {
 class GgufFile;
 
 enum class VocabKind {
-  spm,  // SentencePiece BPE: merge by score, "▁" for spaces, <0xNN> byte fallback (`tokenizer.ggml.model = llama`)
-  bpe,  // byte-level BPE: regex pre-split, GPT-2 byte-to-unicode map, ranked merges (`tokenizer.ggml.model = gpt2`)
+  spm,  // SentencePiece BPE: merge by score, "▁" for spaces, <0xNN> byte fallback
+        // (`tokenizer.ggml.model = llama`)
+  bpe,  // byte-level BPE: regex pre-split, GPT-2 byte-to-unicode map, ranked merges
+        // (`tokenizer.ggml.model = gpt2`)
 };
 
 // GGUF token types (llama.cpp's llama_token_type).
@@ -29,16 +31,19 @@ enum class TokenType : int32_t {
 
 struct Vocab {
   VocabKind kind = VocabKind::spm;
-  std::string pre;                   // `tokenizer.ggml.pre`: names the BPE pre-tokenizer regexes ("gpt-2", "llama3", ...)
-  std::string name;                  // `general.name` (a few per-model quirks key on it, as in llama.cpp)
-  std::vector<std::string> tokens;   // token id -> text as stored (SPM: "▁" for space; BPE: byte-to-unicode mapped)
-  std::vector<float> scores;         // SPM merge priority per token (empty for BPE)
-  std::vector<TokenType> types;      // per token
-  std::vector<std::string> merges;   // BPE: "left right", rank = index
+  // `tokenizer.ggml.pre`: names the BPE pre-tokenizer regexes ("gpt-2", "llama3", ...).
+  std::string pre;
+  // `general.name` (a few per-model quirks key on it, as in llama.cpp).
+  std::string name;
+  // Token id -> text as stored (SPM: "▁" for space; BPE: GPT-2's byte alphabet).
+  std::vector<std::string> tokens;
+  std::vector<float> scores;        // SPM merge priority per token (empty for BPE)
+  std::vector<TokenType> types;     // per token
+  std::vector<std::string> merges;  // BPE: "left right", rank = index
   int32_t bos_id = -1, eos_id = -1, unk_id = -1, eot_id = -1, eom_id = -1, pad_id = -1;
-  bool add_bos = false;              // what the model was trained with; callers decide
-  bool add_space_prefix = false;     // SPM: prepend a space to text (and after special tokens)
-  std::string chat_template;         // `tokenizer.chat_template` (Jinja), may be empty
+  bool add_bos = false;           // what the model was trained with; callers decide
+  bool add_space_prefix = false;  // SPM: prepend a space to text (and after special tokens)
+  std::string chat_template;      // `tokenizer.chat_template` (Jinja), may be empty
 
   size_t size() const { return tokens.size(); }
   TokenType type(int32_t id) const { return types[static_cast<size_t>(id)]; }

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from export_gguf import load_gguf_model
 from model import apply_rope, attention_weights, expand_kv, load_model, rope_tables
 
 BOS_ID = 1
@@ -143,19 +144,28 @@ def ppl(nll):
     return float(torch.exp(nll.mean()))
 
 
-def summarize(nll_by_policy, L, segment, names):
-    """Tail perplexity per policy: over all books, per book, per segment."""
-    tails = {p: nll[:, L:] for p, nll in nll_by_policy.items() if p != "recompute"}
-    tails["recompute"] = nll_by_policy["recompute"]
-    n_tail = tails["sinks"].shape[1]
-    seg_starts = range(0, n_tail, segment)
+def score(policy, model, streams, L, args):
+    """(NLL of x[1..L] or None, NLL of the tail x[L+1:]) under `policy`."""
+    if policy == "recompute":
+        return None, recompute_nll(model, streams, L, args.batch)
+    n_sink, window = {"sinks": (args.sinks, L - args.sinks), "window": (0, L),
+                      "dense": (0, streams.shape[1])}[policy]
+    nll = cached_nll(model, streams, n_sink, window, args.chunk)
+    return nll[:, :L], nll[:, L:]
+
+
+def summarize(heads, tails, L, segment, names):
+    """Perplexity before eviction, and per policy over the tail: all books,
+    per book, per segment."""
+    n_tail = next(iter(tails.values())).shape[1]
+    head = next((h for h in heads.values() if h is not None), None)
     return {
         "tail_tokens_per_book": n_tail,
-        "before_eviction_ppl": ppl(nll_by_policy["dense"][:, :L]),
+        "before_eviction_ppl": None if head is None else ppl(head),
         "tail_ppl": {p: ppl(t) for p, t in tails.items()},
         "per_book_tail_ppl": {name: {p: ppl(t[i]) for p, t in tails.items()} for i, name in enumerate(names)},
         "segments": [{"from_token": L + 1 + s, **{p: ppl(t[:, s:s + segment]) for p, t in tails.items()}}
-                     for s in seg_starts],
+                     for s in range(0, n_tail, segment)],
     }
 
 
@@ -167,7 +177,7 @@ def load_books(data_dir, names):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="model.pt from train.py")
+    ap.add_argument("--model", required=True, help="model.pt from train.py, or a GGUF from export_gguf.py")
     ap.add_argument("--data", required=True, help="prepare_data.py output (eval/*.bin)")
     ap.add_argument("--out", required=True, help="JSON report")
     ap.add_argument("--books", nargs="*", help="eval book names (default: all)")
@@ -177,11 +187,12 @@ def main():
     ap.add_argument("--segment", type=int, default=2048)
     ap.add_argument("--chunk", type=int, default=512, help="queries per attention chunk")
     ap.add_argument("--batch", type=int, default=256, help="windows per recompute pass")
+    ap.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
     ap.add_argument("--sink-windows", type=int, default=8, help="windows per book for the sink metric")
     args = ap.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_model(args.model, device)
+    model = (load_gguf_model(args.model) if args.model.endswith(".gguf") else load_model(args.model)).to(device)
     L = args.cache or model.cfg.context
     names, books = load_books(args.data, args.books)
     streams = torch.stack([torch.cat([torch.tensor([BOS_ID]), torch.from_numpy(b[:args.tokens - 1])])
@@ -189,15 +200,12 @@ def main():
     T = streams.shape[1]
     # bf16 on the GPU as in training, for every policy alike; float32 on CPU.
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        nll = {
-            "sinks": cached_nll(model, streams, args.sinks, L - args.sinks, args.chunk),
-            "window": cached_nll(model, streams, 0, L, args.chunk),
-            "dense": cached_nll(model, streams, 0, T, args.chunk),
-            "recompute": recompute_nll(model, streams, L, args.batch),
-        }
+        scored = {p: score(p, model, streams, L, args) for p in args.policies}
         metric = sink_metric(model, books, model.cfg.context, args.sink_windows)
-    report = {"model": args.model, "config": vars(model.cfg), "books": names, "stream_tokens": T,
-              "cache": L, "n_sinks": args.sinks, **summarize(nll, L, args.segment, names), "sink_metric": metric}
+    heads = {p: h for p, (h, _) in scored.items()}
+    tails = {p: t for p, (_, t) in scored.items()}
+    report = {"model": args.model, "config": vars(model.cfg), "books": names, "stream_tokens": T, "cache": L,
+              "n_sinks": args.sinks, **summarize(heads, tails, L, args.segment, names), "sink_metric": metric}
     Path(args.out).write_text(json.dumps(report, indent=1))
     print_report(report)
 
@@ -207,10 +215,10 @@ def print_report(r):
     print(f"sink metric: BOS attention per layer {[round(a, 2) for a in m['layer_mean']]}, "
           f"heads > 0.3 past layer 0: {m['frac_heads_above_0.3_past_layer0']:.0%}")
     print(f"{len(r['books'])} books x {r['tail_tokens_per_book']} tail tokens, cache {r['cache']}, "
-          f"before eviction ppl {r['before_eviction_ppl']:.2f}")
-    print("tail ppl: " + "  ".join(f"{p} {r['tail_ppl'][p]:.2f}" for p in POLICIES))
+          f"before eviction ppl {r['before_eviction_ppl']}")
+    print("tail ppl: " + "  ".join(f"{p} {v:.2f}" for p, v in r["tail_ppl"].items()))
     for s in r["segments"]:
-        print(f"  from {s['from_token']:6d}: " + "  ".join(f"{p} {s[p]:8.2f}" for p in POLICIES))
+        print(f"  from {s['from_token']:6d}: " + "  ".join(f"{p} {v:8.2f}" for p, v in s.items() if p != "from_token"))
 
 
 if __name__ == "__main__":

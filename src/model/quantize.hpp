@@ -1,0 +1,18 @@
+// Float weights into the file types the GPU kernels read, with ggml's
+// reference rounding (so files written here load in llama.cpp too).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/gguf.hpp"
+
+namespace sinkstream::model {
+
+uint16_t float_to_half(float f);  // round to nearest even
+uint16_t float_to_bf16(float f);  // round to nearest even
+
+// Encodes `x` (a whole number of rows) as type t. Q8_0/Q4_0 need a multiple of 32.
+std::vector<uint8_t> quantize(std::span<const float> x, GgmlType t);
+
+}  // namespace sinkstream::model

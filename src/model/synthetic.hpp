@@ -1,0 +1,27 @@
+// Random-weight Llama GGUF files of any shape and weight type: test models for
+// every kernel, and realistic shapes (Llama-3.2-1B) for benchmarks without
+// downloading anything. Deterministic given the seed.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "model/gguf.hpp"
+
+namespace sinkstream::model {
+
+struct SyntheticSpec {
+  uint32_t dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 300, context = 128;
+  GgmlType type = GgmlType::f32;  // every matrix, embedding and output included; norms stay F32
+  bool tied_output = false;
+  bool learned_sinks = false;     // adds blk.N.attn_sinks
+  float rope_theta = 10000.0f;
+  uint64_t seed = 1;
+};
+
+// A named preset: "tiny" (the default above) or "llama-3.2-1b" (dim 2048, 16
+// layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096).
+SyntheticSpec synthetic_preset(const std::string& name);
+
+void write_synthetic_gguf(const std::string& path, const SyntheticSpec& spec);
+
+}  // namespace sinkstream::model

@@ -1,0 +1,101 @@
+// Every weight type through the GPU forward pass (embedding lookup and matrix
+// kernels) against the CPU reference, on random-weight models written by
+// model::write_synthetic_gguf; and the quantizers themselves.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gpu_fixture.hpp"
+#include "model/engine.hpp"
+#include "model/quantize.hpp"
+#include "model/synthetic.hpp"
+#include "ref/model_ref.hpp"
+
+namespace sinkstream::test {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("sinkstream-test-" + name)).string();
+}
+
+// Largest |GPU logit - reference logit| over a stream that wraps the window.
+double max_logit_error(const model::SyntheticSpec& spec, const std::string& name) {
+  const std::string path = temp_path(name + ".gguf");
+  model::write_synthetic_gguf(path, spec);
+  const auto m = model::load_model(path);
+  model::EngineConfig cfg;
+  cfg.sinks = 2;
+  cfg.window = 20;
+  cfg.kv_type = KvType::f32;
+  cfg.max_chunk = 7;
+  model::Engine engine(gpu(), *m, cfg);
+  ref::ReferenceModel reference(*m, 2, 20);
+  std::vector<int32_t> tokens;
+  for (int32_t i = 0; i < 60; ++i) tokens.push_back((i * 37 + 5) % static_cast<int32_t>(spec.vocab));
+  const auto got = engine.feed(tokens, true);
+  double worst = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto want = reference.forward(tokens[i]);
+    for (size_t j = 0; j < want.size(); ++j) worst = std::max<double>(worst, std::abs(got[i * want.size() + j] - want[j]));
+  }
+  std::filesystem::remove(path);
+  return worst;
+}
+
+}  // namespace
+
+TEST_SUITE("weights") {
+  TEST_CASE("each weight type: GPU forward pass matches the CPU reference") {
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"}, {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::bf16, "bf16"}, {model::GgmlType::q8_0, "q8_0"},
+                              {model::GgmlType::q4_0, "q4_0"}}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.ffn = 160;  // odd number of 32-blocks per row: rows start at 2-byte offsets in Q8_0/Q4_0
+      const double err = max_logit_error(spec, name);
+      INFO(name << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
+  }
+
+  TEST_CASE("tied output and learned sink logits") {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.tied_output = true;
+    spec.learned_sinks = true;
+    spec.type = model::GgmlType::q8_0;
+    CHECK(max_logit_error(spec, "sinks") <= 1e-3);
+  }
+
+  TEST_CASE("half and bfloat16 rounding follow IEEE round-to-nearest-even") {
+    CHECK(model::float_to_half(1.0f) == 0x3c00);
+    CHECK(model::float_to_half(-2.0f) == 0xc000);
+    CHECK(model::float_to_half(65504.0f) == 0x7bff);
+    CHECK(model::float_to_half(65520.0f) == 0x7c00);                 // rounds up to infinity
+    CHECK(model::float_to_half(1.0f + 1.0f / 2048) == 0x3c00);        // tie: stays even
+    CHECK(model::float_to_half(1.0f + 3.0f / 2048) == 0x3c02);        // tie: rounds to even
+    CHECK(model::float_to_half(std::ldexp(1.0f, -24)) == 0x0001);     // smallest subnormal
+    CHECK(model::float_to_bf16(1.0f) == 0x3f80);
+    CHECK(model::float_to_bf16(1.0f + 1.0f / 256) == 0x3f80);          // tie to even
+    CHECK(model::float_to_bf16(1.0f + 3.0f / 256) == 0x3f82);
+  }
+
+  TEST_CASE("Q8_0 and Q4_0 blocks decode to within half a quantization step") {
+    std::vector<float> x(64);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * 3.0f;
+    for (auto type : {model::GgmlType::q8_0, model::GgmlType::q4_0}) {
+      const auto bytes = model::quantize(x, type);
+      REQUIRE(bytes.size() == model::ggml_type_bytes(type, 64));
+      model::Tensor t{"t", type, 1, 64, bytes};
+      const auto back = ref::dequantize_row(t, 0);
+      const double step = type == model::GgmlType::q8_0 ? 3.0 / 127 : 3.0 / 8 * 2;
+      for (size_t i = 0; i < x.size(); ++i) CHECK(std::abs(back[i] - x[i]) <= step / 2 + 1e-3);
+    }
+  }
+}
+
+}  // namespace sinkstream::test
