@@ -1,7 +1,8 @@
 #version 450
 // Decode attention (one query token) for devices with subgroup shuffles: the
 // memory-bound fast path. A "lane group" of LG lanes reads one K/V row per step
-// with coalesced loads (each lane CPL vec4 chunks); a group keeps its own online
+// with coalesced 16-byte loads (each lane CPL units of UV vec4s: 8 halves or 4
+// floats per unit); a group keeps its own online
 // softmax (running max, running sum, rescaled accumulator) for the G query
 // heads of its KV head, so every K/V row is read once for all of them. Each
 // group takes U keys per step so that 2*U*CPL loads are in flight per lane.
@@ -18,19 +19,35 @@
 #include "kv_pc.glsl"
 #include "kv_storage.glsl"
 
+// 16-byte units of a K/V row: the widest load every device has.
+#if defined(KV_F16)
+#define KV_UNIT uvec4
+const uint UV = 2;  // vec4s per unit
+void unpack_unit(uvec4 u, out vec4 v[UV]) {
+  v[0] = kv_unpack(u.xy);
+  v[1] = kv_unpack(u.zw);
+}
+#else
+#define KV_UNIT vec4
+const uint UV = 1;
+void unpack_unit(vec4 u, out vec4 v[UV]) { v[0] = u; }
+#endif
+
 layout(local_size_x_id = 0) in;
 layout(constant_id = 3) const uint HD4 = 32;  // head_dim / 4
 layout(constant_id = 4) const uint G = 4;     // query heads per kv head
-layout(constant_id = 5) const uint LG = 32;   // lanes per key (power of two, divides HD4 and the subgroup size)
+layout(constant_id = 5) const uint LG = 32;   // lanes per key (power of two, divides HDU and the subgroup size)
 layout(constant_id = 6) const uint U = 4;     // keys per group per step
-const uint CPL = HD4 / LG;                    // vec4 chunks per lane
+const uint HDU = HD4 / UV;                    // 16-byte units per row
+const uint CPL = HDU / LG;                    // units per lane
+const uint CV = CPL * UV;                     // vec4s per lane
 const uint WG = gl_WorkGroupSize.x;
 const uint NKG = WG / LG;                     // key groups per workgroup
 const uint MAX_SPLIT_ROWS = 1024;             // G * n_splits; the host never uses more
 
 layout(std430, binding = 0) readonly buffer QRot { vec4 q_rot[]; };     // (set, head, HD4)
-layout(std430, binding = 1) readonly buffer KC { KV_VEC k_cache[]; };   // (kv_head, slot, HD4)
-layout(std430, binding = 2) readonly buffer VC { KV_VEC v_cache[]; };   // (kv_head, slot, HD4)
+layout(std430, binding = 1) readonly buffer KC { KV_UNIT k_cache[]; };  // (kv_head, slot, HDU)
+layout(std430, binding = 2) readonly buffer VC { KV_UNIT v_cache[]; };  // (kv_head, slot, HDU)
 layout(std430, binding = 3) coherent buffer PartAcc { vec4 part_acc[]; };  // (head, split, HD4)
 layout(std430, binding = 4) coherent buffer PartML { vec2 part_ml[]; };    // (head, split): max, sum
 layout(std430, binding = 5) readonly buffer Sinks { float sink_logit[]; }; // (layer, head)
@@ -47,18 +64,21 @@ float neg_inf() { return uintBitsToFloat(0xff800000u); }
 
 uint lane;   // lane within the key group
 uint group;  // key group within the workgroup
-vec4 qr[G][CPL];
-vec4 acc[G][CPL];
+vec4 qr[G][CV];  // this lane's vec4s of the rotated queries: unit cc*LG + lane, vec4 i at [cc*UV + i]
+vec4 acc[G][CV];
 float m_run[G], l_run[G];
+
+// Vec4 index within a row of this lane's vec4 j (unit cc = j / UV, part j % UV).
+uint lane_vec4(uint j) { return ((j / UV) * LG + lane) * UV + j % UV; }
 
 void load_queries(uint kvh, uint set) {
   for (uint g = 0u; g < G; ++g)
-    for (uint cc = 0u; cc < CPL; ++cc) qr[g][cc] = q_rot[(set * pc.heads + kvh * G + g) * HD4 + cc * LG + lane];
+    for (uint j = 0u; j < CV; ++j) qr[g][j] = q_rot[(set * pc.heads + kvh * G + g) * HD4 + lane_vec4(j)];
 }
 
 uint slot_row(uint v, uint kvh) {
   const uint slot = v < pc.cache_sinks ? v : pc.sinks + (v - pc.cache_sinks);
-  return (kvh * (pc.sinks + pc.window) + slot) * HD4;
+  return (kvh * (pc.sinks + pc.window) + slot) * HDU;
 }
 
 // Scores and accumulates keys [lo, hi), U per group per step.
@@ -66,23 +86,34 @@ void attend_range(uint lo, uint hi, uint kvh) {
   const uint step = NKG * U;
   const uint steps = (hi - lo + step - 1u) / step;  // uniform: shuffles need every lane
   for (uint s = 0u; s < steps; ++s) {
-    vec4 kk[U][CPL], vv[U][CPL];
+    KV_UNIT kraw[U][CPL], vraw[U][CPL];
     bool ok[U];
-    for (uint u = 0u; u < U; ++u) {
+    for (uint u = 0u; u < U; ++u) {  // all loads first: they are what is in flight
       const uint v = lo + s * step + u * NKG + group;
       ok[u] = v < hi;
       const uint row = slot_row(ok[u] ? v : lo, kvh);
       for (uint cc = 0u; cc < CPL; ++cc) {
-        kk[u][cc] = kv_unpack(k_cache[row + cc * LG + lane]);
-        vv[u][cc] = kv_unpack(v_cache[row + cc * LG + lane]);
+        kraw[u][cc] = k_cache[row + cc * LG + lane];
+        vraw[u][cc] = v_cache[row + cc * LG + lane];
       }
     }
+    vec4 kk[U][CV], vv[U][CV];
+    for (uint u = 0u; u < U; ++u)
+      for (uint cc = 0u; cc < CPL; ++cc) {
+        vec4 a[UV], b[UV];
+        unpack_unit(kraw[u][cc], a);
+        unpack_unit(vraw[u][cc], b);
+        for (uint i = 0u; i < UV; ++i) {
+          kk[u][cc * UV + i] = a[i];
+          vv[u][cc * UV + i] = b[i];
+        }
+      }
     for (uint g = 0u; g < G; ++g) {
       float sc[U];
       float mb = neg_inf();
       for (uint u = 0u; u < U; ++u) {
         float d = 0.0;
-        for (uint cc = 0u; cc < CPL; ++cc) d += dot(qr[g][cc], kk[u][cc]);
+        for (uint j = 0u; j < CV; ++j) d += dot(qr[g][j], kk[u][j]);
         for (uint off = LG / 2u; off > 0u; off >>= 1u) d += subgroupShuffleXor(d, off);
         sc[u] = ok[u] ? d * pc.scale : neg_inf();
         mb = max(mb, sc[u]);
@@ -91,11 +122,11 @@ void attend_range(uint lo, uint hi, uint kvh) {
       const float m_new = max(m_run[g], mb);
       const float alpha = m_run[g] == neg_inf() ? 0.0 : exp(m_run[g] - m_new);
       float lsum = l_run[g] * alpha;
-      for (uint cc = 0u; cc < CPL; ++cc) acc[g][cc] *= alpha;
+      for (uint j = 0u; j < CV; ++j) acc[g][j] *= alpha;
       for (uint u = 0u; u < U; ++u) {
         const float p = sc[u] == neg_inf() ? 0.0 : exp(sc[u] - m_new);
         lsum += p;
-        for (uint cc = 0u; cc < CPL; ++cc) acc[g][cc] += p * vv[u][cc];
+        for (uint j = 0u; j < CV; ++j) acc[g][j] += p * vv[u][j];
       }
       m_run[g] = m_new;
       l_run[g] = lsum;
@@ -111,7 +142,7 @@ void write_partials(uint g, uint kvh, uint split) {
   float m = neg_inf();
   for (uint j = 0u; j < NKG; ++j) m = max(m, ml_sh[j].x);
   const float scale = m_run[g] == neg_inf() ? 0.0 : exp(m_run[g] - m);
-  for (uint cc = 0u; cc < CPL; ++cc) acc_sh[group * HD4 + cc * LG + lane] = acc[g][cc] * scale;
+  for (uint j = 0u; j < CV; ++j) acc_sh[group * HD4 + lane_vec4(j)] = acc[g][j] * scale;
   barrier();
   const uint row = (kvh * G + g) * pc.n_splits + split;
   for (uint c = tid; c < HD4; c += WG) {
@@ -178,7 +209,7 @@ void main() {
   for (uint g = 0u; g < G; ++g) {
     m_run[g] = neg_inf();
     l_run[g] = 0.0;
-    for (uint cc = 0u; cc < CPL; ++cc) acc[g][cc] = vec4(0.0);
+    for (uint j = 0u; j < CV; ++j) acc[g][j] = vec4(0.0);
   }
   if (begin < min(end, n_sink_keys)) {
     load_queries(kvh, 1u);

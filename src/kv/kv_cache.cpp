@@ -90,15 +90,18 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
 
 KvCache::~KvCache() = default;
 
-// The subgroup decode kernel needs shuffles, a power-of-two subgroup size and
-// at most 4 vec4 chunks per lane (beyond that the portable kernel is used).
+// The subgroup decode kernel needs shuffles, a power-of-two subgroup size,
+// rows of whole 16-byte units and at most 4 units per lane (otherwise the
+// portable kernel is used).
 void KvCache::pick_decode_kernel() {
   const auto& info = ctx_->info();
   const uint32_t sg = info.subgroup_size, hd4 = cfg_.head_dim / 4;
-  if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128) return;
+  const uint32_t per_unit = cfg_.kv_type == KvType::f16 ? 2 : 1;  // vec4s per 16-byte unit (UV)
+  if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128 || hd4 % per_unit) return;
+  const uint32_t units = hd4 / per_unit;
   uint32_t lg = 1;
-  while (lg * 2 <= sg && hd4 % (lg * 2) == 0) lg *= 2;
-  if (hd4 / lg > 4) return;
+  while (lg * 2 <= sg && units % (lg * 2) == 0) lg *= 2;
+  if (units / lg > 4) return;
   uint32_t wg = std::max(128u, sg);
   const auto shared_bytes = [&](uint32_t w) { return (w / lg) * (hd4 * 16 + 8) + 1024 * 8 + 64 + 4; };
   while (wg > sg && shared_bytes(wg) > info.max_shared_bytes) wg /= 2;
