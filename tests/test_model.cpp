@@ -4,6 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -122,6 +126,33 @@ TEST_SUITE("model") {
     CHECK(engine.counters().tokens == 0);
     CHECK_THROWS_AS(model::load_model("/nonexistent.gguf"), Error);
     CHECK_THROWS_AS(model::load_model(fixture("tok512.bin")), Error);  // a tokenizer is not a model
+  }
+
+  TEST_CASE("truncated and corrupted llama2.c checkpoints are rejected") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    std::ifstream in(fixture("stories260K.bin"), std::ios::binary);
+    const std::vector<char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::string path = (std::filesystem::temp_directory_path() / "sinkstream-test-bad.bin").string();
+    const auto write = [&](const std::vector<char>& b) {
+      std::ofstream(path, std::ios::binary).write(b.data(), static_cast<std::streamsize>(b.size()));
+    };
+    for (size_t n : {size_t{0}, size_t{12}, size_t{28}, size_t{1000}, bytes.size() - 4}) {
+      write({bytes.begin(), bytes.begin() + static_cast<long>(n)});
+      CHECK_THROWS_AS(model::load_model(path), Error);
+    }
+    for (int field : {0, 2, 3, 6}) {  // dim, layers, heads, seq_len: absurd values
+      auto b = bytes;
+      const int32_t huge = 1 << 30;
+      std::memcpy(b.data() + 4 * field, &huge, 4);
+      write(b);
+      CHECK_THROWS_AS(model::load_model(path), Error);
+    }
+    auto b = bytes;
+    const int32_t three = 3;  // 8 heads no longer divide into 3 KV heads
+    std::memcpy(b.data() + 16, &three, 4);
+    write(b);
+    CHECK_THROWS_WITH_AS(model::load_model(path), doctest::Contains("head counts"), Error);
+    std::filesystem::remove(path);
   }
 }
 

@@ -71,6 +71,14 @@ TEST_SUITE("weights") {
     CHECK(max_logit_error(spec, "sinks") <= 1e-3);
   }
 
+  TEST_CASE("qwen2: Q/K/V biases and NeoX RoPE") {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.qwen2 = true;
+    spec.type = model::GgmlType::f16;
+    CHECK(max_logit_error(spec, "qwen2") <= 1e-3);
+  }
+
   TEST_CASE("half and bfloat16 rounding follow IEEE round-to-nearest-even") {
     CHECK(model::float_to_half(1.0f) == 0x3c00);
     CHECK(model::float_to_half(-2.0f) == 0xc000);

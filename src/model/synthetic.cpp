@@ -60,17 +60,18 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
   const uint32_t hd = s.dim / s.heads;
   GgufWriter w;
-  w.add("general.architecture", std::string("llama"));
+  const std::string arch = s.qwen2 ? "qwen2" : "llama";
+  w.add("general.architecture", arch);
   w.add("general.name", std::string("sinkstream synthetic"));
-  w.add("llama.context_length", s.context);
-  w.add("llama.embedding_length", s.dim);
-  w.add("llama.block_count", s.layers);
-  w.add("llama.feed_forward_length", s.ffn);
-  w.add("llama.attention.head_count", s.heads);
-  w.add("llama.attention.head_count_kv", s.kv_heads);
-  w.add("llama.rope.freq_base", s.rope_theta);
-  w.add("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  w.add("llama.rope.dimension_count", hd);
+  w.add(arch + ".context_length", s.context);
+  w.add(arch + ".embedding_length", s.dim);
+  w.add(arch + ".block_count", s.layers);
+  w.add(arch + ".feed_forward_length", s.ffn);
+  w.add(arch + ".attention.head_count", s.heads);
+  w.add(arch + ".attention.head_count_kv", s.kv_heads);
+  w.add(arch + ".rope.freq_base", s.rope_theta);
+  w.add(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+  w.add(arch + ".rope.dimension_count", hd);
   add_vocab(w, s.vocab);
 
   uint64_t stream = 0;
@@ -103,6 +104,11 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
     matrix(p + "attn_q.weight", s.dim, uint64_t{s.heads} * hd, in_scale, s.type);
     matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, s.type);
     matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, s.type);
+    if (s.qwen2) {
+      matrix(p + "attn_q.bias", uint64_t{s.heads} * hd, 1, 0.5f, GgmlType::f32);
+      matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
+      matrix(p + "attn_v.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
+    }
     matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, s.type);
     norm(p + "ffn_norm.weight", s.dim);
     matrix(p + "ffn_gate.weight", s.dim, s.ffn, in_scale, s.type);

@@ -14,6 +14,7 @@ struct SyntheticSpec {
   GgmlType type = GgmlType::f32;  // every matrix, embedding and output included; norms stay F32
   bool tied_output = false;
   bool learned_sinks = false;     // adds blk.N.attn_sinks
+  bool qwen2 = false;             // architecture qwen2: Q/K/V biases and NeoX (split-half) RoPE
   float rope_theta = 10000.0f;
   uint64_t seed = 1;
 };

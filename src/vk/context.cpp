@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -223,6 +224,8 @@ Context::Context(const ContextOptions& options) {
 }
 
 Context::~Context() {
+  // Messages nobody took (a CLI run with SINKSTREAM_VALIDATION=1) must not vanish.
+  for (const std::string& m : messages_) std::fprintf(stderr, "sinkstream: %s\n", m.c_str());
   if (device_.get() != VK_NULL_HANDLE) {
     vkDeviceWaitIdle(device_.get());  // result ignored on purpose: nothing can be done in a destructor
     try {

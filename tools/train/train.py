@@ -102,13 +102,13 @@ def main():
 
     meta = json.loads((Path(args.data) / "meta.json").read_text())
     stream = torch.from_numpy(np.fromfile(Path(args.data) / "train.bin", dtype=np.uint16).astype(np.int64)).to(device)
-    cfg = model_config(args, meta["vocab_size"])
+    ckpt = torch.load(out / "ckpt.pt", map_location=device) if args.resume else None
+    cfg = Config(**ckpt["config"]) if ckpt else model_config(args, meta["vocab_size"])
     torch.manual_seed(args.seed)
     model = Transformer(cfg).to(device)
     opt = make_optimizer(model, args, device)
     step = 0
-    if args.resume:
-        ckpt = torch.load(out / "ckpt.pt", map_location=device)
+    if ckpt:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         step = ckpt["step"]
@@ -117,7 +117,7 @@ def main():
           f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; from step {step}", flush=True)
     fwd = torch.compile(model) if args.compile else model
 
-    log = open(out / "train_log.jsonl", "a")
+    log = (out / "train_log.jsonl").open("a")
     t_log, step_log = time.time(), step
     while step < args.steps:
         if time.time() - start > args.time_budget:
@@ -141,6 +141,7 @@ def main():
             print(json.dumps(rec), flush=True)
             log.write(json.dumps(rec) + "\n")
             t_log, step_log = time.time(), step
+    log.close()
     save_checkpoint(model, opt, step, cfg, args, out)
     save_model(model, out / "model.pt")
     print(f"saved step {step} to {out} after {time.time() - start:.0f}s", flush=True)
