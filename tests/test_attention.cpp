@@ -91,7 +91,7 @@ TEST_SUITE("attention") {
   }
 
   TEST_CASE("head dims and GQA ratios") {
-    for (uint32_t hd : {8u, 64u, 128u, 256u})
+    for (uint32_t hd : {4u, 8u, 64u, 128u, 256u})
       for (uint32_t group : {1u, 4u, 8u}) {
         Case c{shape(group * 2, 2, hd, 4, 37), 90, {1, 5}};
         expect_match(c, "head_dim " + std::to_string(hd) + " group " + std::to_string(group));

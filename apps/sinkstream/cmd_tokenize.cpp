@@ -11,6 +11,7 @@
 #include "model/tokenizer.hpp"
 #include "model/vocab.hpp"
 #include "sinkstream/error.hpp"
+#include "model/utf8.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -56,11 +57,7 @@ std::string quoted(const std::string& p) {
   std::string out = "'";
   for (size_t i = 0; i < p.size();) {
     const auto c = static_cast<unsigned char>(p[i]);
-    const size_t n = c < 0x80             ? 1
-                     : (c & 0xE0) == 0xC0 ? 2
-                     : (c & 0xF0) == 0xE0 ? 3
-                     : (c & 0xF8) == 0xF0 ? 4
-                                          : 0;
+    const size_t n = model::utf8_lead_length(c);
     bool whole = n > 1 && i + n <= p.size();
     for (size_t k = 1; whole && k < n; ++k)
       whole = (static_cast<unsigned char>(p[i + k]) & 0xC0) == 0x80;

@@ -13,7 +13,7 @@ namespace {
 constexpr uint32_t kGroup = 64;         // elementwise kernels
 constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
-constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp
+constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
 
@@ -61,7 +61,8 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
 struct Engine::Layer {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
   std::optional<GpuTensor> bq, bk, bv;
-  vk::BindingSet norm1, q, k, v, o, norm2, gate_set, up_set, swiglu, down_set;
+  vk::BindingSet norm1, norm2, swiglu;
+  MatmulSets q, k, v, o, gate_set, up_set, down_set;
 };
 
 Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
@@ -127,19 +128,19 @@ void Engine::make_kernels() {
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
 }
 
-const vk::Kernel& Engine::matmul_kernel(GgmlType t) {
+const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
   return ctx_.kernel({std::string("matmul_") + variant(t), 4, sizeof(MatmulPC), {kMatmulGroup, 1, 1},
-                      {{3, kMatmulRows}, {4, kMatmulTokens}}});
+                      {{3, kMatmulRows}, {4, tokens}}});
 }
 
 void Engine::bind_sets() {
-  const uint32_t sets = 10 * hp_.layers + 3;
+  const uint32_t sets = 17 * hp_.layers + 4;
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
                       const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out};
-    return ctx_.bind(pool, matmul_kernel(w.type), b);
+    return MatmulSets{ctx_.bind(pool, matmul_kernel(w.type, 1), b), ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b)};
   };
   const auto norm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, &out};
@@ -164,12 +165,16 @@ void Engine::bind_sets() {
   logits_set_ = mm(xn_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_);
 }
 
-void Engine::record_matmul(const vk::BindingSet& set, uint32_t m, uint32_t n_rows, MatmulPC pc) {
+void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc) {
   pc.m_rows = m;
   pc.n_rows = n_rows;
   const uint32_t groups = ceil_div(n_rows, kMatmulRows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
-  cmd_.dispatch(set, pc, {gx, ceil_div(groups, gx), ceil_div(m, kMatmulTokens)});
+  // One token (decode) takes the MT = 1 variant: no work on empty token slots.
+  if (m == 1)
+    cmd_.dispatch(sets.one, pc, {gx, ceil_div(groups, gx), 1});
+  else
+    cmd_.dispatch(sets.many, pc, {gx, ceil_div(groups, gx), ceil_div(m, kMatmulTokens)});
 }
 
 namespace {

@@ -54,8 +54,12 @@ class Engine {
   void make_kernels();
   void bind_sets();
   void record_chunk(uint32_t n, bool all_logits);
-  const vk::Kernel& matmul_kernel(GgmlType t);
-  void record_matmul(const vk::BindingSet& set, uint32_t m, uint32_t n_rows, MatmulPC pc);
+  // The same bindings for the decode (one token) and the chunk variant of matmul.comp.
+  struct MatmulSets {
+    vk::BindingSet one, many;
+  };
+  const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
+  void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
   void record_layer(uint32_t l, uint32_t n);
 
   vk::Context& ctx_;
@@ -83,7 +87,8 @@ class Engine {
     const vk::Kernel *embed, *rmsnorm, *swiglu;  // matmuls come from matmul_kernel()
   } kernels_{};
   vk::DescriptorPool pool_;
-  vk::BindingSet embed_set_, final_norm_set_, logits_set_;
+  vk::BindingSet embed_set_, final_norm_set_;
+  MatmulSets logits_set_;
   std::vector<float> all_logits_;
 };
 

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model/byte_reader.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::model {
@@ -46,45 +47,18 @@ std::optional<BlockInfo> block_info(GgmlType t) {
   return std::nullopt;
 }
 
-// Bounds-checked little-endian reader over the file's bytes.
-class Cursor {
+// GGUF's strings and counts on top of the bounds-checked reader.
+class Cursor : public ByteReader {
  public:
-  Cursor(std::span<const uint8_t> b, const std::string& label) : b_(b), label_(label) {}
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error("'" + label_ + "' is not a valid GGUF file: " + what + " (at byte " + std::to_string(pos_) + ")");
-  }
-  uint64_t remaining() const { return b_.size() - pos_; }
-  uint64_t pos() const { return pos_; }
-  void need(uint64_t n) const {
-    if (n > remaining()) fail("truncated");
-  }
-  template <typename T>
-  T read() {
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, b_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  std::string string() {
-    const uint64_t n = read<uint64_t>();
-    need(n);
-    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
-    pos_ += n;
-    return s;
-  }
+  Cursor(std::span<const uint8_t> b, const std::string& label)
+      : ByteReader(b, "'" + label + "' is not a valid GGUF file") {}
+  std::string string() { return bytes(read<uint64_t>()); }
   // Counts of items each at least `min_bytes` long must fit in what is left.
   uint64_t count(uint64_t min_bytes, const char* what) {
     const uint64_t n = read<uint64_t>();
     if (min_bytes && n > remaining() / min_bytes) fail(std::string("impossible ") + what + " count " + std::to_string(n));
     return n;
   }
-
- private:
-  std::span<const uint8_t> b_;
-  const std::string& label_;
-  uint64_t pos_ = 0;
 };
 
 uint32_t scalar_size(ValueType t) {

@@ -10,6 +10,7 @@
 
 #include "model/tokenizer_impl.hpp"
 #include "sinkstream/error.hpp"
+#include "model/utf8.hpp"
 
 namespace sinkstream::model {
 
@@ -305,10 +306,7 @@ size_t utf8_complete_prefix(std::string_view s) {
   while (i > 0 && cont < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i, ++cont;
   if (i == 0) return s.size();  // only continuation bytes: nothing can complete them
   const auto lead = static_cast<unsigned char>(s[i - 1]);
-  const size_t need = (lead & 0xE0) == 0xC0   ? 2
-                      : (lead & 0xF0) == 0xE0 ? 3
-                      : (lead & 0xF8) == 0xF0 ? 4
-                                              : 1;
+  const size_t need = std::max<size_t>(1, utf8_lead_length(lead));
   return (need > 1 && cont + 1 < need) ? i - 1 : s.size();
 }
 

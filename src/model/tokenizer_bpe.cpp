@@ -10,6 +10,7 @@
 
 #include "model/tokenizer_impl.hpp"
 #include "sinkstream/error.hpp"
+#include "model/utf8.hpp"
 
 namespace sinkstream::model::detail {
 namespace {
@@ -104,11 +105,7 @@ std::string sanitize_utf8(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    const size_t n = b < 0x80             ? 1
-                     : (b & 0xE0) == 0xC0 ? 2
-                     : (b & 0xF0) == 0xE0 ? 3
-                     : (b & 0xF8) == 0xF0 ? 4
-                                          : 0;
+    const size_t n = utf8_lead_length(b);
     bool ok = n > 0 && i + n <= s.size();
     uint32_t cp = n == 1 ? b : n == 2 ? (b & 0x1Fu) : n == 3 ? (b & 0x0Fu) : (b & 0x07u);
     for (size_t k = 1; ok && k < n; ++k) {

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "model/gguf.hpp"
+#include "model/byte_reader.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::model {
@@ -111,39 +112,6 @@ Vocab vocab_from_gguf(const GgufFile& g) {
 
 namespace {
 
-// Bounds-checked reader over a llama2.c tokenizer file.
-class Reader {
- public:
-  Reader(const std::vector<char>& b, const std::string& path) : b_(b), path_(path) {}
-  bool done() const { return pos_ == b_.size(); }
-  template <typename T>
-  T read() {
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, b_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  std::string bytes(size_t n) {
-    need(n);
-    std::string s(b_.data() + pos_, n);
-    pos_ += n;
-    return s;
-  }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error("'" + path_ + "' is not a valid llama2.c tokenizer: " + what + " (at byte " +
-                std::to_string(pos_) + ")");
-  }
-
- private:
-  void need(size_t n) const {
-    if (n > b_.size() - pos_) fail("truncated");
-  }
-  const std::vector<char>& b_;
-  const std::string& path_;
-  size_t pos_ = 0;
-};
-
 bool is_byte_token(const std::string& t) {
   return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
          std::isxdigit(static_cast<unsigned char>(t[3])) &&
@@ -173,7 +141,8 @@ Vocab vocab_from_llama2c(const std::string& path) {
   if (!in) throw Error("cannot open tokenizer '" + path + "'");
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                 std::istreambuf_iterator<char>());
-  Reader r(bytes, path);
+  ByteReader r({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
+               "'" + path + "' is not a valid llama2.c tokenizer");
   const int32_t max_len = r.read<int32_t>();
   if (max_len <= 0 || max_len > (1 << 20))
     r.fail("implausible max_token_length " + std::to_string(max_len));
