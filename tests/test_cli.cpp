@@ -2,15 +2,22 @@
 // and clear errors. Runs the real binary.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
+#include <vector>
 #include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "fixtures.hpp"
 #include "golden.hpp"
+#include "model/synthetic.hpp"
 
 namespace sinkstream::test {
 namespace {
@@ -34,7 +41,63 @@ Run run(const std::string& args) {
 
 }  // namespace
 
+// Well-formed XML, checked the simple way: every tag closes in order.
+bool balanced_xml(const std::string& x) {
+  std::vector<std::string> open;
+  for (size_t i = x.find('<'); i != std::string::npos; i = x.find('<', i + 1)) {
+    const size_t end = x.find('>', i);
+    if (end == std::string::npos) return false;
+    const std::string tag = x.substr(i + 1, end - i - 1);
+    if (tag.empty() || tag[0] == '?' || tag.back() == '/') continue;
+    const std::string name = tag.substr(tag[0] == '/' ? 1 : 0, tag.find_first_of(" \t\n") - (tag[0] == '/' ? 1 : 0));
+    if (tag[0] != '/') {
+      open.push_back(name);
+    } else {
+      if (open.empty() || open.back() != name) return false;
+      open.pop_back();
+    }
+  }
+  return open.empty();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 TEST_SUITE("cli") {
+  TEST_CASE("ppl --compare writes JSON, CSV and an SVG chart with one line per policy") {
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string model = (dir / "sinkstream-cli-tiny.gguf").string(), ids = (dir / "sinkstream-cli-ids.txt").string(),
+                      csv = (dir / "sinkstream-cli.csv").string(), svg = (dir / "sinkstream-cli.svg").string();
+    model::write_synthetic_gguf(model, {});
+    {
+      std::ofstream out(ids);
+      for (int i = 0; i < 50; ++i) out << (i * 17 + 3) % 300 << (i % 10 == 9 ? "\n" : " ");
+    }
+    const auto r = run("ppl --model " + model + " --token-ids " + ids +
+                       " --compare sinks,window,recompute --sinks 2 --window 10 --segment 16 --json --csv " + csv +
+                       " --plot " + svg);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.rfind("{\"runs\":[", 0) == 0);
+    for (const char* key : {"\"policy\":\"sinks\"", "\"policy\":\"window\"", "\"policy\":\"recompute\"", "\"tokens\":49",
+                            "\"ppl\":", "\"segments\":[", "\"tokens_per_s\":", "\"device_bytes\":", "\"window\":12"})
+      CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
+    const std::string c = slurp(csv);
+    CHECK(c.rfind("policy,segment,first_token,last_token,ppl\n", 0) == 0);
+    CHECK(std::count(c.begin(), c.end(), '\n') == 1 + 3 * 4);  // 49 predictions in segments of 16: 4 rows each
+    const std::string s = slurp(svg);
+    CHECK(balanced_xml(s));
+    CHECK(s.find("<svg") != std::string::npos);
+    for (const char* name : {"data-name=\"sinks (2+10)\"", "data-name=\"window (0+12)\"", "data-name=\"recompute (0+12)\"",
+                             "tokens processed", "perplexity (log scale)"})
+      CHECK_MESSAGE(s.find(name) != std::string::npos, name);
+    const auto bad = run("ppl --model " + model + " --token-ids " + ids + " --csv /nonexistent-dir/x.csv");
+    CHECK(bad.code == 1);
+    CHECK(bad.out.find("cannot write") != std::string::npos);
+    for (const auto& f : {model, ids, csv, svg}) std::filesystem::remove(f);
+  }
+
   TEST_CASE("generate --ids reproduces the golden greedy ids from BOS") {
     REQUIRE_FIXTURE("stories260K.bin");
     const auto r = run("generate --model " + fixture("stories260K.bin") + " --tokenizer " + fixture("tok512.bin") +

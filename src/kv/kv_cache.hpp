@@ -46,6 +46,8 @@ class KvCache {
   void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;
   // Call once the step's commands were submitted: the chunk is now in the cache.
   void advance(uint32_t n) { state_ = state_.after(n); }
+  // Starts a new stream in the same memory: every slot counts as empty again.
+  void reset() { state_ = {cfg_.sinks, cfg_.window, 0}; }
 
   // The two halves of a one-token step, for benchmarks that time them apart;
   // record_layer(cmd, l, 1, io) is append, barrier, attend.

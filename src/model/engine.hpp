@@ -44,6 +44,9 @@ class Engine {
   // token (token, vocab) when all_logits. The span is valid until the next call.
   std::span<const float> feed(std::span<const int32_t> tokens, bool all_logits = false);
 
+  // Forgets the stream: the next feed() starts at position 0 in an empty cache.
+  void reset() { cache_->reset(); }
+
   EngineCounters counters() const;
   const HParams& hparams() const { return hp_; }
   const StreamConfig& cache_config() const { return cache_cfg_; }

@@ -1,0 +1,176 @@
+// `sinkstream ppl`: streaming perplexity of a model on a text under cache
+// policies (sinks, window, dense, recompute), as a table, CSV, JSON and chart.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "json.hpp"
+#include "model/perplexity.hpp"
+#include "model_cli.hpp"
+#include "progress.hpp"
+#include "sinkstream/error.hpp"
+#include "svg_plot.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: sinkstream ppl --model PATH (--text FILE | --token-ids FILE) [options]\n"
+    "Streaming perplexity: each token is predicted from exactly what the policy keeps\n"
+    "of the tokens before it, with equal cache budgets (sinks + window slots):\n"
+    "  sinks      the first S tokens pinned + the W most recent (positions within the cache)\n"
+    "  window     the S + W most recent tokens, nothing pinned\n"
+    "  dense      everything, absolute positions (memory grows with the text)\n"
+    "  recompute  the last S + W tokens re-encoded from scratch for every token (slow)\n"
+    "  --text FILE         BOS + the tokenised text\n"
+    "  --token-ids FILE    exactly these whitespace-separated ids (no BOS added)\n"
+    "  --policy P          one policy (sinks)\n"
+    "  --compare P1,P2,..  several policies on the same tokens, one table and one chart\n"
+    "  --tokens N          use only the first N tokens\n"
+    "  --segment K         tokens per point of the perplexity curve (1024)\n"
+    "  --csv FILE          per-segment perplexity as CSV\n"
+    "  --plot FILE.svg     perplexity (log scale) vs tokens processed\n"
+    "  --json              one JSON object (a \"runs\" array with --compare)\n";
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidArgument("cannot read '" + path + "'");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<int32_t> parse_ids(const std::string& path) {
+  std::istringstream in(read_all(path));
+  std::vector<int32_t> ids;
+  std::string word;
+  while (in >> word) {
+    size_t used = 0;
+    long v = -1;
+    try {
+      v = std::stol(word, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != word.size() || v < 0 || v > INT32_MAX)
+      throw InvalidArgument("'" + path + "' holds '" + word + "', not a token id");
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  return ids;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+  return out;
+}
+
+std::string result_json(const model::PerplexityResult& r) {
+  JsonWriter j;
+  j.field("policy", r.policy).field("sinks", r.sinks).field("window", r.window).field("tokens", r.tokens);
+  j.field("ppl", r.ppl()).field("segments", r.segment_ppl);
+  j.field("tokens_per_s", static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9)).field("device_bytes", r.device_bytes);
+  return j.str();
+}
+
+std::string csv(const std::vector<model::PerplexityResult>& runs, uint32_t segment) {
+  std::string o = "policy,segment,first_token,last_token,ppl\n";
+  for (const auto& r : runs)
+    for (size_t i = 0; i < r.segment_ppl.size(); ++i) {
+      const uint64_t first = i * segment + 1, last = std::min<uint64_t>((i + 1) * segment, r.tokens);
+      o += r.policy + "," + std::to_string(i) + "," + std::to_string(first) + "," + std::to_string(last) + "," +
+           JsonWriter::number(r.segment_ppl[i]) + "\n";
+    }
+  return o;
+}
+
+}  // namespace
+
+int cmd_ppl(const std::vector<std::string>& argv) {
+  auto options = model_options();
+  options.insert({"text", "token-ids", "policy", "compare", "tokens", "segment", "csv", "plot"});
+  const cli::Args a(argv, {"help", "json"}, options);
+  if (a.has("help")) {
+    std::printf("%s%s", kHelp, kModelOptionsHelp);
+    return 0;
+  }
+  if (a.has("text") == a.has("token-ids")) throw InvalidArgument("give exactly one of --text FILE and --token-ids FILE");
+  std::vector<model::CachePolicy> policies;
+  for (const auto& p : split(a.has("compare") ? a.str("compare", "") : a.str("policy", "sinks")))
+    policies.push_back(model::parse_policy(p));
+  // Fail on unwritable outputs now, not after an hour of evaluation.
+  for (const char* out : {"csv", "plot"})
+    if (a.has(out)) write_text_file(a.str(out, ""), "");
+
+  std::unique_ptr<model::ModelFile> file;
+  std::vector<int32_t> ids;
+  if (a.has("token-ids")) {
+    file = model::load_model(a.str("model", ""));
+    ids = parse_ids(a.str("token-ids", ""));
+  } else {
+    LoadedModel lm = load_model_and_tokenizer(a);
+    file = std::move(lm.file);
+    if (lm.tokenizer->bos() >= 0) ids.push_back(lm.tokenizer->bos());
+    const auto enc = lm.tokenizer->encode(read_all(a.str("text", "")), false, false);
+    ids.insert(ids.end(), enc.begin(), enc.end());
+  }
+  const uint64_t limit = a.u64("tokens", 0, 0, ~uint64_t{0});
+  if (limit && ids.size() > limit) ids.resize(limit);
+
+  const model::EngineConfig ec = engine_config(a);
+  model::PerplexityConfig pc;
+  pc.sinks = ec.sinks;
+  pc.window = ec.window;
+  pc.kv_type = ec.kv_type;
+  pc.chunk = ec.max_chunk;
+  pc.segment = static_cast<uint32_t>(a.u64("segment", 1024, 1, 1 << 30));
+  Gpu gpu(gpu_options(a));
+  std::vector<model::PerplexityResult> runs;
+  for (auto policy : policies) {
+    pc.policy = policy;
+    Progress progress(model::policy_name(policy), ids.size() - 1);
+    runs.push_back(model::evaluate_perplexity(gpu, *file, ids, pc, [&](uint64_t done) { progress.update(done); }));
+    progress.finish();
+  }
+
+  if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
+  if (a.has("plot")) {
+    std::vector<Series> series;
+    for (const auto& r : runs) {
+      Series s{r.policy + " (" + std::to_string(r.sinks) + "+" + std::to_string(r.window) + ")", {}};
+      for (size_t i = 0; i < r.segment_ppl.size(); ++i)
+        s.points.emplace_back(static_cast<double>(std::min<uint64_t>((i + 1) * pc.segment, r.tokens)), r.segment_ppl[i]);
+      series.push_back(std::move(s));
+    }
+    write_text_file(a.str("plot", ""), svg_line_chart("Streaming perplexity: " + file->path, "tokens processed",
+                                                      "perplexity (log scale)", series));
+  }
+  if (a.has("json")) {
+    if (runs.size() == 1) {
+      std::printf("%s\n", result_json(runs[0]).c_str());
+    } else {
+      std::string all = "{\"runs\":[";
+      for (size_t i = 0; i < runs.size(); ++i) all += (i ? "," : "") + result_json(runs[i]);
+      std::printf("%s]}\n", all.c_str());
+    }
+    return 0;
+  }
+  std::printf("%s, %zu tokens (%s)\n", file->path.c_str(), ids.size(), gpu.device_name().c_str());
+  std::printf("%-10s %7s %8s %10s %12s %12s\n", "policy", "sinks", "window", "ppl", "tokens/s", "device MiB");
+  for (const auto& r : runs)
+    std::printf("%-10s %7u %8u %10.3f %12.1f %12.1f\n", r.policy.c_str(), r.sinks, r.window, r.ppl(),
+                static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9), static_cast<double>(r.device_bytes) / (1 << 20));
+  std::printf("\nper segment of %u tokens:\n%10s", pc.segment, "tokens");
+  for (const auto& r : runs) std::printf(" %10s", r.policy.c_str());
+  std::printf("\n");
+  for (size_t i = 0; i < runs[0].segment_ppl.size(); ++i) {
+    std::printf("%10llu", static_cast<unsigned long long>(std::min<uint64_t>((i + 1) * pc.segment, runs[0].tokens)));
+    for (const auto& r : runs) std::printf(" %10.3f", i < r.segment_ppl.size() ? r.segment_ppl[i] : 0.0);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace sinkstream::app

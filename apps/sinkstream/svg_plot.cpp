@@ -1,0 +1,110 @@
+#include "svg_plot.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+constexpr double kW = 820, kH = 500, kLeft = 80, kRight = 170, kTop = 50, kBottom = 60;
+const char* const kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+
+std::string tick_label(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, v >= 1e6 ? "%.3gM" : v >= 1e4 ? "%.3gk" : "%.4g", v >= 1e6 ? v / 1e6 : v >= 1e4 ? v / 1e3 : v);
+  return b;
+}
+
+}  // namespace
+
+std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                           const std::vector<Series>& series) {
+  double x_max = 1, y_min = INFINITY, y_max = 0;
+  for (const auto& s : series)
+    for (auto [x, y] : s.points) {
+      x_max = std::max(x_max, x);
+      if (y > 0 && std::isfinite(y)) y_min = std::min(y_min, y), y_max = std::max(y_max, y);
+    }
+  if (!(y_max > 0)) y_min = 1, y_max = 10;
+  const double ly0 = std::floor(std::log10(y_min)), ly1 = std::max(ly0 + 1, std::ceil(std::log10(y_max)));
+  const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
+  const auto px = [&](double x) { return kLeft + x / x_max * pw; };
+  const auto py = [&](double y) { return kTop + ph - (std::log10(y) - ly0) / (ly1 - ly0) * ph; };
+
+  std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  num(kW) + "\" height=\"" + num(kH) + "\" font-family=\"sans-serif\" font-size=\"13\">\n";
+  o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  o += "<text x=\"" + num(kW / 2) + "\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">" + esc(title) + "</text>\n";
+  // Grid and ticks: every power of ten on y (plus 2x and 5x), five steps on x.
+  for (double e = ly0; e <= ly1; ++e)
+    for (double m : {1.0, 2.0, 5.0}) {
+      const double y = m * std::pow(10.0, e);
+      if (std::log10(y) > ly1 + 1e-9) continue;
+      o += "<line x1=\"" + num(kLeft) + "\" x2=\"" + num(kLeft + pw) + "\" y1=\"" + num(py(y)) + "\" y2=\"" +
+           num(py(y)) + "\" stroke=\"" + (m == 1 ? "#bbb" : "#eee") + "\"/>\n";
+      o += "<text x=\"" + num(kLeft - 6) + "\" y=\"" + num(py(y) + 4) + "\" text-anchor=\"end\">" + tick_label(y) +
+           "</text>\n";
+    }
+  for (int i = 0; i <= 5; ++i) {
+    const double x = x_max * i / 5;
+    o += "<line x1=\"" + num(px(x)) + "\" x2=\"" + num(px(x)) + "\" y1=\"" + num(kTop) + "\" y2=\"" + num(kTop + ph) +
+         "\" stroke=\"#eee\"/>\n";
+    o += "<text x=\"" + num(px(x)) + "\" y=\"" + num(kTop + ph + 18) + "\" text-anchor=\"middle\">" + tick_label(x) +
+         "</text>\n";
+  }
+  o += "<rect x=\"" + num(kLeft) + "\" y=\"" + num(kTop) + "\" width=\"" + num(pw) + "\" height=\"" + num(ph) +
+       "\" fill=\"none\" stroke=\"black\"/>\n";
+  o += "<text x=\"" + num(kLeft + pw / 2) + "\" y=\"" + num(kH - 15) + "\" text-anchor=\"middle\">" + esc(x_label) +
+       "</text>\n";
+  o += "<text transform=\"translate(20," + num(kTop + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
+       esc(y_label) + "</text>\n";
+  for (size_t i = 0; i < series.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    std::string pts;
+    for (auto [x, y] : series[i].points)
+      if (y > 0 && std::isfinite(y)) pts += num(px(x)) + "," + num(py(y)) + " ";
+    o += "<polyline class=\"series\" data-name=\"" + esc(series[i].name) + "\" fill=\"none\" stroke=\"" + color +
+         "\" stroke-width=\"2\" points=\"" + pts + "\"/>\n";
+    const double ly = kTop + 10 + 22.0 * static_cast<double>(i);
+    o += "<line x1=\"" + num(kW - kRight + 15) + "\" x2=\"" + num(kW - kRight + 40) + "\" y1=\"" + num(ly) +
+         "\" y2=\"" + num(ly) + "\" stroke=\"" + color + "\" stroke-width=\"3\"/>\n";
+    o += "<text x=\"" + num(kW - kRight + 46) + "\" y=\"" + num(ly + 4) + "\">" + esc(series[i].name) + "</text>\n";
+  }
+  return o + "</svg>\n";
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error("cannot write '" + path + "': " + std::strerror(errno));
+  out << text;
+  out.close();
+  if (!out) throw Error("cannot write '" + path + "' (disk full?)");
+}
+
+}  // namespace sinkstream::app
