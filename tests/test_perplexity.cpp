@@ -100,6 +100,19 @@ TEST_SUITE("perplexity") {
     CHECK(max_diff(recompute.nll, want) <= 1e-3);
     CHECK(recompute.tokens == 59);
     CHECK(recompute.segment_ppl.size() == 6);  // 59 predictions in segments of 10
+
+    // ...or, from BOS: the first token, then the 11 most recent ones.
+    auto from_bos = config(model::CachePolicy::recompute);
+    from_bos.recompute_from_bos = true;
+    const auto bos = model::evaluate_perplexity(gpu(), *tiny.file, ids, from_bos);
+    want.clear();
+    for (size_t t = 1; t < ids.size(); ++t) {
+      ref::ReferenceModel fresh(*tiny.file, 0, 12);
+      std::vector<float> logits = fresh.forward(ids[0]);
+      for (size_t i = t > 12 ? t - 11 : 1; i < t; ++i) logits = fresh.forward(ids[i]);
+      want.push_back(model::token_nll(logits, ids[t]));
+    }
+    CHECK(max_diff(bos.nll, want) <= 1e-3);
   }
 
   TEST_CASE("chunked evaluation equals token-by-token") {

@@ -25,7 +25,8 @@ constexpr const char* kHelp =
     "  sinks      the first S tokens pinned + the W most recent (positions within the cache)\n"
     "  window     the S + W most recent tokens, nothing pinned\n"
     "  dense      everything, absolute positions (memory grows with the text)\n"
-    "  recompute  the last S + W tokens re-encoded from scratch for every token (slow)\n"
+    "  recompute  the last S + W tokens re-encoded from scratch for every token (slow);\n"
+    "             with --text each re-encoding starts with BOS, as the model was trained\n"
     "  --text FILE         BOS + the tokenised text\n"
     "  --token-ids FILE    exactly these whitespace-separated ids (no BOS added)\n"
     "  --policy P          one policy (sinks)\n"
@@ -104,6 +105,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   for (const char* out : {"csv", "plot"})
     if (a.has(out)) write_text_file(a.str(out, ""), "");
 
+  model::PerplexityConfig pc;
   std::unique_ptr<model::ModelFile> file;
   std::vector<int32_t> ids;
   if (a.has("token-ids")) {
@@ -112,7 +114,10 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   } else {
     LoadedModel lm = load_model_and_tokenizer(a);
     file = std::move(lm.file);
-    if (lm.tokenizer->bos() >= 0) ids.push_back(lm.tokenizer->bos());
+    if (lm.tokenizer->bos() >= 0) {
+      ids.push_back(lm.tokenizer->bos());
+      pc.recompute_from_bos = true;
+    }
     const auto enc = lm.tokenizer->encode(read_all(a.str("text", "")), false, false);
     ids.insert(ids.end(), enc.begin(), enc.end());
   }
@@ -120,7 +125,6 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   if (limit && ids.size() > limit) ids.resize(limit);
 
   const model::EngineConfig ec = engine_config(a);
-  model::PerplexityConfig pc;
   pc.sinks = ec.sinks;
   pc.window = ec.window;
   pc.kv_type = ec.kv_type;

@@ -71,13 +71,21 @@ void stream_pass(Engine& engine, std::span<const int32_t> ids, uint32_t chunk, P
 }
 
 // The paper's baseline: a fresh cache for every prediction, holding the last
-// `budget` tokens re-encoded at positions 0..budget-1.
-void recompute_pass(Engine& engine, std::span<const int32_t> ids, uint32_t budget, PerplexityResult& r,
-                    const std::function<void(uint64_t)>& progress) {
+// `budget` tokens re-encoded at positions 0..budget-1 (the first of them the
+// stream's BOS when `from_bos`).
+void recompute_pass(Engine& engine, std::span<const int32_t> ids, uint32_t budget, bool from_bos,
+                    PerplexityResult& r, const std::function<void(uint64_t)>& progress) {
   for (size_t t = 1; t < ids.size(); ++t) {
-    const size_t first = t > budget ? t - budget : 0;
     engine.reset();
-    const auto logits = engine.feed(ids.subspan(first, t - first));
+    std::span<const float> logits;
+    if (t <= budget) {
+      logits = engine.feed(ids.subspan(0, t));
+    } else if (from_bos) {
+      engine.feed(ids.subspan(0, 1));
+      logits = engine.feed(ids.subspan(t - budget + 1, budget - 1));
+    } else {
+      logits = engine.feed(ids.subspan(t - budget, budget));
+    }
     r.nll.push_back(token_nll(logits, ids[t]));
     if (progress && (t % 16 == 0 || t + 1 == ids.size())) progress(r.nll.size());
   }
@@ -103,7 +111,7 @@ PerplexityResult evaluate_perplexity(Gpu& gpu, const ModelFile& model, std::span
   r.nll.reserve(ids.size() - 1);
   const auto t0 = std::chrono::steady_clock::now();
   if (cfg.policy == CachePolicy::recompute)
-    recompute_pass(engine, ids, cfg.sinks + window, r, progress);
+    recompute_pass(engine, ids, cfg.sinks + window, cfg.recompute_from_bos, r, progress);
   else
     stream_pass(engine, ids, cfg.chunk, r, progress);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -5,7 +5,9 @@
 //   window     the S + W most recent tokens, no pinned slots
 //   dense      everything, absolute positions (memory grows with the text)
 //   recompute  the last S + W tokens re-encoded from scratch for every token
-//              (the paper's quadratic baseline)
+//              (the paper's quadratic baseline). With recompute_from_bos, the
+//              re-encoded sequence starts as the model was trained to see one:
+//              the stream's BOS, then the S + W - 1 most recent tokens.
 // Chunked evaluation is used for sinks, window and dense: the engine attends a
 // chunk exactly as it would the same tokens one at a time.
 #pragma once
@@ -30,6 +32,7 @@ struct PerplexityConfig {
   KvType kv_type = KvType::f16;
   uint32_t chunk = 64;   // tokens per engine step (sinks, window, dense)
   uint32_t segment = 1024;  // tokens per point of the perplexity curve
+  bool recompute_from_bos = false;  // ids[0] is BOS: each re-encoding starts with it
 };
 
 struct PerplexityResult {
