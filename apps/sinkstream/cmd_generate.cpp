@@ -2,13 +2,12 @@
 // constant memory of a sinks + window KV cache.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "files.hpp"
 #include "interrupt.hpp"
 #include "json.hpp"
 #include "model_cli.hpp"
@@ -33,12 +32,6 @@ constexpr const char* kHelp =
     "  --ids               print the generated token ids instead of text\n"
     "  --json              print one JSON object (text, ids, statistics) instead\n";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument("cannot read the prompt file '" + path + "'");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -54,7 +47,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     return 0;
   }
   if (a.has("prompt") && a.has("prompt-file")) throw InvalidArgument("give --prompt or --prompt-file, not both");
-  const std::string prompt = a.has("prompt-file") ? read_file(a.str("prompt-file", "")) : a.str("prompt", "");
+  const std::string prompt = a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
   const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0});
   const bool ids_only = a.has("ids"), json = a.has("json"), ignore_eos = a.has("ignore-eos");
   model::Sampler sampler(sampler_config(a));

@@ -1,13 +1,12 @@
 // `sinkstream ppl`: streaming perplexity of a model on a text under cache
 // policies (sinks, window, dense, recompute), as a table, CSV, JSON and chart.
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "files.hpp"
 #include "json.hpp"
 #include "model/perplexity.hpp"
 #include "model_cli.hpp"
@@ -37,14 +36,8 @@ constexpr const char* kHelp =
     "  --plot FILE.svg     perplexity (log scale) vs tokens processed\n"
     "  --json              one JSON object (a \"runs\" array with --compare)\n";
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument("cannot read '" + path + "'");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::vector<int32_t> parse_ids(const std::string& path) {
-  std::istringstream in(read_all(path));
+  std::istringstream in(read_text_file(path));
   std::vector<int32_t> ids;
   std::string word;
   while (in >> word) {
@@ -118,7 +111,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
       ids.push_back(lm.tokenizer->bos());
       pc.recompute_from_bos = true;
     }
-    const auto enc = lm.tokenizer->encode(read_all(a.str("text", "")), false, false);
+    const auto enc = lm.tokenizer->encode(read_text_file(a.str("text", "")), false, false);
     ids.insert(ids.end(), enc.begin(), enc.end());
   }
   const uint64_t limit = a.u64("tokens", 0, 0, ~uint64_t{0});

@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "files.hpp"
 #include "model/tokenizer.hpp"
 #include "model/vocab.hpp"
 #include "sinkstream/error.hpp"
@@ -45,10 +46,7 @@ std::string load_text(const cli::Args& args) {
   if (args.has("text") == args.has("file"))
     throw InvalidArgument("give exactly one of --text and --file");
   if (args.has("text")) return args.str("text", "");
-  const std::string path = args.str("file", "");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "'");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return read_text_file(args.str("file", ""));
 }
 
 // A piece as a readable, single-line literal: escapes for quotes, control

@@ -1,13 +1,9 @@
 #include "svg_plot.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 
-#include "sinkstream/error.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -97,14 +93,6 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     o += "<text x=\"" + num(kW - kRight + 46) + "\" y=\"" + num(ly + 4) + "\">" + esc(series[i].name) + "</text>\n";
   }
   return o + "</svg>\n";
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write '" + path + "': " + std::strerror(errno));
-  out << text;
-  out.close();
-  if (!out) throw Error("cannot write '" + path + "' (disk full?)");
 }
 
 }  // namespace sinkstream::app

@@ -15,7 +15,4 @@ struct Series {
 std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
                            const std::vector<Series>& series);
 
-// Writes text to a file; throws Error naming the path when it cannot.
-void write_text_file(const std::string& path, const std::string& text);
-
 }  // namespace sinkstream::app
