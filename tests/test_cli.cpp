@@ -121,6 +121,19 @@ TEST_SUITE("cli") {
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
   }
 
+  TEST_CASE("bench stream reports flat memory and the re-computation speed-up") {
+    const std::string model = (std::filesystem::temp_directory_path() / "sinkstream-cli-stream.gguf").string();
+    model::SyntheticSpec spec;
+    spec.context = 24;
+    model::write_synthetic_gguf(model, spec);
+    const auto r = run("bench stream --model " + model + " --stream-tokens 600 --window-tokens 50 --json");
+    REQUIRE(r.code == 0);
+    for (const char* key : {"\"checkpoints\":[", "\"tokens\":600", "\"memory_identical\":true", "\"speedup\":",
+                            "\"recompute_ms_per_token\":", "\"window\":20"})
+      CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
+    std::filesystem::remove(model);
+  }
+
   TEST_CASE("bad invocations fail with a message and a non-zero exit code") {
     auto r = run("generate --model /nonexistent/model.gguf");
     CHECK(r.code == 1);

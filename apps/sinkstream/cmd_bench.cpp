@@ -194,14 +194,15 @@ int bench_attention(const std::vector<std::string>& argv) {
 
 int cmd_bench(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help") {
-    std::fputs("usage: sinkstream bench attention|generate [options]   (see `sinkstream bench <name> --help`)\n",
+    std::fputs("usage: sinkstream bench attention|generate|stream [options]   (see `sinkstream bench <name> --help`)\n",
                argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "attention") return bench_attention(rest);
   if (argv[0] == "generate") return bench_generate(rest);
-  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention, generate)");
+  if (argv[0] == "stream") return bench_stream(rest);
+  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention, generate, stream)");
 }
 
 }  // namespace sinkstream::app

@@ -8,6 +8,7 @@ namespace sinkstream::app {
 int cmd_devices(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int bench_generate(const std::vector<std::string>& args);  // `bench generate`
+int bench_stream(const std::vector<std::string>& args);    // `bench stream`
 int cmd_demo(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);

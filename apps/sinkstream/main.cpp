@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "  demo               stream synthetic tokens through a GPU sinks + window cache\n"
     "  devices            list the Vulkan devices and what they support\n"
     "  bench attention    decode attention and KV append speed vs a copy kernel\n"
+    "  bench generate     prefill and decode speed, latency at stream positions\n"
+    "  bench stream       per-token latency and memory over a long stream vs re-computation\n"
     "  tokenize           print the token ids (and pieces) of a text\n"
     "\n"
     "Run `sinkstream <command> --help` for the options of a command.\n"

@@ -40,17 +40,22 @@ std::string tick_label(double v) {
 }  // namespace
 
 std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
-                           const std::vector<Series>& series) {
-  double x_max = 1, y_min = INFINITY, y_max = 0;
+                           const std::vector<Series>& series, bool log_x) {
+  double x_min = INFINITY, x_max = 1, y_min = INFINITY, y_max = 0;
   for (const auto& s : series)
     for (auto [x, y] : s.points) {
       x_max = std::max(x_max, x);
+      if (x > 0) x_min = std::min(x_min, x);
       if (y > 0 && std::isfinite(y)) y_min = std::min(y_min, y), y_max = std::max(y_max, y);
     }
   if (!(y_max > 0)) y_min = 1, y_max = 10;
   const double ly0 = std::floor(std::log10(y_min)), ly1 = std::max(ly0 + 1, std::ceil(std::log10(y_max)));
   const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
-  const auto px = [&](double x) { return kLeft + x / x_max * pw; };
+  const double lx0 = std::floor(std::log10(std::isfinite(x_min) ? x_min : 1.0));
+  const double lx1 = std::max(lx0 + 1, std::ceil(std::log10(x_max)));
+  const auto px = [&](double x) {
+    return kLeft + (log_x ? (std::log10(std::max(x, 1e-300)) - lx0) / (lx1 - lx0) : x / x_max) * pw;
+  };
   const auto py = [&](double y) { return kTop + ph - (std::log10(y) - ly0) / (ly1 - ly0) * ph; };
 
   std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
@@ -67,8 +72,9 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
       o += "<text x=\"" + num(kLeft - 6) + "\" y=\"" + num(py(y) + 4) + "\" text-anchor=\"end\">" + tick_label(y) +
            "</text>\n";
     }
-  for (int i = 0; i <= 5; ++i) {
-    const double x = x_max * i / 5;
+  const int x_ticks = log_x ? static_cast<int>(lx1 - lx0) : 5;
+  for (int i = 0; i <= x_ticks; ++i) {
+    const double x = log_x ? std::pow(10.0, lx0 + i) : x_max * i / 5;
     o += "<line x1=\"" + num(px(x)) + "\" x2=\"" + num(px(x)) + "\" y1=\"" + num(kTop) + "\" y2=\"" + num(kTop + ph) +
          "\" stroke=\"#eee\"/>\n";
     o += "<text x=\"" + num(px(x)) + "\" y=\"" + num(kTop + ph + 18) + "\" text-anchor=\"middle\">" + tick_label(x) +
@@ -84,7 +90,7 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     const char* color = kColors[i % std::size(kColors)];
     std::string pts;
     for (auto [x, y] : series[i].points)
-      if (y > 0 && std::isfinite(y)) pts += num(px(x)) + "," + num(py(y)) + " ";
+      if (y > 0 && std::isfinite(y) && (!log_x || x > 0)) pts += num(px(x)) + "," + num(py(y)) + " ";
     o += "<polyline class=\"series\" data-name=\"" + esc(series[i].name) + "\" fill=\"none\" stroke=\"" + color +
          "\" stroke-width=\"2\" points=\"" + pts + "\"/>\n";
     const double ly = kTop + 10 + 22.0 * static_cast<double>(i);
