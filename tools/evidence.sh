@@ -28,3 +28,5 @@ done
 "$B" ppl --model "$SHARED/fixtures/stories260K.bin" --tokenizer "$SHARED/fixtures/tok512.bin" \
   --text "$BOOKS/pg77-the-house-of-the-seven-gables.txt" --tokens 8000 --compare sinks,window,dense \
   "${common[@]}" --segment 500 --plot "$IMG/ppl-stories260k.svg"
+"$B" bench stream --model models/sinkstream-books-14m.gguf --stream-tokens 200000 \
+  --plot "$IMG/stream-books14m.svg"

@@ -24,7 +24,8 @@ namespace {
 constexpr const char* kHelp =
     "usage: sinkstream bench stream --model PATH [options]\n"
     "Streams N tokens through decode in constant memory and records the per-token\n"
-    "latency (mean of the last --window-tokens before each checkpoint) and device memory\n"
+    "latency (median of the last --window-tokens before each checkpoint, robust to host\n"
+    "scheduling noise) and device memory\n"
     "at 1, 2, 5 x 10^k tokens; then times re-encoding the whole cache for one token (the\n"
     "paper's sliding window with re-computation) and prints the speed-up.\n"
     "Flat means: the latency at the last checkpoint within 5% of the one at 10^4 tokens,\n"
@@ -90,25 +91,17 @@ int bench_stream(const std::vector<std::string>& argv) {
   Progress progress("streaming", n);
   int32_t token = 1;
   size_t next_mark = 0;
-  Clock::time_point window_start = Clock::now();
-  uint64_t window_from = 0;
+  std::vector<double> recent;  // ms of the tokens since the last checkpoint, at most `avg`
   for (uint64_t t = 1; t <= n && !interrupted(); ++t) {
+    const auto t0 = Clock::now();
     const auto logits = engine.feed({&token, 1});
     token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    const uint64_t mark = marks[next_mark];
-    if (t + avg == mark || (mark <= avg && t == 1)) {  // start timing the tokens before the checkpoint
-      window_start = Clock::now();
-      window_from = t;
-    }
-    if (t == mark) {
-      const double ms = 1e3 * std::chrono::duration<double>(Clock::now() - window_start).count() /
-                        static_cast<double>(std::max<uint64_t>(1, t - window_from));
-      points.push_back({t, ms, gpu.allocated_bytes()});
+    if (marks[next_mark] - t < avg) recent.push_back(1e3 * std::chrono::duration<double>(Clock::now() - t0).count());
+    if (t == marks[next_mark]) {
+      std::nth_element(recent.begin(), recent.begin() + recent.size() / 2, recent.end());
+      points.push_back({t, recent[recent.size() / 2], gpu.allocated_bytes()});
+      recent.clear();
       ++next_mark;
-      if (next_mark < marks.size() && marks[next_mark] - t <= avg) {  // close marks: time from here
-        window_start = Clock::now();
-        window_from = t;
-      }
     }
     progress.update(t);
   }
