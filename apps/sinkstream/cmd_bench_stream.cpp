@@ -66,6 +66,69 @@ double recompute_ms(model::Engine& e, uint32_t budget, uint32_t vocab, int reps)
   return 1e3 * std::chrono::duration<double>(Clock::now() - t).count() / reps;
 }
 
+// What a streaming run found: the checkpoints, the re-computation cost, flatness.
+struct Report {
+  std::vector<Checkpoint> points;
+  double recompute;  // ms per token
+  uint32_t sinks, window;
+
+  const Checkpoint* at_1e4() const {
+    for (const auto& p : points)
+      if (p.tokens == 10000) return &p;
+    return nullptr;
+  }
+  bool memory_identical() const {
+    return std::all_of(points.begin(), points.end(),
+                       [&](const Checkpoint& p) { return p.device_bytes == points[0].device_bytes; });
+  }
+  double drift() const { return at_1e4() ? points.back().ms_per_token / at_1e4()->ms_per_token - 1.0 : NAN; }
+  bool flat() const { return memory_identical() && at_1e4() && std::abs(drift()) <= 0.05; }
+  double speedup() const { return recompute / points.back().ms_per_token; }
+
+  std::string chart(const std::string& model) const {
+    Series s{"sinks " + std::to_string(sinks) + " + window " + std::to_string(window), {}};
+    Series r{"recompute (" + std::to_string(sinks + window) + " tokens per step)", {}};
+    for (const auto& p : points) {
+      s.points.emplace_back(static_cast<double>(p.tokens), p.ms_per_token);
+      r.points.emplace_back(static_cast<double>(p.tokens), recompute);
+    }
+    return svg_line_chart("Per-token latency while streaming: " + model, "tokens streamed", "ms per token (log scale)",
+                          {s, r}, true);
+  }
+
+  void print_json(const std::string& model, const std::string& device) const {
+    JsonWriter j;
+    j.field("model", model).field("device", device).field("sinks", sinks).field("window", window);
+    j.field("tokens", points.back().tokens).field("interrupted", interrupted());
+    std::string pts = "[";
+    for (size_t i = 0; i < points.size(); ++i) {
+      JsonWriter p;
+      p.field("tokens", points[i].tokens).field("ms_per_token", points[i].ms_per_token);
+      p.field("device_bytes", points[i].device_bytes);
+      pts += (i ? "," : "") + p.str();
+    }
+    j.raw("checkpoints", pts + "]").field("recompute_ms_per_token", recompute).field("speedup", speedup());
+    j.field("drift_vs_1e4", drift()).field("memory_identical", memory_identical()).field("flat", flat());
+    std::printf("%s\n", j.str().c_str());
+  }
+
+  void print_table(const std::string& model, const std::string& device) const {
+    std::printf("%s on %s: %u sinks + %u window slots\n", model.c_str(), device.c_str(), sinks, window);
+    std::printf("%14s %14s %16s\n", "tokens", "ms/token", "device bytes");
+    for (const auto& p : points)
+      std::printf("%14llu %14.3f %16llu\n", static_cast<unsigned long long>(p.tokens), p.ms_per_token,
+                  static_cast<unsigned long long>(p.device_bytes));
+    std::printf("recompute: %.3f ms per token (re-encoding %u tokens): streaming is %.1fx faster\n", recompute,
+                sinks + window, speedup());
+    if (at_1e4())
+      std::printf("flat: %s (last checkpoint %+.1f%% vs 10^4 tokens; memory %s)\n", flat() ? "yes" : "NO",
+                  100 * drift(), memory_identical() ? "identical" : "CHANGED");
+    else
+      std::printf("memory %s; stream at least 10^4 tokens for the flatness verdict\n",
+                  memory_identical() ? "identical" : "CHANGED");
+  }
+};
+
 }  // namespace
 
 int bench_stream(const std::vector<std::string>& argv) {
@@ -108,55 +171,12 @@ int bench_stream(const std::vector<std::string>& argv) {
   progress.finish();
   if (points.empty()) throw Error("interrupted before the first checkpoint");
 
-  const double recompute = recompute_ms(engine, cc.sinks + cc.window, file->hp.vocab, 4);
-  const double last = points.back().ms_per_token;
-  const Checkpoint* ref = nullptr;
-  for (const auto& p : points)
-    if (p.tokens == 10000) ref = &p;
-  const bool memory_flat = std::all_of(points.begin(), points.end(),
-                                       [&](const Checkpoint& p) { return p.device_bytes == points[0].device_bytes; });
-  const double drift = ref ? last / ref->ms_per_token - 1.0 : NAN;
-
-  if (a.has("plot")) {
-    Series s{"sinks " + std::to_string(cc.sinks) + " + window " + std::to_string(cc.window), {}};
-    for (const auto& p : points) s.points.emplace_back(static_cast<double>(p.tokens), p.ms_per_token);
-    Series r{"recompute (" + std::to_string(cc.sinks + cc.window) + " tokens per step)", {}};
-    for (const auto& p : points) r.points.emplace_back(static_cast<double>(p.tokens), recompute);
-    write_text_file(a.str("plot", ""), svg_line_chart("Per-token latency while streaming: " + file->path,
-                                                      "tokens streamed", "ms per token (log scale)", {s, r}, true));
-  }
-  if (a.has("json")) {
-    JsonWriter j;
-    j.field("model", file->path).field("device", gpu.device_name()).field("sinks", cc.sinks).field("window", cc.window);
-    j.field("tokens", points.back().tokens).field("interrupted", interrupted());
-    std::string pts = "[";
-    for (size_t i = 0; i < points.size(); ++i) {
-      JsonWriter p;
-      p.field("tokens", points[i].tokens).field("ms_per_token", points[i].ms_per_token);
-      p.field("device_bytes", points[i].device_bytes);
-      pts += (i ? "," : "") + p.str();
-    }
-    j.raw("checkpoints", pts + "]").field("recompute_ms_per_token", recompute).field("speedup", recompute / last);
-    j.field("drift_vs_1e4", drift).field("memory_identical", memory_flat);
-    j.field("flat", memory_flat && ref != nullptr && std::abs(drift) <= 0.05);
-    std::printf("%s\n", j.str().c_str());
-    return 0;
-  }
-  std::printf("%s on %s: %u sinks + %u window slots\n", file->path.c_str(), gpu.device_name().c_str(), cc.sinks,
-              cc.window);
-  std::printf("%14s %14s %16s\n", "tokens", "ms/token", "device bytes");
-  for (const auto& p : points)
-    std::printf("%14llu %14.3f %16llu\n", static_cast<unsigned long long>(p.tokens), p.ms_per_token,
-                static_cast<unsigned long long>(p.device_bytes));
-  std::printf("recompute: %.3f ms per token (re-encoding %u tokens): streaming is %.1fx faster\n", recompute,
-              cc.sinks + cc.window, recompute / last);
-  if (ref)
-    std::printf("flat: %s (last checkpoint %+.1f%% vs 10^4 tokens; memory %s)\n",
-                memory_flat && std::abs(drift) <= 0.05 ? "yes" : "NO", 100 * drift,
-                memory_flat ? "identical" : "CHANGED");
+  Report r{points, recompute_ms(engine, cc.sinks + cc.window, file->hp.vocab, 4), cc.sinks, cc.window};
+  if (a.has("plot")) write_text_file(a.str("plot", ""), r.chart(file->path));
+  if (a.has("json"))
+    r.print_json(file->path, gpu.device_name());
   else
-    std::printf("memory %s; stream at least 10^4 tokens for the flatness verdict\n",
-                memory_flat ? "identical" : "CHANGED");
+    r.print_table(file->path, gpu.device_name());
   return 0;
 }
 

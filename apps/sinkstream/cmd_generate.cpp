@@ -36,6 +36,38 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// Feeds the prompt chunk by chunk (progress on stderr); returns the last logits.
+std::vector<float> ingest(model::Engine& engine, std::span<const int32_t> input) {
+  Progress progress("prompt", input.size());
+  std::vector<float> logits;
+  const size_t chunk = engine.cache_config().max_chunk;
+  for (size_t at = 0; at < input.size() && !interrupted(); at += chunk) {
+    const auto l = engine.feed(input.subspan(at, std::min(chunk, input.size() - at)));
+    logits.assign(l.begin(), l.end());
+    progress.update(std::min(input.size(), at + chunk));
+  }
+  progress.finish();
+  return logits;
+}
+
+struct Generation {
+  std::string text;  // filled only in --json mode (otherwise it went to stdout)
+  std::vector<int32_t> ids;
+  bool stopped_at_eos = false;
+  double prompt_tokens = 0, prefill_s = 0, decode_s = 0;
+};
+
+void print_json(const Generation& g, const model::EngineCounters& c, const std::string& device) {
+  JsonWriter j;
+  j.field("text", g.text).field("ids", g.ids).field("prompt_tokens", g.prompt_tokens);
+  j.field("tokens", g.ids.size()).field("stopped_at_eos", g.stopped_at_eos).field("interrupted", interrupted());
+  j.field("prefill_tokens_per_s", g.prompt_tokens / std::max(g.prefill_s, 1e-9));
+  j.field("decode_tokens_per_s", g.ids.size() / std::max(g.decode_s, 1e-9));
+  j.field("cache_slots_used", c.slots_used).field("cache_capacity", c.capacity).field("evicted_tokens", c.evicted);
+  j.field("device_bytes", c.device_bytes).field("device", device);
+  std::printf("%s\n", j.str().c_str());
+}
+
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
@@ -65,28 +97,20 @@ int cmd_generate(const std::vector<std::string>& argv) {
   if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
   for (int32_t t : input) sampler.accept(t);
 
-  // Prompt ingest, chunk by chunk, with progress for long prompts.
+  Generation g;
+  g.prompt_tokens = static_cast<double>(input.size());
   const auto t_prefill = std::chrono::steady_clock::now();
-  Progress progress("prompt", input.size());
-  std::vector<float> logits;
-  const size_t chunk = engine.cache_config().max_chunk;
-  for (size_t at = 0; at < input.size() && !interrupted(); at += chunk) {
-    const auto l = engine.feed(std::span(input).subspan(at, std::min(chunk, input.size() - at)));
-    logits.assign(l.begin(), l.end());
-    progress.update(std::min(input.size(), at + chunk));
-  }
-  progress.finish();
-  const double prefill_s = seconds_since(t_prefill);
+  std::vector<float> logits = ingest(engine, input);
+  g.prefill_s = seconds_since(t_prefill);
 
   model::StreamingDecoder decoder(tok);
-  std::string text;
-  std::vector<int32_t> generated;
+  std::string& text = g.text;
+  std::vector<int32_t>& generated = g.ids;
   const auto t_decode = std::chrono::steady_clock::now();
-  bool stopped_at_eos = false;
   while (generated.size() < n_generate && !interrupted()) {
     const int32_t next = sampler.sample(logits);
     if (tok.is_eog(next) && !ignore_eos) {
-      stopped_at_eos = true;
+      g.stopped_at_eos = true;
       break;
     }
     generated.push_back(next);
@@ -107,7 +131,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
       logits.assign(l.begin(), l.end());
     }
   }
-  const double decode_s = seconds_since(t_decode);
+  g.decode_s = seconds_since(t_decode);
   const std::string rest = decoder.flush();
   if (json) {
     text += rest;
@@ -116,19 +140,12 @@ int cmd_generate(const std::vector<std::string>& argv) {
   }
   const auto c = engine.counters();
   if (json) {
-    JsonWriter j;
-    j.field("text", text).field("ids", generated).field("prompt_tokens", input.size());
-    j.field("tokens", generated.size()).field("stopped_at_eos", stopped_at_eos).field("interrupted", interrupted());
-    j.field("prefill_tokens_per_s", input.size() / std::max(prefill_s, 1e-9));
-    j.field("decode_tokens_per_s", generated.size() / std::max(decode_s, 1e-9));
-    j.field("cache_slots_used", c.slots_used).field("cache_capacity", c.capacity).field("evicted_tokens", c.evicted);
-    j.field("device_bytes", c.device_bytes).field("device", gpu.device_name());
-    std::printf("%s\n", j.str().c_str());
+    print_json(g, c, gpu.device_name());
   } else {
     std::printf("\n");
     if (interrupted())
       std::fprintf(stderr, "interrupted: %zu tokens generated, %.1f tokens/s, %llu evicted\n", generated.size(),
-                   generated.size() / std::max(decode_s, 1e-9), static_cast<unsigned long long>(c.evicted));
+                   generated.size() / std::max(g.decode_s, 1e-9), static_cast<unsigned long long>(c.evicted));
   }
   return 0;
 }

@@ -80,6 +80,43 @@ std::string csv(const std::vector<model::PerplexityResult>& runs, uint32_t segme
   return o;
 }
 
+std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t segment, const std::string& name) {
+  std::vector<Series> series;
+  for (const auto& r : runs) {
+    Series s{r.policy + " (" + std::to_string(r.sinks) + "+" + std::to_string(r.window) + ")", {}};
+    for (size_t i = 0; i < r.segment_ppl.size(); ++i)
+      s.points.emplace_back(static_cast<double>(std::min<uint64_t>((i + 1) * segment, r.tokens)), r.segment_ppl[i]);
+    series.push_back(std::move(s));
+  }
+  return svg_line_chart("Streaming perplexity: " + name, "tokens processed", "perplexity (log scale)", series);
+}
+
+void print_json(const std::vector<model::PerplexityResult>& runs) {
+  if (runs.size() == 1) {
+    std::printf("%s\n", result_json(runs[0]).c_str());
+    return;
+  }
+  std::string all = "{\"runs\":[";
+  for (size_t i = 0; i < runs.size(); ++i) all += (i ? "," : "") + result_json(runs[i]);
+  std::printf("%s]}\n", all.c_str());
+}
+
+void print_table(const std::vector<model::PerplexityResult>& runs, uint32_t segment, const std::string& title) {
+  std::printf("%s\n", title.c_str());
+  std::printf("%-10s %7s %8s %10s %12s %12s\n", "policy", "sinks", "window", "ppl", "tokens/s", "device MiB");
+  for (const auto& r : runs)
+    std::printf("%-10s %7u %8u %10.3f %12.1f %12.1f\n", r.policy.c_str(), r.sinks, r.window, r.ppl(),
+                static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9), static_cast<double>(r.device_bytes) / (1 << 20));
+  std::printf("\nper segment of %u tokens:\n%10s", segment, "tokens");
+  for (const auto& r : runs) std::printf(" %10s", r.policy.c_str());
+  std::printf("\n");
+  for (size_t i = 0; i < runs[0].segment_ppl.size(); ++i) {
+    std::printf("%10llu", static_cast<unsigned long long>(std::min<uint64_t>((i + 1) * segment, runs[0].tokens)));
+    for (const auto& r : runs) std::printf(" %10.3f", i < r.segment_ppl.size() ? r.segment_ppl[i] : 0.0);
+    std::printf("\n");
+  }
+}
+
 }  // namespace
 
 int cmd_ppl(const std::vector<std::string>& argv) {
@@ -133,40 +170,11 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   }
 
   if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
-  if (a.has("plot")) {
-    std::vector<Series> series;
-    for (const auto& r : runs) {
-      Series s{r.policy + " (" + std::to_string(r.sinks) + "+" + std::to_string(r.window) + ")", {}};
-      for (size_t i = 0; i < r.segment_ppl.size(); ++i)
-        s.points.emplace_back(static_cast<double>(std::min<uint64_t>((i + 1) * pc.segment, r.tokens)), r.segment_ppl[i]);
-      series.push_back(std::move(s));
-    }
-    write_text_file(a.str("plot", ""), svg_line_chart("Streaming perplexity: " + file->path, "tokens processed",
-                                                      "perplexity (log scale)", series));
-  }
-  if (a.has("json")) {
-    if (runs.size() == 1) {
-      std::printf("%s\n", result_json(runs[0]).c_str());
-    } else {
-      std::string all = "{\"runs\":[";
-      for (size_t i = 0; i < runs.size(); ++i) all += (i ? "," : "") + result_json(runs[i]);
-      std::printf("%s]}\n", all.c_str());
-    }
-    return 0;
-  }
-  std::printf("%s, %zu tokens (%s)\n", file->path.c_str(), ids.size(), gpu.device_name().c_str());
-  std::printf("%-10s %7s %8s %10s %12s %12s\n", "policy", "sinks", "window", "ppl", "tokens/s", "device MiB");
-  for (const auto& r : runs)
-    std::printf("%-10s %7u %8u %10.3f %12.1f %12.1f\n", r.policy.c_str(), r.sinks, r.window, r.ppl(),
-                static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9), static_cast<double>(r.device_bytes) / (1 << 20));
-  std::printf("\nper segment of %u tokens:\n%10s", pc.segment, "tokens");
-  for (const auto& r : runs) std::printf(" %10s", r.policy.c_str());
-  std::printf("\n");
-  for (size_t i = 0; i < runs[0].segment_ppl.size(); ++i) {
-    std::printf("%10llu", static_cast<unsigned long long>(std::min<uint64_t>((i + 1) * pc.segment, runs[0].tokens)));
-    for (const auto& r : runs) std::printf(" %10.3f", i < r.segment_ppl.size() ? r.segment_ppl[i] : 0.0);
-    std::printf("\n");
-  }
+  if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, file->path));
+  if (a.has("json"))
+    print_json(runs);
+  else
+    print_table(runs, pc.segment, file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
   return 0;
 }
 
