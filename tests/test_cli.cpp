@@ -134,6 +134,29 @@ TEST_SUITE("cli") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("sinks --json and the heatmap") {
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string model = (dir / "sinkstream-cli-sinks.gguf").string(), text = (dir / "sinkstream-cli.txt").string(),
+                      svg = (dir / "sinkstream-cli-heat.svg").string();
+    model::write_synthetic_gguf(model, {});
+    {
+      std::ofstream out(text);
+      for (int i = 0; i < 40; ++i) out << "\xc3\xa9t\xc3\xa9 " << i << " ";  // bytes tokenize via byte fallback
+    }
+    const auto r = run("sinks --model " + model + " --text " + text + " --tokens 60 --first 3 --json --heatmap " + svg);
+    REQUIRE(r.code == 0);
+    for (const char* key : {"\"layers\":2", "\"heads\":4", "\"first\":3", "\"queries\":44", "\"recommended_sinks\":",
+                            "\"head_ratio\":[", "\"alpha_first_token\":["})
+      CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
+    const std::string s = slurp(svg);
+    CHECK(balanced_xml(s));
+    CHECK(std::count(s.begin(), s.end(), '\n') > 8);
+    size_t cells = 0;
+    for (size_t at = s.find("class=\"cell\""); at != std::string::npos; at = s.find("class=\"cell\"", at + 1)) ++cells;
+    CHECK(cells == 2 * 4);  // layers x heads
+    for (const auto& f : {model, text, svg}) std::filesystem::remove(f);
+  }
+
   TEST_CASE("bad invocations fail with a message and a non-zero exit code") {
     auto r = run("generate --model /nonexistent/model.gguf");
     CHECK(r.code == 1);

@@ -30,3 +30,7 @@ done
   "${common[@]}" --segment 500 --plot "$IMG/ppl-stories260k.svg"
 "$B" bench stream --model models/sinkstream-books-14m.gguf --stream-tokens 200000 \
   --plot "$IMG/stream-books14m.svg"
+"$B" sinks --model models/sinkstream-books-14m.gguf --text "$BOOKS/pg284-house-of-mirth.txt" \
+  --heatmap "$IMG/sinks-books14m.svg"
+"$B" sinks --model "$SHARED/fixtures/stories260K.bin" --tokenizer "$SHARED/fixtures/tok512.bin" \
+  --text "$BOOKS/pg284-house-of-mirth.txt" --heatmap "$IMG/sinks-stories260k.svg"

@@ -15,5 +15,6 @@ int cmd_generate(const std::vector<std::string>& args);
 int cmd_chat(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_ppl(const std::vector<std::string>& args);
+int cmd_sinks(const std::vector<std::string>& args);
 
 }  // namespace sinkstream::app

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  chat               multi-turn chat on one endless stream\n"
     "  info               what a model file holds\n"
     "  ppl                streaming perplexity under cache policies (sinks, window, dense, recompute)\n"
+    "  sinks              does the model have attention sinks, and how many?\n"
     "  demo               stream synthetic tokens through a GPU sinks + window cache\n"
     "  devices            list the Vulkan devices and what they support\n"
     "  bench attention    decode attention and KV append speed vs a copy kernel\n"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (cmd == "chat") return sinkstream::app::cmd_chat(args);
     if (cmd == "info") return sinkstream::app::cmd_info(args);
     if (cmd == "ppl") return sinkstream::app::cmd_ppl(args);
+    if (cmd == "sinks") return sinkstream::app::cmd_sinks(args);
     if (cmd == "devices") return sinkstream::app::cmd_devices(args);
     if (cmd == "demo") return sinkstream::app::cmd_demo(args);
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);

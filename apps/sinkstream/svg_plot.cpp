@@ -101,4 +101,52 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
   return o + "</svg>\n";
 }
 
+namespace {
+std::string heat_colour(double v) {
+  v = std::clamp(v, 0.0, 1.0);
+  char b[16];
+  std::snprintf(b, sizeof b, "#%02x%02x%02x", 255, static_cast<int>(255 - 200 * v), static_cast<int>(255 - 230 * v));
+  return b;
+}
+}  // namespace
+
+std::string svg_heatmap(const std::string& title, const std::string& row_label, const std::string& col_label,
+                        uint32_t rows, uint32_t cols, const std::vector<double>& values) {
+  const double cell = std::clamp(600.0 / std::max(rows, cols), 12.0, 48.0);
+  const double left = 90, top = 60, w = left + cell * cols + 120, h = top + cell * rows + 60;
+  std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  num(w) + "\" height=\"" + num(h) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  o += "<text x=\"" + num(w / 2) + "\" y=\"26\" text-anchor=\"middle\" font-size=\"15\">" + esc(title) + "</text>\n";
+  for (uint32_t r = 0; r < rows; ++r) {
+    o += "<text x=\"" + num(left - 6) + "\" y=\"" + num(top + cell * (r + 0.5) + 4) + "\" text-anchor=\"end\">" +
+         std::to_string(r) + "</text>\n";
+    for (uint32_t c = 0; c < cols; ++c) {
+      const double v = values[uint64_t{r} * cols + c];
+      o += "<rect class=\"cell\" x=\"" + num(left + cell * c) + "\" y=\"" + num(top + cell * r) + "\" width=\"" +
+           num(cell) + "\" height=\"" + num(cell) + "\" fill=\"" + heat_colour(v) + "\" stroke=\"#ddd\"><title>" +
+           row_label + " " + std::to_string(r) + ", " + col_label + " " + std::to_string(c) + ": " + num(v * 100) +
+           "%</title></rect>\n";
+      if (cell >= 26)
+        o += "<text x=\"" + num(left + cell * (c + 0.5)) + "\" y=\"" + num(top + cell * (r + 0.5) + 4) +
+             "\" text-anchor=\"middle\" font-size=\"10\">" + std::to_string(static_cast<int>(std::lround(v * 100))) +
+             "</text>\n";
+    }
+  }
+  for (uint32_t c = 0; c < cols; ++c)
+    o += "<text x=\"" + num(left + cell * (c + 0.5)) + "\" y=\"" + num(top - 6) + "\" text-anchor=\"middle\">" +
+         std::to_string(c) + "</text>\n";
+  o += "<text x=\"" + num(left + cell * cols / 2) + "\" y=\"" + num(top + cell * rows + 30) +
+       "\" text-anchor=\"middle\">" + esc(col_label) + "</text>\n";
+  o += "<text transform=\"translate(24," + num(top + cell * rows / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
+       esc(row_label) + "</text>\n";
+  const double sx = left + cell * cols + 30;
+  for (int i = 0; i <= 10; ++i)
+    o += "<rect x=\"" + num(sx) + "\" y=\"" + num(top + 16.0 * (10 - i)) + "\" width=\"20\" height=\"16\" fill=\"" +
+         heat_colour(i / 10.0) + "\"/>\n";
+  o += "<text x=\"" + num(sx + 26) + "\" y=\"" + num(top + 12) + "\">100%</text>\n<text x=\"" + num(sx + 26) +
+       "\" y=\"" + num(top + 172) + "\">0%</text>\n";
+  return o + "</svg>\n";
+}
+
 }  // namespace sinkstream::app

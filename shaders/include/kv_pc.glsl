@@ -61,6 +61,21 @@ layout(push_constant) uniform PC {
   uint sink_offset;
   uint out_offset;
 } pc;
+#elif defined(PC_ATTN_PROBE)
+layout(push_constant) uniform PC {
+  uint heads;
+  uint kv_heads;
+  uint head_dim;
+  uint cache_sinks;
+  uint sinks;
+  uint window;
+  uint ring_filled;
+  uint first;
+  float scale;
+  uint has_sink_logit;
+  uint sink_offset;
+  uint out_offset;
+} pc;
 #elif defined(PC_ATTN_REDUCE)
 layout(push_constant) uniform PC {
   uint n_queries;

@@ -221,7 +221,7 @@ void KvCache::check_recordable(uint32_t layer) const {
 void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
   check_recordable(layer);
   KvAppendPC pc = append_pc(1, true, io);
-  pc.q_heads = decode_ ? cfg_.heads : 0;  // the fast kernel reads the query pre-rotated
+  pc.q_heads = cfg_.heads;  // attn_decode and the probe read the query pre-rotated
   const uint32_t items = (cfg_.kv_heads + 2 * pc.q_heads) * cfg_.head_dim / 4;
   cmd.dispatch(commit_sets_[layer], pc, {ceil_div(items, kAppendGroup), 1, 1});
 }
@@ -280,6 +280,39 @@ void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n,
   cmd.compute_barrier();
   cmd.dispatch(commit_sets_[layer], append_pc(n, true, io), {append_groups, 1, 1});
   record_reduce(cmd, n, pc.n_splits, io);
+}
+
+void KvCache::enable_probe(const vk::GpuBuffer& out, const vk::GpuBuffer& sink_logits, uint32_t first) {
+  const std::string name = cfg_.kv_type == KvType::f16 ? "attn_probe_f16" : "attn_probe_f32";
+  probe_ = &ctx_->kernel({name, 4, sizeof(AttnProbePC), {64, 1, 1}, {}});
+  probe_first_ = first;
+  probe_pool_ = ctx_->create_descriptor_pool(cfg_.layers, cfg_.layers * 4);
+  probe_sets_.clear();
+  for (uint32_t l = 0; l < cfg_.layers; ++l) {
+    const vk::GpuBuffer* b[] = {&q_rot_, &k_[l], &sink_logits, &out};
+    probe_sets_.push_back(ctx_->bind(probe_pool_.get(), *probe_, b));
+  }
+}
+
+void KvCache::record_probe(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io, uint32_t out_offset) const {
+  if (!probe_ || layer >= probe_sets_.size()) throw Error("internal error: record_probe before enable_probe");
+  const RingState& s = state_;  // the probe runs before advance(): the token is the one after `s`
+  const RingState after = s.after(1);
+  if (after.window_total() > cfg_.window) throw Error("the attention probe needs a stream that fits the window");
+  AttnProbePC pc{};
+  pc.heads = cfg_.heads;
+  pc.kv_heads = cfg_.kv_heads;
+  pc.head_dim = cfg_.head_dim;
+  pc.cache_sinks = after.sinks_filled();
+  pc.sinks = cfg_.sinks;
+  pc.window = cfg_.window;
+  pc.ring_filled = after.ring_filled();
+  pc.first = probe_first_;
+  pc.scale = cfg_.scale;
+  pc.has_sink_logit = cfg_.learned_sinks;
+  pc.sink_offset = io.sink_offset;
+  pc.out_offset = out_offset;
+  cmd.dispatch(probe_sets_[layer], pc, {cfg_.heads, 1, 1});
 }
 
 void KvCache::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const {

@@ -57,6 +57,12 @@ class KvCache {
   // buffers hold, so a deep cache can be timed without streaming into it.
   void assume_appended(uint64_t tokens) { state_ = {cfg_.sinks, cfg_.window, tokens}; }
   const vk::GpuBuffer& k_buffer(uint32_t layer) const { return k_.at(layer); }
+
+  // Analysis (`sinkstream sinks`): after a one-token record_layer, record_probe
+  // writes the attention each query head gave to the first `first` tokens of the
+  // stream into `out` at (head, first) + out_offset. Valid until the ring wraps.
+  void enable_probe(const vk::GpuBuffer& out, const vk::GpuBuffer& sink_logits, uint32_t first);
+  void record_probe(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io, uint32_t out_offset) const;
   const vk::GpuBuffer& v_buffer(uint32_t layer) const { return v_.at(layer); }
 
   const RingState& state() const { return state_; }
@@ -98,6 +104,10 @@ class KvCache {
   vk::DescriptorPool pool_;
   std::vector<vk::BindingSet> stage_sets_, commit_sets_, decode_sets_, prefill_sets_, fast_sets_;  // per layer
   vk::BindingSet reduce_set_;
+  const vk::Kernel* probe_ = nullptr;
+  uint32_t probe_first_ = 0;
+  vk::DescriptorPool probe_pool_;
+  std::vector<vk::BindingSet> probe_sets_;  // per layer
 };
 
 }  // namespace sinkstream::kv

@@ -81,6 +81,24 @@ static_assert(sizeof(AttnDecodePC) == 48);
 static_assert(offsetof(AttnDecodePC, scale) == 32);
 static_assert(offsetof(AttnDecodePC, out_offset) == 44);
 
+// attn_probe.comp: attention on the first `first` stream tokens, per head (analysis).
+struct AttnProbePC {
+  uint32_t heads;
+  uint32_t kv_heads;
+  uint32_t head_dim;
+  uint32_t cache_sinks;
+  uint32_t sinks;
+  uint32_t window;
+  uint32_t ring_filled;  // must not have wrapped: the probe reads the first tokens from the oldest slots
+  uint32_t first;
+  float scale;
+  uint32_t has_sink_logit;
+  uint32_t sink_offset;
+  uint32_t out_offset;
+};
+static_assert(sizeof(AttnProbePC) == 48);
+static_assert(offsetof(AttnProbePC, scale) == 32);
+
 // attn_reduce.comp: combine split partials (and the learned sink logit) per (head, query).
 struct AttnReducePC {
   uint32_t n_queries;

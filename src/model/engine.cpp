@@ -204,6 +204,7 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   io.kv_stride = kvd;
   io.sink_offset = li * hp_.heads;
   cache_->record_layer(cmd_, li, n, io);  // ends with a barrier
+  if (probe_first_ && n == 1) cache_->record_probe(cmd_, li, io, li * hp_.heads * probe_first_);
   record_matmul(l.o, n, dim, matmul_io(l.wo, qd, dim, true, false));
   cmd_.compute_barrier();
   cmd_.dispatch(l.norm2, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
@@ -252,6 +253,18 @@ std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_lo
   }
   if (all_logits) return all_logits_;
   return {logits, hp_.vocab};
+}
+
+void Engine::enable_attention_probe(uint32_t first) {
+  if (first == 0) throw InvalidArgument("the attention probe needs at least one position");
+  probe_ = ctx_.create_buffer(uint64_t{hp_.layers} * hp_.heads * first * 4, vk::MemoryUse::readback, "attention probe");
+  cache_->enable_probe(probe_, sinks_, first);
+  probe_first_ = first;
+}
+
+std::span<const float> Engine::attention_probe() const {
+  if (!probe_first_) throw Error("internal error: attention_probe() before enable_attention_probe()");
+  return {static_cast<const float*>(probe_.mapped()), uint64_t{hp_.layers} * hp_.heads * probe_first_};
 }
 
 EngineCounters Engine::counters() const {

@@ -44,6 +44,12 @@ class Engine {
   // token (token, vocab) when all_logits. The span is valid until the next call.
   std::span<const float> feed(std::span<const int32_t> tokens, bool all_logits = false);
 
+  // Analysis: from now on every one-token feed() also measures the attention
+  // each query head gives to the first `first` tokens of the stream, read with
+  // attention_probe() as (layer, head, first). Needs a stream that fits the window.
+  void enable_attention_probe(uint32_t first);
+  std::span<const float> attention_probe() const;
+
   // Forgets the stream: the next feed() starts at position 0 in an empty cache.
   void reset() { cache_->reset(); }
 
@@ -85,6 +91,8 @@ class Engine {
   vk::GpuBuffer att_;     // attention output (token, heads * head_dim)
   vk::GpuBuffer gate_, up_;  // (token, ffn)
   vk::GpuBuffer logits_;  // (token, vocab), host-read
+  vk::GpuBuffer probe_;   // (layer, head, first) attention on the first tokens, host-read
+  uint32_t probe_first_ = 0;
 
   struct Kernels {
     const vk::Kernel *embed, *rmsnorm, *swiglu;  // matmuls come from matmul_kernel()

@@ -45,7 +45,7 @@ void ReferenceStream::append(Layer& layer, Token token) const {
   if (layer.window.size() > cfg_.window) layer.window.pop_front();  // evict the oldest
 }
 
-void ReferenceStream::attend(const Layer& layer, uint32_t layer_index, const float* q, double* out) const {
+void ReferenceStream::attend(Layer& layer, uint32_t layer_index, const float* q, double* out) const {
   const uint32_t hd = cfg_.head_dim, group = cfg_.heads / cfg_.kv_heads;
   std::vector<const Token*> kept;
   for (const Token& t : layer.sinks) kept.push_back(&t);
@@ -53,6 +53,7 @@ void ReferenceStream::attend(const Layer& layer, uint32_t layer_index, const flo
   const double q_pos = static_cast<double>(kept.size() - 1);  // the newest token is last
 
   std::vector<double> qr(hd), kr(hd), scores(kept.size());
+  layer.last_probs.assign(uint64_t{cfg_.heads} * kept.size(), 0.0);
   for (uint32_t h = 0; h < cfg_.heads; ++h) {
     const uint32_t kvh = h / group;
     std::copy(q + h * hd, q + (h + 1) * hd, qr.begin());
@@ -70,8 +71,10 @@ void ReferenceStream::attend(const Layer& layer, uint32_t layer_index, const flo
     for (double& s : scores) sum += (s = std::exp(s - m));
     double* o = out + h * hd;
     std::fill(o, o + hd, 0.0);
-    for (size_t j = 0; j < kept.size(); ++j)
+    for (size_t j = 0; j < kept.size(); ++j) {
+      layer.last_probs[h * kept.size() + j] = scores[j] / sum;
       for (uint32_t d = 0; d < hd; ++d) o[d] += scores[j] / sum * kept[j]->v[kvh * hd + d];
+    }
   }
 }
 

@@ -36,6 +36,10 @@ class ReferenceStream {
 
   uint64_t tokens_seen() const { return seen_; }
 
+  // Softmax weights of the last attended token in `layer`: (head, kept token),
+  // kept tokens in cache order (sinks, then the window oldest first).
+  const std::vector<double>& last_attention(uint32_t layer) const { return layers_.at(layer).last_probs; }
+
  private:
   struct Token {
     std::vector<double> k, v;  // (kv_head, head_dim), unrotated
@@ -43,10 +47,11 @@ class ReferenceStream {
   struct Layer {
     std::vector<Token> sinks;  // the first S tokens, forever
     std::deque<Token> window;  // the last W other tokens, oldest first
+    std::vector<double> last_probs;  // (head, kept token) of the last query
   };
 
   void append(Layer& layer, Token token) const;
-  void attend(const Layer& layer, uint32_t layer_index, const float* q, double* out) const;
+  void attend(Layer& layer, uint32_t layer_index, const float* q, double* out) const;
 
   StreamConfig cfg_;
   double scale_;

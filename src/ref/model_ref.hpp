@@ -25,6 +25,7 @@ class ReferenceModel {
   ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window);
   // One token through every layer; returns its logits.
   std::vector<float> forward(int32_t token);
+  const ReferenceStream& attention() const { return attn_; }
 
  private:
   const model::ModelFile& m_;
