@@ -15,6 +15,7 @@
 #include "model/perplexity.hpp"
 #include "model/synthetic.hpp"
 #include "ref/model_ref.hpp"
+#include "sinkstream/error.hpp"
 
 namespace sinkstream::test {
 namespace {
@@ -123,6 +124,19 @@ TEST_SUITE("perplexity") {
     const auto many = model::evaluate_perplexity(gpu(), *tiny.file, ids, config(model::CachePolicy::sinks, 13));
     CHECK(max_diff(one.nll, many.nll) <= 1e-5);
     CHECK(one.ppl() == doctest::Approx(many.ppl()).epsilon(1e-6));
+  }
+
+  TEST_CASE("dense stops with a clear message before device memory runs out") {
+    TinyModel tiny;
+    GpuOptions capped;
+    capped.memory_limit = 2 << 20;  // room for the model and a small cache, not for a dense one
+    Gpu small(capped);
+    const auto ids = test_ids(100000);
+    auto cfg = config(model::CachePolicy::dense);
+    CHECK_THROWS_WITH_AS(model::evaluate_perplexity(small, *tiny.file, ids, cfg), doctest::Contains("memory"),
+                         OutOfDeviceMemory);
+    cfg.policy = model::CachePolicy::sinks;  // the same text in constant memory is fine
+    CHECK_NOTHROW(model::evaluate_perplexity(small, *tiny.file, std::span(ids).first(200), cfg));
   }
 
   TEST_CASE("perplexity of a segment is exp of its mean NLL") {
