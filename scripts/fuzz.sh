@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
+# SECONDS (default 60), seeded from the fixtures plus hand-made edge cases.
+#   scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-60}"
+FIX="${SINKSTREAM_FIXTURES:-$(pwd)/../shared/fixtures}"
+export SINKSTREAM_FIXTURES="$FIX"
+command -v clang++ >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
+bash scripts/install-deps.sh
+CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSINKSTREAM_FUZZ=ON -DSINKSTREAM_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work"/{gguf,files,tok}
+# Seeds: real files, their truncations, and hand-made headers (huge counts, bad versions).
+if [ -d "$FIX" ]; then
+  cp "$FIX"/stories260K.gguf "$FIX"/tokenizers/ggml-vocab-gpt-2.gguf "$work/gguf/"
+  (printf '\001'; cat "$FIX/tok512.bin") > "$work/files/tok"
+  (printf '\000'; head -c 60000 "$FIX/stories260K.bin") > "$work/files/bin"
+  for f in "$FIX"/tokenizers/*.inp; do head -c 4000 "$f" > "$work/tok/$(basename "$f")"; done
+fi
+printf 'GGUF\003\000\000\000\377\377\377\377\377\377\377\377\000\000\000\000\000\000\000\000' > "$work/gguf/huge-count"
+printf 'GGUF\001\000\000\000' > "$work/gguf/v1"
+printf '\000\100\000\000\000\000\001\000\000\005\000\000\000\004\000\000\000\000\002\000\000\000\002\000\000' > "$work/files/hdr"
+printf '\003\xff\xfe\xc3\x28\xe2\x82' > "$work/tok/bad-utf8"
+for t in gguf:fuzz_gguf:65536 files:fuzz_model_files:70000 tok:fuzz_tokenizer:4096; do
+  IFS=: read -r dir bin len <<<"$t"
+  echo "== $bin (${SECONDS_EACH}s)"
+  log="$work/$bin.log"
+  if ! "build-fuzz/tests/fuzz/$bin" -max_total_time="$SECONDS_EACH" -max_len="$len" -print_final_stats=1 \
+      -artifact_prefix="$(pwd)/build-fuzz/crash-$bin-" "$work/$dir" >"$log" 2>&1; then
+    tail -n 60 "$log"
+    echo "$bin found a crash: the input is saved as build-fuzz/crash-$bin-*" >&2
+    exit 1
+  fi
+  grep -E "^(stat::number_of_executed_units|Done)" "$log"
+done
