@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,19 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
   std::vector<float> x(n);
   for (float& f : x) f = dist(rng);
   return x;
+}
+
+model::EngineConfig f32_engine(uint32_t sinks, uint32_t window, uint32_t chunk) {
+  model::EngineConfig c;
+  c.sinks = sinks;
+  c.window = window;
+  c.kv_type = KvType::f32;
+  c.max_chunk = chunk;
+  return c;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("sinkstream-test-" + name)).string();
 }
 
 }  // namespace sinkstream::test

@@ -2,8 +2,10 @@
 // instance with validation per test would dominate the suite's run time).
 #pragma once
 #include <random>
+#include <string>
 #include <vector>
 
+#include "model/engine.hpp"
 #include "sinkstream/gpu.hpp"
 
 namespace sinkstream::test {
@@ -20,5 +22,11 @@ class ValidationScope {
 };
 
 std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// An engine configuration with f32 KV, the one the exact comparisons use.
+model::EngineConfig f32_engine(uint32_t sinks, uint32_t window, uint32_t chunk = 16);
+
+// A path in the temporary directory, unique to this suite's files.
+std::string temp_path(const std::string& name);
 
 }  // namespace sinkstream::test

@@ -38,14 +38,6 @@ std::vector<int32_t> greedy_from_bos(const std::string& file, uint32_t n, model:
   return out;
 }
 
-model::EngineConfig f32_cache(uint32_t sinks, uint32_t window, uint32_t chunk = 16) {
-  model::EngineConfig c;
-  c.sinks = sinks;
-  c.window = window;
-  c.kv_type = KvType::f32;
-  c.max_chunk = chunk;
-  return c;
-}
 
 }  // namespace
 
@@ -54,7 +46,7 @@ TEST_SUITE("model") {
     for (const char* file : {"stories260K.bin", "stories260K.gguf"}) {
       REQUIRE_FIXTURE(file);
       ValidationScope validation;
-      const auto ids = greedy_from_bos(file, 256, f32_cache(4, 508));
+      const auto ids = greedy_from_bos(file, 256, f32_engine(4, 508));
       CHECK_MESSAGE(ids == stories260k_golden(), file);
     }
   }
@@ -80,7 +72,7 @@ TEST_SUITE("model") {
     REQUIRE_FIXTURE("stories260K.bin");
     ValidationScope validation;
     const auto m = model::load_model(fixture("stories260K.bin"));
-    model::Engine ring(gpu(), *m, f32_cache(4, 196)), dense(gpu(), *m, f32_cache(0, 1024));
+    model::Engine ring(gpu(), *m, f32_engine(4, 196)), dense(gpu(), *m, f32_engine(0, 1024));
     const auto& ids = stories260k_golden();
     const std::span<const int32_t> tokens(ids.data(), 200);
     const auto a = ring.feed(tokens, true);
@@ -96,7 +88,7 @@ TEST_SUITE("model") {
     ValidationScope validation;
     const auto m = model::load_model(fixture("stories260K.bin"));
     for (uint32_t sinks : {0u, 4u}) {
-      model::Engine engine(gpu(), *m, f32_cache(sinks, 29, 16));
+      model::Engine engine(gpu(), *m, f32_engine(sinks, 29, 16));
       ref::ReferenceModel reference(*m, sinks, 29);
       std::vector<int32_t> tokens;
       for (uint32_t i = 0; i < 2500; ++i) tokens.push_back(static_cast<int32_t>((i * 7919u + 13u) % 512u));
@@ -120,7 +112,7 @@ TEST_SUITE("model") {
     REQUIRE_FIXTURE("stories260K.bin");
     ValidationScope validation;
     const auto m = model::load_model(fixture("stories260K.bin"));
-    model::Engine engine(gpu(), *m, f32_cache(4, 60));
+    model::Engine engine(gpu(), *m, f32_engine(4, 60));
     const int32_t bad[] = {5, 512};
     CHECK_THROWS_WITH_AS(engine.feed(bad), doctest::Contains("outside the vocabulary"), InvalidArgument);
     CHECK(engine.counters().tokens == 0);

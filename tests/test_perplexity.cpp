@@ -20,12 +20,8 @@
 namespace sinkstream::test {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sinkstream-ppl-" + name)).string();
-}
-
 struct TinyModel {
-  std::string path = temp_path("tiny.gguf");
+  std::string path = temp_path("ppl-tiny.gguf");
   std::unique_ptr<model::ModelFile> file;
   TinyModel() {
     model::SyntheticSpec spec;

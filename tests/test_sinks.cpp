@@ -19,17 +19,12 @@ TEST_SUITE("sinks") {
   TEST_CASE("probe: attention on the first tokens matches the reference, with and without learned sinks") {
     for (bool learned : {false, true}) {
       ValidationScope validation;
-      const std::string path = (std::filesystem::temp_directory_path() / "sinkstream-probe.gguf").string();
+      const std::string path = temp_path("probe.gguf");
       model::SyntheticSpec spec;
       spec.learned_sinks = learned;
       model::write_synthetic_gguf(path, spec);
       const auto m = model::load_model(path);
-      model::EngineConfig ec;
-      ec.sinks = 0;
-      ec.window = 40;
-      ec.kv_type = KvType::f32;
-      ec.max_chunk = 1;
-      model::Engine engine(gpu(), *m, ec);
+      model::Engine engine(gpu(), *m, f32_engine(0, 40, 1));
       engine.enable_attention_probe(3);
       ref::ReferenceModel reference(*m, 0, 40);
       double worst = 0;

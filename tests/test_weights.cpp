@@ -17,21 +17,12 @@
 namespace sinkstream::test {
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sinkstream-test-" + name)).string();
-}
-
 // Largest |GPU logit - reference logit| over a stream that wraps the window.
 double max_logit_error(const model::SyntheticSpec& spec, const std::string& name) {
   const std::string path = temp_path(name + ".gguf");
   model::write_synthetic_gguf(path, spec);
   const auto m = model::load_model(path);
-  model::EngineConfig cfg;
-  cfg.sinks = 2;
-  cfg.window = 20;
-  cfg.kv_type = KvType::f32;
-  cfg.max_chunk = 7;
-  model::Engine engine(gpu(), *m, cfg);
+  model::Engine engine(gpu(), *m, f32_engine(2, 20, 7));
   ref::ReferenceModel reference(*m, 2, 20);
   std::vector<int32_t> tokens;
   for (int32_t i = 0; i < 60; ++i) tokens.push_back((i * 37 + 5) % static_cast<int32_t>(spec.vocab));
