@@ -220,6 +220,10 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
 
 void Engine::record_chunk(uint32_t n, bool all_logits) {
   cmd_.begin();
+  if (stamps_) {
+    cmd_.reset_timestamps(stamps_.get(), 2);
+    cmd_.timestamp(stamps_.get(), 0);
+  }
   cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0}, {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
   cmd_.compute_barrier();
   for (uint32_t l = 0; l < hp_.layers; ++l) record_layer(l, n);
@@ -229,6 +233,7 @@ void Engine::record_chunk(uint32_t n, bool all_logits) {
   MatmulPC pc = matmul_io(out, hp_.dim, hp_.vocab, false, false);
   pc.x_offset = all_logits ? 0 : (n - 1) * hp_.dim;
   record_matmul(logits_set_, all_logits ? n : 1, hp_.vocab, pc);
+  if (stamps_) cmd_.timestamp(stamps_.get(), 1);
   cmd_.host_read_barrier();
   cmd_.end();
 }
@@ -247,12 +252,20 @@ std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_lo
     cache_->prepare(n);
     record_chunk(n, all_logits);
     cmd_.submit_and_wait();
+    if (stamps_) {
+      const auto ns = vk::read_timestamps_ns(ctx_, stamps_.get(), 2);
+      last_gpu_ms_ = (ns[1] - ns[0]) / 1e6;
+    }
     cache_->advance(n);
     done += n;
     if (all_logits) all_logits_.insert(all_logits_.end(), logits, logits + uint64_t{n} * hp_.vocab);
   }
   if (all_logits) return all_logits_;
   return {logits, hp_.vocab};
+}
+
+void Engine::enable_gpu_timing() {
+  if (!stamps_) stamps_ = ctx_.create_timestamp_pool(2);
 }
 
 void Engine::enable_attention_probe(uint32_t first) {

@@ -50,6 +50,11 @@ class Engine {
   void enable_attention_probe(uint32_t first);
   std::span<const float> attention_probe() const;
 
+  // GPU time of the last chunk's command buffer (timestamps), after enable_gpu_timing().
+  // Throws Error on devices whose compute queue has no timestamps.
+  void enable_gpu_timing();
+  double last_gpu_ms() const { return last_gpu_ms_; }
+
   // Forgets the stream: the next feed() starts at position 0 in an empty cache.
   void reset() { cache_->reset(); }
 
@@ -93,6 +98,8 @@ class Engine {
   vk::GpuBuffer logits_;  // (token, vocab), host-read
   vk::GpuBuffer probe_;   // (layer, head, first) attention on the first tokens, host-read
   uint32_t probe_first_ = 0;
+  vk::QueryPool stamps_;  // begin/end of the last chunk, when GPU timing is on
+  double last_gpu_ms_ = 0;
 
   struct Kernels {
     const vk::Kernel *embed, *rmsnorm, *swiglu;  // matmuls come from matmul_kernel()
