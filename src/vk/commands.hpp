@@ -29,9 +29,8 @@ class CommandBuffer {
   }
   // Makes all earlier shader writes visible to later shader reads and writes.
   void compute_barrier();
-  // Makes transfers visible to shaders / shaders visible to transfers.
+  // Makes transfers visible to shaders.
   void transfer_to_compute_barrier();
-  void compute_to_transfer_barrier();
   // Makes shader writes visible to the host once the submission's fence signals.
   void host_read_barrier();
   void copy(const GpuBuffer& src, const GpuBuffer& dst, uint64_t bytes, uint64_t src_offset = 0,
