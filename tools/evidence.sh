@@ -28,8 +28,10 @@ done
 "$B" ppl --model "$SHARED/fixtures/stories260K.bin" --tokenizer "$SHARED/fixtures/tok512.bin" \
   --text "$BOOKS/pg77-the-house-of-the-seven-gables.txt" --tokens 8000 --compare sinks,window,dense \
   "${common[@]}" --segment 500 --plot "$IMG/ppl-stories260k.svg"
-"$B" bench stream --model models/sinkstream-books-14m.gguf --stream-tokens 200000 \
+"$B" bench stream --model models/sinkstream-books-14m.gguf --stream-tokens 100000 \
   --plot "$IMG/stream-books14m.svg"
+"$B" bench stream --model "$SHARED/fixtures/stories260K.gguf" --stream-tokens 1000000 \
+  --plot "$IMG/stream-stories260k.svg"
 "$B" sinks --model models/sinkstream-books-14m.gguf --text "$BOOKS/pg284-house-of-mirth.txt" \
   --heatmap "$IMG/sinks-books14m.svg"
 "$B" sinks --model "$SHARED/fixtures/stories260K.bin" --tokenizer "$SHARED/fixtures/tok512.bin" \

@@ -29,7 +29,7 @@ constexpr const char* kHelp =
     "at 1, 2, 5 x 10^k tokens; then times re-encoding the whole cache for one token (the\n"
     "paper's sliding window with re-computation) and prints the speed-up.\n"
     "Flat means: the GPU time per step at the last checkpoint within 5% of the one at 10^4\n"
-    "tokens, and identical device memory.\n"
+    "tokens, and identical device memory and live Vulkan objects.\n"
     "  --stream-tokens N   tokens to stream (1000000)\n"
     "  --window-tokens K   tokens averaged per checkpoint (256)\n"
     "  --plot FILE.svg     latency vs tokens (log-log)\n"
@@ -42,6 +42,7 @@ struct Checkpoint {
   double ms_per_token;      // host: feed() call to logits back
   double gpu_ms_per_token;  // GPU: the step's command buffer, by timestamps
   uint64_t device_bytes;
+  uint64_t vulkan_objects;  // live Vulkan device objects in the process
 };
 
 double median(std::vector<double>& v) {
@@ -84,8 +85,9 @@ struct Report {
     return nullptr;
   }
   bool memory_identical() const {
-    return std::all_of(points.begin(), points.end(),
-                       [&](const Checkpoint& p) { return p.device_bytes == points[0].device_bytes; });
+    return std::all_of(points.begin(), points.end(), [&](const Checkpoint& p) {
+      return p.device_bytes == points[0].device_bytes && p.vulkan_objects == points[0].vulkan_objects;
+    });
   }
   // Judged on the GPU time of a step: the host's submit-and-wait jitters by
   // +-10% on small models, which would hide (or fake) a trend.
@@ -115,7 +117,7 @@ struct Report {
       JsonWriter p;
       p.field("tokens", points[i].tokens).field("ms_per_token", points[i].ms_per_token);
       p.field("gpu_ms_per_token", points[i].gpu_ms_per_token);
-      p.field("device_bytes", points[i].device_bytes);
+      p.field("device_bytes", points[i].device_bytes).field("vulkan_objects", points[i].vulkan_objects);
       pts += (i ? "," : "") + p.str();
     }
     j.raw("checkpoints", pts + "]").field("recompute_ms_per_token", recompute).field("speedup", speedup());
@@ -125,18 +127,19 @@ struct Report {
 
   void print_table(const std::string& model, const std::string& device) const {
     std::printf("%s on %s: %u sinks + %u window slots\n", model.c_str(), device.c_str(), sinks, window);
-    std::printf("%14s %14s %14s %16s\n", "tokens", "ms/token", "GPU ms/token", "device bytes");
+    std::printf("%14s %14s %14s %16s %10s\n", "tokens", "ms/token", "GPU ms/token", "device bytes", "vk objects");
     for (const auto& p : points)
-      std::printf("%14llu %14.3f %14.3f %16llu\n", static_cast<unsigned long long>(p.tokens), p.ms_per_token,
-                  p.gpu_ms_per_token, static_cast<unsigned long long>(p.device_bytes));
+      std::printf("%14llu %14.3f %14.3f %16llu %10llu\n", static_cast<unsigned long long>(p.tokens), p.ms_per_token,
+                  p.gpu_ms_per_token, static_cast<unsigned long long>(p.device_bytes),
+                  static_cast<unsigned long long>(p.vulkan_objects));
     std::printf("recompute: %.3f ms per token (re-encoding %u tokens): streaming is %.1fx faster\n", recompute,
                 sinks + window, speedup());
     if (at_1e4())
-      std::printf("flat: %s (GPU time per step at the last checkpoint %+.1f%% vs 10^4 tokens; memory %s)\n",
+      std::printf("flat: %s (GPU time per step at the last checkpoint %+.1f%% vs 10^4 tokens; memory and Vulkan objects %s)\n",
                   flat() ? "yes" : "NO",
                   100 * drift(), memory_identical() ? "identical" : "CHANGED");
     else
-      std::printf("memory %s; stream at least 10^4 tokens for the flatness verdict\n",
+      std::printf("memory and Vulkan objects %s; stream at least 10^4 tokens for the flatness verdict\n",
                   memory_identical() ? "identical" : "CHANGED");
   }
 };
@@ -177,7 +180,7 @@ int bench_stream(const std::vector<std::string>& argv) {
       recent_gpu.push_back(engine.last_gpu_ms());
     }
     if (t == marks[next_mark]) {
-      points.push_back({t, median(recent), median(recent_gpu), gpu.allocated_bytes()});
+      points.push_back({t, median(recent), median(recent_gpu), gpu.allocated_bytes(), Gpu::live_vulkan_objects()});
       recent.clear();
       recent_gpu.clear();
       ++next_mark;

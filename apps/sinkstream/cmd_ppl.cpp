@@ -36,24 +36,6 @@ constexpr const char* kHelp =
     "  --plot FILE.svg     perplexity (log scale) vs tokens processed\n"
     "  --json              one JSON object (a \"runs\" array with --compare)\n";
 
-std::vector<int32_t> parse_ids(const std::string& path) {
-  std::istringstream in(read_text_file(path));
-  std::vector<int32_t> ids;
-  std::string word;
-  while (in >> word) {
-    size_t used = 0;
-    long v = -1;
-    try {
-      v = std::stol(word, &used);
-    } catch (const std::exception&) {
-    }
-    if (used != word.size() || v < 0 || v > INT32_MAX)
-      throw InvalidArgument("'" + path + "' holds '" + word + "', not a token id");
-    ids.push_back(static_cast<int32_t>(v));
-  }
-  return ids;
-}
-
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -140,7 +122,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   std::vector<int32_t> ids;
   if (a.has("token-ids")) {
     file = model::load_model(a.str("model", ""));
-    ids = parse_ids(a.str("token-ids", ""));
+    ids = read_token_ids(a.str("token-ids", ""));
   } else {
     LoadedModel lm = load_model_and_tokenizer(a);
     file = std::move(lm.file);

@@ -16,5 +16,6 @@ int cmd_chat(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_ppl(const std::vector<std::string>& args);
 int cmd_sinks(const std::vector<std::string>& args);
+int cmd_logits(const std::vector<std::string>& args);
 
 }  // namespace sinkstream::app

@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <climits>
 #include <iterator>
+#include <sstream>
 
 #include "sinkstream/error.hpp"
 
@@ -21,6 +23,24 @@ void write_text_file(const std::string& path, const std::string& text) {
   out << text;
   out.close();
   if (!out) throw Error("cannot write '" + path + "' (disk full?)");
+}
+
+std::vector<int32_t> read_token_ids(const std::string& path) {
+  std::istringstream in(read_text_file(path));
+  std::vector<int32_t> ids;
+  std::string word;
+  while (in >> word) {
+    size_t used = 0;
+    long v = -1;
+    try {
+      v = std::stol(word, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != word.size() || v < 0 || v > INT32_MAX)
+      throw InvalidArgument("'" + path + "' holds '" + word + "', not a token id");
+    ids.push_back(static_cast<int32_t>(v));
+  }
+  return ids;
 }
 
 }  // namespace sinkstream::app

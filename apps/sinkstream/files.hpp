@@ -1,6 +1,8 @@
 // Whole-file reads and writes for the CLI, with errors that name the path.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sinkstream::app {
 
@@ -8,5 +10,7 @@ namespace sinkstream::app {
 std::string read_text_file(const std::string& path);
 // Throws Error naming the path when it cannot be written.
 void write_text_file(const std::string& path, const std::string& text);
+// Whitespace-separated non-negative token ids; InvalidArgument names the first bad word.
+std::vector<int32_t> read_token_ids(const std::string& path);
 
 }  // namespace sinkstream::app

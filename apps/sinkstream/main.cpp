@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "  bench generate     prefill and decode speed, latency at stream positions\n"
     "  bench stream       per-token latency and memory over a long stream vs re-computation\n"
     "  tokenize           print the token ids (and pieces) of a text\n"
+    "  logits             write the logits of every position (cross-framework checks)\n"
     "\n"
     "Run `sinkstream <command> --help` for the options of a command.\n"
     "Environment: SINKSTREAM_DEVICE (index or name), SINKSTREAM_VALIDATION=1,\n"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
     if (cmd == "devices") return sinkstream::app::cmd_devices(args);
     if (cmd == "demo") return sinkstream::app::cmd_demo(args);
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);
+    if (cmd == "logits") return sinkstream::app::cmd_logits(args);
     if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
     std::fprintf(stderr, "sinkstream: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;

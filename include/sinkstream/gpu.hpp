@@ -26,6 +26,9 @@ class Gpu {
 
   std::string device_name() const;
   uint64_t allocated_bytes() const;
+  // Vulkan device objects (buffers, memory, pipelines, pools, fences...) alive in
+  // this process: constant while a stream runs.
+  static uint64_t live_vulkan_objects();
   // Validation messages since the last call (empty unless validation is on).
   std::vector<std::string> take_validation_messages();
 

@@ -3,15 +3,28 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <utility>
 
 namespace sinkstream::vk {
+
+// How many handles of one kind are alive in the process: soak tests assert the
+// set of Vulkan objects does not grow while a stream runs.
+// Keyed by the destroy function: on 32-bit targets every handle type is uint64_t.
+template <auto Destroy>
+struct LiveCount {
+  static inline std::atomic<int64_t> n{0};
+};
 
 template <typename T, void (*Destroy)(VkDevice, T, const VkAllocationCallbacks*)>
 class DeviceChild {
  public:
   DeviceChild() = default;
-  DeviceChild(VkDevice device, T handle) : device_(device), handle_(handle) {}
+  DeviceChild(VkDevice device, T handle) : device_(device), handle_(handle) {
+    if (handle_ != VK_NULL_HANDLE) ++LiveCount<Destroy>::n;
+  }
   DeviceChild(const DeviceChild&) = delete;
   DeviceChild& operator=(const DeviceChild&) = delete;
   DeviceChild(DeviceChild&& o) noexcept
@@ -29,7 +42,10 @@ class DeviceChild {
   T get() const { return handle_; }
   explicit operator bool() const { return handle_ != VK_NULL_HANDLE; }
   void reset() {
-    if (handle_ != VK_NULL_HANDLE) Destroy(device_, handle_, nullptr);
+    if (handle_ != VK_NULL_HANDLE) {
+      Destroy(device_, handle_, nullptr);
+      --LiveCount<Destroy>::n;
+    }
     handle_ = VK_NULL_HANDLE;
   }
 
@@ -49,6 +65,16 @@ using PipelineCache = DeviceChild<VkPipelineCache, vkDestroyPipelineCache>;
 using CommandPool = DeviceChild<VkCommandPool, vkDestroyCommandPool>;
 using Fence = DeviceChild<VkFence, vkDestroyFence>;
 using QueryPool = DeviceChild<VkQueryPool, vkDestroyQueryPool>;
+
+// Live device objects of every kind above, in declaration order.
+inline std::array<int64_t, 11> live_objects() {
+  return {LiveCount<vkDestroyBuffer>::n.load(),          LiveCount<vkFreeMemory>::n.load(),
+          LiveCount<vkDestroyShaderModule>::n.load(),    LiveCount<vkDestroyDescriptorSetLayout>::n.load(),
+          LiveCount<vkDestroyDescriptorPool>::n.load(),  LiveCount<vkDestroyPipelineLayout>::n.load(),
+          LiveCount<vkDestroyPipeline>::n.load(),        LiveCount<vkDestroyPipelineCache>::n.load(),
+          LiveCount<vkDestroyCommandPool>::n.load(),     LiveCount<vkDestroyFence>::n.load(),
+          LiveCount<vkDestroyQueryPool>::n.load()};
+}
 
 class Instance {
  public:

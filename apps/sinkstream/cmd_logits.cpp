@@ -1,0 +1,94 @@
+// `sinkstream logits`: the raw logits of every position of a token sequence,
+// for cross-framework checks (tools/train/compare_logits.py compares them with
+// the training code's own PyTorch forward pass).
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "files.hpp"
+#include "json.hpp"
+#include "model_cli.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: sinkstream logits --model PATH (--token-ids FILE | --text TEXT) --out FILE.f32 [options]\n"
+    "Runs the tokens through the model and writes the logits of every position as raw\n"
+    "little-endian float32, shape (tokens, vocab), row-major. Prints the shape and the\n"
+    "top-5 ids per position (JSON with --json).\n"
+    "  --token-ids FILE    exactly these whitespace-separated ids (no BOS added)\n"
+    "  --text TEXT         BOS + the tokenised text\n"
+    "  --out FILE.f32      where the logits go\n"
+    "  --json              one JSON object\n";
+
+std::vector<int32_t> input_ids(const cli::Args& a, std::unique_ptr<model::ModelFile>& file) {
+  if (a.has("text") == a.has("token-ids")) throw InvalidArgument("give exactly one of --text TEXT and --token-ids FILE");
+  if (a.has("token-ids")) {
+    file = model::load_model(a.str("model", ""));
+    return read_token_ids(a.str("token-ids", ""));
+  }
+  LoadedModel lm = load_model_and_tokenizer(a);
+  file = std::move(lm.file);
+  std::vector<int32_t> ids;
+  if (lm.tokenizer->bos() >= 0) ids.push_back(lm.tokenizer->bos());
+  const auto enc = lm.tokenizer->encode(a.str("text", ""), false, false);
+  ids.insert(ids.end(), enc.begin(), enc.end());
+  return ids;
+}
+
+std::vector<int32_t> top5(const float* row, uint32_t vocab) {
+  std::vector<int32_t> idx(vocab);
+  std::iota(idx.begin(), idx.end(), 0);
+  const size_t k = std::min<size_t>(5, vocab);
+  std::partial_sort(idx.begin(), idx.begin() + static_cast<long>(k), idx.end(),
+                    [&](int32_t x, int32_t y) { return row[x] > row[y]; });
+  idx.resize(k);
+  return idx;
+}
+
+}  // namespace
+
+int cmd_logits(const std::vector<std::string>& argv) {
+  auto options = model_options();
+  options.insert({"text", "token-ids", "out"});
+  const cli::Args a(argv, {"help", "json"}, options);
+  if (a.has("help")) {
+    std::printf("%s%s", kHelp, kModelOptionsHelp);
+    return 0;
+  }
+  if (!a.has("out")) throw InvalidArgument("--out FILE.f32 is required");
+  const std::string out = a.str("out", "");
+  write_text_file(out, "");  // fail on an unwritable path before any GPU work
+  std::unique_ptr<model::ModelFile> file;
+  const std::vector<int32_t> ids = input_ids(a, file);
+  if (ids.empty()) throw InvalidArgument("no tokens to run");
+
+  Gpu gpu(gpu_options(a));
+  model::Engine engine(gpu, *file, engine_config(a));
+  const uint32_t vocab = file->hp.vocab;
+  const auto logits = engine.feed(ids, true);
+  write_text_file(out, std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
+
+  std::string rows = "[";
+  for (size_t t = 0; t < ids.size(); ++t) {
+    std::string row = "[";
+    for (const int32_t id : top5(logits.data() + t * vocab, vocab)) row += (row.size() > 1 ? "," : "") + std::to_string(id);
+    rows += (t ? "," : "") + row + "]";
+  }
+  if (a.has("json")) {
+    JsonWriter j;
+    j.field("model", file->path).field("device", gpu.device_name()).field("tokens", ids.size());
+    j.field("vocab", vocab).field("out", out).raw("top5", rows + "]");
+    std::printf("%s\n", j.str().c_str());
+  } else {
+    std::printf("%zu x %u logits written to %s (%s)\n", ids.size(), vocab, out.c_str(), gpu.device_name().c_str());
+  }
+  return 0;
+}
+
+}  // namespace sinkstream::app
