@@ -19,6 +19,16 @@ import torch
 
 from export_gguf import load_gguf_model
 
+if not hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+    # Debian bookworm's torch 1.13 predates it: the plain causal softmax(QK^T/sqrt(d))V.
+    def _sdpa(q, k, v, is_causal=True):
+        scores = (q @ k.transpose(-2, -1)) / q.shape[-1] ** 0.5
+        n, m = scores.shape[-2:]
+        mask = torch.ones(n, m, dtype=torch.bool).tril(m - n)
+        return scores.masked_fill(~mask, float("-inf")).softmax(-1) @ v
+
+    torch.nn.functional.scaled_dot_product_attention = _sdpa
+
 BOS_ID = 1
 
 
