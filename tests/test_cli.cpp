@@ -6,7 +6,9 @@
 #include <array>
 #include <iterator>
 #include <vector>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -129,9 +131,43 @@ TEST_SUITE("cli") {
     const auto r = run("bench stream --model " + model + " --stream-tokens 600 --window-tokens 50 --json");
     REQUIRE(r.code == 0);
     for (const char* key : {"\"checkpoints\":[", "\"tokens\":600", "\"memory_identical\":true", "\"speedup\":",
-                            "\"recompute_ms_per_token\":", "\"window\":20"})
+                            "\"recompute_ms_per_token\":", "\"window\":20", "\"vulkan_objects\":"})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
     std::filesystem::remove(model);
+  }
+
+  TEST_CASE("logits writes (tokens, vocab) float32 that match between the prefill and decode paths") {
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string model = (dir / "sinkstream-cli-logits.gguf").string(), ids = (dir / "sinkstream-cli-ids.txt").string();
+    model::SyntheticSpec spec;
+    model::write_synthetic_gguf(model, spec);
+    {
+      std::ofstream out(ids);
+      out << "1 5 9\n 2 7 3 3 0 11";
+    }
+    std::vector<std::vector<float>> got;
+    for (const char* chunk : {"64", "1"}) {
+      const std::string out = (dir / (std::string("sinkstream-cli-logits-") + chunk + ".f32")).string();
+      const auto r = run("logits --model " + model + " --token-ids " + ids + " --kv-type f32 --chunk " + chunk +
+                         " --json --out " + out);
+      REQUIRE_MESSAGE(r.code == 0, r.out);
+      CHECK(r.out.find("\"tokens\":9") != std::string::npos);
+      std::ifstream in(out, std::ios::binary);
+      std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+      REQUIRE(bytes.size() == size_t{9} * spec.vocab * 4);
+      std::vector<float> f(bytes.size() / 4);
+      std::memcpy(f.data(), bytes.data(), bytes.size());
+      got.push_back(f);
+      std::filesystem::remove(out);
+    }
+    float worst = 0;
+    for (size_t i = 0; i < got[0].size(); ++i) worst = std::max(worst, std::abs(got[0][i] - got[1][i]));
+    CHECK(worst < 1e-4f);
+    const auto bad = run("logits --model " + model + " --token-ids " + ids + " --out /nonexistent-dir/x.f32");
+    CHECK(bad.code != 0);
+    CHECK(bad.out.find("cannot write") != std::string::npos);
+    std::filesystem::remove(model);
+    std::filesystem::remove(ids);
   }
 
   TEST_CASE("sinks --json and the heatmap") {
