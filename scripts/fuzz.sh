@@ -10,12 +10,20 @@ export SINKSTREAM_FIXTURES="$FIX"
 command -v clang++ >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
 bash scripts/install-deps.sh
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSINKSTREAM_FUZZ=ON -DSINKSTREAM_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer
+cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer fuzz_chat_template
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work"/{gguf,files,tok}
-# Seeds: real files, their truncations, and hand-made headers (huge counts, bad versions).
+mkdir -p "$work"/{gguf,files,tok,chat}
+# Seeds: real files, their truncations, and hand-made headers (huge counts, bad
+# versions). The project's own models and tokenizer stand in when the shared
+# fixtures are absent.
+head -c 65536 models/sinkstream-books-5m-learned-sinks.gguf > "$work/gguf/own-head"
+(printf '\000'; head -c 60000 models/sinkstream-books-5m-learned-sinks.gguf) > "$work/files/own-gguf"
+printf 'Once upon a time, \xe2\x80\x94 caf\xc3\xa9 42\n\n  tabs\t' > "$work/tok/own-text"
+printf '{%% for m in messages %%}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{%% endfor %%}' > "$work/chat/chatml"
+printf '<s>\000</s>\000system\000Be brief.\000user\000Hi\000assistant\000Hello' > "$work/chat/messages"
 if [ -d "$FIX" ]; then
+  for f in "$FIX"/templates/*.jinja; do head -c 8000 "$f" > "$work/chat/$(basename "$f")"; done
   cp "$FIX"/stories260K.gguf "$FIX"/tokenizers/ggml-vocab-gpt-2.gguf "$work/gguf/"
   (printf '\001'; cat "$FIX/tok512.bin") > "$work/files/tok"
   (printf '\000'; head -c 60000 "$FIX/stories260K.bin") > "$work/files/bin"
@@ -25,7 +33,7 @@ printf 'GGUF\003\000\000\000\377\377\377\377\377\377\377\377\000\000\000\000\000
 printf 'GGUF\001\000\000\000' > "$work/gguf/v1"
 printf '\000\100\000\000\000\000\001\000\000\005\000\000\000\004\000\000\000\000\002\000\000\000\002\000\000' > "$work/files/hdr"
 printf '\003\xff\xfe\xc3\x28\xe2\x82' > "$work/tok/bad-utf8"
-for t in gguf:fuzz_gguf:65536 files:fuzz_model_files:70000 tok:fuzz_tokenizer:4096; do
+for t in gguf:fuzz_gguf:65536 files:fuzz_model_files:70000 tok:fuzz_tokenizer:4096 chat:fuzz_chat_template:8192; do
   IFS=: read -r dir bin len <<<"$t"
   echo "== $bin (${SECONDS_EACH}s)"
   log="$work/$bin.log"

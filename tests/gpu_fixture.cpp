@@ -42,6 +42,7 @@ model::EngineConfig f32_engine(uint32_t sinks, uint32_t window, uint32_t chunk) 
   c.window = window;
   c.kv_type = KvType::f32;
   c.max_chunk = chunk;
+  c.check_finite = true;  // the NaN/Inf guard is on in tests
   return c;
 }
 

@@ -29,8 +29,9 @@ struct Run {
   std::string out;  // stdout and stderr together
 };
 
-Run run(const std::string& args) {
-  const std::string cmd = std::string(SINKSTREAM_CLI) + " " + args + " 2>&1";
+// Runs a shell line (the binary is $B), stdout and stderr together.
+Run run_sh(const std::string& line) {
+  const std::string cmd = "B=" + std::string(SINKSTREAM_CLI) + "; { " + line + "; } 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), &pclose);
   REQUIRE(p != nullptr);
   std::string out;
@@ -40,6 +41,8 @@ Run run(const std::string& args) {
   const int status = pclose(p.release());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+Run run(const std::string& args) { return run_sh("\"$B\" " + args); }
 
 }  // namespace
 
@@ -191,6 +194,40 @@ TEST_SUITE("cli") {
     for (size_t at = s.find("class=\"cell\""); at != std::string::npos; at = s.find("class=\"cell\"", at + 1)) ++cells;
     CHECK(cells == 2 * 4);  // layers x heads
     for (const auto& f : {model, text, svg}) std::filesystem::remove(f);
+  }
+
+  TEST_CASE("resource failures: no driver, too little memory, a lost device, unwritable outputs") {
+    const std::string model = (std::filesystem::temp_directory_path() / "sinkstream-cli-res.gguf").string();
+    model::write_synthetic_gguf(model, {});
+    auto r = run_sh("VK_ICD_FILENAMES=/nonexistent.json \"$B\" generate --model " + model + " --tokens 2");
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("no Vulkan driver") != std::string::npos, r.out);
+    r = run_sh("SINKSTREAM_DEVICE_MEMORY_LIMIT=100K \"$B\" generate --model " + model + " --tokens 2");
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("needs about") != std::string::npos, r.out);
+    r = run_sh("SINKSTREAM_INJECT_DEVICE_LOST=4 \"$B\" generate --model " + model + " --tokens 20 --ignore-eos");
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("device lost") != std::string::npos, r.out);
+    r = run("ppl --model " + model + " --text " + model + " --csv /nonexistent-dir/x.csv");
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("cannot write '/nonexistent-dir/x.csv'") != std::string::npos, r.out);
+    std::filesystem::remove(model);
+  }
+
+  TEST_CASE("Ctrl-C during a long prompt ingest prints the statistics and exits cleanly") {
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string model = (dir / "sinkstream-cli-int.gguf").string(), prompt = (dir / "sinkstream-cli-int.txt").string();
+    model::write_synthetic_gguf(model, {});
+    {
+      std::ofstream out(prompt);
+      for (int i = 0; i < 40000; ++i) out << "\xc3\xa9t\xc3\xa9 " << i << " ";  // ~400K byte-fallback tokens
+    }
+    const auto r = run_sh("\"$B\" generate --model " + model + " --prompt-file " + prompt +
+                          " --tokens 5 & pid=$!; sleep 4; kill -INT $pid; wait $pid; echo \"exit=$?\"");
+    CHECK_MESSAGE(r.out.find("exit=0") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("prompt tokens ingested") != std::string::npos, r.out);
+    std::filesystem::remove(model);
+    std::filesystem::remove(prompt);
   }
 
   TEST_CASE("bad invocations fail with a message and a non-zero exit code") {

@@ -17,8 +17,10 @@
 namespace sinkstream::test {
 namespace {
 
-// Largest |GPU logit - reference logit| over a stream that wraps the window.
-double max_logit_error(const model::SyntheticSpec& spec, const std::string& name) {
+// Largest |GPU logit - reference logit| over a stream that wraps the window:
+// in 7-token chunks (prefill kernels), or one token per step (the decode path,
+// fused where the device allows, which `fused` then asserts).
+double max_logit_error(const model::SyntheticSpec& spec, const std::string& name, bool one_by_one = false) {
   const std::string path = temp_path(name + ".gguf");
   model::write_synthetic_gguf(path, spec);
   const auto m = model::load_model(path);
@@ -26,7 +28,18 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
   ref::ReferenceModel reference(*m, 2, 20);
   std::vector<int32_t> tokens;
   for (int32_t i = 0; i < 60; ++i) tokens.push_back((i * 37 + 5) % static_cast<int32_t>(spec.vocab));
-  const auto got = engine.feed(tokens, true);
+  std::vector<float> got;
+  if (one_by_one) {
+    CHECK_MESSAGE(engine.fused_decode() == gpu().context().info().subgroup_arithmetic,
+                  "the fused decode path is taken wherever the device has subgroup arithmetic");
+    for (int32_t t : tokens) {
+      const auto l = engine.feed({&t, 1});
+      got.insert(got.end(), l.begin(), l.end());
+    }
+  } else {
+    const auto l = engine.feed(tokens, true);
+    got.assign(l.begin(), l.end());
+  }
   double worst = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto want = reference.forward(tokens[i]);
@@ -51,6 +64,27 @@ TEST_SUITE("weights") {
       INFO(name << ": max |gpu - reference| logit = " << err);
       CHECK(err <= 1e-3);
     }
+  }
+
+  TEST_CASE("each weight type through the one-token (fused decode) path matches the CPU reference") {
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"}, {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::bf16, "bf16"}, {model::GgmlType::q8_0, "q8_0"},
+                              {model::GgmlType::q4_0, "q4_0"}}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.ffn = 160;  // odd number of 32-blocks per row: rows start at 2-byte offsets in Q8_0/Q4_0
+      const double err = max_logit_error(spec, std::string("decode-") + name, true);
+      INFO(name << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
+    ValidationScope validation;
+    model::SyntheticSpec spec;  // biases, NeoX RoPE, tied output and learned sinks in the fused path
+    spec.qwen2 = true;
+    spec.tied_output = true;
+    spec.learned_sinks = true;
+    spec.type = model::GgmlType::q8_0;
+    CHECK(max_logit_error(spec, "decode-qwen2", true) <= 1e-3);
   }
 
   TEST_CASE("tied output and learned sink logits") {

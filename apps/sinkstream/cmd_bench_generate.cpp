@@ -23,7 +23,9 @@ constexpr const char* kHelp =
     "bound ((weights + KV bytes read per token) / copy bandwidth measured in the same run).\n"
     "  --prompt-tokens N   prefill length (512)\n"
     "  --decode-tokens N   decode steps per measurement (128)\n"
-    "  --positions LIST    stream positions for the latency curve (1000,10000,100000)\n";
+    "  --positions LIST    stream positions for the latency curve (1000,10000,100000)\n"
+    "  --profile           also time every op of the decode steps at the last position on\n"
+    "                      the GPU (timestamps between ops, summed over layers)\n";
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -33,16 +35,37 @@ struct Point {
   double ms_per_token;
 };
 
-// Decodes n tokens greedily, one per step; returns seconds.
-double decode(model::Engine& e, std::span<const float> logits, uint32_t n) {
+// Decodes n tokens greedily, one per step; returns seconds. Adds the GPU time
+// of the steps to *gpu_ms when given (GPU timing must be on).
+double decode(model::Engine& e, std::span<const float> logits, uint32_t n, double* gpu_ms = nullptr) {
   std::vector<float> l(logits.begin(), logits.end());
   const auto t = Clock::now();
   for (uint32_t i = 0; i < n; ++i) {
     const int32_t next = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
     const auto out = e.feed({&next, 1});
+    if (gpu_ms) *gpu_ms += e.last_gpu_ms();
     l.assign(out.begin(), out.end());
   }
   return since(t);
+}
+
+struct Profile {
+  double host_ms = 0, gpu_ms = 0;                  // per decode step, without per-op stamps
+  std::vector<std::pair<std::string, double>> ops;  // ms per step, with stamps
+};
+
+// Decode steps at the current position: host vs GPU time per step, then the per-op split.
+Profile profile_decode(model::Engine& e, std::span<const float> logits, uint32_t n) {
+  Profile p;
+  std::vector<float> keep(logits.begin(), logits.end());
+  e.enable_gpu_timing();
+  p.host_ms = 1e3 * decode(e, keep, n, &p.gpu_ms) / n;
+  p.gpu_ms /= n;
+  e.enable_op_profile();
+  e.reset_op_profile();
+  decode(e, keep, n);
+  for (auto [op, ms] : e.op_profile()) p.ops.emplace_back(op, ms / static_cast<double>(e.op_profile_chunks()));
+  return p;
 }
 
 // Feeds n pseudo-random tokens in chunks (fast-forward to a stream position).
@@ -64,7 +87,7 @@ std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uin
 int bench_generate(const std::vector<std::string>& argv) {
   auto options = model_options();
   options.insert({"prompt-tokens", "decode-tokens", "positions"});
-  const cli::Args a(argv, {"help", "json"}, options);
+  const cli::Args a(argv, {"help", "json", "profile"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
@@ -100,6 +123,11 @@ int bench_generate(const std::vector<std::string>& argv) {
     curve.push_back({engine.counters().tokens, 1e3 * decode(engine, keep, steps) / steps});
   }
   progress.finish();
+  Profile prof;
+  if (a.has("profile")) {
+    keep.assign(logits.begin(), logits.end());
+    prof = profile_decode(engine, keep, steps);
+  }
 
   const uint64_t kv_token_bytes = 2ull * file->hp.layers * file->hp.kv_heads * file->hp.head_dim *
                                   (cc.kv_type == KvType::f16 ? 2 : 4);
@@ -124,6 +152,12 @@ int bench_generate(const std::vector<std::string>& argv) {
       pts += (i ? "," : "") + p.str();
     }
     j.raw("latency", pts + "]").field("device_bytes", c.device_bytes).field("evicted", c.evicted);
+    if (a.has("profile")) {
+      JsonWriter ops;
+      for (const auto& [op, ms] : prof.ops) ops.field(op, 1e3 * ms);
+      j.field("profile_host_ms_per_token", prof.host_ms).field("profile_gpu_ms_per_token", prof.gpu_ms);
+      j.raw("profile_us_per_token", ops.str());
+    }
     std::printf("%s\n", j.str().c_str());
     return 0;
   }
@@ -139,6 +173,14 @@ int bench_generate(const std::vector<std::string>& argv) {
                 100.0 * bound_fraction(p.ms_per_token, std::min<uint64_t>(p.position, cc.sinks + cc.window)));
   std::printf("memory   %.1f MiB on the device, %llu tokens evicted; copy bandwidth %.0f GB/s\n",
               static_cast<double>(c.device_bytes) / (1 << 20), static_cast<unsigned long long>(c.evicted), copy);
+  if (a.has("profile")) {
+    std::printf("profile  decode at position %llu: %.3f ms/token on the host, %.3f ms on the GPU\n",
+                static_cast<unsigned long long>(c.tokens), prof.host_ms, prof.gpu_ms);
+    double total = 0;
+    for (const auto& op : prof.ops) total += op.second;
+    for (const auto& [op, ms] : prof.ops)
+      std::printf("  %-22s %9.1f us/token %6.1f%%\n", op.c_str(), 1e3 * ms, 100 * ms / total);
+  }
   return 0;
 }
 

@@ -36,15 +36,18 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Feeds the prompt chunk by chunk (progress on stderr); returns the last logits.
-std::vector<float> ingest(model::Engine& engine, std::span<const int32_t> input) {
+// Feeds the prompt chunk by chunk (progress on stderr) until done or Ctrl-C;
+// returns the last logits and counts the tokens fed in `fed`.
+std::vector<float> ingest(model::Engine& engine, std::span<const int32_t> input, size_t& fed) {
   Progress progress("prompt", input.size());
   std::vector<float> logits;
   const size_t chunk = engine.cache_config().max_chunk;
-  for (size_t at = 0; at < input.size() && !interrupted(); at += chunk) {
-    const auto l = engine.feed(input.subspan(at, std::min(chunk, input.size() - at)));
+  for (fed = 0; fed < input.size() && !interrupted();) {
+    const size_t n = std::min(chunk, input.size() - fed);
+    const auto l = engine.feed(input.subspan(fed, n));
     logits.assign(l.begin(), l.end());
-    progress.update(std::min(input.size(), at + chunk));
+    fed += n;
+    progress.update(fed);
   }
   progress.finish();
   return logits;
@@ -78,6 +81,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
   }
+  install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
   if (a.has("prompt") && a.has("prompt-file")) throw InvalidArgument("give --prompt or --prompt-file, not both");
   const std::string prompt = a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
   const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0});
@@ -88,7 +92,6 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const model::Tokenizer& tok = *lm.tokenizer;
   Gpu gpu(gpu_options(a));
   model::Engine engine(gpu, *lm.file, engine_config(a));
-  install_interrupt_handler();
 
   std::vector<int32_t> input;
   if (tok.bos() >= 0) input.push_back(tok.bos());
@@ -100,8 +103,10 @@ int cmd_generate(const std::vector<std::string>& argv) {
   Generation g;
   g.prompt_tokens = static_cast<double>(input.size());
   const auto t_prefill = std::chrono::steady_clock::now();
-  std::vector<float> logits = ingest(engine, input);
+  size_t fed = 0;
+  std::vector<float> logits = ingest(engine, input, fed);
   g.prefill_s = seconds_since(t_prefill);
+  g.prompt_tokens = static_cast<double>(fed);  // fewer than the prompt's after a Ctrl-C
 
   model::StreamingDecoder decoder(tok);
   std::string& text = g.text;
@@ -144,7 +149,10 @@ int cmd_generate(const std::vector<std::string>& argv) {
   } else {
     std::printf("\n");
     if (interrupted())
-      std::fprintf(stderr, "interrupted: %zu tokens generated, %.1f tokens/s, %llu evicted\n", generated.size(),
+      std::fprintf(stderr,
+                   "interrupted: %zu of %zu prompt tokens ingested (%.1f tokens/s), %zu tokens generated "
+                   "(%.1f tokens/s), %llu evicted\n",
+                   fed, input.size(), g.prompt_tokens / std::max(g.prefill_s, 1e-9), generated.size(),
                    generated.size() / std::max(g.decode_s, 1e-9), static_cast<unsigned long long>(c.evicted));
   }
   return 0;

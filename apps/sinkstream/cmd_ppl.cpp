@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "files.hpp"
+#include "interrupt.hpp"
 #include "json.hpp"
 #include "model/perplexity.hpp"
 #include "model_cli.hpp"
@@ -48,6 +49,7 @@ std::string result_json(const model::PerplexityResult& r) {
   j.field("policy", r.policy).field("sinks", r.sinks).field("window", r.window).field("tokens", r.tokens);
   j.field("ppl", r.ppl()).field("segments", r.segment_ppl);
   j.field("tokens_per_s", static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9)).field("device_bytes", r.device_bytes);
+  j.field("interrupted", r.interrupted);
   return j.str();
 }
 
@@ -143,13 +145,24 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   pc.chunk = ec.max_chunk;
   pc.segment = static_cast<uint32_t>(a.u64("segment", 1024, 1, 1 << 30));
   Gpu gpu(gpu_options(a));
+  install_interrupt_handler();
   std::vector<model::PerplexityResult> runs;
   for (auto policy : policies) {
     pc.policy = policy;
     Progress progress(model::policy_name(policy), ids.size() - 1);
-    runs.push_back(model::evaluate_perplexity(gpu, *file, ids, pc, [&](uint64_t done) { progress.update(done); }));
+    auto r = model::evaluate_perplexity(gpu, *file, ids, pc, [&](uint64_t done) {
+      progress.update(done);
+      return !interrupted();
+    });
     progress.finish();
+    if (r.tokens > 0) runs.push_back(std::move(r));
+    if (interrupted()) {
+      std::fprintf(stderr, "interrupted: reporting the %zu tokens scored so far\n",
+                   runs.empty() ? size_t{0} : static_cast<size_t>(runs.back().tokens));
+      break;
+    }
   }
+  if (runs.empty()) throw Error("interrupted before the first token was scored");
 
   if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
   if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, file->path));

@@ -37,6 +37,12 @@ class DeviceLost : public Error {
   using Error::Error;
 };
 
+// The NaN/Inf guard found a non-finite value; the message names the first op.
+class NumericalError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Any other Vulkan failure.
 class VulkanError : public Error {
  public:

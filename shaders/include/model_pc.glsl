@@ -38,6 +38,24 @@ layout(push_constant) uniform PC {
   uint pad1;
   uint pad2;
 } pc;
+#elif defined(PC_MATVEC)
+layout(push_constant) uniform PC {
+  uint n_rows;
+  uint k_cols;
+  uint row_bytes;
+  uint x_offset;
+  uint out_offset;
+  uint accumulate;
+  uint has_bias;
+  float eps;
+} pc;
+#elif defined(PC_CHECK_FINITE)
+layout(push_constant) uniform PC {
+  uint count;
+  uint tag;
+  uint pad0;
+  uint pad1;
+} pc;
 #endif
 
 #endif

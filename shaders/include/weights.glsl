@@ -6,46 +6,56 @@
 #define WEIGHTS_GLSL
 
 layout(std430, binding = WEIGHTS_BINDING) readonly buffer Weights { uint wq[]; };
+#ifdef WEIGHTS_UP_BINDING
+// A second matrix of the same type and shape (the fused gate/up product).
+layout(std430, binding = WEIGHTS_UP_BINDING) readonly buffer WeightsUp { uint uq[]; };
+uint w_word(bool up, uint i) { return up ? uq[i] : wq[i]; }
+#else
+uint w_word(bool up, uint i) { return wq[i]; }
+#endif
 
 // 32 bits starting at an even byte offset.
-uint w_u32(uint byte_off) {
+uint w_u32(bool up, uint byte_off) {
   const uint i = byte_off >> 2u;
-  return (byte_off & 2u) == 0u ? wq[i] : (wq[i] >> 16u) | (wq[i + 1u] << 16u);
+  return (byte_off & 2u) == 0u ? w_word(up, i) : (w_word(up, i) >> 16u) | (w_word(up, i + 1u) << 16u);
 }
 
-uint w_u16(uint byte_off) { return (wq[byte_off >> 2u] >> ((byte_off & 2u) * 8u)) & 0xffffu; }
+uint w_u16(bool up, uint byte_off) { return (w_word(up, byte_off >> 2u) >> ((byte_off & 2u) * 8u)) & 0xffffu; }
 
-// Weights k..k+3 (k a multiple of 4) of the row starting at byte `row`.
-vec4 load_w4(uint row, uint k) {
+// Weights k..k+3 (k a multiple of 4) of the row starting at byte `row` (of the
+// up matrix when `up`).
+vec4 load_w4_of(bool up, uint row, uint k) {
 #if defined(W_F32)
   const uint o = row + k * 4u;
-  return vec4(uintBitsToFloat(w_u32(o)), uintBitsToFloat(w_u32(o + 4u)), uintBitsToFloat(w_u32(o + 8u)),
-              uintBitsToFloat(w_u32(o + 12u)));
+  return vec4(uintBitsToFloat(w_u32(up, o)), uintBitsToFloat(w_u32(up, o + 4u)), uintBitsToFloat(w_u32(up, o + 8u)),
+              uintBitsToFloat(w_u32(up, o + 12u)));
 #elif defined(W_F16)
   const uint o = row + k * 2u;
-  return vec4(unpackHalf2x16(w_u32(o)), unpackHalf2x16(w_u32(o + 4u)));
+  return vec4(unpackHalf2x16(w_u32(up, o)), unpackHalf2x16(w_u32(up, o + 4u)));
 #elif defined(W_BF16)
   const uint o = row + k * 2u;
-  const uint a = w_u32(o), b = w_u32(o + 4u);
+  const uint a = w_u32(up, o), b = w_u32(up, o + 4u);
   return vec4(uintBitsToFloat(a << 16u), uintBitsToFloat(a & 0xffff0000u), uintBitsToFloat(b << 16u),
               uintBitsToFloat(b & 0xffff0000u));
 #elif defined(W_Q8_0)
   // block: f16 scale, 32 x int8
   const uint block = row + (k >> 5u) * 34u;
-  const float d = unpackHalf2x16(w_u16(block)).x;
-  const uint q = w_u32(block + 2u + (k & 31u));
+  const float d = unpackHalf2x16(w_u16(up, block)).x;
+  const uint q = w_u32(up, block + 2u + (k & 31u));
   return d * vec4(float(int(q << 24u) >> 24), float(int(q << 16u) >> 24), float(int(q << 8u) >> 24), float(int(q) >> 24));
 #elif defined(W_Q4_0)
   // block: f16 scale, 16 bytes; element j < 16 is the low nibble of byte j, j >= 16 the high nibble of byte j - 16
   const uint block = row + (k >> 5u) * 18u;
-  const float d = unpackHalf2x16(w_u16(block)).x;
+  const float d = unpackHalf2x16(w_u16(up, block)).x;
   const uint j = k & 31u;
-  uint q = w_u32(block + 2u + (j & 15u));
+  uint q = w_u32(up, block + 2u + (j & 15u));
   q = j < 16u ? q & 0x0f0f0f0fu : (q >> 4u) & 0x0f0f0f0fu;
   return d * (vec4(float(q & 0xffu), float((q >> 8u) & 0xffu), float((q >> 16u) & 0xffu), float(q >> 24u)) - 8.0);
 #else
 #error "define one of W_F32, W_F16, W_BF16, W_Q8_0, W_Q4_0"
 #endif
 }
+
+vec4 load_w4(uint row, uint k) { return load_w4_of(false, row, k); }
 
 #endif

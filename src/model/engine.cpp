@@ -1,6 +1,8 @@
 #include "model/engine.hpp"
+#include "model/engine_layer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -56,19 +58,37 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   return s;
 }
 
+std::string mib(uint64_t b) { return std::to_string((b + (1u << 19)) >> 20) + " MiB"; }
+
+// Fails before anything is uploaded when the model and its cache cannot fit,
+// with what each part needs, instead of an allocation error halfway through.
+void check_fits(const vk::Context& ctx, const ModelFile& m, const StreamConfig& s) {
+  const HParams& h = m.hp;
+  const uint64_t weights = m.weight_bytes();
+  const uint64_t kv = 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) * s.head_dim *
+                      (s.kv_type == KvType::f16 ? 2 : 4);
+  const uint64_t act = 4ull * s.max_chunk *
+                       (2ull * h.dim + 2ull * h.heads * h.head_dim + 2ull * h.kv_heads * h.head_dim + 2ull * h.ffn + h.vocab);
+  const uint64_t need = weights + kv + act;
+  const uint64_t used = ctx.allocated_bytes();
+  const uint64_t cap = ctx.memory_limit() ? ctx.memory_limit() : ctx.info().device_local_bytes;
+  const uint64_t have = cap > used ? cap - used : 0;
+  if (cap == 0 || need <= have) return;
+  throw OutOfDeviceMemory("'" + m.path + "' needs about " + mib(need) + " of device memory (weights " + mib(weights) +
+                          ", KV cache " + mib(kv) + " for " + std::to_string(s.sinks + s.window) + " slots, activations " +
+                          mib(act) + ") but " + ctx.info().name + " has " + mib(have) +
+                          (ctx.memory_limit() ? " left under the memory limit" : " available") +
+                          ": try a smaller --window, --kv-type f16, or a more quantised model file");
+}
+
 }  // namespace
 
-struct Engine::Layer {
-  GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
-  std::optional<GpuTensor> bq, bk, bv;
-  vk::BindingSet norm1, norm2, swiglu;
-  MatmulSets q, k, v, o, gate_set, up_set, down_set;
-};
 
 Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
     : ctx_(gpu.context()), hp_(m.hp), cache_cfg_(make_cache_config(m.hp, cfg)), max_chunk_(cfg.max_chunk), cmd_(ctx_) {
   validate(cache_cfg_);
   if (hp_.dim % 4 || hp_.ffn % 4) throw Error("'" + m.path + "': dim and FFN size must be multiples of 4");
+  check_fits(ctx_, m, cache_cfg_);
   upload_weights(m);
   cache_ = std::make_unique<kv::KvCache>(ctx_, cache_cfg_, 0);
   const uint64_t M = max_chunk_;
@@ -88,6 +108,10 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
   cache_->bind({&q_, &k_, &v_, &att_, &sinks_});
   make_kernels();
   bind_sets();
+  const char* fused = std::getenv("SINKSTREAM_FUSED_DECODE");
+  if (cfg.fused_decode && !(fused && std::string(fused) == "0")) bind_decode_sets();
+  const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
+  if (cfg.check_finite || (env && std::string(env) == "1")) finite_ = std::make_unique<FiniteCheck>(ctx_);
 }
 
 Engine::~Engine() = default;
@@ -190,32 +214,80 @@ MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride, 
 }
 }  // namespace
 
+void Engine::stamp(const char* op) {
+  if (!profile_.pool) return;
+  if (profile_.names.size() + 1 >= kProfileStamps) throw Error("internal error: too many profiled ops per chunk");
+  profile_.names.push_back(op);
+  cmd_.timestamp(profile_.pool.get(), static_cast<uint32_t>(profile_.names.size()));
+}
+
+void Engine::enable_op_profile() {
+  if (!profile_.pool) profile_.pool = ctx_.create_timestamp_pool(kProfileStamps);
+}
+
+std::vector<std::pair<std::string, double>> Engine::op_profile() const {
+  std::vector<std::pair<std::string, double>> out(profile_.total_ms.begin(), profile_.total_ms.end());
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+void Engine::read_op_profile() {
+  const auto count = static_cast<uint32_t>(profile_.names.size() + 1);
+  const auto ns = vk::read_timestamps_ns(ctx_, profile_.pool.get(), count);
+  for (uint32_t i = 1; i < count; ++i) profile_.total_ms[profile_.names[i - 1]] += (ns[i] - ns[i - 1]) / 1e6;
+  ++profile_.chunks;
+}
+
+void Engine::check(const vk::GpuBuffer& out, uint64_t count, uint32_t layer, const char* op) {
+  if (!finite_) return;
+  finite_->check(cmd_, out, count, layer == UINT32_MAX ? std::string(op) : "layer " + std::to_string(layer) + " " + op);
+}
+
 void Engine::record_layer(uint32_t li, uint32_t n) {
   const Layer& l = layers_[li];
   const uint32_t dim = hp_.dim, qd = hp_.heads * hp_.head_dim, kvd = hp_.kv_heads * hp_.head_dim;
   cmd_.dispatch(l.norm1, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
   cmd_.compute_barrier();
+  stamp("attn_norm");
+  check(xn_, uint64_t{n} * dim, li, "attn_norm (RMSNorm)");
   record_matmul(l.q, n, qd, matmul_io(l.wq, dim, qd, false, l.bq.has_value()));
   record_matmul(l.k, n, kvd, matmul_io(l.wk, dim, kvd, false, l.bk.has_value()));
   record_matmul(l.v, n, kvd, matmul_io(l.wv, dim, kvd, false, l.bv.has_value()));
   cmd_.compute_barrier();
+  stamp("attn_qkv");
+  check(q_, uint64_t{n} * qd, li, "attn_q (matmul)");
+  check(k_, uint64_t{n} * kvd, li, "attn_k (matmul)");
+  check(v_, uint64_t{n} * kvd, li, "attn_v (matmul)");
   kv::LayerIo io;
   io.q_stride = io.out_stride = qd;
   io.kv_stride = kvd;
   io.sink_offset = li * hp_.heads;
   cache_->record_layer(cmd_, li, n, io);  // ends with a barrier
+  stamp("kv_append+attention");
+  check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
   if (probe_first_ && n == 1) cache_->record_probe(cmd_, li, io, li * hp_.heads * probe_first_);
   record_matmul(l.o, n, dim, matmul_io(l.wo, qd, dim, true, false));
   cmd_.compute_barrier();
+  stamp("attn_output");
+  check(x_, uint64_t{n} * dim, li, "attn_output (matmul + residual)");
   cmd_.dispatch(l.norm2, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
   cmd_.compute_barrier();
+  stamp("ffn_norm");
+  check(xn_, uint64_t{n} * dim, li, "ffn_norm (RMSNorm)");
   record_matmul(l.gate_set, n, hp_.ffn, matmul_io(l.gate, dim, hp_.ffn, false, false));
   record_matmul(l.up_set, n, hp_.ffn, matmul_io(l.up, dim, hp_.ffn, false, false));
   cmd_.compute_barrier();
+  stamp("ffn_gate_up");
+  check(gate_, uint64_t{n} * hp_.ffn, li, "ffn_gate (matmul)");
+  check(up_, uint64_t{n} * hp_.ffn, li, "ffn_up (matmul)");
   cmd_.dispatch(l.swiglu, SwigluPC{n * hp_.ffn, 0, 0, 0}, {ceil_div(n * hp_.ffn, kGroup), 1, 1});
   cmd_.compute_barrier();
+  stamp("swiglu");
+  check(gate_, uint64_t{n} * hp_.ffn, li, "SwiGLU");
   record_matmul(l.down_set, n, dim, matmul_io(l.down, hp_.ffn, dim, true, false));
   cmd_.compute_barrier();
+  stamp("ffn_down");
+  check(x_, uint64_t{n} * dim, li, "ffn_down (matmul + residual)");
 }
 
 void Engine::record_chunk(uint32_t n, bool all_logits) {
@@ -224,15 +296,41 @@ void Engine::record_chunk(uint32_t n, bool all_logits) {
     cmd_.reset_timestamps(stamps_.get(), 2);
     cmd_.timestamp(stamps_.get(), 0);
   }
+  if (finite_) finite_->begin(cmd_);
+  if (profile_.pool) {
+    profile_.names.clear();
+    cmd_.reset_timestamps(profile_.pool.get(), kProfileStamps);
+    cmd_.timestamp(profile_.pool.get(), 0);
+  }
   cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0}, {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
   cmd_.compute_barrier();
+  stamp("embed");
+  check(x_, uint64_t{n} * hp_.dim, UINT32_MAX, "token_embd (embedding)");
+  if (n == 1 && decode_) {
+    for (uint32_t l = 0; l < hp_.layers; ++l) record_layer_decode(l);
+    record_logits_decode();
+    finish_chunk(1);
+    return;
+  }
   for (uint32_t l = 0; l < hp_.layers; ++l) record_layer(l, n);
   cmd_.dispatch(final_norm_set_, RmsNormPC{n, hp_.dim, hp_.rms_eps, 0}, {n, 1, 1});
   cmd_.compute_barrier();
+  stamp("output_norm");
+  check(xn_, uint64_t{n} * hp_.dim, UINT32_MAX, "output_norm (RMSNorm)");
   const GpuTensor& out = output_.rows ? output_ : tok_embd_;
   MatmulPC pc = matmul_io(out, hp_.dim, hp_.vocab, false, false);
   pc.x_offset = all_logits ? 0 : (n - 1) * hp_.dim;
   record_matmul(logits_set_, all_logits ? n : 1, hp_.vocab, pc);
+  stamp("logits");
+  finish_chunk(all_logits ? n : 1);
+}
+
+// After the logits: their NaN/Inf check, the closing timestamp, the host barrier.
+void Engine::finish_chunk(uint32_t logit_rows) {
+  if (finite_) {
+    cmd_.compute_barrier();
+    check(logits_, uint64_t{logit_rows} * hp_.vocab, UINT32_MAX, "output (logits matmul)");
+  }
   if (stamps_) cmd_.timestamp(stamps_.get(), 1);
   cmd_.host_read_barrier();
   cmd_.end();
@@ -252,6 +350,8 @@ std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_lo
     cache_->prepare(n);
     record_chunk(n, all_logits);
     cmd_.submit_and_wait();
+    if (finite_) finite_->verify(cache_->state().appended, n);
+    if (profile_.pool) read_op_profile();
     if (stamps_) {
       const auto ns = vk::read_timestamps_ns(ctx_, stamps_.get(), 2);
       last_gpu_ms_ = (ns[1] - ns[0]) / 1e6;

@@ -3,11 +3,15 @@
 // chunk one command buffer with no host round trip inside; it returns logits.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 #include <memory>
 #include <span>
 #include <vector>
 
 #include "kv/kv_cache.hpp"
+#include "model/finite_check.hpp"
 #include "model/model_file.hpp"
 #include "model/push_constants.hpp"
 #include "sinkstream/gpu.hpp"
@@ -19,6 +23,12 @@ struct EngineConfig {
   uint32_t window = 0;  // 0: the model's training context minus the sinks
   KvType kv_type = KvType::f16;
   uint32_t max_chunk = 64;
+  // NaN/Inf guard: every op's output is checked and the first op that produced a
+  // non-finite value is named in a NumericalError (also on with SINKSTREAM_CHECK_FINITE=1).
+  bool check_finite = false;
+  // One-token steps through the fused matvec kernels where the device allows
+  // (false: the general chunk kernels, for comparisons).
+  bool fused_decode = true;
 };
 
 struct EngineCounters {
@@ -55,10 +65,20 @@ class Engine {
   void enable_gpu_timing();
   double last_gpu_ms() const { return last_gpu_ms_; }
 
+  // Profiling: from now on the GPU time of every op (summed over layers) is
+  // accumulated per op name over all chunks; op_profile() lists (name, total ms),
+  // largest first, and op_profile_chunks() how many chunks they cover.
+  void enable_op_profile();
+  std::vector<std::pair<std::string, double>> op_profile() const;
+  uint64_t op_profile_chunks() const { return profile_.chunks; }
+  void reset_op_profile() { profile_.total_ms.clear(), profile_.chunks = 0; }
+
   // Forgets the stream: the next feed() starts at position 0 in an empty cache.
   void reset() { cache_->reset(); }
 
   EngineCounters counters() const;
+  // Whether one-token steps take the fused matvec path on this device.
+  bool fused_decode() const { return decode_ != nullptr; }
   const HParams& hparams() const { return hp_; }
   const StreamConfig& cache_config() const { return cache_cfg_; }
 
@@ -68,6 +88,7 @@ class Engine {
   void make_kernels();
   void bind_sets();
   void record_chunk(uint32_t n, bool all_logits);
+  void finish_chunk(uint32_t logit_rows);
   // The same bindings for the decode (one token) and the chunk variant of matmul.comp.
   struct MatmulSets {
     vk::BindingSet one, many;
@@ -75,6 +96,18 @@ class Engine {
   const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
   void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
   void record_layer(uint32_t l, uint32_t n);
+  // The fused one-token path (engine_decode.cpp).
+  struct DecodeSets;
+  bool decode_path_available() const;
+  void bind_decode_sets();
+  void record_matvec(const vk::BindingSet& set, const GpuTensor& w, bool accumulate, bool bias);
+  void record_layer_decode(uint32_t l);
+  void record_logits_decode();
+  // The NaN/Inf guard on `count` floats of an op's output, when it is on.
+  void check(const vk::GpuBuffer& out, uint64_t count, uint32_t layer, const char* op);
+  // A profile timestamp closing the op `op` (everything since the previous stamp), when profiling.
+  void stamp(const char* op);
+  void read_op_profile();
 
   vk::Context& ctx_;
   HParams hp_;
@@ -98,6 +131,15 @@ class Engine {
   vk::GpuBuffer logits_;  // (token, vocab), host-read
   vk::GpuBuffer probe_;   // (layer, head, first) attention on the first tokens, host-read
   uint32_t probe_first_ = 0;
+  std::unique_ptr<DecodeSets> decode_;   // null: one-token steps use the chunk kernels
+  std::unique_ptr<FiniteCheck> finite_;  // null unless the NaN/Inf guard is on
+  static constexpr uint32_t kProfileStamps = 1024;
+  struct {
+    vk::QueryPool pool;
+    std::vector<const char*> names;  // op closed by timestamp i + 1, this chunk
+    std::map<std::string, double> total_ms;
+    uint64_t chunks = 0;
+  } profile_;
   vk::QueryPool stamps_;  // begin/end of the last chunk, when GPU timing is on
   double last_gpu_ms_ = 0;
 

@@ -60,13 +60,13 @@ EngineConfig engine_for(const PerplexityConfig& c, uint32_t window, uint64_t n_t
 
 // sinks, window, dense: one pass, chunk by chunk, every token's logits kept.
 void stream_pass(Engine& engine, std::span<const int32_t> ids, uint32_t chunk, PerplexityResult& r,
-                 const std::function<void(uint64_t)>& progress) {
+                 const std::function<bool(uint64_t)>& progress) {
   const uint32_t vocab = engine.hparams().vocab;
   for (size_t at = 0; at + 1 < ids.size(); at += chunk) {
     const size_t m = std::min<size_t>(chunk, ids.size() - 1 - at);  // the last id is only predicted
     const auto logits = engine.feed(ids.subspan(at, m), true);
     for (size_t i = 0; i < m; ++i) r.nll.push_back(token_nll(logits.subspan(i * vocab, vocab), ids[at + i + 1]));
-    if (progress) progress(r.nll.size());
+    if (progress && !progress(r.nll.size())) return;
   }
 }
 
@@ -74,7 +74,7 @@ void stream_pass(Engine& engine, std::span<const int32_t> ids, uint32_t chunk, P
 // `budget` tokens re-encoded at positions 0..budget-1 (the first of them the
 // stream's BOS when `from_bos`).
 void recompute_pass(Engine& engine, std::span<const int32_t> ids, uint32_t budget, bool from_bos,
-                    PerplexityResult& r, const std::function<void(uint64_t)>& progress) {
+                    PerplexityResult& r, const std::function<bool(uint64_t)>& progress) {
   for (size_t t = 1; t < ids.size(); ++t) {
     engine.reset();
     std::span<const float> logits;
@@ -87,14 +87,14 @@ void recompute_pass(Engine& engine, std::span<const int32_t> ids, uint32_t budge
       logits = engine.feed(ids.subspan(t - budget, budget));
     }
     r.nll.push_back(token_nll(logits, ids[t]));
-    if (progress && (t % 16 == 0 || t + 1 == ids.size())) progress(r.nll.size());
+    if (progress && (t % 16 == 0 || t + 1 == ids.size()) && !progress(r.nll.size())) return;
   }
 }
 
 }  // namespace
 
 PerplexityResult evaluate_perplexity(Gpu& gpu, const ModelFile& model, std::span<const int32_t> ids,
-                                     const PerplexityConfig& cfg, const std::function<void(uint64_t)>& progress) {
+                                     const PerplexityConfig& cfg, const std::function<bool(uint64_t)>& progress) {
   if (ids.size() < 2) throw InvalidArgument("perplexity needs at least two tokens");
   if (cfg.segment == 0 || cfg.chunk == 0) throw InvalidArgument("segment and chunk must be positive");
   for (int32_t id : ids)
@@ -116,6 +116,7 @@ PerplexityResult evaluate_perplexity(Gpu& gpu, const ModelFile& model, std::span
     stream_pass(engine, ids, cfg.chunk, r, progress);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.tokens = r.nll.size();
+  r.interrupted = r.tokens + 1 < ids.size();
   for (size_t i = 0; i < r.nll.size(); i += cfg.segment) {
     const size_t end = std::min(r.nll.size(), i + cfg.segment);
     double s = 0;

@@ -39,6 +39,7 @@ struct PerplexityResult {
   std::string policy;
   uint32_t sinks = 0, window = 0;  // what the policy kept (window = S + W for `window`)
   uint64_t tokens = 0;             // predicted tokens (every id after the first)
+  bool interrupted = false;        // stopped by progress() before the end
   double nll_sum = 0;
   std::vector<double> nll;         // per predicted token
   std::vector<double> segment_ppl; // per `segment` predicted tokens
@@ -48,10 +49,11 @@ struct PerplexityResult {
   double ppl() const;
 };
 
-// `progress(done)` is called with the number of predicted tokens so far.
+// `progress(done)` is called with the number of predicted tokens so far; when it
+// returns false the evaluation stops there (the result covers what was done).
 PerplexityResult evaluate_perplexity(Gpu& gpu, const ModelFile& model, std::span<const int32_t> ids,
                                      const PerplexityConfig& cfg,
-                                     const std::function<void(uint64_t)>& progress = {});
+                                     const std::function<bool(uint64_t)>& progress = {});
 
 // -log softmax(logits)[target], in double.
 double token_nll(std::span<const float> logits, int32_t target);

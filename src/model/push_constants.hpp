@@ -49,4 +49,28 @@ struct SwigluPC {
 };
 static_assert(sizeof(SwigluPC) == 16);
 
+// matvec.comp: the decode (one-token) product, with optional fused RMSNorm
+// (eps used) and SwiGLU (spec constants).
+struct MatvecPC {
+  uint32_t n_rows;
+  uint32_t k_cols;
+  uint32_t row_bytes;
+  uint32_t x_offset;  // floats
+  uint32_t out_offset;
+  uint32_t accumulate;
+  uint32_t has_bias;
+  float eps;
+};
+static_assert(sizeof(MatvecPC) == 32);
+static_assert(offsetof(MatvecPC, eps) == 28);
+
+// check_finite.comp: status[0] = max(status[0], tag) if data[0..count) holds a NaN or Inf.
+struct CheckFinitePC {
+  uint32_t count;
+  uint32_t tag;
+  uint32_t pad0, pad1;
+};
+static_assert(sizeof(CheckFinitePC) == 16);
+static_assert(offsetof(CheckFinitePC, tag) == 4);
+
 }  // namespace sinkstream::model

@@ -1,6 +1,8 @@
 // Instance, device selection and device creation.
 #include "vk/context.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -213,6 +215,8 @@ Context::Context(const ContextOptions& options) {
   if (memory_limit_ == 0 && !env("SINKSTREAM_DEVICE_MEMORY_LIMIT").empty())
     memory_limit_ = parse_byte_size(env("SINKSTREAM_DEVICE_MEMORY_LIMIT"));
   submit_timeout_ms_ = options.submit_timeout_ms;
+  if (!env("SINKSTREAM_INJECT_DEVICE_LOST").empty())
+    inject_lost_at_ = parse_byte_size(env("SINKSTREAM_INJECT_DEVICE_LOST"));
   pipeline_cache_path_ = options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE")
                                                              : options.pipeline_cache_path;
   create_instance();
@@ -243,6 +247,11 @@ void Context::create_instance() {
         "apt-get install vulkan-validationlayers)");
   instance_ = make_instance(validation_);
   if (!validation_) return;
+  // The validation layer (1.3.239) leaves allocations behind, owned by its own
+  // globals, and the loader unmaps it at vkDestroyInstance: leak checkers then
+  // blame an unknown module. Keeping it mapped lets them attribute (and
+  // scripts/lsan.supp suppress) what is the layer's, not ours.
+  dlopen("libVkLayer_khronos_validation.so", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
   auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
       vkGetInstanceProcAddr(instance_.get(), "vkCreateDebugUtilsMessengerEXT"));
   auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(

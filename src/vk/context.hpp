@@ -189,6 +189,9 @@ class Context {
   bool validation_ = false;
   uint64_t memory_limit_ = 0;
   uint64_t submit_timeout_ms_ = 0;
+  // Fault injection for tests ($SINKSTREAM_INJECT_DEVICE_LOST=N): submission N
+  // and every later one fail as VK_ERROR_DEVICE_LOST. 0 = off.
+  uint64_t inject_lost_at_ = 0, submissions_ = 0;
   std::string pipeline_cache_path_;
 
   Instance instance_;

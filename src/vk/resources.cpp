@@ -1,4 +1,5 @@
 // Buffers, kernels, descriptors, submissions and the pipeline cache.
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -10,7 +11,11 @@
 namespace sinkstream::vk {
 namespace {
 
-std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 19)) >> 20) + " MiB"; }
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, bytes < (100u << 20) ? "%.1f MiB" : "%.0f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
 
 }  // namespace
 
@@ -306,6 +311,8 @@ void Context::submit_and_wait(VkCommandBuffer cmd, VkFence fence) {
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd;
   VK_CHECK(vkResetFences(device(), 1, &fence));
+  if (inject_lost_at_ && ++submissions_ >= inject_lost_at_)
+    throw_vk_error(VK_ERROR_DEVICE_LOST, "vkQueueSubmit (injected by SINKSTREAM_INJECT_DEVICE_LOST)", __FILE__, __LINE__);
   VK_CHECK(vkQueueSubmit(queue_, 1, &si, fence));
   const VkResult r = vkWaitForFences(device(), 1, &fence, VK_TRUE, submit_timeout_ns());
   if (r == VK_TIMEOUT)

@@ -3,14 +3,22 @@
 #include <unistd.h>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include "model/model_file.hpp"
 #include "model/vocab.hpp"
 #include "sinkstream/error.hpp"
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/dev/shm/sinkstream-fuzz-" + std::to_string(getpid());
+  // RAM-backed where there is /dev/shm: the file is rewritten for every input.
+  static const std::string path =
+      (std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path()) /
+      ("sinkstream-fuzz-" + std::to_string(getpid()));
   FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return 0;
+  if (!f) {
+    std::perror(path.c_str());
+    std::abort();  // fuzzing nothing would look like a clean run
+  }
   if (size) std::fwrite(data + 1, 1, size - 1, f);
   std::fclose(f);
   try {

@@ -9,10 +9,13 @@
 #include "model/vocab.hpp"
 #include "sinkstream/error.hpp"
 using namespace sinkstream::model;
+#include <filesystem>
+// A fixture vocabulary, or the project's own SentencePiece one when the fixtures are absent.
 static std::unique_ptr<Tokenizer> load(const char* name) {
   const char* dir = std::getenv("SINKSTREAM_FIXTURES");
-  std::string base = dir ? dir : "../shared/fixtures";
-  return std::make_unique<Tokenizer>(vocab_from_gguf(GgufFile::open(base + "/tokenizers/" + name)));
+  std::string path = std::string(dir ? dir : "../shared/fixtures") + "/tokenizers/" + name;
+  if (!std::filesystem::exists(path)) path = SINKSTREAM_OWN_VOCAB;
+  return std::make_unique<Tokenizer>(vocab_from_gguf(GgufFile::open(path)));
 }
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto spm = load("ggml-vocab-llama-spm.gguf");

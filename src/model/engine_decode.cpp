@@ -1,0 +1,136 @@
+// The one-token (decode) path of the engine: each layer is six dispatches of
+// matvec.comp and the KV cache, with RMSNorm fused into the products that read
+// it and SwiGLU fused into the gate/up product. Taken where the device has
+// subgroup arithmetic and every matrix's K suits the kernel; chunks (prefill)
+// and other devices use the general kernels of engine.cpp.
+#include <algorithm>
+
+#include "model/engine.hpp"
+#include "model/engine_layer.hpp"
+#include "sinkstream/error.hpp"
+#include "vk/context.hpp"
+
+namespace sinkstream::model {
+namespace {
+
+constexpr uint32_t kGroup = 128;     // threads per matvec workgroup
+constexpr uint32_t kRowsPerSg = 2;   // RS in matvec.comp
+constexpr uint32_t kMaxSubgroups = 32;  // sg_sums[] in matvec.comp
+
+uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+
+const char* variant(GgmlType t) {
+  switch (t) {
+    case GgmlType::f32: return "matvec_f32";
+    case GgmlType::f16: return "matvec_f16";
+    case GgmlType::bf16: return "matvec_bf16";
+    case GgmlType::q8_0: return "matvec_q8_0";
+    case GgmlType::q4_0: return "matvec_q4_0";
+    default: throw Error(std::string("internal error: no matvec for weight type ") + ggml_type_name(t));
+  }
+}
+
+// K (columns) the kernel reads in whole 16-byte units or blocks.
+bool k_fits(const GpuTensor& w) {
+  switch (w.type) {
+    case GgmlType::f32: return w.cols % 4 == 0;
+    case GgmlType::f16:
+    case GgmlType::bf16: return w.cols % 8 == 0;
+    default: return w.cols % 32 == 0;
+  }
+}
+
+}  // namespace
+
+bool Engine::decode_path_available() const {
+  const auto& info = ctx_.info();
+  if (!info.subgroup_arithmetic || info.subgroup_size == 0) return false;
+  // The fused norm stages x (dim floats) and one float per subgroup in shared memory.
+  if (kGroup / std::min(info.subgroup_size, kGroup) > kMaxSubgroups || 4ull * hp_.dim + 4 * kMaxSubgroups > info.max_shared_bytes)
+    return false;
+  const GpuTensor& out = output_.rows ? output_ : tok_embd_;
+  bool ok = k_fits(out);
+  for (const Layer& l : layers_)
+    for (const GpuTensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) ok = ok && k_fits(*w);
+  for (const Layer& l : layers_) ok = ok && l.gate.type == l.up.type;
+  return ok;
+}
+
+void Engine::bind_decode_sets() {
+  if (!decode_path_available()) return;
+  auto d = std::make_unique<DecodeSets>();
+  // Assume the reported subgroup size; the kernel loops, so a different actual size still covers the rows.
+  d->rows_per_group = std::max(1u, kGroup / ctx_.info().subgroup_size) * kRowsPerSg;
+  const uint32_t sets = 6 * hp_.layers + 1;
+  d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
+  const auto kernel = [&](GgmlType t, bool norm, bool swiglu) -> const vk::Kernel& {
+    return ctx_.kernel({variant(t), 6, sizeof(MatvecPC), {kGroup, 1, 1},
+                        {{3, kRowsPerSg}, {4, norm}, {5, swiglu}, {6, hp_.dim / 4}, {7, d->rows_per_group}}});
+  };
+  const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
+                        const vk::GpuBuffer& out, const GpuTensor* norm, const GpuTensor* up) {
+    const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out,
+                                norm ? &norm->buffer : &dummy_, up ? &up->buffer : &dummy_};
+    return ctx_.bind(d->pool.get(), kernel(w.type, norm != nullptr, up != nullptr), b);
+  };
+  for (const Layer& l : layers_) {
+    DecodeSets::LayerSets s;
+    s.q = bind(x_, l.wq, l.bq, q_, &l.attn_norm, nullptr);
+    s.k = bind(x_, l.wk, l.bk, k_, &l.attn_norm, nullptr);
+    s.v = bind(x_, l.wv, l.bv, v_, &l.attn_norm, nullptr);
+    s.o = bind(att_, l.wo, std::nullopt, x_, nullptr, nullptr);
+    s.gate_up = bind(x_, l.gate, std::nullopt, gate_, &l.ffn_norm, &l.up);
+    s.down = bind(gate_, l.down, std::nullopt, x_, nullptr, nullptr);
+    d->layers.push_back(std::move(s));
+  }
+  d->logits = bind(x_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_, &output_norm_, nullptr);
+  decode_ = std::move(d);
+}
+
+void Engine::record_matvec(const vk::BindingSet& set, const GpuTensor& w, bool accumulate, bool bias) {
+  const uint32_t groups = ceil_div(w.rows, decode_->rows_per_group);
+  const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
+  cmd_.dispatch(set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps},
+                {gx, ceil_div(groups, gx), 1});
+}
+
+void Engine::record_layer_decode(uint32_t li) {
+  const Layer& l = layers_[li];
+  const auto& s = decode_->layers[li];
+  const uint32_t qd = hp_.heads * hp_.head_dim, kvd = hp_.kv_heads * hp_.head_dim;
+  record_matvec(s.q, l.wq, false, l.bq.has_value());
+  record_matvec(s.k, l.wk, false, l.bk.has_value());
+  record_matvec(s.v, l.wv, false, l.bv.has_value());
+  cmd_.compute_barrier();
+  stamp("attn_norm+qkv");
+  check(q_, qd, li, "attn_q (RMSNorm + matmul)");
+  check(k_, kvd, li, "attn_k (RMSNorm + matmul)");
+  check(v_, kvd, li, "attn_v (RMSNorm + matmul)");
+  kv::LayerIo io;
+  io.q_stride = io.out_stride = qd;
+  io.kv_stride = kvd;
+  io.sink_offset = li * hp_.heads;
+  cache_->record_layer(cmd_, li, 1, io);  // ends with a barrier
+  stamp("kv_append+attention");
+  check(att_, qd, li, "attention (RoPE, KV cache, softmax)");
+  if (probe_first_) cache_->record_probe(cmd_, li, io, li * hp_.heads * probe_first_);
+  record_matvec(s.o, l.wo, true, false);
+  cmd_.compute_barrier();
+  stamp("attn_output");
+  check(x_, hp_.dim, li, "attn_output (matmul + residual)");
+  record_matvec(s.gate_up, l.gate, false, false);
+  cmd_.compute_barrier();
+  stamp("ffn_norm+gate_up+swiglu");
+  check(gate_, hp_.ffn, li, "ffn_gate/up + SwiGLU (RMSNorm + matmuls)");
+  record_matvec(s.down, l.down, true, false);
+  cmd_.compute_barrier();
+  stamp("ffn_down");
+  check(x_, hp_.dim, li, "ffn_down (matmul + residual)");
+}
+
+void Engine::record_logits_decode() {
+  record_matvec(decode_->logits, output_.rows ? output_ : tok_embd_, false, false);
+  stamp("output_norm+logits");
+}
+
+}  // namespace sinkstream::model

@@ -1,0 +1,30 @@
+// One layer's weights on the GPU with the binding sets of the chunk path, and
+// those of the fused one-token path;
+// shared by engine.cpp and engine_decode.cpp.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "model/engine.hpp"
+
+namespace sinkstream::model {
+
+struct Engine::Layer {
+  GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
+  std::optional<GpuTensor> bq, bk, bv;
+  vk::BindingSet norm1, norm2, swiglu;
+  MatmulSets q, k, v, o, gate_set, up_set, down_set;
+};
+
+// The binding sets of the fused one-token path (engine_decode.cpp).
+struct Engine::DecodeSets {
+  struct LayerSets {
+    vk::BindingSet q, k, v, o, gate_up, down;
+  };
+  std::vector<LayerSets> layers;
+  vk::BindingSet logits;
+  vk::DescriptorPool pool;
+  uint32_t rows_per_group = 0;
+};
+
+}  // namespace sinkstream::model
