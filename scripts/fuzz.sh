@@ -2,15 +2,24 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
 # SECONDS (default 60), seeded from the fixtures plus hand-made edge cases.
 #   scripts/fuzz.sh [SECONDS]
+# FUZZ_JOBS=N runs N fuzzing processes per target (libFuzzer -fork); with
+# FUZZ_NO_BUILD=1 the binaries already in build-fuzz/tests/fuzz are used
+# (a machine without clang, e.g. the GPU box with many cores).
+# FUZZ_SECONDS_<target>=S overrides the time of one target (slow ones need more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 FIX="${SINKSTREAM_FIXTURES:-$(pwd)/../shared/fixtures}"
 export SINKSTREAM_FIXTURES="$FIX"
-command -v clang++ >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
-bash scripts/install-deps.sh
-CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSINKSTREAM_FUZZ=ON -DSINKSTREAM_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer fuzz_chat_template
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+  command -v clang++ >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
+  bash scripts/install-deps.sh
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSINKSTREAM_FUZZ=ON -DSINKSTREAM_BUILD_TESTS=OFF >/dev/null
+  cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer fuzz_chat_template
+fi
+jobs=${FUZZ_JOBS:-1}
+fork=()
+[ "$jobs" -gt 1 ] && fork=(-fork="$jobs" -ignore_crashes=0)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"/{gguf,files,tok,chat}
@@ -35,13 +44,16 @@ printf '\000\100\000\000\000\000\001\000\000\005\000\000\000\004\000\000\000\000
 printf '\003\xff\xfe\xc3\x28\xe2\x82' > "$work/tok/bad-utf8"
 for t in gguf:fuzz_gguf:65536 files:fuzz_model_files:70000 tok:fuzz_tokenizer:4096 chat:fuzz_chat_template:8192; do
   IFS=: read -r dir bin len <<<"$t"
-  echo "== $bin (${SECONDS_EACH}s)"
+  secs_var="FUZZ_SECONDS_$bin"
+  secs="${!secs_var:-$SECONDS_EACH}"
+  echo "== $bin (${secs}s)"
   log="$work/$bin.log"
-  if ! "build-fuzz/tests/fuzz/$bin" -max_total_time="$SECONDS_EACH" -max_len="$len" -print_final_stats=1 \
+  if ! "build-fuzz/tests/fuzz/$bin" "${fork[@]}" -max_total_time="$secs" -max_len="$len" -print_final_stats=1 \
       -artifact_prefix="$(pwd)/build-fuzz/crash-$bin-" "$work/$dir" >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "$bin found a crash: the input is saved as build-fuzz/crash-$bin-*" >&2
     exit 1
   fi
-  grep -E "^(stat::number_of_executed_units|Done)" "$log"
+  # One process prints its stats; -fork workers report "#N ... exec/s" lines instead.
+  grep -E "^(stat::number_of_executed_units|Done)" "$log" || grep -E "^#[0-9]+" "$log" | tail -n 1
 done

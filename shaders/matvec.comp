@@ -1,10 +1,11 @@
 #version 450
 // Decode matrix-vector product, one token: out[n] (+)= sum_k xin[k] * W[n][k] (+ bias[n]).
-// Each subgroup owns RS weight rows; lanes stride over the row in units read
-// with 16-byte loads (8 halfs, 4 floats) or one quantised block, and meet in
-// one subgroupAdd: no shared-memory reduction, no barrier on the hot path.
+// A workgroup owns ROWS weight rows; every thread holds its slice of x in
+// registers (UPT units, unit = 16-byte load of 8 halfs / 4 floats, or half a
+// quantised block) and reads the matching units of each row; partial sums meet
+// in a subgroupAdd and one small shared-memory step.
 // Optional fusions (specialization constants):
-//   NORM   xin = rmsnorm(x) * norm_w, staged once per workgroup in shared memory
+//   NORM   xin = rmsnorm(x) * norm_w, from the registers, one barrier
 //   SWIGLU a second weight matrix (up): out[n] = silu(W.xin) * (U.xin)
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -16,11 +17,11 @@
 #include "weights.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 3) const uint RS = 2;         // weight rows per subgroup
+layout(constant_id = 3) const uint ROWS = 2;       // weight rows per workgroup
 layout(constant_id = 4) const bool NORM = false;   // fused RMSNorm of x
 layout(constant_id = 5) const bool SWIGLU = false; // fused up matrix and SwiGLU
-layout(constant_id = 6) const uint MAX_K4 = 2048;  // shared x capacity, in vec4 (NORM only)
-layout(constant_id = 7) const uint ROWS = 8;       // rows per workgroup: any subgroup size covers them
+layout(constant_id = 6) const uint UPT = 2;        // units per thread: ceil(K / UNIT / WG)
+const uint WG = gl_WorkGroupSize.x;
 
 layout(std430, binding = 0) readonly buffer X { vec4 x[]; };          // (k / 4)
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };   // (n)
@@ -31,85 +32,93 @@ layout(std430, binding = 4) readonly buffer NormW { vec4 norm_w[]; }; // (k / 4)
 layout(std430, binding = 1) readonly buffer Weights4 { uvec4 wq4[]; };
 layout(std430, binding = 5) readonly buffer WeightsUp4 { uvec4 uq4[]; };
 
-shared vec4 xs[NORM ? MAX_K4 : 1];
-shared float sg_sums[32];
-
-vec4 xin(uint i) { return NORM ? xs[i] : x[pc.x_offset / 4u + i]; }
-
-// One unit of a row dotted with xin: F16/BF16 units are 8 weights (one 16-byte
-// load), F32 4, Q8_0/Q4_0 one 32-weight block.
 #if defined(W_F16) || defined(W_BF16)
 const uint UNIT = 8u;
 #elif defined(W_F32)
 const uint UNIT = 4u;
 #else
-const uint UNIT = 32u;
+const uint UNIT = 16u;  // half a 32-weight block
 #endif
+const uint V = UNIT / 4u;  // vec4s of x per unit
 
-float unit_dot(bool up, uint row, uint u) {
+shared float sg_sums[32];
+shared float red[2u * ROWS * 32u];  // (gate|up, row, subgroup)
+
+vec4 xr[UPT * V];  // this thread's units of xin
+
+float unit_dot(bool up, uint row, uint u, uint j) {
 #if defined(W_F16) || defined(W_BF16) || defined(W_F32)
-  const uint i = (row + u * UNIT * (UNIT == 4u ? 4u : 2u)) / 16u;
+  const uint i = (row + u * 16u) / 16u;
   const uvec4 w = up ? uq4[i] : wq4[i];
 #endif
 #if defined(W_F16)
-  return dot(vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)), xin(2u * u)) +
-         dot(vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)), xin(2u * u + 1u));
+  return dot(vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)), xr[j * 2u]) +
+         dot(vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)), xr[j * 2u + 1u]);
 #elif defined(W_BF16)
   const vec4 a = vec4(uintBitsToFloat(w.x << 16u), uintBitsToFloat(w.x & 0xffff0000u), uintBitsToFloat(w.y << 16u),
                       uintBitsToFloat(w.y & 0xffff0000u));
   const vec4 b = vec4(uintBitsToFloat(w.z << 16u), uintBitsToFloat(w.z & 0xffff0000u), uintBitsToFloat(w.w << 16u),
                       uintBitsToFloat(w.w & 0xffff0000u));
-  return dot(a, xin(2u * u)) + dot(b, xin(2u * u + 1u));
+  return dot(a, xr[j * 2u]) + dot(b, xr[j * 2u + 1u]);
 #elif defined(W_F32)
-  return dot(uintBitsToFloat(w), xin(u));
+  return dot(uintBitsToFloat(w), xr[j]);
 #else
   float s = 0.0;
-  for (uint j = 0u; j < 8u; ++j) s += dot(load_w4_of(up, row, u * 32u + j * 4u), xin(u * 8u + j));
+  for (uint v = 0u; v < 4u; ++v) s += dot(load_w4_of(up, row, u * 16u + v * 4u), xr[j * 4u + v]);
   return s;
 #endif
 }
 
-void stage_normed_x() {
-  const uint k4 = pc.k_cols / 4u;
-  float ss = 0.0;
-  for (uint i = gl_LocalInvocationID.x; i < k4; i += gl_WorkGroupSize.x) {
-    const vec4 v = x[pc.x_offset / 4u + i];
-    xs[i] = v;
-    ss += dot(v, v);
+void load_x() {
+  const uint units = pc.k_cols / UNIT;
+  for (uint j = 0u; j < UPT; ++j) {
+    const uint u = gl_LocalInvocationID.x + j * WG;
+    for (uint v = 0u; v < V; ++v) xr[j * V + v] = u < units ? x[pc.x_offset / 4u + u * V + v] : vec4(0.0);
   }
+  if (!NORM) return;
+  float ss = 0.0;
+  for (uint i = 0u; i < UPT * V; ++i) ss += dot(xr[i], xr[i]);
   ss = subgroupAdd(ss);
   if (subgroupElect()) sg_sums[gl_SubgroupID] = ss;
   barrier();
   float total = 0.0;
   for (uint s = 0u; s < gl_NumSubgroups; ++s) total += sg_sums[s];
   const float scale = inversesqrt(total / float(pc.k_cols) + pc.eps);
-  for (uint i = gl_LocalInvocationID.x; i < k4; i += gl_WorkGroupSize.x) xs[i] *= scale * norm_w[i];
-  barrier();
+  for (uint j = 0u; j < UPT; ++j) {
+    const uint u = gl_LocalInvocationID.x + j * WG;
+    for (uint v = 0u; v < V; ++v) xr[j * V + v] *= u < units ? scale * norm_w[u * V + v] : vec4(0.0);
+  }
 }
 
 void main() {
-  if (NORM) stage_normed_x();
+  load_x();
   const uint first = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * ROWS;
-  const uint end = min(first + ROWS, pc.n_rows);
   const uint units = pc.k_cols / UNIT;
-  for (uint n0 = first + gl_SubgroupID * RS; n0 < end; n0 += gl_NumSubgroups * RS) {
-    float acc[RS], acc_up[RS];
-    for (uint r = 0u; r < RS; ++r) acc[r] = acc_up[r] = 0.0;
-    for (uint u = gl_SubgroupInvocationID; u < units; u += gl_SubgroupSize)
-      for (uint r = 0u; r < RS; ++r) {
-        if (n0 + r >= end) break;
-        acc[r] += unit_dot(false, (n0 + r) * pc.row_bytes, u);
-        if (SWIGLU) acc_up[r] += unit_dot(true, (n0 + r) * pc.row_bytes, u);
-      }
-    for (uint r = 0u; r < RS; ++r) {
-      const float s = subgroupAdd(acc[r]);
-      const float up = SWIGLU ? subgroupAdd(acc_up[r]) : 0.0;
-      const uint n = n0 + r;
-      if (!subgroupElect() || n >= end) continue;
-      float v = s + (pc.has_bias != 0u ? bias[n] : 0.0);
-      if (SWIGLU) v = v / (1.0 + exp(-v)) * up;
-      const uint at = pc.out_offset + n;
-      o[at] = pc.accumulate != 0u ? o[at] + v : v;
+  for (uint r = 0u; r < ROWS; ++r) {
+    const uint n = min(first + r, pc.n_rows - 1u);  // past the end: harmless duplicate work, not written
+    float acc = 0.0, acc_up = 0.0;
+    for (uint j = 0u; j < UPT; ++j) {
+      const uint u = gl_LocalInvocationID.x + j * WG;
+      if (u >= units) break;
+      acc += unit_dot(false, n * pc.row_bytes, u, j);
+      if (SWIGLU) acc_up += unit_dot(true, n * pc.row_bytes, u, j);
+    }
+    acc = subgroupAdd(acc);
+    if (SWIGLU) acc_up = subgroupAdd(acc_up);
+    if (subgroupElect()) {
+      red[r * 32u + gl_SubgroupID] = acc;
+      red[(ROWS + r) * 32u + gl_SubgroupID] = acc_up;
     }
   }
+  barrier();
+  const uint r = gl_LocalInvocationID.x, n = first + r;
+  if (r >= ROWS || n >= pc.n_rows) return;
+  float v = pc.has_bias != 0u ? bias[n] : 0.0, up = 0.0;
+  for (uint s = 0u; s < gl_NumSubgroups; ++s) {
+    v += red[r * 32u + s];
+    up += red[(ROWS + r) * 32u + s];
+  }
+  if (SWIGLU) v = v / (1.0 + exp(-v)) * up;
+  const uint at = pc.out_offset + n;
+  o[at] = pc.accumulate != 0u ? o[at] + v : v;
 }

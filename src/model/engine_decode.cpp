@@ -14,7 +14,7 @@ namespace sinkstream::model {
 namespace {
 
 constexpr uint32_t kGroup = 128;     // threads per matvec workgroup
-constexpr uint32_t kRowsPerSg = 2;   // RS in matvec.comp
+constexpr uint32_t kRows = 2;        // ROWS in matvec.comp: weight rows per workgroup
 constexpr uint32_t kMaxSubgroups = 32;  // sg_sums[] in matvec.comp
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
@@ -29,6 +29,9 @@ const char* variant(GgmlType t) {
     default: throw Error(std::string("internal error: no matvec for weight type ") + ggml_type_name(t));
   }
 }
+
+// Weights per unit (one 16-byte load, or half a quantised block), as in matvec.comp.
+uint32_t unit(GgmlType t) { return t == GgmlType::f32 ? 4 : (t == GgmlType::f16 || t == GgmlType::bf16) ? 8 : 16; }
 
 // K (columns) the kernel reads in whole 16-byte units or blocks.
 bool k_fits(const GpuTensor& w) {
@@ -45,9 +48,7 @@ bool k_fits(const GpuTensor& w) {
 bool Engine::decode_path_available() const {
   const auto& info = ctx_.info();
   if (!info.subgroup_arithmetic || info.subgroup_size == 0) return false;
-  // The fused norm stages x (dim floats) and one float per subgroup in shared memory.
-  if (kGroup / std::min(info.subgroup_size, kGroup) > kMaxSubgroups || 4ull * hp_.dim + 4 * kMaxSubgroups > info.max_shared_bytes)
-    return false;
+  if (kGroup / std::min(info.subgroup_size, kGroup) > kMaxSubgroups) return false;
   const GpuTensor& out = output_.rows ? output_ : tok_embd_;
   bool ok = k_fits(out);
   for (const Layer& l : layers_)
@@ -59,19 +60,19 @@ bool Engine::decode_path_available() const {
 void Engine::bind_decode_sets() {
   if (!decode_path_available()) return;
   auto d = std::make_unique<DecodeSets>();
-  // Assume the reported subgroup size; the kernel loops, so a different actual size still covers the rows.
-  d->rows_per_group = std::max(1u, kGroup / ctx_.info().subgroup_size) * kRowsPerSg;
+  d->rows_per_group = kRows;
   const uint32_t sets = 6 * hp_.layers + 1;
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
-  const auto kernel = [&](GgmlType t, bool norm, bool swiglu) -> const vk::Kernel& {
-    return ctx_.kernel({variant(t), 6, sizeof(MatvecPC), {kGroup, 1, 1},
-                        {{3, kRowsPerSg}, {4, norm}, {5, swiglu}, {6, hp_.dim / 4}, {7, d->rows_per_group}}});
+  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu) -> const vk::Kernel& {
+    const uint32_t units_per_thread = ceil_div(w.cols / unit(w.type), kGroup);
+    return ctx_.kernel({variant(w.type), 6, sizeof(MatvecPC), {kGroup, 1, 1},
+                        {{3, kRows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}});
   };
   const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
                         const vk::GpuBuffer& out, const GpuTensor* norm, const GpuTensor* up) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out,
                                 norm ? &norm->buffer : &dummy_, up ? &up->buffer : &dummy_};
-    return ctx_.bind(d->pool.get(), kernel(w.type, norm != nullptr, up != nullptr), b);
+    return ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr), b);
   };
   for (const Layer& l : layers_) {
     DecodeSets::LayerSets s;
