@@ -5,13 +5,16 @@
 #   tools/train/device_run.sh NAME STEPS TIME_BUDGET_S [train.py options...]
 #
 # Expects the carried folder .traindata/ (prepare_data.py output with
-# train.bin compressed as train.bin.xz). Writes to .trainout/NAME/ and copies
-# the float16 weights (split in 15 MiB parts when larger), eval.json and the log
-# to $OUT/NAME/.
+# train.bin compressed as train.bin.xz), or the folder named by DATA (e.g. a
+# subset_data.py output). Writes to .trainout/NAME/ and copies the float16
+# weights (split in 15 MiB parts) to $OUT/NAME/ as soon as training ends, so
+# they come back even if the evaluation outruns the call; then eval.json (at
+# the training context, all policies), eval256.json (cache 256, sinks and
+# window) and the log.
 set -euo pipefail
 name=$1 steps=$2 budget=$3
 shift 3
-data=.traindata
+data=${DATA:-.traindata}
 run=.trainout/$name
 mkdir -p "$run" "$OUT/$name"
 [ -f $data/train.bin ] || xz -dkT0 $data/train.bin.xz
@@ -19,8 +22,11 @@ export PYTHONUNBUFFERED=1
 cd tools/train
 python3 train.py --data ../../$data --out ../../$run --steps "$steps" --time-budget "$budget" --compile "$@" \
     2>&1 | tee -a ../../$run/log.txt
+split -b 15M -d ../../$run/model.pt "$OUT/$name/model.pt.part"
+cp ../../$run/log.txt "$OUT/$name/"
 python3 eval_stream.py --model ../../$run/model.pt --data ../../$data --out ../../$run/eval.json \
     2>&1 | tee -a ../../$run/log.txt
-cd ../..
-cp "$run"/{eval.json,log.txt} "$OUT/$name/"
-split -b 15M -d "$run/model.pt" "$OUT/$name/model.pt.part"
+cp ../../$run/{eval.json,log.txt} "$OUT/$name/"
+python3 eval_stream.py --model ../../$run/model.pt --data ../../$data --out ../../$run/eval256.json \
+    --cache 256 --policies sinks window 2>&1 | tee -a ../../$run/log.txt
+cp ../../$run/{eval256.json,log.txt} "$OUT/$name/"

@@ -89,7 +89,7 @@ def causal_attention(q, k, v, sinks, cos, sin):
     (B, H, T, d), k/v are (B, n_kv, T, d), all before RoPE."""
     q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     k, v = expand_kv(k, q.shape[1]), expand_kv(v, q.shape[1])
-    if sinks is None:
+    if sinks is None and hasattr(F, "scaled_dot_product_attention"):  # torch >= 2.0; else the plain path below
         return F.scaled_dot_product_attention(q, k, v, is_causal=True)
     T = q.shape[2]
     allowed = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()

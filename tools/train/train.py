@@ -47,6 +47,9 @@ def parse_args():
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-budget", type=float, default=float("inf"), help="seconds; stop early and checkpoint")
+    ap.add_argument("--fit-steps", action="store_true",
+                    help="at the end of warm-up, lower --steps to what the rest of --time-budget fits at the speed "
+                         "measured over the second half of warm-up; logged, and --steps N with that N reproduces it")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--log-every", type=int, default=100)
@@ -85,6 +88,21 @@ def get_batch(stream, step, args, context, device):
     return torch.cat([bos, crops[:, :-1]], dim=1), crops
 
 
+def fitted_steps(step, rate, remaining_s, args):
+    """Steps that fit the time left at `rate` steps/s (3% and 10 s spare for
+    speed changes and the final save), never more than --steps. Chosen at the
+    end of warm-up, where the schedule does not depend on --steps yet, so the
+    run equals one started with --steps set to the result."""
+    if not math.isfinite(remaining_s):
+        return args.steps
+    return max(step, min(args.steps, step + int(rate * max(0.0, remaining_s - 10) * 0.97)))
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def save_checkpoint(model, opt, step, cfg, args, out):
     tmp = out / "ckpt.pt.tmp"
     torch.save({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -119,6 +137,8 @@ def main():
 
     log = (out / "train_log.jsonl").open("a")
     t_log, step_log = time.time(), step
+    fit_at, fit_from = args.warmup, args.warmup // 2
+    t_fit = None
     while step < args.steps:
         if time.time() - start > args.time_budget:
             print(f"time budget reached at step {step}", flush=True)
@@ -134,6 +154,16 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
         step += 1
+        if args.fit_steps and step in (fit_from, fit_at):
+            sync(device)
+            if step == fit_from:
+                t_fit = time.time()
+            elif t_fit is not None:
+                rate = (fit_at - fit_from) / (time.time() - t_fit)
+                args.steps = fitted_steps(step, rate, args.time_budget - (time.time() - start), args)
+                rec = {"step": step, "fit_steps": args.steps, "steps_per_s": round(rate, 2)}
+                print(json.dumps(rec), flush=True)
+                log.write(json.dumps(rec) + "\n")
         if step % args.log_every == 0 or step == args.steps:
             tok_s = (step - step_log) * args.batch * cfg.context / (time.time() - t_log)
             rec = {"step": step, "loss": round(loss.item(), 4), "lr": lr_at(step - 1, args),
