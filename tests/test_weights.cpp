@@ -78,6 +78,15 @@ TEST_SUITE("weights") {
       INFO(name << ": max |gpu - reference| logit = " << err);
       CHECK(err <= 1e-3);
     }
+    for (auto [type, name] : {std::pair{model::GgmlType::f16, "f16"}, {model::GgmlType::q4_0, "q4_0"}}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;  // a large vocabulary: thousands of workgroups in the logits product
+      spec.type = type;
+      spec.vocab = 8192;
+      const double err = max_logit_error(spec, std::string("decode-vocab-") + name, true);
+      INFO(name << " vocab 8192: max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
     ValidationScope validation;
     model::SyntheticSpec spec;  // biases, NeoX RoPE, tied output and learned sinks in the fused path
     spec.qwen2 = true;

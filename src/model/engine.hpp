@@ -98,9 +98,10 @@ class Engine {
   void record_layer(uint32_t l, uint32_t n);
   // The fused one-token path (engine_decode.cpp).
   struct DecodeSets;
+  struct Matvec;
   bool decode_path_available() const;
   void bind_decode_sets();
-  void record_matvec(const vk::BindingSet& set, const GpuTensor& w, bool accumulate, bool bias);
+  void record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias);
   void record_layer_decode(uint32_t l);
   void record_logits_decode();
   // The NaN/Inf guard on `count` floats of an op's output, when it is on.

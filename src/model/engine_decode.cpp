@@ -14,7 +14,10 @@ namespace sinkstream::model {
 namespace {
 
 constexpr uint32_t kGroup = 128;     // threads per matvec workgroup
-constexpr uint32_t kRows = 2;        // ROWS in matvec.comp: weight rows per workgroup
+// Weight rows per workgroup (ROWS in matvec.comp). On the H100, giving large-K
+// products more rows per workgroup (fewer re-reads of x, fewer workgroups) was
+// slower at every size tried: 2 keeps the most workgroups in flight.
+constexpr uint32_t kRows = 2;
 constexpr uint32_t kMaxSubgroups = 32;  // sg_sums[] in matvec.comp
 
 uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
@@ -60,19 +63,18 @@ bool Engine::decode_path_available() const {
 void Engine::bind_decode_sets() {
   if (!decode_path_available()) return;
   auto d = std::make_unique<DecodeSets>();
-  d->rows_per_group = kRows;
   const uint32_t sets = 6 * hp_.layers + 1;
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
-  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu) -> const vk::Kernel& {
+  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu, uint32_t rows) -> const vk::Kernel& {
     const uint32_t units_per_thread = ceil_div(w.cols / unit(w.type), kGroup);
     return ctx_.kernel({variant(w.type), 6, sizeof(MatvecPC), {kGroup, 1, 1},
-                        {{3, kRows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}});
+                        {{3, rows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}});
   };
   const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
                         const vk::GpuBuffer& out, const GpuTensor* norm, const GpuTensor* up) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out,
                                 norm ? &norm->buffer : &dummy_, up ? &up->buffer : &dummy_};
-    return ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr), b);
+    return Matvec{ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr, kRows), b), kRows};
   };
   for (const Layer& l : layers_) {
     DecodeSets::LayerSets s;
@@ -88,10 +90,10 @@ void Engine::bind_decode_sets() {
   decode_ = std::move(d);
 }
 
-void Engine::record_matvec(const vk::BindingSet& set, const GpuTensor& w, bool accumulate, bool bias) {
-  const uint32_t groups = ceil_div(w.rows, decode_->rows_per_group);
+void Engine::record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias) {
+  const uint32_t groups = ceil_div(w.rows, mv.rows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
-  cmd_.dispatch(set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps},
+  cmd_.dispatch(mv.set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps},
                 {gx, ceil_div(groups, gx), 1});
 }
 

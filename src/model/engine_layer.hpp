@@ -17,14 +17,18 @@ struct Engine::Layer {
 };
 
 // The binding sets of the fused one-token path (engine_decode.cpp).
+struct Engine::Matvec {
+  vk::BindingSet set;
+  uint32_t rows = 0;  // weight rows per workgroup (ROWS in matvec.comp)
+};
+
 struct Engine::DecodeSets {
   struct LayerSets {
-    vk::BindingSet q, k, v, o, gate_up, down;
+    Matvec q, k, v, o, gate_up, down;
   };
   std::vector<LayerSets> layers;
-  vk::BindingSet logits;
+  Matvec logits;
   vk::DescriptorPool pool;
-  uint32_t rows_per_group = 0;
 };
 
 }  // namespace sinkstream::model
