@@ -1,6 +1,9 @@
 // The Vulkan runtime: device selection, buffers, memory cap, dispatch checks.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <array>
 #include <numeric>
 #include <string>
@@ -123,6 +126,44 @@ TEST_SUITE("vk") {
     CHECK(in == out);
     const vk::GpuBuffer* one[] = {&src};
     CHECK_THROWS_WITH(ctx.bind(pool.get(), kernel, one), doctest::Contains("takes 2 buffers"));
+  }
+
+  TEST_CASE("the pipeline cache persists to a file, survives corruption and is not rewritten unchanged") {
+    const std::string path = temp_path("pipelines.bin");
+    std::filesystem::remove(path);
+    GpuOptions o;
+    o.pipeline_cache = path;
+    {
+      Gpu g(o);
+      g.context().kernel({"copy", 2, 16, {64, 1, 1}, {}});
+    }
+    REQUIRE(std::filesystem::exists(path));
+    const auto size = std::filesystem::file_size(path);
+    CHECK(size > 0);
+    const auto written = std::filesystem::last_write_time(path);
+    {
+      Gpu g(o);  // the same kernel again: nothing new to save
+      g.context().kernel({"copy", 2, 16, {64, 1, 1}, {}});
+    }
+    CHECK(std::filesystem::last_write_time(path) == written);
+    {
+      std::ofstream junk(path, std::ios::binary | std::ios::trunc);
+      junk << "not a pipeline cache";
+    }
+    {
+      Gpu g(o);  // a corrupt file is ignored and replaced
+      CHECK_NOTHROW(g.context().kernel({"copy", 2, 16, {64, 1, 1}, {}}));
+    }
+    CHECK(std::filesystem::file_size(path) == size);
+    const std::string blocker = temp_path("pipelines-blocker");  // a file where a folder should be
+    std::ofstream(blocker) << "x";
+    o.pipeline_cache = blocker + "/sub/pipelines.bin";  // unwritable: the run still ends cleanly
+    CHECK_NOTHROW([&] {
+      Gpu g(o);
+      g.context().kernel({"copy", 2, 16, {64, 1, 1}, {}});
+    }());
+    std::filesystem::remove(path);
+    std::filesystem::remove(blocker);
   }
 }
 

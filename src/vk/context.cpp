@@ -94,6 +94,14 @@ DeviceInfo query_info(VkPhysicalDevice pd, uint32_t index) {
   d.type = props.properties.deviceType;
   d.driver = std::string(p12.driverName) + " " + p12.driverInfo;
   d.api_version = props.properties.apiVersion;
+  char key[96];
+  std::snprintf(key, sizeof key, "%04x-%04x-%08x-", props.properties.vendorID, props.properties.deviceID,
+                props.properties.driverVersion);
+  d.cache_key = key;
+  for (uint8_t b : props.properties.pipelineCacheUUID) {
+    std::snprintf(key, sizeof key, "%02x", b);
+    d.cache_key += key;
+  }
   d.subgroup_size = p11.subgroupSize;
   const bool compute_subgroups = (p11.subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   d.subgroup_arithmetic = compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
@@ -209,6 +217,17 @@ uint64_t parse_byte_size(std::string_view text) {
   return std::stoull(s) * mult;
 }
 
+// Where compiled pipelines persist between runs: `setting` as given, nowhere
+// for "off", else $XDG_CACHE_HOME (or ~/.cache)/sinkstream/pipelines-<device
+// and driver>.bin, so a driver update or another GPU starts a new file.
+static std::string pipeline_cache_file(const std::string& setting, const DeviceInfo& info) {
+  if (setting == "off" || setting == "0") return "";
+  if (!setting.empty()) return setting;
+  const std::string xdg = env("XDG_CACHE_HOME"), home = env("HOME");
+  if (xdg.empty() && home.empty()) return "";
+  return (xdg.empty() ? home + "/.cache" : xdg) + "/sinkstream/pipelines-" + info.cache_key + ".bin";
+}
+
 Context::Context(const ContextOptions& options) {
   validation_ = options.validation || env_flag("SINKSTREAM_VALIDATION");
   memory_limit_ = options.memory_limit;
@@ -217,11 +236,11 @@ Context::Context(const ContextOptions& options) {
   submit_timeout_ms_ = options.submit_timeout_ms;
   if (!env("SINKSTREAM_INJECT_DEVICE_LOST").empty())
     inject_lost_at_ = parse_byte_size(env("SINKSTREAM_INJECT_DEVICE_LOST"));
-  pipeline_cache_path_ = options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE")
-                                                             : options.pipeline_cache_path;
   create_instance();
   pick_physical_device(options.device.empty() ? env("SINKSTREAM_DEVICE") : options.device);
   create_device();
+  pipeline_cache_path_ = pipeline_cache_file(
+      options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE") : options.pipeline_cache_path, info_);
   load_pipeline_cache();
   transfer_pool_ = create_command_pool();
   transfer_fence_ = create_fence();

@@ -26,6 +26,7 @@ struct DeviceInfo {
   VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
   std::string driver;
   uint32_t api_version = 0;
+  std::string cache_key;  // vendor, device and driver version, plus the pipeline-cache UUID
   uint64_t device_local_bytes = 0;  // largest DEVICE_LOCAL heap
   bool uma = false;                 // a DEVICE_LOCAL heap is also host-visible (Steam Deck, lavapipe, ReBAR)
   uint32_t subgroup_size = 0;
@@ -192,7 +193,8 @@ class Context {
   // Fault injection for tests ($SINKSTREAM_INJECT_DEVICE_LOST=N): submission N
   // and every later one fail as VK_ERROR_DEVICE_LOST. 0 = off.
   uint64_t inject_lost_at_ = 0, submissions_ = 0;
-  std::string pipeline_cache_path_;
+  std::string pipeline_cache_path_;  // "" = no cache file
+  size_t pipeline_cache_loaded_ = 0;  // bytes read at start: an unchanged cache is not rewritten
 
   Instance instance_;
   DebugMessenger messenger_;

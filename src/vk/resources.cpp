@@ -1,6 +1,7 @@
 // Buffers, kernels, descriptors, submissions and the pipeline cache.
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -327,6 +328,7 @@ void Context::load_pipeline_cache() {
     std::ifstream in(pipeline_cache_path_, std::ios::binary);
     if (in) data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
+  pipeline_cache_loaded_ = data.size();
   VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   ci.initialDataSize = data.size();
   ci.pInitialData = data.empty() ? nullptr : data.data();
@@ -346,11 +348,28 @@ void Context::save_pipeline_cache() const {
   if (pipeline_cache_path_.empty()) return;
   size_t n = 0;
   VK_CHECK(vkGetPipelineCacheData(device(), pipeline_cache_.get(), &n, nullptr));
+  if (n == pipeline_cache_loaded_) return;  // nothing new was compiled
   std::vector<char> data(n);
   VK_CHECK(vkGetPipelineCacheData(device(), pipeline_cache_.get(), &n, data.data()));
-  std::ofstream out(pipeline_cache_path_, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(n));
-  if (!out) throw Error("cannot write the pipeline cache to " + pipeline_cache_path_);
+  // Written beside the target and renamed over it: concurrent runs and crashes
+  // never leave a half-written cache behind.
+  const std::filesystem::path path(pipeline_cache_path_);
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(n));
+    if (!out) {
+      std::filesystem::remove(tmp, ec);
+      throw Error("cannot write the pipeline cache to " + pipeline_cache_path_);
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot write the pipeline cache to " + pipeline_cache_path_);
+  }
 }
 
 }  // namespace sinkstream::vk
