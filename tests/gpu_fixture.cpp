@@ -21,7 +21,9 @@ Gpu& gpu() {
   return *g;
 }
 
-ValidationScope::ValidationScope() { gpu().take_validation_messages(); }
+ValidationScope::ValidationScope() {
+  gpu().take_validation_messages();
+}
 
 ValidationScope::~ValidationScope() {
   // (With validation off there are no messages, and the scope checks nothing.)

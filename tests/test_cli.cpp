@@ -1,21 +1,20 @@
 // The sinkstream command line as scripts use it: exit codes, --ids, --json,
 // and clear errors. Runs the real binary.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <array>
-#include <iterator>
-#include <vector>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-
-#include <filesystem>
-#include <fstream>
+#include <vector>
 
 #include "fixtures.hpp"
 #include "golden.hpp"
@@ -42,7 +41,9 @@ Run run_sh(const std::string& line) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-Run run(const std::string& args) { return run_sh("\"$B\" " + args); }
+Run run(const std::string& args) {
+  return run_sh("\"$B\" " + args);
+}
 
 }  // namespace
 
@@ -54,7 +55,8 @@ bool balanced_xml(const std::string& x) {
     if (end == std::string::npos) return false;
     const std::string tag = x.substr(i + 1, end - i - 1);
     if (tag.empty() || tag[0] == '?' || tag.back() == '/') continue;
-    const std::string name = tag.substr(tag[0] == '/' ? 1 : 0, tag.find_first_of(" \t\n") - (tag[0] == '/' ? 1 : 0));
+    const std::string name =
+        tag.substr(tag[0] == '/' ? 1 : 0, tag.find_first_of(" \t\n") - (tag[0] == '/' ? 1 : 0));
     if (tag[0] != '/') {
       open.push_back(name);
     } else {
@@ -73,31 +75,39 @@ std::string slurp(const std::string& path) {
 TEST_SUITE("cli") {
   TEST_CASE("ppl --compare writes JSON, CSV and an SVG chart with one line per policy") {
     const auto dir = std::filesystem::temp_directory_path();
-    const std::string model = (dir / "sinkstream-cli-tiny.gguf").string(), ids = (dir / "sinkstream-cli-ids.txt").string(),
-                      csv = (dir / "sinkstream-cli.csv").string(), svg = (dir / "sinkstream-cli.svg").string();
+    const std::string model = (dir / "sinkstream-cli-tiny.gguf").string(),
+                      ids = (dir / "sinkstream-cli-ids.txt").string(),
+                      csv = (dir / "sinkstream-cli.csv").string(),
+                      svg = (dir / "sinkstream-cli.svg").string();
     model::write_synthetic_gguf(model, {});
     {
       std::ofstream out(ids);
       for (int i = 0; i < 50; ++i) out << (i * 17 + 3) % 300 << (i % 10 == 9 ? "\n" : " ");
     }
-    const auto r = run("ppl --model " + model + " --token-ids " + ids +
-                       " --compare sinks,window,recompute --sinks 2 --window 10 --segment 16 --json --csv " + csv +
-                       " --plot " + svg);
+    const auto r =
+        run("ppl --model " + model + " --token-ids " + ids +
+            " --compare sinks,window,recompute --sinks 2 --window 10 --segment 16 --json --csv " +
+            csv + " --plot " + svg);
     REQUIRE(r.code == 0);
     CHECK(r.out.rfind("{\"runs\":[", 0) == 0);
-    for (const char* key : {"\"policy\":\"sinks\"", "\"policy\":\"window\"", "\"policy\":\"recompute\"", "\"tokens\":49",
-                            "\"ppl\":", "\"segments\":[", "\"tokens_per_s\":", "\"device_bytes\":", "\"window\":12"})
+    for (const char* key :
+         {"\"policy\":\"sinks\"", "\"policy\":\"window\"", "\"policy\":\"recompute\"",
+          "\"tokens\":49", "\"ppl\":", "\"segments\":[",
+          "\"tokens_per_s\":", "\"device_bytes\":", "\"window\":12"})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
     const std::string c = slurp(csv);
     CHECK(c.rfind("policy,segment,first_token,last_token,ppl\n", 0) == 0);
-    CHECK(std::count(c.begin(), c.end(), '\n') == 1 + 3 * 4);  // 49 predictions in segments of 16: 4 rows each
+    CHECK(std::count(c.begin(), c.end(), '\n') ==
+          1 + 3 * 4);  // 49 predictions in segments of 16: 4 rows each
     const std::string s = slurp(svg);
     CHECK(balanced_xml(s));
     CHECK(s.find("<svg") != std::string::npos);
-    for (const char* name : {"data-name=\"sinks (2+10)\"", "data-name=\"window (0+12)\"", "data-name=\"recompute (0+12)\"",
-                             "tokens processed", "perplexity (log scale)"})
+    for (const char* name :
+         {"data-name=\"sinks (2+10)\"", "data-name=\"window (0+12)\"",
+          "data-name=\"recompute (0+12)\"", "tokens processed", "perplexity (log scale)"})
       CHECK_MESSAGE(s.find(name) != std::string::npos, name);
-    const auto bad = run("ppl --model " + model + " --token-ids " + ids + " --csv /nonexistent-dir/x.csv");
+    const auto bad =
+        run("ppl --model " + model + " --token-ids " + ids + " --csv /nonexistent-dir/x.csv");
     CHECK(bad.code == 1);
     CHECK(bad.out.find("cannot write") != std::string::npos);
     for (const auto& f : {model, ids, csv, svg}) std::filesystem::remove(f);
@@ -105,43 +115,50 @@ TEST_SUITE("cli") {
 
   TEST_CASE("generate --ids reproduces the golden greedy ids from BOS") {
     REQUIRE_FIXTURE("stories260K.bin");
-    const auto r = run("generate --model " + fixture("stories260K.bin") + " --tokenizer " + fixture("tok512.bin") +
-                       " --temperature 0 --tokens 40 --kv-type f32 --ids");
+    const auto r = run("generate --model " + fixture("stories260K.bin") + " --tokenizer " +
+                       fixture("tok512.bin") + " --temperature 0 --tokens 40 --kv-type f32 --ids");
     REQUIRE(r.code == 0);
     std::istringstream in(r.out);
     std::vector<int32_t> ids;
     for (int32_t id; in >> id;) ids.push_back(id);
-    CHECK(ids == std::vector<int32_t>(stories260k_golden().begin(), stories260k_golden().begin() + 40));
+    CHECK(ids ==
+          std::vector<int32_t>(stories260k_golden().begin(), stories260k_golden().begin() + 40));
     CHECK(r.out.find("validation") == std::string::npos);
   }
 
   TEST_CASE("generate --json prints one object with the statistics") {
     REQUIRE_FIXTURE("stories260K.gguf");
-    const auto r = run("generate --model " + fixture("stories260K.gguf") + " --prompt \"Once upon\" --tokens 12 --json");
+    const auto r = run("generate --model " + fixture("stories260K.gguf") +
+                       " --prompt \"Once upon\" --tokens 12 --json");
     REQUIRE(r.code == 0);
     CHECK(r.out.front() == '{');
-    for (const char* key : {"\"text\":", "\"ids\":", "\"tokens\":12", "\"prefill_tokens_per_s\":",
-                            "\"decode_tokens_per_s\":", "\"cache_slots_used\":", "\"evicted_tokens\":0",
-                            "\"device_bytes\":"})
+    for (const char* key : {"\"text\":", "\"ids\":", "\"tokens\":12",
+                            "\"prefill_tokens_per_s\":", "\"decode_tokens_per_s\":",
+                            "\"cache_slots_used\":", "\"evicted_tokens\":0", "\"device_bytes\":"})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
   }
 
   TEST_CASE("bench stream reports flat memory and the re-computation speed-up") {
-    const std::string model = (std::filesystem::temp_directory_path() / "sinkstream-cli-stream.gguf").string();
+    const std::string model =
+        (std::filesystem::temp_directory_path() / "sinkstream-cli-stream.gguf").string();
     model::SyntheticSpec spec;
     spec.context = 24;
     model::write_synthetic_gguf(model, spec);
-    const auto r = run("bench stream --model " + model + " --stream-tokens 600 --window-tokens 50 --json");
+    const auto r =
+        run("bench stream --model " + model + " --stream-tokens 600 --window-tokens 50 --json");
     REQUIRE(r.code == 0);
-    for (const char* key : {"\"checkpoints\":[", "\"tokens\":600", "\"memory_identical\":true", "\"speedup\":",
-                            "\"recompute_ms_per_token\":", "\"window\":20", "\"vulkan_objects\":"})
+    for (const char* key :
+         {"\"checkpoints\":[", "\"tokens\":600", "\"memory_identical\":true",
+          "\"speedup\":", "\"recompute_ms_per_token\":", "\"window\":20", "\"vulkan_objects\":"})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
     std::filesystem::remove(model);
   }
 
-  TEST_CASE("logits writes (tokens, vocab) float32 that match between the prefill and decode paths") {
+  TEST_CASE(
+      "logits writes (tokens, vocab) float32 that match between the prefill and decode paths") {
     const auto dir = std::filesystem::temp_directory_path();
-    const std::string model = (dir / "sinkstream-cli-logits.gguf").string(), ids = (dir / "sinkstream-cli-ids.txt").string();
+    const std::string model = (dir / "sinkstream-cli-logits.gguf").string(),
+                      ids = (dir / "sinkstream-cli-ids.txt").string();
     model::SyntheticSpec spec;
     model::write_synthetic_gguf(model, spec);
     {
@@ -150,9 +167,10 @@ TEST_SUITE("cli") {
     }
     std::vector<std::vector<float>> got;
     for (const char* chunk : {"64", "1"}) {
-      const std::string out = (dir / (std::string("sinkstream-cli-logits-") + chunk + ".f32")).string();
-      const auto r = run("logits --model " + model + " --token-ids " + ids + " --kv-type f32 --chunk " + chunk +
-                         " --json --out " + out);
+      const std::string out =
+          (dir / (std::string("sinkstream-cli-logits-") + chunk + ".f32")).string();
+      const auto r = run("logits --model " + model + " --token-ids " + ids +
+                         " --kv-type f32 --chunk " + chunk + " --json --out " + out);
       REQUIRE_MESSAGE(r.code == 0, r.out);
       CHECK(r.out.find("\"tokens\":9") != std::string::npos);
       std::ifstream in(out, std::ios::binary);
@@ -164,9 +182,11 @@ TEST_SUITE("cli") {
       std::filesystem::remove(out);
     }
     float worst = 0;
-    for (size_t i = 0; i < got[0].size(); ++i) worst = std::max(worst, std::abs(got[0][i] - got[1][i]));
+    for (size_t i = 0; i < got[0].size(); ++i)
+      worst = std::max(worst, std::abs(got[0][i] - got[1][i]));
     CHECK(worst < 1e-4f);
-    const auto bad = run("logits --model " + model + " --token-ids " + ids + " --out /nonexistent-dir/x.f32");
+    const auto bad =
+        run("logits --model " + model + " --token-ids " + ids + " --out /nonexistent-dir/x.f32");
     CHECK(bad.code != 0);
     CHECK(bad.out.find("cannot write") != std::string::npos);
     std::filesystem::remove(model);
@@ -175,37 +195,47 @@ TEST_SUITE("cli") {
 
   TEST_CASE("sinks --json and the heatmap") {
     const auto dir = std::filesystem::temp_directory_path();
-    const std::string model = (dir / "sinkstream-cli-sinks.gguf").string(), text = (dir / "sinkstream-cli.txt").string(),
+    const std::string model = (dir / "sinkstream-cli-sinks.gguf").string(),
+                      text = (dir / "sinkstream-cli.txt").string(),
                       svg = (dir / "sinkstream-cli-heat.svg").string();
     model::write_synthetic_gguf(model, {});
     {
       std::ofstream out(text);
-      for (int i = 0; i < 40; ++i) out << "\xc3\xa9t\xc3\xa9 " << i << " ";  // bytes tokenize via byte fallback
+      for (int i = 0; i < 40; ++i)
+        out << "\xc3\xa9t\xc3\xa9 " << i << " ";  // bytes tokenize via byte fallback
     }
-    const auto r = run("sinks --model " + model + " --text " + text + " --tokens 60 --first 3 --json --heatmap " + svg);
+    const auto r = run("sinks --model " + model + " --text " + text +
+                       " --tokens 60 --first 3 --json --heatmap " + svg);
     REQUIRE(r.code == 0);
-    for (const char* key : {"\"layers\":2", "\"heads\":4", "\"first\":3", "\"queries\":44", "\"recommended_sinks\":",
-                            "\"head_ratio\":[", "\"alpha_first_token\":["})
+    for (const char* key :
+         {"\"layers\":2", "\"heads\":4", "\"first\":3", "\"queries\":44",
+          "\"recommended_sinks\":", "\"head_ratio\":[", "\"alpha_first_token\":["})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
     const std::string s = slurp(svg);
     CHECK(balanced_xml(s));
     CHECK(std::count(s.begin(), s.end(), '\n') > 8);
     size_t cells = 0;
-    for (size_t at = s.find("class=\"cell\""); at != std::string::npos; at = s.find("class=\"cell\"", at + 1)) ++cells;
+    for (size_t at = s.find("class=\"cell\""); at != std::string::npos;
+         at = s.find("class=\"cell\"", at + 1))
+      ++cells;
     CHECK(cells == 2 * 4);  // layers x heads
     for (const auto& f : {model, text, svg}) std::filesystem::remove(f);
   }
 
   TEST_CASE("resource failures: no driver, too little memory, a lost device, unwritable outputs") {
-    const std::string model = (std::filesystem::temp_directory_path() / "sinkstream-cli-res.gguf").string();
+    const std::string model =
+        (std::filesystem::temp_directory_path() / "sinkstream-cli-res.gguf").string();
     model::write_synthetic_gguf(model, {});
-    auto r = run_sh("VK_ICD_FILENAMES=/nonexistent.json \"$B\" generate --model " + model + " --tokens 2");
+    auto r = run_sh("VK_ICD_FILENAMES=/nonexistent.json \"$B\" generate --model " + model +
+                    " --tokens 2");
     CHECK(r.code == 1);
     CHECK_MESSAGE(r.out.find("no Vulkan driver") != std::string::npos, r.out);
-    r = run_sh("SINKSTREAM_DEVICE_MEMORY_LIMIT=100K \"$B\" generate --model " + model + " --tokens 2");
+    r = run_sh("SINKSTREAM_DEVICE_MEMORY_LIMIT=100K \"$B\" generate --model " + model +
+               " --tokens 2");
     CHECK(r.code == 1);
     CHECK_MESSAGE(r.out.find("needs about") != std::string::npos, r.out);
-    r = run_sh("SINKSTREAM_INJECT_DEVICE_LOST=4 \"$B\" generate --model " + model + " --tokens 20 --ignore-eos");
+    r = run_sh("SINKSTREAM_INJECT_DEVICE_LOST=4 \"$B\" generate --model " + model +
+               " --tokens 20 --ignore-eos");
     CHECK(r.code == 1);
     CHECK_MESSAGE(r.out.find("device lost") != std::string::npos, r.out);
     r = run("ppl --model " + model + " --text " + model + " --csv /nonexistent-dir/x.csv");
@@ -216,14 +246,17 @@ TEST_SUITE("cli") {
 
   TEST_CASE("Ctrl-C during a long prompt ingest prints the statistics and exits cleanly") {
     const auto dir = std::filesystem::temp_directory_path();
-    const std::string model = (dir / "sinkstream-cli-int.gguf").string(), prompt = (dir / "sinkstream-cli-int.txt").string();
+    const std::string model = (dir / "sinkstream-cli-int.gguf").string(),
+                      prompt = (dir / "sinkstream-cli-int.txt").string();
     model::write_synthetic_gguf(model, {});
     {
       std::ofstream out(prompt);
-      for (int i = 0; i < 40000; ++i) out << "\xc3\xa9t\xc3\xa9 " << i << " ";  // ~400K byte-fallback tokens
+      for (int i = 0; i < 40000; ++i)
+        out << "\xc3\xa9t\xc3\xa9 " << i << " ";  // ~400K byte-fallback tokens
     }
-    const auto r = run_sh("\"$B\" generate --model " + model + " --prompt-file " + prompt +
-                          " --tokens 5 & pid=$!; sleep 4; kill -INT $pid; wait $pid; echo \"exit=$?\"");
+    const auto r =
+        run_sh("\"$B\" generate --model " + model + " --prompt-file " + prompt +
+               " --tokens 5 & pid=$!; sleep 4; kill -INT $pid; wait $pid; echo \"exit=$?\"");
     CHECK_MESSAGE(r.out.find("exit=0") != std::string::npos, r.out);
     CHECK_MESSAGE(r.out.find("prompt tokens ingested") != std::string::npos, r.out);
     std::filesystem::remove(model);
@@ -242,7 +275,8 @@ TEST_SUITE("cli") {
     r = run("frobnicate");
     CHECK(r.code == 2);
     if (have_fixture("stories260K.bin")) {
-      r = run("generate --model " + fixture("stories260K.bin"));  // a llama2.c checkpoint needs --tokenizer
+      r = run("generate --model " +
+              fixture("stories260K.bin"));  // a llama2.c checkpoint needs --tokenizer
       CHECK(r.code == 2);
       CHECK(r.out.find("--tokenizer") != std::string::npos);
     }

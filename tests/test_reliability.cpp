@@ -30,7 +30,8 @@ struct TinyModel {
 };
 
 // Sets elements [first, first + count) of an F32 tensor to `value` (the copy lives in `store`).
-void poison(model::Tensor& t, size_t first, size_t count, float value, std::vector<uint8_t>& store) {
+void poison(model::Tensor& t, size_t first, size_t count, float value,
+            std::vector<uint8_t>& store) {
   REQUIRE(t.type == model::GgmlType::f32);
   store.assign(t.data.begin(), t.data.end());
   for (size_t i = first; i < first + count; ++i) std::memcpy(store.data() + i * 4, &value, 4);

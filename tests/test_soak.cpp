@@ -19,7 +19,9 @@
 namespace sinkstream::test {
 
 TEST_SUITE("soak") {
-  TEST_CASE("10^5 tokens of the fixture model: memory, Vulkan objects and cache occupancy stay constant") {
+  TEST_CASE(
+      "10^5 tokens of the fixture model: memory, Vulkan objects and cache occupancy stay "
+      "constant") {
     REQUIRE_FIXTURE("stories260K.gguf");
     ValidationScope validation;
     const char* env = std::getenv("SINKSTREAM_SOAK_TOKENS");
@@ -52,8 +54,10 @@ TEST_SUITE("soak") {
         int32_t token = chunk.back();
         for (int i = 0; i < 16; ++i) {
           const auto logits = engine.feed({&token, 1});
-          REQUIRE(std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); }));
-          token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+          REQUIRE(
+              std::all_of(logits.begin(), logits.end(), [](float v) { return std::isfinite(v); }));
+          token =
+              static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
         }
         const auto c = engine.counters();
         CHECK(c.slots_used == 64);

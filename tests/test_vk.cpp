@@ -1,10 +1,9 @@
 // The Vulkan runtime: device selection, buffers, memory cap, dispatch checks.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
-
-#include <array>
 #include <numeric>
 #include <string>
 
@@ -39,7 +38,8 @@ TEST_SUITE("vk") {
     bad.device = "99";
     CHECK_THROWS_AS(vk::Context{bad}, NoDeviceError);
     bad.device = "no-such-gpu-anywhere";
-    CHECK_THROWS_WITH_AS(vk::Context{bad}, doctest::Contains("no Vulkan device name contains"), NoDeviceError);
+    CHECK_THROWS_WITH_AS(vk::Context{bad}, doctest::Contains("no Vulkan device name contains"),
+                         NoDeviceError);
   }
 
   TEST_CASE("validation messages are captured (so a clean suite means something)") {
@@ -118,7 +118,8 @@ TEST_SUITE("vk") {
     cmd.begin();
     cmd.dispatch(set, pc, {3, 1, 1});
     const uint32_t wrong_size = 5;
-    CHECK_THROWS_WITH(cmd.dispatch(set, wrong_size, {1, 1, 1}), doctest::Contains("push-constant bytes"));
+    CHECK_THROWS_WITH(cmd.dispatch(set, wrong_size, {1, 1, 1}),
+                      doctest::Contains("push-constant bytes"));
     CHECK_THROWS_WITH(cmd.dispatch(set, pc, {0, 1, 1}), doctest::Contains("workgroups"));
     cmd.end();
     cmd.submit_and_wait();
@@ -128,7 +129,8 @@ TEST_SUITE("vk") {
     CHECK_THROWS_WITH(ctx.bind(pool.get(), kernel, one), doctest::Contains("takes 2 buffers"));
   }
 
-  TEST_CASE("the pipeline cache persists to a file, survives corruption and is not rewritten unchanged") {
+  TEST_CASE(
+      "the pipeline cache persists to a file, survives corruption and is not rewritten unchanged") {
     const std::string path = temp_path("pipelines.bin");
     std::filesystem::remove(path);
     GpuOptions o;

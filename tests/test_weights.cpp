@@ -20,14 +20,16 @@ namespace {
 // Largest |GPU logit - reference logit| over a stream that wraps the window:
 // in 7-token chunks (prefill kernels), or one token per step (the decode path,
 // fused where the device allows, which `fused` then asserts).
-double max_logit_error(const model::SyntheticSpec& spec, const std::string& name, bool one_by_one = false) {
+double max_logit_error(const model::SyntheticSpec& spec, const std::string& name,
+                       bool one_by_one = false) {
   const std::string path = temp_path(name + ".gguf");
   model::write_synthetic_gguf(path, spec);
   const auto m = model::load_model(path);
   model::Engine engine(gpu(), *m, f32_engine(2, 20, 7));
   ref::ReferenceModel reference(*m, 2, 20);
   std::vector<int32_t> tokens;
-  for (int32_t i = 0; i < 60; ++i) tokens.push_back((i * 37 + 5) % static_cast<int32_t>(spec.vocab));
+  for (int32_t i = 0; i < 60; ++i)
+    tokens.push_back((i * 37 + 5) % static_cast<int32_t>(spec.vocab));
   std::vector<float> got;
   if (one_by_one) {
     CHECK_MESSAGE(engine.fused_decode() == gpu().context().info().subgroup_arithmetic,
@@ -43,7 +45,8 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
   double worst = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto want = reference.forward(tokens[i]);
-    for (size_t j = 0; j < want.size(); ++j) worst = std::max<double>(worst, std::abs(got[i * want.size() + j] - want[j]));
+    for (size_t j = 0; j < want.size(); ++j)
+      worst = std::max<double>(worst, std::abs(got[i * want.size() + j] - want[j]));
   }
   std::filesystem::remove(path);
   return worst;
@@ -53,8 +56,10 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
 
 TEST_SUITE("weights") {
   TEST_CASE("each weight type: GPU forward pass matches the CPU reference") {
-    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"}, {model::GgmlType::f16, "f16"},
-                              {model::GgmlType::bf16, "bf16"}, {model::GgmlType::q8_0, "q8_0"},
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
+                              {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::bf16, "bf16"},
+                              {model::GgmlType::q8_0, "q8_0"},
                               {model::GgmlType::q4_0, "q4_0"}}) {
       ValidationScope validation;
       model::SyntheticSpec spec;
@@ -66,9 +71,12 @@ TEST_SUITE("weights") {
     }
   }
 
-  TEST_CASE("each weight type through the one-token (fused decode) path matches the CPU reference") {
-    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"}, {model::GgmlType::f16, "f16"},
-                              {model::GgmlType::bf16, "bf16"}, {model::GgmlType::q8_0, "q8_0"},
+  TEST_CASE(
+      "each weight type through the one-token (fused decode) path matches the CPU reference") {
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
+                              {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::bf16, "bf16"},
+                              {model::GgmlType::q8_0, "q8_0"},
                               {model::GgmlType::q4_0, "q4_0"}}) {
       ValidationScope validation;
       model::SyntheticSpec spec;
@@ -78,9 +86,11 @@ TEST_SUITE("weights") {
       INFO(name << ": max |gpu - reference| logit = " << err);
       CHECK(err <= 1e-3);
     }
-    for (auto [type, name] : {std::pair{model::GgmlType::f16, "f16"}, {model::GgmlType::q4_0, "q4_0"}}) {
+    for (auto [type, name] :
+         {std::pair{model::GgmlType::f16, "f16"}, {model::GgmlType::q4_0, "q4_0"}}) {
       ValidationScope validation;
-      model::SyntheticSpec spec;  // a large vocabulary: thousands of workgroups in the logits product
+      model::SyntheticSpec
+          spec;  // a large vocabulary: thousands of workgroups in the logits product
       spec.type = type;
       spec.vocab = 8192;
       const double err = max_logit_error(spec, std::string("decode-vocab-") + name, true);
@@ -88,7 +98,8 @@ TEST_SUITE("weights") {
       CHECK(err <= 1e-3);
     }
     ValidationScope validation;
-    model::SyntheticSpec spec;  // biases, NeoX RoPE, tied output and learned sinks in the fused path
+    model::SyntheticSpec
+        spec;  // biases, NeoX RoPE, tied output and learned sinks in the fused path
     spec.qwen2 = true;
     spec.tied_output = true;
     spec.learned_sinks = true;
@@ -117,12 +128,12 @@ TEST_SUITE("weights") {
     CHECK(model::float_to_half(1.0f) == 0x3c00);
     CHECK(model::float_to_half(-2.0f) == 0xc000);
     CHECK(model::float_to_half(65504.0f) == 0x7bff);
-    CHECK(model::float_to_half(65520.0f) == 0x7c00);                 // rounds up to infinity
-    CHECK(model::float_to_half(1.0f + 1.0f / 2048) == 0x3c00);        // tie: stays even
-    CHECK(model::float_to_half(1.0f + 3.0f / 2048) == 0x3c02);        // tie: rounds to even
-    CHECK(model::float_to_half(std::ldexp(1.0f, -24)) == 0x0001);     // smallest subnormal
+    CHECK(model::float_to_half(65520.0f) == 0x7c00);               // rounds up to infinity
+    CHECK(model::float_to_half(1.0f + 1.0f / 2048) == 0x3c00);     // tie: stays even
+    CHECK(model::float_to_half(1.0f + 3.0f / 2048) == 0x3c02);     // tie: rounds to even
+    CHECK(model::float_to_half(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
     CHECK(model::float_to_bf16(1.0f) == 0x3f80);
-    CHECK(model::float_to_bf16(1.0f + 1.0f / 256) == 0x3f80);          // tie to even
+    CHECK(model::float_to_bf16(1.0f + 1.0f / 256) == 0x3f80);  // tie to even
     CHECK(model::float_to_bf16(1.0f + 3.0f / 256) == 0x3f82);
   }
 

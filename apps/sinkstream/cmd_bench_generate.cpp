@@ -28,7 +28,9 @@ constexpr const char* kHelp =
     "                      the GPU (timestamps between ops, summed over layers)\n";
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 struct Point {
   uint64_t position;
@@ -37,7 +39,8 @@ struct Point {
 
 // Decodes n tokens greedily, one per step; returns seconds. Adds the GPU time
 // of the steps to *gpu_ms when given (GPU timing must be on).
-double decode(model::Engine& e, std::span<const float> logits, uint32_t n, double* gpu_ms = nullptr) {
+double decode(model::Engine& e, std::span<const float> logits, uint32_t n,
+              double* gpu_ms = nullptr) {
   std::vector<float> l(logits.begin(), logits.end());
   const auto t = Clock::now();
   for (uint32_t i = 0; i < n; ++i) {
@@ -50,7 +53,7 @@ double decode(model::Engine& e, std::span<const float> logits, uint32_t n, doubl
 }
 
 struct Profile {
-  double host_ms = 0, gpu_ms = 0;                  // per decode step, without per-op stamps
+  double host_ms = 0, gpu_ms = 0;                   // per decode step, without per-op stamps
   std::vector<std::pair<std::string, double>> ops;  // ms per step, with stamps
 };
 
@@ -64,22 +67,102 @@ Profile profile_decode(model::Engine& e, std::span<const float> logits, uint32_t
   e.enable_op_profile();
   e.reset_op_profile();
   decode(e, keep, n);
-  for (auto [op, ms] : e.op_profile()) p.ops.emplace_back(op, ms / static_cast<double>(e.op_profile_chunks()));
+  for (auto [op, ms] : e.op_profile())
+    p.ops.emplace_back(op, ms / static_cast<double>(e.op_profile_chunks()));
   return p;
 }
 
 // Feeds n pseudo-random tokens in chunks (fast-forward to a stream position).
-std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uint64_t seed, Progress* progress) {
+std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uint64_t seed,
+                               Progress* progress) {
   std::vector<int32_t> chunk(e.cache_config().max_chunk);
   std::span<const float> last;
   for (uint64_t done = 0; done < n;) {
     const size_t m = static_cast<size_t>(std::min<uint64_t>(chunk.size(), n - done));
-    for (size_t i = 0; i < m; ++i) chunk[i] = static_cast<int32_t>((seed + (done + i) * 2654435761ull) % vocab);
+    for (size_t i = 0; i < m; ++i)
+      chunk[i] = static_cast<int32_t>((seed + (done + i) * 2654435761ull) % vocab);
     last = e.feed(std::span(chunk).first(m));
     done += m;
     if (progress) progress->update(e.counters().tokens);
   }
   return last;
+}
+
+// Everything one run measured, for the table or the JSON object.
+struct Result {
+  std::string model, device;
+  StreamConfig cache;
+  uint64_t weights, prompt;
+  double prefill_tps, decode_tps;
+  std::vector<Point> curve;
+  Profile prof;
+  double copy_gbs;
+  uint64_t kv_token_bytes;
+  model::EngineCounters counters;
+  bool profiled;
+
+  // (weights + K/V bytes read per token) / copy bandwidth / time per token.
+  double bound_fraction(double ms, uint64_t slots) const {
+    const double bytes = static_cast<double>(weights + kv_token_bytes * slots);
+    return bytes / (copy_gbs * 1e9) / (ms * 1e-3);
+  }
+};
+
+void print_json(const Result& r) {
+  const auto& cc = r.cache;
+  JsonWriter j;
+  j.field("model", r.model)
+      .field("device", r.device)
+      .field("sinks", cc.sinks)
+      .field("window", cc.window);
+  j.field("kv_type", cc.kv_type == KvType::f16 ? "f16" : "f32").field("weight_bytes", r.weights);
+  j.field("prefill_tokens", r.prompt).field("prefill_tokens_per_s", r.prefill_tps);
+  j.field("decode_tokens_per_s", r.decode_tps).field("copy_gbs", r.copy_gbs);
+  j.field("decode_bound_fraction_at_end",
+          r.bound_fraction(r.curve.back().ms_per_token, r.counters.slots_used));
+  std::string pts = "[";
+  for (size_t i = 0; i < r.curve.size(); ++i) {
+    JsonWriter p;
+    p.field("position", r.curve[i].position).field("ms_per_token", r.curve[i].ms_per_token);
+    pts += (i ? "," : "") + p.str();
+  }
+  j.raw("latency", pts + "]")
+      .field("device_bytes", r.counters.device_bytes)
+      .field("evicted", r.counters.evicted);
+  if (r.profiled) {
+    JsonWriter ops;
+    for (const auto& [op, ms] : r.prof.ops) ops.field(op, 1e3 * ms);
+    j.field("profile_host_ms_per_token", r.prof.host_ms)
+        .field("profile_gpu_ms_per_token", r.prof.gpu_ms);
+    j.raw("profile_us_per_token", ops.str());
+  }
+  std::printf("%s\n", j.str().c_str());
+}
+
+void print_table(const Result& r) {
+  const auto& cc = r.cache;
+  std::printf("%s on %s: %u sinks + %u window, %s KV, weights %.1f MiB\n", r.model.c_str(),
+              r.device.c_str(), cc.sinks, cc.window, cc.kv_type == KvType::f16 ? "f16" : "f32",
+              static_cast<double>(r.weights) / (1 << 20));
+  std::printf("prefill  %.1f tokens/s (%llu tokens, chunks of %u)\n", r.prefill_tps,
+              static_cast<unsigned long long>(r.prompt), cc.max_chunk);
+  std::printf("decode   %.1f tokens/s after the prompt\n", r.decode_tps);
+  std::printf("%12s %14s %18s\n", "position", "ms/token", "of bandwidth bound");
+  for (const auto& p : r.curve)
+    std::printf("%12llu %14.3f %17.1f%%\n", static_cast<unsigned long long>(p.position),
+                p.ms_per_token,
+                100.0 * r.bound_fraction(p.ms_per_token,
+                                         std::min<uint64_t>(p.position, cc.sinks + cc.window)));
+  std::printf("memory   %.1f MiB on the device, %llu tokens evicted; copy bandwidth %.0f GB/s\n",
+              static_cast<double>(r.counters.device_bytes) / (1 << 20),
+              static_cast<unsigned long long>(r.counters.evicted), r.copy_gbs);
+  if (!r.profiled) return;
+  std::printf("profile  decode at position %llu: %.3f ms/token on the host, %.3f ms on the GPU\n",
+              static_cast<unsigned long long>(r.counters.tokens), r.prof.host_ms, r.prof.gpu_ms);
+  double total = 0;
+  for (const auto& op : r.prof.ops) total += op.second;
+  for (const auto& [op, ms] : r.prof.ops)
+    std::printf("  %-22s %9.1f us/token %6.1f%%\n", op.c_str(), 1e3 * ms, 100 * ms / total);
 }
 
 }  // namespace
@@ -129,58 +212,24 @@ int bench_generate(const std::vector<std::string>& argv) {
     prof = profile_decode(engine, keep, steps);
   }
 
-  const uint64_t kv_token_bytes = 2ull * file->hp.layers * file->hp.kv_heads * file->hp.head_dim *
-                                  (cc.kv_type == KvType::f16 ? 2 : 4);
-  const uint64_t weights = file->weight_bytes();
-  const double copy = copy_gbs(gpu.context(), 256ull << 20, 5);
-  const auto bound_fraction = [&](double ms, uint64_t slots) {
-    const double bytes = static_cast<double>(weights + kv_token_bytes * slots);
-    return bytes / (copy * 1e9) / (ms * 1e-3);
-  };
-  const auto c = engine.counters();
-  if (a.has("json")) {
-    JsonWriter j;
-    j.field("model", file->path).field("device", gpu.device_name()).field("sinks", cc.sinks).field("window", cc.window);
-    j.field("kv_type", cc.kv_type == KvType::f16 ? "f16" : "f32").field("weight_bytes", weights);
-    j.field("prefill_tokens", prompt).field("prefill_tokens_per_s", prefill_tps);
-    j.field("decode_tokens_per_s", decode_tps).field("copy_gbs", copy);
-    j.field("decode_bound_fraction_at_end", bound_fraction(curve.back().ms_per_token, c.slots_used));
-    std::string pts = "[";
-    for (size_t i = 0; i < curve.size(); ++i) {
-      JsonWriter p;
-      p.field("position", curve[i].position).field("ms_per_token", curve[i].ms_per_token);
-      pts += (i ? "," : "") + p.str();
-    }
-    j.raw("latency", pts + "]").field("device_bytes", c.device_bytes).field("evicted", c.evicted);
-    if (a.has("profile")) {
-      JsonWriter ops;
-      for (const auto& [op, ms] : prof.ops) ops.field(op, 1e3 * ms);
-      j.field("profile_host_ms_per_token", prof.host_ms).field("profile_gpu_ms_per_token", prof.gpu_ms);
-      j.raw("profile_us_per_token", ops.str());
-    }
-    std::printf("%s\n", j.str().c_str());
-    return 0;
-  }
-  std::printf("%s on %s: %u sinks + %u window, %s KV, weights %.1f MiB\n", file->path.c_str(),
-              gpu.device_name().c_str(), cc.sinks, cc.window, cc.kv_type == KvType::f16 ? "f16" : "f32",
-              static_cast<double>(weights) / (1 << 20));
-  std::printf("prefill  %.1f tokens/s (%llu tokens, chunks of %u)\n", prefill_tps,
-              static_cast<unsigned long long>(prompt), cc.max_chunk);
-  std::printf("decode   %.1f tokens/s after the prompt\n", decode_tps);
-  std::printf("%12s %14s %18s\n", "position", "ms/token", "of bandwidth bound");
-  for (const auto& p : curve)
-    std::printf("%12llu %14.3f %17.1f%%\n", static_cast<unsigned long long>(p.position), p.ms_per_token,
-                100.0 * bound_fraction(p.ms_per_token, std::min<uint64_t>(p.position, cc.sinks + cc.window)));
-  std::printf("memory   %.1f MiB on the device, %llu tokens evicted; copy bandwidth %.0f GB/s\n",
-              static_cast<double>(c.device_bytes) / (1 << 20), static_cast<unsigned long long>(c.evicted), copy);
-  if (a.has("profile")) {
-    std::printf("profile  decode at position %llu: %.3f ms/token on the host, %.3f ms on the GPU\n",
-                static_cast<unsigned long long>(c.tokens), prof.host_ms, prof.gpu_ms);
-    double total = 0;
-    for (const auto& op : prof.ops) total += op.second;
-    for (const auto& [op, ms] : prof.ops)
-      std::printf("  %-22s %9.1f us/token %6.1f%%\n", op.c_str(), 1e3 * ms, 100 * ms / total);
-  }
+  Result r{file->path,
+           gpu.device_name(),
+           cc,
+           file->weight_bytes(),
+           prompt,
+           prefill_tps,
+           decode_tps,
+           std::move(curve),
+           std::move(prof),
+           copy_gbs(gpu.context(), 256ull << 20, 5),
+           2ull * file->hp.layers * file->hp.kv_heads * file->hp.head_dim *
+               (cc.kv_type == KvType::f16 ? 2 : 4),
+           engine.counters(),
+           a.has("profile")};
+  if (a.has("json"))
+    print_json(r);
+  else
+    print_table(r);
   return 0;
 }
 

@@ -86,7 +86,8 @@ struct Report {
   }
   bool memory_identical() const {
     return std::all_of(points.begin(), points.end(), [&](const Checkpoint& p) {
-      return p.device_bytes == points[0].device_bytes && p.vulkan_objects == points[0].vulkan_objects;
+      return p.device_bytes == points[0].device_bytes &&
+             p.vulkan_objects == points[0].vulkan_objects;
     });
   }
   // Judged on the GPU time of a step: the host's submit-and-wait jitters by
@@ -104,8 +105,8 @@ struct Report {
       s.points.emplace_back(static_cast<double>(p.tokens), p.ms_per_token);
       r.points.emplace_back(static_cast<double>(p.tokens), recompute);
     }
-    return svg_line_chart("Per-token latency while streaming: " + model, "tokens streamed", "ms per token (log scale)",
-                          {s, r}, true);
+    return svg_line_chart("Per-token latency while streaming: " + model, "tokens streamed",
+                          "ms per token (log scale)", {s, r}, true);
   }
 
   void print_json(const std::string& model, const std::string& device) const {
@@ -117,30 +118,40 @@ struct Report {
       JsonWriter p;
       p.field("tokens", points[i].tokens).field("ms_per_token", points[i].ms_per_token);
       p.field("gpu_ms_per_token", points[i].gpu_ms_per_token);
-      p.field("device_bytes", points[i].device_bytes).field("vulkan_objects", points[i].vulkan_objects);
+      p.field("device_bytes", points[i].device_bytes)
+          .field("vulkan_objects", points[i].vulkan_objects);
       pts += (i ? "," : "") + p.str();
     }
-    j.raw("checkpoints", pts + "]").field("recompute_ms_per_token", recompute).field("speedup", speedup());
-    j.field("drift_vs_1e4", drift()).field("memory_identical", memory_identical()).field("flat", flat());
+    j.raw("checkpoints", pts + "]")
+        .field("recompute_ms_per_token", recompute)
+        .field("speedup", speedup());
+    j.field("drift_vs_1e4", drift())
+        .field("memory_identical", memory_identical())
+        .field("flat", flat());
     std::printf("%s\n", j.str().c_str());
   }
 
   void print_table(const std::string& model, const std::string& device) const {
-    std::printf("%s on %s: %u sinks + %u window slots\n", model.c_str(), device.c_str(), sinks, window);
-    std::printf("%14s %14s %14s %16s %10s\n", "tokens", "ms/token", "GPU ms/token", "device bytes", "vk objects");
+    std::printf("%s on %s: %u sinks + %u window slots\n", model.c_str(), device.c_str(), sinks,
+                window);
+    std::printf("%14s %14s %14s %16s %10s\n", "tokens", "ms/token", "GPU ms/token", "device bytes",
+                "vk objects");
     for (const auto& p : points)
-      std::printf("%14llu %14.3f %14.3f %16llu %10llu\n", static_cast<unsigned long long>(p.tokens), p.ms_per_token,
-                  p.gpu_ms_per_token, static_cast<unsigned long long>(p.device_bytes),
+      std::printf("%14llu %14.3f %14.3f %16llu %10llu\n", static_cast<unsigned long long>(p.tokens),
+                  p.ms_per_token, p.gpu_ms_per_token,
+                  static_cast<unsigned long long>(p.device_bytes),
                   static_cast<unsigned long long>(p.vulkan_objects));
-    std::printf("recompute: %.3f ms per token (re-encoding %u tokens): streaming is %.1fx faster\n", recompute,
-                sinks + window, speedup());
+    std::printf("recompute: %.3f ms per token (re-encoding %u tokens): streaming is %.1fx faster\n",
+                recompute, sinks + window, speedup());
     if (at_1e4())
-      std::printf("flat: %s (GPU time per step at the last checkpoint %+.1f%% vs 10^4 tokens; memory and Vulkan objects %s)\n",
-                  flat() ? "yes" : "NO",
-                  100 * drift(), memory_identical() ? "identical" : "CHANGED");
+      std::printf(
+          "flat: %s (GPU time per step at the last checkpoint %+.1f%% vs 10^4 tokens; memory and "
+          "Vulkan objects %s)\n",
+          flat() ? "yes" : "NO", 100 * drift(), memory_identical() ? "identical" : "CHANGED");
     else
-      std::printf("memory and Vulkan objects %s; stream at least 10^4 tokens for the flatness verdict\n",
-                  memory_identical() ? "identical" : "CHANGED");
+      std::printf(
+          "memory and Vulkan objects %s; stream at least 10^4 tokens for the flatness verdict\n",
+          memory_identical() ? "identical" : "CHANGED");
   }
 };
 
@@ -169,7 +180,8 @@ int bench_stream(const std::vector<std::string>& argv) {
   Progress progress("streaming", n);
   int32_t token = 1;
   size_t next_mark = 0;
-  std::vector<double> recent, recent_gpu;  // ms of the tokens since the last checkpoint, at most `avg`
+  std::vector<double> recent,
+      recent_gpu;  // ms of the tokens since the last checkpoint, at most `avg`
   engine.enable_gpu_timing();
   for (uint64_t t = 1; t <= n && !interrupted(); ++t) {
     const auto t0 = Clock::now();
@@ -180,7 +192,8 @@ int bench_stream(const std::vector<std::string>& argv) {
       recent_gpu.push_back(engine.last_gpu_ms());
     }
     if (t == marks[next_mark]) {
-      points.push_back({t, median(recent), median(recent_gpu), gpu.allocated_bytes(), Gpu::live_vulkan_objects()});
+      points.push_back({t, median(recent), median(recent_gpu), gpu.allocated_bytes(),
+                        Gpu::live_vulkan_objects()});
       recent.clear();
       recent_gpu.clear();
       ++next_mark;
@@ -190,7 +203,8 @@ int bench_stream(const std::vector<std::string>& argv) {
   progress.finish();
   if (points.empty()) throw Error("interrupted before the first checkpoint");
 
-  Report r{points, recompute_ms(engine, cc.sinks + cc.window, file->hp.vocab, 4), cc.sinks, cc.window};
+  Report r{points, recompute_ms(engine, cc.sinks + cc.window, file->hp.vocab, 4), cc.sinks,
+           cc.window};
   if (a.has("plot")) write_text_file(a.str("plot", ""), r.chart(file->path));
   if (a.has("json"))
     r.print_json(file->path, gpu.device_name());

@@ -63,27 +63,45 @@ struct Generation {
 void print_json(const Generation& g, const model::EngineCounters& c, const std::string& device) {
   JsonWriter j;
   j.field("text", g.text).field("ids", g.ids).field("prompt_tokens", g.prompt_tokens);
-  j.field("tokens", g.ids.size()).field("stopped_at_eos", g.stopped_at_eos).field("interrupted", interrupted());
+  j.field("tokens", g.ids.size())
+      .field("stopped_at_eos", g.stopped_at_eos)
+      .field("interrupted", interrupted());
   j.field("prefill_tokens_per_s", g.prompt_tokens / std::max(g.prefill_s, 1e-9));
   j.field("decode_tokens_per_s", g.ids.size() / std::max(g.decode_s, 1e-9));
-  j.field("cache_slots_used", c.slots_used).field("cache_capacity", c.capacity).field("evicted_tokens", c.evicted);
+  j.field("cache_slots_used", c.slots_used)
+      .field("cache_capacity", c.capacity)
+      .field("evicted_tokens", c.evicted);
   j.field("device_bytes", c.device_bytes).field("device", device);
   std::printf("%s\n", j.str().c_str());
+}
+
+// The statistics a Ctrl-C leaves on stderr.
+void print_interrupted(const Generation& g, size_t prompt_size, const model::EngineCounters& c) {
+  std::fprintf(
+      stderr,
+      "interrupted: %.0f of %zu prompt tokens ingested (%.1f tokens/s), %zu tokens generated "
+      "(%.1f tokens/s), %llu evicted\n",
+      g.prompt_tokens, prompt_size, g.prompt_tokens / std::max(g.prefill_s, 1e-9), g.ids.size(),
+      static_cast<double>(g.ids.size()) / std::max(g.decode_s, 1e-9),
+      static_cast<unsigned long long>(c.evicted));
 }
 
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
   auto options = model_options();
-  options.insert({"prompt", "prompt-file", "tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed"});
+  options.insert({"prompt", "prompt-file", "tokens", "temperature", "top-k", "top-p", "min-p",
+                  "repeat-penalty", "seed"});
   const cli::Args a(argv, {"help", "ignore-eos", "ids", "json"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
   }
   install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
-  if (a.has("prompt") && a.has("prompt-file")) throw InvalidArgument("give --prompt or --prompt-file, not both");
-  const std::string prompt = a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
+  if (a.has("prompt") && a.has("prompt-file"))
+    throw InvalidArgument("give --prompt or --prompt-file, not both");
+  const std::string prompt =
+      a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
   const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0});
   const bool ids_only = a.has("ids"), json = a.has("json"), ignore_eos = a.has("ignore-eos");
   model::Sampler sampler(sampler_config(a));
@@ -101,7 +119,6 @@ int cmd_generate(const std::vector<std::string>& argv) {
   for (int32_t t : input) sampler.accept(t);
 
   Generation g;
-  g.prompt_tokens = static_cast<double>(input.size());
   const auto t_prefill = std::chrono::steady_clock::now();
   size_t fed = 0;
   std::vector<float> logits = ingest(engine, input, fed);
@@ -122,7 +139,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
     sampler.accept(next);
     std::string piece = decoder.push(next);
     // As SentencePiece (and llama2.c) do: the first piece after a bare BOS loses its leading space.
-    if (generated.size() == 1 && input.size() == 1 && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+    if (generated.size() == 1 && input.size() == 1 && !piece.empty() && piece[0] == ' ')
+      piece.erase(0, 1);
     if (json) {
       text += piece;
     } else if (ids_only) {
@@ -148,12 +166,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     print_json(g, c, gpu.device_name());
   } else {
     std::printf("\n");
-    if (interrupted())
-      std::fprintf(stderr,
-                   "interrupted: %zu of %zu prompt tokens ingested (%.1f tokens/s), %zu tokens generated "
-                   "(%.1f tokens/s), %llu evicted\n",
-                   fed, input.size(), g.prompt_tokens / std::max(g.prefill_s, 1e-9), generated.size(),
-                   generated.size() / std::max(g.decode_s, 1e-9), static_cast<unsigned long long>(c.evicted));
+    if (interrupted()) print_interrupted(g, input.size(), c);
   }
   return 0;
 }

@@ -17,7 +17,8 @@ namespace sinkstream::app {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: sinkstream logits --model PATH (--token-ids FILE | --text TEXT) --out FILE.f32 [options]\n"
+    "usage: sinkstream logits --model PATH (--token-ids FILE | --text TEXT) --out FILE.f32 "
+    "[options]\n"
     "Runs the tokens through the model and writes the logits of every position as raw\n"
     "little-endian float32, shape (tokens, vocab), row-major. Prints the shape and the\n"
     "top-5 ids per position (JSON with --json).\n"
@@ -27,7 +28,8 @@ constexpr const char* kHelp =
     "  --json              one JSON object\n";
 
 std::vector<int32_t> input_ids(const cli::Args& a, std::unique_ptr<model::ModelFile>& file) {
-  if (a.has("text") == a.has("token-ids")) throw InvalidArgument("give exactly one of --text TEXT and --token-ids FILE");
+  if (a.has("text") == a.has("token-ids"))
+    throw InvalidArgument("give exactly one of --text TEXT and --token-ids FILE");
   if (a.has("token-ids")) {
     file = model::load_model(a.str("model", ""));
     return read_token_ids(a.str("token-ids", ""));
@@ -72,12 +74,14 @@ int cmd_logits(const std::vector<std::string>& argv) {
   model::Engine engine(gpu, *file, engine_config(a));
   const uint32_t vocab = file->hp.vocab;
   const auto logits = engine.feed(ids, true);
-  write_text_file(out, std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
+  write_text_file(out,
+                  std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
 
   std::string rows = "[";
   for (size_t t = 0; t < ids.size(); ++t) {
     std::string row = "[";
-    for (const int32_t id : top5(logits.data() + t * vocab, vocab)) row += (row.size() > 1 ? "," : "") + std::to_string(id);
+    for (const int32_t id : top5(logits.data() + t * vocab, vocab))
+      row += (row.size() > 1 ? "," : "") + std::to_string(id);
     rows += (t ? "," : "") + row + "]";
   }
   if (a.has("json")) {
@@ -86,7 +90,8 @@ int cmd_logits(const std::vector<std::string>& argv) {
     j.field("vocab", vocab).field("out", out).raw("top5", rows + "]");
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("%zu x %u logits written to %s (%s)\n", ids.size(), vocab, out.c_str(), gpu.device_name().c_str());
+    std::printf("%zu x %u logits written to %s (%s)\n", ids.size(), vocab, out.c_str(),
+                gpu.device_name().c_str());
   }
   return 0;
 }

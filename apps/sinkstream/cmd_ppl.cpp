@@ -46,9 +46,13 @@ std::vector<std::string> split(const std::string& s) {
 
 std::string result_json(const model::PerplexityResult& r) {
   JsonWriter j;
-  j.field("policy", r.policy).field("sinks", r.sinks).field("window", r.window).field("tokens", r.tokens);
+  j.field("policy", r.policy)
+      .field("sinks", r.sinks)
+      .field("window", r.window)
+      .field("tokens", r.tokens);
   j.field("ppl", r.ppl()).field("segments", r.segment_ppl);
-  j.field("tokens_per_s", static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9)).field("device_bytes", r.device_bytes);
+  j.field("tokens_per_s", static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9))
+      .field("device_bytes", r.device_bytes);
   j.field("interrupted", r.interrupted);
   return j.str();
 }
@@ -57,22 +61,26 @@ std::string csv(const std::vector<model::PerplexityResult>& runs, uint32_t segme
   std::string o = "policy,segment,first_token,last_token,ppl\n";
   for (const auto& r : runs)
     for (size_t i = 0; i < r.segment_ppl.size(); ++i) {
-      const uint64_t first = i * segment + 1, last = std::min<uint64_t>((i + 1) * segment, r.tokens);
-      o += r.policy + "," + std::to_string(i) + "," + std::to_string(first) + "," + std::to_string(last) + "," +
-           JsonWriter::number(r.segment_ppl[i]) + "\n";
+      const uint64_t first = i * segment + 1,
+                     last = std::min<uint64_t>((i + 1) * segment, r.tokens);
+      o += r.policy + "," + std::to_string(i) + "," + std::to_string(first) + "," +
+           std::to_string(last) + "," + JsonWriter::number(r.segment_ppl[i]) + "\n";
     }
   return o;
 }
 
-std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t segment, const std::string& name) {
+std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t segment,
+                  const std::string& name) {
   std::vector<Series> series;
   for (const auto& r : runs) {
     Series s{r.policy + " (" + std::to_string(r.sinks) + "+" + std::to_string(r.window) + ")", {}};
     for (size_t i = 0; i < r.segment_ppl.size(); ++i)
-      s.points.emplace_back(static_cast<double>(std::min<uint64_t>((i + 1) * segment, r.tokens)), r.segment_ppl[i]);
+      s.points.emplace_back(static_cast<double>(std::min<uint64_t>((i + 1) * segment, r.tokens)),
+                            r.segment_ppl[i]);
     series.push_back(std::move(s));
   }
-  return svg_line_chart("Streaming perplexity: " + name, "tokens processed", "perplexity (log scale)", series);
+  return svg_line_chart("Streaming perplexity: " + name, "tokens processed",
+                        "perplexity (log scale)", series);
 }
 
 void print_json(const std::vector<model::PerplexityResult>& runs) {
@@ -85,18 +93,23 @@ void print_json(const std::vector<model::PerplexityResult>& runs) {
   std::printf("%s]}\n", all.c_str());
 }
 
-void print_table(const std::vector<model::PerplexityResult>& runs, uint32_t segment, const std::string& title) {
+void print_table(const std::vector<model::PerplexityResult>& runs, uint32_t segment,
+                 const std::string& title) {
   std::printf("%s\n", title.c_str());
-  std::printf("%-10s %7s %8s %10s %12s %12s\n", "policy", "sinks", "window", "ppl", "tokens/s", "device MiB");
+  std::printf("%-10s %7s %8s %10s %12s %12s\n", "policy", "sinks", "window", "ppl", "tokens/s",
+              "device MiB");
   for (const auto& r : runs)
-    std::printf("%-10s %7u %8u %10.3f %12.1f %12.1f\n", r.policy.c_str(), r.sinks, r.window, r.ppl(),
-                static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9), static_cast<double>(r.device_bytes) / (1 << 20));
+    std::printf("%-10s %7u %8u %10.3f %12.1f %12.1f\n", r.policy.c_str(), r.sinks, r.window,
+                r.ppl(), static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9),
+                static_cast<double>(r.device_bytes) / (1 << 20));
   std::printf("\nper segment of %u tokens:\n%10s", segment, "tokens");
   for (const auto& r : runs) std::printf(" %10s", r.policy.c_str());
   std::printf("\n");
   for (size_t i = 0; i < runs[0].segment_ppl.size(); ++i) {
-    std::printf("%10llu", static_cast<unsigned long long>(std::min<uint64_t>((i + 1) * segment, runs[0].tokens)));
-    for (const auto& r : runs) std::printf(" %10.3f", i < r.segment_ppl.size() ? r.segment_ppl[i] : 0.0);
+    std::printf("%10llu", static_cast<unsigned long long>(
+                              std::min<uint64_t>((i + 1) * segment, runs[0].tokens)));
+    for (const auto& r : runs)
+      std::printf(" %10.3f", i < r.segment_ppl.size() ? r.segment_ppl[i] : 0.0);
     std::printf("\n");
   }
 }
@@ -111,7 +124,8 @@ int cmd_ppl(const std::vector<std::string>& argv) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
   }
-  if (a.has("text") == a.has("token-ids")) throw InvalidArgument("give exactly one of --text FILE and --token-ids FILE");
+  if (a.has("text") == a.has("token-ids"))
+    throw InvalidArgument("give exactly one of --text FILE and --token-ids FILE");
   std::vector<model::CachePolicy> policies;
   for (const auto& p : split(a.has("compare") ? a.str("compare", "") : a.str("policy", "sinks")))
     policies.push_back(model::parse_policy(p));
@@ -169,7 +183,9 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   if (a.has("json"))
     print_json(runs);
   else
-    print_table(runs, pc.segment, file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
+    print_table(
+        runs, pc.segment,
+        file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
   return 0;
 }
 

@@ -1,9 +1,9 @@
 #include "files.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
-#include <climits>
 #include <iterator>
 #include <sstream>
 

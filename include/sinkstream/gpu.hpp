@@ -11,8 +11,9 @@ class Context;
 }
 
 struct GpuOptions {
-  std::string device;          // "" = best; index or name substring ($SINKSTREAM_DEVICE)
-  bool validation = false;     // Khronos validation + synchronization validation ($SINKSTREAM_VALIDATION=1)
+  std::string device;  // "" = best; index or name substring ($SINKSTREAM_DEVICE)
+  bool validation =
+      false;  // Khronos validation + synchronization validation ($SINKSTREAM_VALIDATION=1)
   uint64_t memory_limit = 0;   // device-byte cap, 0 = none ($SINKSTREAM_DEVICE_MEMORY_LIMIT)
   std::string pipeline_cache;  // file to load/save compiled pipelines ($SINKSTREAM_PIPELINE_CACHE)
 };

@@ -1,11 +1,11 @@
 #include "model/engine.hpp"
-#include "model/engine_layer.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "model/engine_layer.hpp"
 #include "sinkstream/error.hpp"
 #include "vk/context.hpp"
 
@@ -17,16 +17,24 @@ constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
 
-uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+uint32_t ceil_div(uint64_t a, uint64_t b) {
+  return static_cast<uint32_t>((a + b - 1) / b);
+}
 
 const char* variant(GgmlType t) {
   switch (t) {
-    case GgmlType::f32: return "f32";
-    case GgmlType::f16: return "f16";
-    case GgmlType::bf16: return "bf16";
-    case GgmlType::q8_0: return "q8_0";
-    case GgmlType::q4_0: return "q4_0";
-    default: throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
+    case GgmlType::f32:
+      return "f32";
+    case GgmlType::f16:
+      return "f16";
+    case GgmlType::bf16:
+      return "bf16";
+    case GgmlType::q8_0:
+      return "q8_0";
+    case GgmlType::q4_0:
+      return "q4_0";
+    default:
+      throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
   }
 }
 
@@ -37,7 +45,8 @@ GpuTensor upload(vk::Context& ctx, const Tensor& t) {
   g.cols = static_cast<uint32_t>(t.cols);
   g.row_bytes = static_cast<uint32_t>(ggml_type_bytes(t.type, t.cols));
   // Round up so the shaders' 32-bit reads of the last row's tail stay in bounds.
-  g.buffer = ctx.create_buffer((t.data.size() + 7) / 4 * 4 + 4, vk::MemoryUse::device, "weights '" + t.name + "'");
+  g.buffer = ctx.create_buffer((t.data.size() + 7) / 4 * 4 + 4, vk::MemoryUse::device,
+                               "weights '" + t.name + "'");
   ctx.upload(g.buffer, t.data.data(), t.data.size());
   return g;
 }
@@ -58,7 +67,9 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   return s;
 }
 
-std::string mib(uint64_t b) { return std::to_string((b + (1u << 19)) >> 20) + " MiB"; }
+std::string mib(uint64_t b) {
+  return std::to_string((b + (1u << 19)) >> 20) + " MiB";
+}
 
 // Fails before anything is uploaded when the model and its cache cannot fit,
 // with what each part needs, instead of an allocation error halfway through.
@@ -68,26 +79,32 @@ void check_fits(const vk::Context& ctx, const ModelFile& m, const StreamConfig& 
   const uint64_t kv = 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) * s.head_dim *
                       (s.kv_type == KvType::f16 ? 2 : 4);
   const uint64_t act = 4ull * s.max_chunk *
-                       (2ull * h.dim + 2ull * h.heads * h.head_dim + 2ull * h.kv_heads * h.head_dim + 2ull * h.ffn + h.vocab);
+                       (2ull * h.dim + 2ull * h.heads * h.head_dim +
+                        2ull * h.kv_heads * h.head_dim + 2ull * h.ffn + h.vocab);
   const uint64_t need = weights + kv + act;
   const uint64_t used = ctx.allocated_bytes();
   const uint64_t cap = ctx.memory_limit() ? ctx.memory_limit() : ctx.info().device_local_bytes;
   const uint64_t have = cap > used ? cap - used : 0;
   if (cap == 0 || need <= have) return;
-  throw OutOfDeviceMemory("'" + m.path + "' needs about " + mib(need) + " of device memory (weights " + mib(weights) +
-                          ", KV cache " + mib(kv) + " for " + std::to_string(s.sinks + s.window) + " slots, activations " +
-                          mib(act) + ") but " + ctx.info().name + " has " + mib(have) +
-                          (ctx.memory_limit() ? " left under the memory limit" : " available") +
-                          ": try a smaller --window, --kv-type f16, or a more quantised model file");
+  throw OutOfDeviceMemory(
+      "'" + m.path + "' needs about " + mib(need) + " of device memory (weights " + mib(weights) +
+      ", KV cache " + mib(kv) + " for " + std::to_string(s.sinks + s.window) +
+      " slots, activations " + mib(act) + ") but " + ctx.info().name + " has " + mib(have) +
+      (ctx.memory_limit() ? " left under the memory limit" : " available") +
+      ": try a smaller --window, --kv-type f16, or a more quantised model file");
 }
 
 }  // namespace
 
-
 Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
-    : ctx_(gpu.context()), hp_(m.hp), cache_cfg_(make_cache_config(m.hp, cfg)), max_chunk_(cfg.max_chunk), cmd_(ctx_) {
+    : ctx_(gpu.context()),
+      hp_(m.hp),
+      cache_cfg_(make_cache_config(m.hp, cfg)),
+      max_chunk_(cfg.max_chunk),
+      cmd_(ctx_) {
   validate(cache_cfg_);
-  if (hp_.dim % 4 || hp_.ffn % 4) throw Error("'" + m.path + "': dim and FFN size must be multiples of 4");
+  if (hp_.dim % 4 || hp_.ffn % 4)
+    throw Error("'" + m.path + "': dim and FFN size must be multiples of 4");
   check_fits(ctx_, m, cache_cfg_);
   upload_weights(m);
   cache_ = std::make_unique<kv::KvCache>(ctx_, cache_cfg_, 0);
@@ -111,7 +128,8 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
   const char* fused = std::getenv("SINKSTREAM_FUSED_DECODE");
   if (cfg.fused_decode && !(fused && std::string(fused) == "0")) bind_decode_sets();
   const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
-  if (cfg.check_finite || (env && std::string(env) == "1")) finite_ = std::make_unique<FiniteCheck>(ctx_);
+  if (cfg.check_finite || (env && std::string(env) == "1"))
+    finite_ = std::make_unique<FiniteCheck>(ctx_);
 }
 
 Engine::~Engine() = default;
@@ -142,18 +160,23 @@ void Engine::upload_weights(const ModelFile& m) {
     layers_.push_back(std::move(l));
   }
   dummy_ = ctx_.create_buffer(16, vk::MemoryUse::device, "placeholder");
-  sinks_ = ctx_.create_buffer(std::max<uint64_t>(sink_logits.size(), 1) * 4, vk::MemoryUse::device, "sink logits");
+  sinks_ = ctx_.create_buffer(std::max<uint64_t>(sink_logits.size(), 1) * 4, vk::MemoryUse::device,
+                              "sink logits");
   if (!sink_logits.empty()) ctx_.upload(sinks_, sink_logits.data(), sink_logits.size() * 4);
 }
 
 void Engine::make_kernels() {
-  kernels_.embed = &ctx_.kernel({std::string("embed_") + variant(tok_embd_.type), 3, sizeof(EmbedPC), {kGroup, 1, 1}, {}});
+  kernels_.embed = &ctx_.kernel(
+      {std::string("embed_") + variant(tok_embd_.type), 3, sizeof(EmbedPC), {kGroup, 1, 1}, {}});
   kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
 }
 
 const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
-  return ctx_.kernel({std::string("matmul_") + variant(t), 4, sizeof(MatmulPC), {kMatmulGroup, 1, 1},
+  return ctx_.kernel({std::string("matmul_") + variant(t),
+                      4,
+                      sizeof(MatmulPC),
+                      {kMatmulGroup, 1, 1},
                       {{3, kMatmulRows}, {4, tokens}}});
 }
 
@@ -161,10 +184,11 @@ void Engine::bind_sets() {
   const uint32_t sets = 17 * hp_.layers + 4;
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
-  const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
-                      const vk::GpuBuffer& out) {
+  const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w,
+                      const std::optional<GpuTensor>& bias, const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out};
-    return MatmulSets{ctx_.bind(pool, matmul_kernel(w.type, 1), b), ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b)};
+    return MatmulSets{ctx_.bind(pool, matmul_kernel(w.type, 1), b),
+                      ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b)};
   };
   const auto norm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, &out};
@@ -202,7 +226,8 @@ void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, 
 }
 
 namespace {
-MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride, bool accumulate, bool bias) {
+MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride, bool accumulate,
+                   bool bias) {
   MatmulPC pc{};
   pc.k_cols = w.cols;
   pc.row_bytes = w.row_bytes;
@@ -216,7 +241,8 @@ MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride, 
 
 void Engine::stamp(const char* op) {
   if (!profile_.pool) return;
-  if (profile_.names.size() + 1 >= kProfileStamps) throw Error("internal error: too many profiled ops per chunk");
+  if (profile_.names.size() + 1 >= kProfileStamps)
+    throw Error("internal error: too many profiled ops per chunk");
   profile_.names.push_back(op);
   cmd_.timestamp(profile_.pool.get(), static_cast<uint32_t>(profile_.names.size()));
 }
@@ -226,21 +252,26 @@ void Engine::enable_op_profile() {
 }
 
 std::vector<std::pair<std::string, double>> Engine::op_profile() const {
-  std::vector<std::pair<std::string, double>> out(profile_.total_ms.begin(), profile_.total_ms.end());
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::pair<std::string, double>> out(profile_.total_ms.begin(),
+                                                  profile_.total_ms.end());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   return out;
 }
 
 void Engine::read_op_profile() {
   const auto count = static_cast<uint32_t>(profile_.names.size() + 1);
   const auto ns = vk::read_timestamps_ns(ctx_, profile_.pool.get(), count);
-  for (uint32_t i = 1; i < count; ++i) profile_.total_ms[profile_.names[i - 1]] += (ns[i] - ns[i - 1]) / 1e6;
+  for (uint32_t i = 1; i < count; ++i)
+    profile_.total_ms[profile_.names[i - 1]] += (ns[i] - ns[i - 1]) / 1e6;
   ++profile_.chunks;
 }
 
 void Engine::check(const vk::GpuBuffer& out, uint64_t count, uint32_t layer, const char* op) {
   if (!finite_) return;
-  finite_->check(cmd_, out, count, layer == UINT32_MAX ? std::string(op) : "layer " + std::to_string(layer) + " " + op);
+  finite_->check(
+      cmd_, out, count,
+      layer == UINT32_MAX ? std::string(op) : "layer " + std::to_string(layer) + " " + op);
 }
 
 void Engine::record_layer(uint32_t li, uint32_t n) {
@@ -302,7 +333,8 @@ void Engine::record_chunk(uint32_t n, bool all_logits) {
     cmd_.reset_timestamps(profile_.pool.get(), kProfileStamps);
     cmd_.timestamp(profile_.pool.get(), 0);
   }
-  cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0}, {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
+  cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0},
+                {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
   cmd_.compute_barrier();
   stamp("embed");
   check(x_, uint64_t{n} * hp_.dim, UINT32_MAX, "token_embd (embedding)");
@@ -370,14 +402,17 @@ void Engine::enable_gpu_timing() {
 
 void Engine::enable_attention_probe(uint32_t first) {
   if (first == 0) throw InvalidArgument("the attention probe needs at least one position");
-  probe_ = ctx_.create_buffer(uint64_t{hp_.layers} * hp_.heads * first * 4, vk::MemoryUse::readback, "attention probe");
+  probe_ = ctx_.create_buffer(uint64_t{hp_.layers} * hp_.heads * first * 4, vk::MemoryUse::readback,
+                              "attention probe");
   cache_->enable_probe(probe_, sinks_, first);
   probe_first_ = first;
 }
 
 std::span<const float> Engine::attention_probe() const {
-  if (!probe_first_) throw Error("internal error: attention_probe() before enable_attention_probe()");
-  return {static_cast<const float*>(probe_.mapped()), uint64_t{hp_.layers} * hp_.heads * probe_first_};
+  if (!probe_first_)
+    throw Error("internal error: attention_probe() before enable_attention_probe()");
+  return {static_cast<const float*>(probe_.mapped()),
+          uint64_t{hp_.layers} * hp_.heads * probe_first_};
 }
 
 EngineCounters Engine::counters() const {

@@ -4,10 +4,10 @@
 #pragma once
 #include <cstdint>
 #include <map>
-#include <string>
-#include <utility>
 #include <memory>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kv/kv_cache.hpp"
@@ -123,14 +123,14 @@ class Engine {
   vk::GpuBuffer sinks_;  // (layer, head) learned sink logits
 
   // Activations, (token, features) each, for one chunk.
-  vk::GpuBuffer ids_;     // (token) int32, host-written
-  vk::GpuBuffer x_;       // residual stream (token, dim)
-  vk::GpuBuffer xn_;      // normed (token, dim)
+  vk::GpuBuffer ids_;        // (token) int32, host-written
+  vk::GpuBuffer x_;          // residual stream (token, dim)
+  vk::GpuBuffer xn_;         // normed (token, dim)
   vk::GpuBuffer q_, k_, v_;  // (token, heads|kv_heads, head_dim)
-  vk::GpuBuffer att_;     // attention output (token, heads * head_dim)
+  vk::GpuBuffer att_;        // attention output (token, heads * head_dim)
   vk::GpuBuffer gate_, up_;  // (token, ffn)
-  vk::GpuBuffer logits_;  // (token, vocab), host-read
-  vk::GpuBuffer probe_;   // (layer, head, first) attention on the first tokens, host-read
+  vk::GpuBuffer logits_;     // (token, vocab), host-read
+  vk::GpuBuffer probe_;      // (layer, head, first) attention on the first tokens, host-read
   uint32_t probe_first_ = 0;
   std::unique_ptr<DecodeSets> decode_;   // null: one-token steps use the chunk kernels
   std::unique_ptr<FiniteCheck> finite_;  // null unless the NaN/Inf guard is on

@@ -13,36 +13,49 @@
 namespace sinkstream::model {
 namespace {
 
-constexpr uint32_t kGroup = 128;     // threads per matvec workgroup
+constexpr uint32_t kGroup = 128;  // threads per matvec workgroup
 // Weight rows per workgroup (ROWS in matvec.comp). On the H100, giving large-K
 // products more rows per workgroup (fewer re-reads of x, fewer workgroups) was
 // slower at every size tried: 2 keeps the most workgroups in flight.
 constexpr uint32_t kRows = 2;
 constexpr uint32_t kMaxSubgroups = 32;  // sg_sums[] in matvec.comp
 
-uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+uint32_t ceil_div(uint64_t a, uint64_t b) {
+  return static_cast<uint32_t>((a + b - 1) / b);
+}
 
 const char* variant(GgmlType t) {
   switch (t) {
-    case GgmlType::f32: return "matvec_f32";
-    case GgmlType::f16: return "matvec_f16";
-    case GgmlType::bf16: return "matvec_bf16";
-    case GgmlType::q8_0: return "matvec_q8_0";
-    case GgmlType::q4_0: return "matvec_q4_0";
-    default: throw Error(std::string("internal error: no matvec for weight type ") + ggml_type_name(t));
+    case GgmlType::f32:
+      return "matvec_f32";
+    case GgmlType::f16:
+      return "matvec_f16";
+    case GgmlType::bf16:
+      return "matvec_bf16";
+    case GgmlType::q8_0:
+      return "matvec_q8_0";
+    case GgmlType::q4_0:
+      return "matvec_q4_0";
+    default:
+      throw Error(std::string("internal error: no matvec for weight type ") + ggml_type_name(t));
   }
 }
 
 // Weights per unit (one 16-byte load, or half a quantised block), as in matvec.comp.
-uint32_t unit(GgmlType t) { return t == GgmlType::f32 ? 4 : (t == GgmlType::f16 || t == GgmlType::bf16) ? 8 : 16; }
+uint32_t unit(GgmlType t) {
+  return t == GgmlType::f32 ? 4 : (t == GgmlType::f16 || t == GgmlType::bf16) ? 8 : 16;
+}
 
 // K (columns) the kernel reads in whole 16-byte units or blocks.
 bool k_fits(const GpuTensor& w) {
   switch (w.type) {
-    case GgmlType::f32: return w.cols % 4 == 0;
+    case GgmlType::f32:
+      return w.cols % 4 == 0;
     case GgmlType::f16:
-    case GgmlType::bf16: return w.cols % 8 == 0;
-    default: return w.cols % 32 == 0;
+    case GgmlType::bf16:
+      return w.cols % 8 == 0;
+    default:
+      return w.cols % 32 == 0;
   }
 }
 
@@ -55,7 +68,8 @@ bool Engine::decode_path_available() const {
   const GpuTensor& out = output_.rows ? output_ : tok_embd_;
   bool ok = k_fits(out);
   for (const Layer& l : layers_)
-    for (const GpuTensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) ok = ok && k_fits(*w);
+    for (const GpuTensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
+      ok = ok && k_fits(*w);
   for (const Layer& l : layers_) ok = ok && l.gate.type == l.up.type;
   return ok;
 }
@@ -65,16 +79,26 @@ void Engine::bind_decode_sets() {
   auto d = std::make_unique<DecodeSets>();
   const uint32_t sets = 6 * hp_.layers + 1;
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
-  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu, uint32_t rows) -> const vk::Kernel& {
+  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu,
+                          uint32_t rows) -> const vk::Kernel& {
     const uint32_t units_per_thread = ceil_div(w.cols / unit(w.type), kGroup);
-    return ctx_.kernel({variant(w.type), 6, sizeof(MatvecPC), {kGroup, 1, 1},
+    return ctx_.kernel({variant(w.type),
+                        6,
+                        sizeof(MatvecPC),
+                        {kGroup, 1, 1},
                         {{3, rows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}});
   };
-  const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w, const std::optional<GpuTensor>& bias,
-                        const vk::GpuBuffer& out, const GpuTensor* norm, const GpuTensor* up) {
-    const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out,
-                                norm ? &norm->buffer : &dummy_, up ? &up->buffer : &dummy_};
-    return Matvec{ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr, kRows), b), kRows};
+  const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w,
+                        const std::optional<GpuTensor>& bias, const vk::GpuBuffer& out,
+                        const GpuTensor* norm, const GpuTensor* up) {
+    const vk::GpuBuffer* b[] = {&in,
+                                &w.buffer,
+                                bias ? &bias->buffer : &dummy_,
+                                &out,
+                                norm ? &norm->buffer : &dummy_,
+                                up ? &up->buffer : &dummy_};
+    return Matvec{ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr, kRows), b),
+                  kRows};
   };
   for (const Layer& l : layers_) {
     DecodeSets::LayerSets s;
@@ -86,7 +110,8 @@ void Engine::bind_decode_sets() {
     s.down = bind(gate_, l.down, std::nullopt, x_, nullptr, nullptr);
     d->layers.push_back(std::move(s));
   }
-  d->logits = bind(x_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_, &output_norm_, nullptr);
+  d->logits =
+      bind(x_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_, &output_norm_, nullptr);
   decode_ = std::move(d);
 }
 

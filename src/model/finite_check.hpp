@@ -31,7 +31,7 @@ class FiniteCheck {
   vk::GpuBuffer status_;  // (1) uint32: kMaxOps - index of the first failing op, 0 = none
   vk::DescriptorPool pool_;
   std::vector<std::pair<VkBuffer, vk::BindingSet>> sets_;  // one per checked buffer
-  std::vector<std::string> ops_;                            // names of this chunk's checked ops
+  std::vector<std::string> ops_;                           // names of this chunk's checked ops
 };
 
 }  // namespace sinkstream::model

@@ -10,21 +10,28 @@ namespace sinkstream::model {
 
 const char* policy_name(CachePolicy p) {
   switch (p) {
-    case CachePolicy::sinks: return "sinks";
-    case CachePolicy::window: return "window";
-    case CachePolicy::dense: return "dense";
-    case CachePolicy::recompute: return "recompute";
+    case CachePolicy::sinks:
+      return "sinks";
+    case CachePolicy::window:
+      return "window";
+    case CachePolicy::dense:
+      return "dense";
+    case CachePolicy::recompute:
+      return "recompute";
   }
   return "?";
 }
 
 CachePolicy parse_policy(const std::string& name) {
-  for (auto p : {CachePolicy::sinks, CachePolicy::window, CachePolicy::dense, CachePolicy::recompute})
+  for (auto p :
+       {CachePolicy::sinks, CachePolicy::window, CachePolicy::dense, CachePolicy::recompute})
     if (name == policy_name(p)) return p;
   throw InvalidArgument("unknown policy '" + name + "' (sinks, window, dense, recompute)");
 }
 
-double PerplexityResult::ppl() const { return tokens ? std::exp(nll_sum / static_cast<double>(tokens)) : 0.0; }
+double PerplexityResult::ppl() const {
+  return tokens ? std::exp(nll_sum / static_cast<double>(tokens)) : 0.0;
+}
 
 double token_nll(std::span<const float> logits, int32_t target) {
   double m = -INFINITY;
@@ -65,7 +72,8 @@ void stream_pass(Engine& engine, std::span<const int32_t> ids, uint32_t chunk, P
   for (size_t at = 0; at + 1 < ids.size(); at += chunk) {
     const size_t m = std::min<size_t>(chunk, ids.size() - 1 - at);  // the last id is only predicted
     const auto logits = engine.feed(ids.subspan(at, m), true);
-    for (size_t i = 0; i < m; ++i) r.nll.push_back(token_nll(logits.subspan(i * vocab, vocab), ids[at + i + 1]));
+    for (size_t i = 0; i < m; ++i)
+      r.nll.push_back(token_nll(logits.subspan(i * vocab, vocab), ids[at + i + 1]));
     if (progress && !progress(r.nll.size())) return;
   }
 }
@@ -94,9 +102,11 @@ void recompute_pass(Engine& engine, std::span<const int32_t> ids, uint32_t budge
 }  // namespace
 
 PerplexityResult evaluate_perplexity(Gpu& gpu, const ModelFile& model, std::span<const int32_t> ids,
-                                     const PerplexityConfig& cfg, const std::function<bool(uint64_t)>& progress) {
+                                     const PerplexityConfig& cfg,
+                                     const std::function<bool(uint64_t)>& progress) {
   if (ids.size() < 2) throw InvalidArgument("perplexity needs at least two tokens");
-  if (cfg.segment == 0 || cfg.chunk == 0) throw InvalidArgument("segment and chunk must be positive");
+  if (cfg.segment == 0 || cfg.chunk == 0)
+    throw InvalidArgument("segment and chunk must be positive");
   for (int32_t id : ids)
     if (id < 0 || static_cast<uint32_t>(id) >= model.hp.vocab)
       throw InvalidArgument("token id " + std::to_string(id) + " is outside the vocabulary");

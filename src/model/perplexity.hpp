@@ -28,10 +28,10 @@ CachePolicy parse_policy(const std::string& name);  // throws InvalidArgument
 struct PerplexityConfig {
   CachePolicy policy = CachePolicy::sinks;
   uint32_t sinks = 4;
-  uint32_t window = 0;   // 0: the model's training context minus the sinks
+  uint32_t window = 0;  // 0: the model's training context minus the sinks
   KvType kv_type = KvType::f16;
-  uint32_t chunk = 64;   // tokens per engine step (sinks, window, dense)
-  uint32_t segment = 1024;  // tokens per point of the perplexity curve
+  uint32_t chunk = 64;              // tokens per engine step (sinks, window, dense)
+  uint32_t segment = 1024;          // tokens per point of the perplexity curve
   bool recompute_from_bos = false;  // ids[0] is BOS: each re-encoding starts with it
 };
 
@@ -41,8 +41,8 @@ struct PerplexityResult {
   uint64_t tokens = 0;             // predicted tokens (every id after the first)
   bool interrupted = false;        // stopped by progress() before the end
   double nll_sum = 0;
-  std::vector<double> nll;         // per predicted token
-  std::vector<double> segment_ppl; // per `segment` predicted tokens
+  std::vector<double> nll;          // per predicted token
+  std::vector<double> segment_ppl;  // per `segment` predicted tokens
   double seconds = 0;
   uint64_t device_bytes = 0;
 

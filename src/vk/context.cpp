@@ -36,7 +36,8 @@ bool has_extension(VkPhysicalDevice pd, const char* name) {
   VK_CHECK(vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr));
   std::vector<VkExtensionProperties> exts(n);
   VK_CHECK(vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data()));
-  return std::any_of(exts.begin(), exts.end(), [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
+  return std::any_of(exts.begin(), exts.end(),
+                     [&](const auto& e) { return std::strcmp(e.extensionName, name) == 0; });
 }
 
 bool has_layer(const char* name) {
@@ -44,17 +45,23 @@ bool has_layer(const char* name) {
   VK_CHECK(vkEnumerateInstanceLayerProperties(&n, nullptr));
   std::vector<VkLayerProperties> layers(n);
   VK_CHECK(vkEnumerateInstanceLayerProperties(&n, layers.data()));
-  return std::any_of(layers.begin(), layers.end(), [&](const auto& l) { return std::strcmp(l.layerName, name) == 0; });
+  return std::any_of(layers.begin(), layers.end(),
+                     [&](const auto& l) { return std::strcmp(l.layerName, name) == 0; });
 }
 
 // Higher is better: the default choice when the user names no device.
 int type_rank(VkPhysicalDeviceType t) {
   switch (t) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
-    default: return 0;
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -95,8 +102,8 @@ DeviceInfo query_info(VkPhysicalDevice pd, uint32_t index) {
   d.driver = std::string(p12.driverName) + " " + p12.driverInfo;
   d.api_version = props.properties.apiVersion;
   char key[96];
-  std::snprintf(key, sizeof key, "%04x-%04x-%08x-", props.properties.vendorID, props.properties.deviceID,
-                props.properties.driverVersion);
+  std::snprintf(key, sizeof key, "%04x-%04x-%08x-", props.properties.vendorID,
+                props.properties.deviceID, props.properties.driverVersion);
   d.cache_key = key;
   for (uint8_t b : props.properties.pipelineCacheUUID) {
     std::snprintf(key, sizeof key, "%02x", b);
@@ -104,8 +111,10 @@ DeviceInfo query_info(VkPhysicalDevice pd, uint32_t index) {
   }
   d.subgroup_size = p11.subgroupSize;
   const bool compute_subgroups = (p11.subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
-  d.subgroup_arithmetic = compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
-  d.subgroup_shuffle = compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
+  d.subgroup_arithmetic =
+      compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+  d.subgroup_shuffle =
+      compute_subgroups && (p11.subgroupSupportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
   d.fp16_arithmetic = f12.shaderFloat16;
   d.storage_16bit = f11.storageBuffer16BitAccess;
   d.coopmat_khr = has_extension(pd, "VK_KHR_cooperative_matrix");
@@ -151,7 +160,8 @@ Instance make_instance(bool validation) {
   VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   ci.pApplicationInfo = &app;
   std::vector<const char*> layers, exts;
-  VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+  VkValidationFeatureEnableEXT enables[] = {
+      VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
   VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
   if (validation) {
     layers.push_back(kValidationLayer);
@@ -169,7 +179,8 @@ Instance make_instance(bool validation) {
   const VkResult r = vkCreateInstance(&ci, nullptr, &inst);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)
     throw NoDeviceError(
-        "no Vulkan driver found: install your GPU's Vulkan driver (Debian/Ubuntu: mesa-vulkan-drivers "
+        "no Vulkan driver found: install your GPU's Vulkan driver (Debian/Ubuntu: "
+        "mesa-vulkan-drivers "
         "provides lavapipe, a CPU implementation)");
   VK_CHECK(r);
   return Instance(inst);
@@ -187,11 +198,16 @@ std::vector<VkPhysicalDevice> physical_devices(VkInstance inst) {
 
 const char* device_type_name(VkPhysicalDeviceType t) {
   switch (t) {
-    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
-    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
-    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
-    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
-    default: return "other";
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+      return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+      return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+      return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU:
+      return "cpu";
+    default:
+      return "other";
   }
 }
 
@@ -212,8 +228,11 @@ uint64_t parse_byte_size(std::string_view text) {
     mult = last == 'K' ? (1ull << 10) : last == 'M' ? (1ull << 20) : (1ull << 30);
     s.pop_back();
   }
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) || s.size() > 15)
-    throw InvalidArgument("not a byte size: '" + std::string(text) + "' (use e.g. 1048576, 512M or 2G)");
+  if (s.empty() ||
+      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+      s.size() > 15)
+    throw InvalidArgument("not a byte size: '" + std::string(text) +
+                          "' (use e.g. 1048576, 512M or 2G)");
   return std::stoull(s) * mult;
 }
 
@@ -225,7 +244,8 @@ static std::string pipeline_cache_file(const std::string& setting, const DeviceI
   if (!setting.empty()) return setting;
   const std::string xdg = env("XDG_CACHE_HOME"), home = env("HOME");
   if (xdg.empty() && home.empty()) return "";
-  return (xdg.empty() ? home + "/.cache" : xdg) + "/sinkstream/pipelines-" + info.cache_key + ".bin";
+  return (xdg.empty() ? home + "/.cache" : xdg) + "/sinkstream/pipelines-" + info.cache_key +
+         ".bin";
 }
 
 Context::Context(const ContextOptions& options) {
@@ -239,8 +259,10 @@ Context::Context(const ContextOptions& options) {
   create_instance();
   pick_physical_device(options.device.empty() ? env("SINKSTREAM_DEVICE") : options.device);
   create_device();
-  pipeline_cache_path_ = pipeline_cache_file(
-      options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE") : options.pipeline_cache_path, info_);
+  pipeline_cache_path_ =
+      pipeline_cache_file(options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE")
+                                                              : options.pipeline_cache_path,
+                          info_);
   load_pipeline_cache();
   transfer_pool_ = create_command_pool();
   transfer_fence_ = create_fence();
@@ -250,7 +272,8 @@ Context::~Context() {
   // Messages nobody took (a CLI run with SINKSTREAM_VALIDATION=1) must not vanish.
   for (const std::string& m : messages_) std::fprintf(stderr, "sinkstream: %s\n", m.c_str());
   if (device_.get() != VK_NULL_HANDLE) {
-    vkDeviceWaitIdle(device_.get());  // result ignored on purpose: nothing can be done in a destructor
+    vkDeviceWaitIdle(
+        device_.get());  // result ignored on purpose: nothing can be done in a destructor
     try {
       save_pipeline_cache();
     } catch (...) {
@@ -275,10 +298,13 @@ void Context::create_instance() {
       vkGetInstanceProcAddr(instance_.get(), "vkCreateDebugUtilsMessengerEXT"));
   auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
       vkGetInstanceProcAddr(instance_.get(), "vkDestroyDebugUtilsMessengerEXT"));
-  if (!create || !destroy) throw VulkanError("VK_EXT_debug_utils is missing although validation is on");
+  if (!create || !destroy)
+    throw VulkanError("VK_EXT_debug_utils is missing although validation is on");
   VkDebugUtilsMessengerCreateInfoEXT ci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
-  ci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
-  ci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+  ci.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+  ci.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                   VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                    VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
   ci.pfnUserCallback = &Context::on_debug_message;
   ci.pUserData = this;
@@ -287,12 +313,15 @@ void Context::create_instance() {
   messenger_ = DebugMessenger(instance_.get(), m, destroy);
 }
 
-VkBool32 Context::on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT,
+VkBool32 Context::on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                   VkDebugUtilsMessageTypeFlagsEXT,
                                    const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
   auto* self = static_cast<Context*>(user);
-  const char* level = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error" : "warning";
+  const char* level =
+      (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error" : "warning";
   std::lock_guard<std::mutex> lock(self->messages_mutex_);
-  self->messages_.push_back(std::string("validation ") + level + ": " + (data->pMessage ? data->pMessage : ""));
+  self->messages_.push_back(std::string("validation ") + level + ": " +
+                            (data->pMessage ? data->pMessage : ""));
   return VK_FALSE;
 }
 
@@ -312,13 +341,17 @@ void Context::pick_physical_device(const std::string& selector) {
       usable.push_back(static_cast<int>(i));
   }
   if (usable.empty())
-    throw NoDeviceError(pds.empty() ? "Vulkan sees no device at all: install a Vulkan driver (or mesa-vulkan-drivers)"
-                                    : "no Vulkan device supports Vulkan 1.2 with a compute queue");
+    throw NoDeviceError(
+        pds.empty()
+            ? "Vulkan sees no device at all: install a Vulkan driver (or mesa-vulkan-drivers)"
+            : "no Vulkan device supports Vulkan 1.2 with a compute queue");
   int chosen = -1;
   if (selector.empty()) {
-    chosen = *std::max_element(usable.begin(), usable.end(),
-                               [&](int a, int b) { return type_rank(infos[a].type) < type_rank(infos[b].type); });
-  } else if (std::all_of(selector.begin(), selector.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    chosen = *std::max_element(usable.begin(), usable.end(), [&](int a, int b) {
+      return type_rank(infos[a].type) < type_rank(infos[b].type);
+    });
+  } else if (std::all_of(selector.begin(), selector.end(),
+                         [](unsigned char c) { return std::isdigit(c); })) {
     const unsigned long idx = selector.size() > 6 ? ~0ul : std::stoul(selector);
     if (std::find(usable.begin(), usable.end(), static_cast<int>(idx)) == usable.end())
       throw NoDeviceError("device index " + selector + " does not name a usable Vulkan device (" +
@@ -331,7 +364,8 @@ void Context::pick_physical_device(const std::string& selector) {
         break;
       }
     if (chosen < 0)
-      throw NoDeviceError("no Vulkan device name contains '" + selector + "' (run `sinkstream devices`)");
+      throw NoDeviceError("no Vulkan device name contains '" + selector +
+                          "' (run `sinkstream devices`)");
   }
   physical_ = pds[chosen];
   info_ = infos[chosen];
@@ -339,7 +373,8 @@ void Context::pick_physical_device(const std::string& selector) {
 }
 
 void Context::create_device() {
-  if (!compute_queue_family(physical_, &queue_family_)) throw NoDeviceError("the device has no compute queue");
+  if (!compute_queue_family(physical_, &queue_family_))
+    throw NoDeviceError("the device has no compute queue");
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
   qci.queueFamilyIndex = queue_family_;

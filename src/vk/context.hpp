@@ -28,7 +28,7 @@ struct DeviceInfo {
   uint32_t api_version = 0;
   std::string cache_key;  // vendor, device and driver version, plus the pipeline-cache UUID
   uint64_t device_local_bytes = 0;  // largest DEVICE_LOCAL heap
-  bool uma = false;                 // a DEVICE_LOCAL heap is also host-visible (Steam Deck, lavapipe, ReBAR)
+  bool uma = false;  // a DEVICE_LOCAL heap is also host-visible (Steam Deck, lavapipe, ReBAR)
   uint32_t subgroup_size = 0;
   bool subgroup_arithmetic = false;  // in compute shaders
   bool subgroup_shuffle = false;
@@ -107,11 +107,11 @@ struct SpecConstant {
 };
 
 struct KernelDesc {
-  std::string_view shader;                    // embedded variant name
-  uint32_t bindings = 0;                      // storage buffers 0..bindings-1 in set 0
-  uint32_t push_bytes = 0;                    // sizeof the push-constant struct
+  std::string_view shader;                      // embedded variant name
+  uint32_t bindings = 0;                        // storage buffers 0..bindings-1 in set 0
+  uint32_t push_bytes = 0;                      // sizeof the push-constant struct
   std::array<uint32_t, 3> local_size{1, 1, 1};  // given to spec ids 0, 1, 2
-  std::vector<SpecConstant> spec;             // ids >= 3: tile geometry
+  std::vector<SpecConstant> spec;               // ids >= 3: tile geometry
 };
 
 // A compute pipeline with its layouts. Shaders use storage buffers only.
@@ -160,7 +160,8 @@ class Context {
   // as the context, so streams of the same shape never recompile).
   const Kernel& kernel(const KernelDesc& desc);
   DescriptorPool create_descriptor_pool(uint32_t max_sets, uint32_t max_buffers);
-  BindingSet bind(VkDescriptorPool pool, const Kernel& kernel, std::span<const GpuBuffer* const> buffers);
+  BindingSet bind(VkDescriptorPool pool, const Kernel& kernel,
+                  std::span<const GpuBuffer* const> buffers);
 
   CommandPool create_command_pool();
   Fence create_fence();
@@ -185,7 +186,8 @@ class Context {
 
   static VkBool32 VKAPI_PTR on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                              VkDebugUtilsMessageTypeFlagsEXT types,
-                                             const VkDebugUtilsMessengerCallbackDataEXT* data, void* user);
+                                             const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                             void* user);
 
   bool validation_ = false;
   uint64_t memory_limit_ = 0;
@@ -193,7 +195,7 @@ class Context {
   // Fault injection for tests ($SINKSTREAM_INJECT_DEVICE_LOST=N): submission N
   // and every later one fail as VK_ERROR_DEVICE_LOST. 0 = off.
   uint64_t inject_lost_at_ = 0, submissions_ = 0;
-  std::string pipeline_cache_path_;  // "" = no cache file
+  std::string pipeline_cache_path_;   // "" = no cache file
   size_t pipeline_cache_loaded_ = 0;  // bytes read at start: an unchanged cache is not rewritten
 
   Instance instance_;
@@ -209,7 +211,8 @@ class Context {
   Fence transfer_fence_;
 
   std::mutex kernels_mutex_;
-  std::map<std::string, std::unique_ptr<Kernel>> kernels_;  // key: variant, local size, spec constants
+  std::map<std::string, std::unique_ptr<Kernel>>
+      kernels_;  // key: variant, local size, spec constants
 
   std::atomic<uint64_t> allocated_{0};
   mutable std::mutex messages_mutex_;

@@ -28,7 +28,8 @@ class DeviceChild {
   DeviceChild(const DeviceChild&) = delete;
   DeviceChild& operator=(const DeviceChild&) = delete;
   DeviceChild(DeviceChild&& o) noexcept
-      : device_(std::exchange(o.device_, VK_NULL_HANDLE)), handle_(std::exchange(o.handle_, VK_NULL_HANDLE)) {}
+      : device_(std::exchange(o.device_, VK_NULL_HANDLE)),
+        handle_(std::exchange(o.handle_, VK_NULL_HANDLE)) {}
   DeviceChild& operator=(DeviceChild&& o) noexcept {
     if (this != &o) {
       reset();
@@ -68,11 +69,16 @@ using QueryPool = DeviceChild<VkQueryPool, vkDestroyQueryPool>;
 
 // Live device objects of every kind above, in declaration order.
 inline std::array<int64_t, 11> live_objects() {
-  return {LiveCount<vkDestroyBuffer>::n.load(),          LiveCount<vkFreeMemory>::n.load(),
-          LiveCount<vkDestroyShaderModule>::n.load(),    LiveCount<vkDestroyDescriptorSetLayout>::n.load(),
-          LiveCount<vkDestroyDescriptorPool>::n.load(),  LiveCount<vkDestroyPipelineLayout>::n.load(),
-          LiveCount<vkDestroyPipeline>::n.load(),        LiveCount<vkDestroyPipelineCache>::n.load(),
-          LiveCount<vkDestroyCommandPool>::n.load(),     LiveCount<vkDestroyFence>::n.load(),
+  return {LiveCount<vkDestroyBuffer>::n.load(),
+          LiveCount<vkFreeMemory>::n.load(),
+          LiveCount<vkDestroyShaderModule>::n.load(),
+          LiveCount<vkDestroyDescriptorSetLayout>::n.load(),
+          LiveCount<vkDestroyDescriptorPool>::n.load(),
+          LiveCount<vkDestroyPipelineLayout>::n.load(),
+          LiveCount<vkDestroyPipeline>::n.load(),
+          LiveCount<vkDestroyPipelineCache>::n.load(),
+          LiveCount<vkDestroyCommandPool>::n.load(),
+          LiveCount<vkDestroyFence>::n.load(),
           LiveCount<vkDestroyQueryPool>::n.load()};
 }
 
@@ -131,7 +137,8 @@ class Device {
 class DebugMessenger {
  public:
   DebugMessenger() = default;
-  DebugMessenger(VkInstance inst, VkDebugUtilsMessengerEXT h, PFN_vkDestroyDebugUtilsMessengerEXT destroy)
+  DebugMessenger(VkInstance inst, VkDebugUtilsMessengerEXT h,
+                 PFN_vkDestroyDebugUtilsMessengerEXT destroy)
       : inst_(inst), h_(h), destroy_(destroy) {}
   DebugMessenger(const DebugMessenger&) = delete;
   DebugMessenger& operator=(const DebugMessenger&) = delete;

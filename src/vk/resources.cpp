@@ -14,7 +14,8 @@ namespace {
 
 std::string mib(uint64_t bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, bytes < (100u << 20) ? "%.1f MiB" : "%.0f MiB", static_cast<double>(bytes) / (1 << 20));
+  std::snprintf(buf, sizeof buf, bytes < (100u << 20) ? "%.1f MiB" : "%.0f MiB",
+                static_cast<double>(bytes) / (1 << 20));
   return buf;
 }
 
@@ -79,21 +80,26 @@ uint32_t Context::find_memory_type(uint32_t type_bits, MemoryUse use) const {
 }
 
 GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view what) {
-  if (bytes == 0) bytes = 4;  // Vulkan forbids empty buffers; callers may have nothing to store yet.
+  if (bytes == 0)
+    bytes = 4;  // Vulkan forbids empty buffers; callers may have nothing to store yet.
   const std::string label = " for " + std::string(what);
   if (bytes > info_.max_storage_buffer_range)
-    throw OutOfDeviceMemory("a buffer of " + mib(bytes) + label + " exceeds this device's largest storage buffer (" +
+    throw OutOfDeviceMemory("a buffer of " + mib(bytes) + label +
+                            " exceeds this device's largest storage buffer (" +
                             mib(info_.max_storage_buffer_range) + ")");
   if (info_.max_allocation_bytes && bytes > info_.max_allocation_bytes)
-    throw OutOfDeviceMemory("a buffer of " + mib(bytes) + label + " exceeds this device's largest allocation (" +
+    throw OutOfDeviceMemory("a buffer of " + mib(bytes) + label +
+                            " exceeds this device's largest allocation (" +
                             mib(info_.max_allocation_bytes) + ")");
   if (memory_limit_ && allocated_.load() + bytes > memory_limit_)
-    throw OutOfDeviceMemory("allocating " + mib(bytes) + label + " would exceed the device memory limit of " +
-                            mib(memory_limit_) + " (" + mib(allocated_.load()) + " in use)");
+    throw OutOfDeviceMemory("allocating " + mib(bytes) + label +
+                            " would exceed the device memory limit of " + mib(memory_limit_) +
+                            " (" + mib(allocated_.load()) + " in use)");
   GpuBuffer out;
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = bytes;
-  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+              VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkBuffer buf = VK_NULL_HANDLE;
   VK_CHECK(vkCreateBuffer(device(), &bci, nullptr, &buf));
@@ -107,13 +113,15 @@ GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view
   VkDeviceMemory mem = VK_NULL_HANDLE;
   const VkResult r = vkAllocateMemory(device(), &mai, nullptr, &mem);
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
-    throw OutOfDeviceMemory("the GPU has no room for " + mib(bytes) + label + " (" + mib(allocated_.load()) +
-                            " already allocated by sinkstream, " + mib(info_.device_local_bytes) +
+    throw OutOfDeviceMemory("the GPU has no room for " + mib(bytes) + label + " (" +
+                            mib(allocated_.load()) + " already allocated by sinkstream, " +
+                            mib(info_.device_local_bytes) +
                             " on the device); try a smaller window, f16 KV or a smaller model");
   VK_CHECK(r);
   out.memory_ = DeviceMemory(device(), mem);
   VK_CHECK(vkBindBufferMemory(device(), buf, mem, 0));
-  if (memory_props_.memoryTypes[mai.memoryTypeIndex].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+  if (memory_props_.memoryTypes[mai.memoryTypeIndex].propertyFlags &
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
     VK_CHECK(vkMapMemory(device(), mem, 0, VK_WHOLE_SIZE, 0, &out.mapped_));
   out.size_ = bytes;
   out.account_ = &allocated_;
@@ -192,8 +200,9 @@ std::unique_ptr<Kernel> Context::create_kernel(const KernelDesc& desc) {
   k->local_size = desc.local_size;
   const uint32_t invocations = desc.local_size[0] * desc.local_size[1] * desc.local_size[2];
   if (invocations == 0 || invocations > info_.max_workgroup_invocations)
-    throw Error("internal error: workgroup of " + std::to_string(invocations) + " invocations for " + k->name +
-                " exceeds the device limit of " + std::to_string(info_.max_workgroup_invocations));
+    throw Error("internal error: workgroup of " + std::to_string(invocations) +
+                " invocations for " + k->name + " exceeds the device limit of " +
+                std::to_string(info_.max_workgroup_invocations));
 
   std::vector<VkDescriptorSetLayoutBinding> binds(desc.bindings);
   for (uint32_t i = 0; i < desc.bindings; ++i)
@@ -222,7 +231,8 @@ std::unique_ptr<Kernel> Context::create_kernel(const KernelDesc& desc) {
   VK_CHECK(vkCreateShaderModule(device(), &sci, nullptr, &sm));
   ShaderModule module(device(), sm);
 
-  std::vector<SpecConstant> spec = {{0, desc.local_size[0]}, {1, desc.local_size[1]}, {2, desc.local_size[2]}};
+  std::vector<SpecConstant> spec = {
+      {0, desc.local_size[0]}, {1, desc.local_size[1]}, {2, desc.local_size[2]}};
   spec.insert(spec.end(), desc.spec.begin(), desc.spec.end());
   std::vector<VkSpecializationMapEntry> entries;
   std::vector<uint32_t> values;
@@ -230,7 +240,8 @@ std::unique_ptr<Kernel> Context::create_kernel(const KernelDesc& desc) {
     entries.push_back({s.id, static_cast<uint32_t>(values.size() * 4), 4});
     values.push_back(s.value);
   }
-  VkSpecializationInfo si{static_cast<uint32_t>(entries.size()), entries.data(), values.size() * 4, values.data()};
+  VkSpecializationInfo si{static_cast<uint32_t>(entries.size()), entries.data(), values.size() * 4,
+                          values.data()};
   VkComputePipelineCreateInfo pci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
   pci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
   pci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
@@ -255,10 +266,11 @@ DescriptorPool Context::create_descriptor_pool(uint32_t max_sets, uint32_t max_b
   return DescriptorPool(device(), pool);
 }
 
-BindingSet Context::bind(VkDescriptorPool pool, const Kernel& kernel, std::span<const GpuBuffer* const> buffers) {
+BindingSet Context::bind(VkDescriptorPool pool, const Kernel& kernel,
+                         std::span<const GpuBuffer* const> buffers) {
   if (buffers.size() != kernel.bindings)
-    throw Error("internal error: " + kernel.name + " takes " + std::to_string(kernel.bindings) + " buffers, got " +
-                std::to_string(buffers.size()));
+    throw Error("internal error: " + kernel.name + " takes " + std::to_string(kernel.bindings) +
+                " buffers, got " + std::to_string(buffers.size()));
   VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
   ai.descriptorPool = pool;
   ai.descriptorSetCount = 1;
@@ -298,7 +310,8 @@ Fence Context::create_fence() {
 }
 
 QueryPool Context::create_timestamp_pool(uint32_t count) {
-  if (!info_.timestamps) throw Error("this device's compute queue has no timestamps; GPU timing is unavailable");
+  if (!info_.timestamps)
+    throw Error("this device's compute queue has no timestamps; GPU timing is unavailable");
   VkQueryPoolCreateInfo ci{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
   ci.queryType = VK_QUERY_TYPE_TIMESTAMP;
   ci.queryCount = count;
@@ -313,12 +326,13 @@ void Context::submit_and_wait(VkCommandBuffer cmd, VkFence fence) {
   si.pCommandBuffers = &cmd;
   VK_CHECK(vkResetFences(device(), 1, &fence));
   if (inject_lost_at_ && ++submissions_ >= inject_lost_at_)
-    throw_vk_error(VK_ERROR_DEVICE_LOST, "vkQueueSubmit (injected by SINKSTREAM_INJECT_DEVICE_LOST)", __FILE__, __LINE__);
+    throw_vk_error(VK_ERROR_DEVICE_LOST,
+                   "vkQueueSubmit (injected by SINKSTREAM_INJECT_DEVICE_LOST)", __FILE__, __LINE__);
   VK_CHECK(vkQueueSubmit(queue_, 1, &si, fence));
   const VkResult r = vkWaitForFences(device(), 1, &fence, VK_TRUE, submit_timeout_ns());
   if (r == VK_TIMEOUT)
-    throw DeviceLost("the GPU did not finish a submission within " + std::to_string(submit_timeout_ms_ / 1000) +
-                     " s; treating the device as lost");
+    throw DeviceLost("the GPU did not finish a submission within " +
+                     std::to_string(submit_timeout_ms_ / 1000) + " s; treating the device as lost");
   VK_CHECK(r);
 }
 
@@ -356,7 +370,8 @@ void Context::save_pipeline_cache() const {
   const std::filesystem::path path(pipeline_cache_path_);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  const std::filesystem::path tmp =
+      path.string() + ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(data.data(), static_cast<std::streamsize>(n));

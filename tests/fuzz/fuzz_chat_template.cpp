@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<ChatMessage> messages;
   for (size_t i = 2; i + 1 < parts.size(); i += 2) messages.push_back({parts[i], parts[i + 1]});
   for (int f = 0; f <= static_cast<int>(ChatFormat::plain); ++f)
-    for (bool prompt : {false, true}) (void)render_chat(static_cast<ChatFormat>(f), messages, prompt, parts[0], parts[1]);
+    for (bool prompt : {false, true})
+      (void)render_chat(static_cast<ChatFormat>(f), messages, prompt, parts[0], parts[1]);
   return 0;
 }

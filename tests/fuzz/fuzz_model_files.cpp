@@ -1,18 +1,21 @@
 // libFuzzer target: llama2.c checkpoints, GGUF models and tok*.bin tokenizers through the CLI's
 // loading path (via a file: the loaders memory-map). The first byte picks the loader.
 #include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+
 #include "model/model_file.hpp"
 #include "model/vocab.hpp"
 #include "sinkstream/error.hpp"
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // RAM-backed where there is /dev/shm: the file is rewritten for every input.
   static const std::string path =
-      (std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path()) /
+      (std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path()) /
       ("sinkstream-fuzz-" + std::to_string(getpid()));
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) {

@@ -1,9 +1,10 @@
-// libFuzzer target: encode/decode/streaming-decode of arbitrary bytes with real SPM and BPE vocabularies
-// (fixtures from $SINKSTREAM_FIXTURES, default ../shared/fixtures).
+// libFuzzer target: encode/decode/streaming-decode of arbitrary bytes with real SPM and BPE
+// vocabularies (fixtures from $SINKSTREAM_FIXTURES, default ../shared/fixtures).
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
+
 #include "model/gguf.hpp"
 #include "model/tokenizer.hpp"
 #include "model/vocab.hpp"
