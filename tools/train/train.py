@@ -51,6 +51,9 @@ def parse_args():
                     help="at the end of warm-up, lower --steps to what the rest of --time-budget fits at the speed "
                          "measured over the second half of warm-up; logged, and --steps N with that N reproduces it")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
+    ap.add_argument("--init-from", default=None,
+                    help="start from a model.pt (save_model's float16 weights, e.g. returned by an earlier "
+                         "device call) with a fresh optimizer and schedule: training that spans several calls")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--log-every", type=int, default=100)
     return ap.parse_args()
@@ -75,7 +78,8 @@ def make_optimizer(model, args, device):
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=device.type == "cuda")
+    fused = {"fused": True} if device.type == "cuda" else {}  # (Debian's CPU torch 1.13 has no fused AdamW)
+    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **fused)
 
 
 def get_batch(stream, step, args, context, device):
@@ -121,9 +125,12 @@ def main():
     meta = json.loads((Path(args.data) / "meta.json").read_text())
     stream = torch.from_numpy(np.fromfile(Path(args.data) / "train.bin", dtype=np.uint16).astype(np.int64)).to(device)
     ckpt = torch.load(out / "ckpt.pt", map_location=device) if args.resume else None
-    cfg = Config(**ckpt["config"]) if ckpt else model_config(args, meta["vocab_size"])
+    init = torch.load(args.init_from, map_location="cpu") if args.init_from and not ckpt else None
+    cfg = Config(**(ckpt or init)["config"]) if (ckpt or init) else model_config(args, meta["vocab_size"])
     torch.manual_seed(args.seed)
     model = Transformer(cfg).to(device)
+    if init:
+        model.load_state_dict({k: v.float() for k, v in init["model"].items()})
     opt = make_optimizer(model, args, device)
     step = 0
     if ckpt:
