@@ -68,8 +68,9 @@ TEST_SUITE("soak") {
       }
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    MESSAGE(engine.counters().tokens << " tokens in " << s << " s (" << engine.counters().tokens / s
-                                     << " tokens/s), " << checkpoints << " checkpoints");
+    const auto streamed = static_cast<double>(engine.counters().tokens);
+    MESSAGE(streamed << " tokens in " << s << " s (" << streamed / s << " tokens/s), " << checkpoints
+                     << " checkpoints");
     CHECK(checkpoints == total / 10000);
     CHECK(gpu().allocated_bytes() == bytes);
     CHECK(vk::live_objects() == objects);

@@ -92,7 +92,7 @@ struct Chat {
     const auto c = engine.counters();
     std::printf("[cache %u/%u slots (%u pinned), %llu tokens streamed, %llu evicted; %.1f tokens/s; %.1f MiB on device]\n",
                 c.slots_used, c.capacity, engine.cache_config().sinks, static_cast<unsigned long long>(c.tokens),
-                static_cast<unsigned long long>(c.evicted), generated / std::max(decode_s, 1e-9),
+                static_cast<unsigned long long>(c.evicted), static_cast<double>(generated) / std::max(decode_s, 1e-9),
                 static_cast<double>(c.device_bytes) / (1 << 20));
   }
 };
