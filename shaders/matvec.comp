@@ -51,15 +51,8 @@ float unit_dot(bool up, uint row, uint u, uint j) {
   const uint i = (row + u * 16u) / 16u;
   const uvec4 w = up ? uq4[i] : wq4[i];
 #endif
-#if defined(W_F16)
-  return dot(vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)), xr[j * 2u]) +
-         dot(vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)), xr[j * 2u + 1u]);
-#elif defined(W_BF16)
-  const vec4 a = vec4(uintBitsToFloat(w.x << 16u), uintBitsToFloat(w.x & 0xffff0000u), uintBitsToFloat(w.y << 16u),
-                      uintBitsToFloat(w.y & 0xffff0000u));
-  const vec4 b = vec4(uintBitsToFloat(w.z << 16u), uintBitsToFloat(w.z & 0xffff0000u), uintBitsToFloat(w.w << 16u),
-                      uintBitsToFloat(w.w & 0xffff0000u));
-  return dot(a, xr[j * 2u]) + dot(b, xr[j * 2u + 1u]);
+#if defined(W_F16) || defined(W_BF16)
+  return dot(halves_to_vec4(w.x, w.y), xr[j * 2u]) + dot(halves_to_vec4(w.z, w.w), xr[j * 2u + 1u]);
 #elif defined(W_F32)
   return dot(uintBitsToFloat(w), xr[j]);
 #else

@@ -52,45 +52,38 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
   return worst;
 }
 
+// Every weight type through chunks or one-token steps, within 1e-3 of the reference.
+void check_each_type(const std::string& prefix, bool one_by_one) {
+  for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
+                            {model::GgmlType::f16, "f16"},
+                            {model::GgmlType::bf16, "bf16"},
+                            {model::GgmlType::q8_0, "q8_0"},
+                            {model::GgmlType::q4_0, "q4_0"}}) {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.type = type;
+    spec.ffn = 160;  // odd number of 32-blocks per row: rows start at 2-byte offsets in Q8_0/Q4_0
+    const double err = max_logit_error(spec, prefix + name, one_by_one);
+    INFO(name << ": max |gpu - reference| logit = " << err);
+    CHECK(err <= 1e-3);
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("weights") {
   TEST_CASE("each weight type: GPU forward pass matches the CPU reference") {
-    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
-                              {model::GgmlType::f16, "f16"},
-                              {model::GgmlType::bf16, "bf16"},
-                              {model::GgmlType::q8_0, "q8_0"},
-                              {model::GgmlType::q4_0, "q4_0"}}) {
-      ValidationScope validation;
-      model::SyntheticSpec spec;
-      spec.type = type;
-      spec.ffn = 160;  // odd number of 32-blocks per row: rows start at 2-byte offsets in Q8_0/Q4_0
-      const double err = max_logit_error(spec, name);
-      INFO(name << ": max |gpu - reference| logit = " << err);
-      CHECK(err <= 1e-3);
-    }
+    check_each_type("", false);
   }
 
   TEST_CASE(
       "each weight type through the one-token (fused decode) path matches the CPU reference") {
-    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
-                              {model::GgmlType::f16, "f16"},
-                              {model::GgmlType::bf16, "bf16"},
-                              {model::GgmlType::q8_0, "q8_0"},
-                              {model::GgmlType::q4_0, "q4_0"}}) {
-      ValidationScope validation;
-      model::SyntheticSpec spec;
-      spec.type = type;
-      spec.ffn = 160;  // odd number of 32-blocks per row: rows start at 2-byte offsets in Q8_0/Q4_0
-      const double err = max_logit_error(spec, std::string("decode-") + name, true);
-      INFO(name << ": max |gpu - reference| logit = " << err);
-      CHECK(err <= 1e-3);
-    }
+    check_each_type("decode-", true);
     for (auto [type, name] :
          {std::pair{model::GgmlType::f16, "f16"}, {model::GgmlType::q4_0, "q4_0"}}) {
       ValidationScope validation;
-      model::SyntheticSpec
-          spec;  // a large vocabulary: thousands of workgroups in the logits product
+      // A large vocabulary: thousands of workgroups in the logits product.
+      model::SyntheticSpec spec;
       spec.type = type;
       spec.vocab = 8192;
       const double err = max_logit_error(spec, std::string("decode-vocab-") + name, true);
@@ -98,8 +91,8 @@ TEST_SUITE("weights") {
       CHECK(err <= 1e-3);
     }
     ValidationScope validation;
-    model::SyntheticSpec
-        spec;  // biases, NeoX RoPE, tied output and learned sinks in the fused path
+    // Biases, NeoX RoPE, tied output and learned sinks in the fused path.
+    model::SyntheticSpec spec;
     spec.qwen2 = true;
     spec.tied_output = true;
     spec.learned_sinks = true;

@@ -111,10 +111,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   Gpu gpu(gpu_options(a));
   model::Engine engine(gpu, *lm.file, engine_config(a));
 
-  std::vector<int32_t> input;
-  if (tok.bos() >= 0) input.push_back(tok.bos());
-  const auto encoded = tok.encode(prompt, false, true);
-  input.insert(input.end(), encoded.begin(), encoded.end());
+  const std::vector<int32_t> input = bos_and_encode(tok, prompt, true);
   if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
   for (int32_t t : input) sampler.accept(t);
 

@@ -36,11 +36,7 @@ std::vector<int32_t> input_ids(const cli::Args& a, std::unique_ptr<model::ModelF
   }
   LoadedModel lm = load_model_and_tokenizer(a);
   file = std::move(lm.file);
-  std::vector<int32_t> ids;
-  if (lm.tokenizer->bos() >= 0) ids.push_back(lm.tokenizer->bos());
-  const auto enc = lm.tokenizer->encode(a.str("text", ""), false, false);
-  ids.insert(ids.end(), enc.begin(), enc.end());
-  return ids;
+  return bos_and_encode(*lm.tokenizer, a.str("text", ""), false);
 }
 
 std::vector<int32_t> top5(const float* row, uint32_t vocab) {

@@ -142,12 +142,8 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   } else {
     LoadedModel lm = load_model_and_tokenizer(a);
     file = std::move(lm.file);
-    if (lm.tokenizer->bos() >= 0) {
-      ids.push_back(lm.tokenizer->bos());
-      pc.recompute_from_bos = true;
-    }
-    const auto enc = lm.tokenizer->encode(read_text_file(a.str("text", "")), false, false);
-    ids.insert(ids.end(), enc.begin(), enc.end());
+    pc.recompute_from_bos = lm.tokenizer->bos() >= 0;
+    ids = bos_and_encode(*lm.tokenizer, read_text_file(a.str("text", "")), false);
   }
   const uint64_t limit = a.u64("tokens", 0, 0, ~uint64_t{0});
   if (limit && ids.size() > limit) ids.resize(limit);

@@ -29,8 +29,9 @@ constexpr const char* kHelp =
     "  --json              one JSON object\n";
 
 void print_report(const model::SinkReport& r, const std::string& title) {
-  std::printf("%s\n%u queries averaged; alpha = mean attention on each of the first %u positions\n\n", title.c_str(),
-              static_cast<unsigned>(r.queries), r.first);
+  std::printf(
+      "%s\n%u queries averaged; alpha = mean attention on each of the first %u positions\n\n",
+      title.c_str(), static_cast<unsigned>(r.queries), r.first);
   std::printf("%6s", "layer");
   for (uint32_t j = 0; j < r.first; ++j) std::printf("  alpha(%u)", j);
   std::printf("  heads>%.2f on 0\n", r.threshold);
@@ -45,17 +46,24 @@ void print_report(const model::SinkReport& r, const std::string& title) {
   for (uint32_t j = 0; j < r.first; ++j) std::printf("  pos %u: %.0f%%", j, 100 * r.head_ratio(j));
   const uint32_t n = r.recommended_sinks();
   if (n)
-    std::printf("\nattention sinks detected: recommended --sinks %u (positions with >= 10%% of heads above %.2f)\n", n,
-                r.threshold);
+    std::printf(
+        "\nattention sinks detected: recommended --sinks %u (positions with >= 10%% of heads above "
+        "%.2f)\n",
+        n, r.threshold);
   else
-    std::printf("\nno attention sink detected (no initial position draws > %.2f from >= 10%% of heads): plain window\n"
-                "attention should work about as well as sinks for this model\n",
-                r.threshold);
+    std::printf(
+        "\nno attention sink detected (no initial position draws > %.2f from >= 10%% of heads): "
+        "plain window\n"
+        "attention should work about as well as sinks for this model\n",
+        r.threshold);
 }
 
 std::string report_json(const model::SinkReport& r) {
   JsonWriter j;
-  j.field("layers", r.layers).field("heads", r.heads).field("first", r.first).field("queries", r.queries);
+  j.field("layers", r.layers)
+      .field("heads", r.heads)
+      .field("first", r.first)
+      .field("queries", r.queries);
   j.field("threshold", r.threshold).field("recommended_sinks", r.recommended_sinks());
   std::vector<double> ratio, first_token;
   for (uint32_t p = 0; p < r.first; ++p) ratio.push_back(r.head_ratio(p));
@@ -78,10 +86,8 @@ int cmd_sinks(const std::vector<std::string>& argv) {
   if (!a.has("text")) throw InvalidArgument("--text FILE is required");
   if (a.has("heatmap")) write_text_file(a.str("heatmap", ""), "");
   LoadedModel lm = load_model_and_tokenizer(a);
-  std::vector<int32_t> ids;
-  if (lm.tokenizer->bos() >= 0) ids.push_back(lm.tokenizer->bos());
-  const auto enc = lm.tokenizer->encode(read_text_file(a.str("text", "")), false, false);
-  ids.insert(ids.end(), enc.begin(), enc.end());
+  std::vector<int32_t> ids =
+      bos_and_encode(*lm.tokenizer, read_text_file(a.str("text", "")), false);
   const uint64_t context = lm.file->hp.context ? lm.file->hp.context : 2048;
   ids.resize(std::min<uint64_t>(ids.size(), a.u64("tokens", context, 2, 1 << 20)));
   const auto first = static_cast<uint32_t>(a.u64("first", 4, 1, 64));
@@ -89,21 +95,26 @@ int cmd_sinks(const std::vector<std::string>& argv) {
 
   Gpu gpu(gpu_options(a));
   Progress progress("analysing", ids.size());
-  const auto r = model::analyse_sinks(gpu, *lm.file, ids, first, threshold, 16, [&](uint64_t d) { progress.update(d); });
+  const auto r = model::analyse_sinks(gpu, *lm.file, ids, first, threshold, 16,
+                                      [&](uint64_t d) { progress.update(d); });
   progress.finish();
   if (a.has("heatmap")) {
     std::vector<double> v;
     for (uint32_t l = 0; l < r.layers; ++l)
       for (uint32_t h = 0; h < r.heads; ++h) v.push_back(r.at(l, h, 0));
-    write_text_file(a.str("heatmap", ""), svg_heatmap("Attention on the first token: " + lm.file->path, "layer",
-                                                      "head", r.layers, r.heads, v));
+    write_text_file(a.str("heatmap", ""),
+                    svg_heatmap("Attention on the first token: " + lm.file->path, "layer", "head",
+                                r.layers, r.heads, v));
   }
   if (a.has("json")) {
     std::printf("%s\n", report_json(r).c_str());
   } else {
-    print_report(r, lm.file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
+    print_report(r, lm.file->path + ", " + std::to_string(ids.size()) + " tokens (" +
+                        gpu.device_name() + ")");
     if (lm.file->hp.attn_sinks)
-      std::printf("this model has learned per-head sink logits (blk.N.attn_sinks): it needs no pinned tokens\n");
+      std::printf(
+          "this model has learned per-head sink logits (blk.N.attn_sinks): it needs no pinned "
+          "tokens\n");
   }
   return 0;
 }

@@ -22,16 +22,28 @@ LoadedModel load_model_and_tokenizer(const cli::Args& a) {
   LoadedModel out;
   out.file = model::load_model(a.str("model", ""));
   if (a.has("tokenizer")) {
-    out.tokenizer = std::make_unique<model::Tokenizer>(model::vocab_from_file(a.str("tokenizer", "")));
+    out.tokenizer =
+        std::make_unique<model::Tokenizer>(model::vocab_from_file(a.str("tokenizer", "")));
   } else if (out.file->gguf) {
     out.tokenizer = std::make_unique<model::Tokenizer>(model::vocab_from_gguf(*out.file->gguf));
   } else {
-    throw InvalidArgument("'" + out.file->path + "' is a llama2.c checkpoint: give its tokenizer with --tokenizer tok.bin");
+    throw InvalidArgument(
+        "'" + out.file->path +
+        "' is a llama2.c checkpoint: give its tokenizer with --tokenizer tok.bin");
   }
   if (out.tokenizer->size() != out.file->hp.vocab)
-    throw InvalidArgument("the tokenizer has " + std::to_string(out.tokenizer->size()) + " tokens but the model has " +
-                          std::to_string(out.file->hp.vocab));
+    throw InvalidArgument("the tokenizer has " + std::to_string(out.tokenizer->size()) +
+                          " tokens but the model has " + std::to_string(out.file->hp.vocab));
   return out;
+}
+
+std::vector<int32_t> bos_and_encode(const model::Tokenizer& tok, const std::string& text,
+                                    bool parse_special) {
+  std::vector<int32_t> ids;
+  if (tok.bos() >= 0) ids.push_back(tok.bos());
+  const auto enc = tok.encode(text, false, parse_special);
+  ids.insert(ids.end(), enc.begin(), enc.end());
+  return ids;
 }
 
 model::EngineConfig engine_config(const cli::Args& a) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "model/engine.hpp"
@@ -28,6 +29,10 @@ struct LoadedModel {
 // checkpoint needs --tokenizer tok.bin.
 LoadedModel load_model_and_tokenizer(const cli::Args& a);
 model::EngineConfig engine_config(const cli::Args& a);
+// The ids a model sees for a text: BOS (when the vocabulary has one), then the
+// text's tokens; control-token text is parsed as such only when `parse_special`.
+std::vector<int32_t> bos_and_encode(const model::Tokenizer& tok, const std::string& text,
+                                    bool parse_special);
 model::SamplerConfig sampler_config(const cli::Args& a);
 GpuOptions gpu_options(const cli::Args& a);
 

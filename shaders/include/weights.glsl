@@ -22,6 +22,16 @@ uint w_u32(bool up, uint byte_off) {
 
 uint w_u16(bool up, uint byte_off) { return (w_word(up, byte_off >> 2u) >> ((byte_off & 2u) * 8u)) & 0xffffu; }
 
+#if defined(W_F16)
+// Four 16-bit weights packed in two words, as floats.
+vec4 halves_to_vec4(uint a, uint b) { return vec4(unpackHalf2x16(a), unpackHalf2x16(b)); }
+#elif defined(W_BF16)
+vec4 halves_to_vec4(uint a, uint b) {
+  return vec4(uintBitsToFloat(a << 16u), uintBitsToFloat(a & 0xffff0000u), uintBitsToFloat(b << 16u),
+              uintBitsToFloat(b & 0xffff0000u));
+}
+#endif
+
 // Weights k..k+3 (k a multiple of 4) of the row starting at byte `row` (of the
 // up matrix when `up`).
 vec4 load_w4_of(bool up, uint row, uint k) {
@@ -29,14 +39,9 @@ vec4 load_w4_of(bool up, uint row, uint k) {
   const uint o = row + k * 4u;
   return vec4(uintBitsToFloat(w_u32(up, o)), uintBitsToFloat(w_u32(up, o + 4u)), uintBitsToFloat(w_u32(up, o + 8u)),
               uintBitsToFloat(w_u32(up, o + 12u)));
-#elif defined(W_F16)
+#elif defined(W_F16) || defined(W_BF16)
   const uint o = row + k * 2u;
-  return vec4(unpackHalf2x16(w_u32(up, o)), unpackHalf2x16(w_u32(up, o + 4u)));
-#elif defined(W_BF16)
-  const uint o = row + k * 2u;
-  const uint a = w_u32(up, o), b = w_u32(up, o + 4u);
-  return vec4(uintBitsToFloat(a << 16u), uintBitsToFloat(a & 0xffff0000u), uintBitsToFloat(b << 16u),
-              uintBitsToFloat(b & 0xffff0000u));
+  return halves_to_vec4(w_u32(up, o), w_u32(up, o + 4u));
 #elif defined(W_Q8_0)
   // block: f16 scale, 32 x int8
   const uint block = row + (k >> 5u) * 34u;

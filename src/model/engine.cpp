@@ -1,7 +1,6 @@
 #include "model/engine.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -16,27 +15,6 @@ constexpr uint32_t kGroup = 64;         // elementwise kernels
 constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
-
-uint32_t ceil_div(uint64_t a, uint64_t b) {
-  return static_cast<uint32_t>((a + b - 1) / b);
-}
-
-const char* variant(GgmlType t) {
-  switch (t) {
-    case GgmlType::f32:
-      return "f32";
-    case GgmlType::f16:
-      return "f16";
-    case GgmlType::bf16:
-      return "bf16";
-    case GgmlType::q8_0:
-      return "q8_0";
-    case GgmlType::q4_0:
-      return "q4_0";
-    default:
-      throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
-  }
-}
 
 GpuTensor upload(vk::Context& ctx, const Tensor& t) {
   GpuTensor g;
@@ -125,10 +103,8 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
   cache_->bind({&q_, &k_, &v_, &att_, &sinks_});
   make_kernels();
   bind_sets();
-  const char* fused = std::getenv("SINKSTREAM_FUSED_DECODE");
-  if (cfg.fused_decode && !(fused && std::string(fused) == "0")) bind_decode_sets();
-  const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
-  if (cfg.check_finite || (env && std::string(env) == "1"))
+  if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0") bind_decode_sets();
+  if (cfg.check_finite || vk::env_flag("SINKSTREAM_CHECK_FINITE"))
     finite_ = std::make_unique<FiniteCheck>(ctx_);
 }
 
@@ -166,14 +142,17 @@ void Engine::upload_weights(const ModelFile& m) {
 }
 
 void Engine::make_kernels() {
-  kernels_.embed = &ctx_.kernel(
-      {std::string("embed_") + variant(tok_embd_.type), 3, sizeof(EmbedPC), {kGroup, 1, 1}, {}});
+  kernels_.embed = &ctx_.kernel({std::string("embed_") + weight_variant(tok_embd_.type),
+                                 3,
+                                 sizeof(EmbedPC),
+                                 {kGroup, 1, 1},
+                                 {}});
   kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
 }
 
 const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
-  return ctx_.kernel({std::string("matmul_") + variant(t),
+  return ctx_.kernel({std::string("matmul_") + weight_variant(t),
                       4,
                       sizeof(MatmulPC),
                       {kMatmulGroup, 1, 1},

@@ -71,7 +71,10 @@ class Engine {
   void enable_op_profile();
   std::vector<std::pair<std::string, double>> op_profile() const;
   uint64_t op_profile_chunks() const { return profile_.chunks; }
-  void reset_op_profile() { profile_.total_ms.clear(), profile_.chunks = 0; }
+  void reset_op_profile() {
+    profile_.total_ms.clear();
+    profile_.chunks = 0;
+  }
 
   // Forgets the stream: the next feed() starts at position 0 in an empty cache.
   void reset() { cache_->reset(); }

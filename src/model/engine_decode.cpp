@@ -20,27 +20,6 @@ constexpr uint32_t kGroup = 128;  // threads per matvec workgroup
 constexpr uint32_t kRows = 2;
 constexpr uint32_t kMaxSubgroups = 32;  // sg_sums[] in matvec.comp
 
-uint32_t ceil_div(uint64_t a, uint64_t b) {
-  return static_cast<uint32_t>((a + b - 1) / b);
-}
-
-const char* variant(GgmlType t) {
-  switch (t) {
-    case GgmlType::f32:
-      return "matvec_f32";
-    case GgmlType::f16:
-      return "matvec_f16";
-    case GgmlType::bf16:
-      return "matvec_bf16";
-    case GgmlType::q8_0:
-      return "matvec_q8_0";
-    case GgmlType::q4_0:
-      return "matvec_q4_0";
-    default:
-      throw Error(std::string("internal error: no matvec for weight type ") + ggml_type_name(t));
-  }
-}
-
 // Weights per unit (one 16-byte load, or half a quantised block), as in matvec.comp.
 uint32_t unit(GgmlType t) {
   return t == GgmlType::f32 ? 4 : (t == GgmlType::f16 || t == GgmlType::bf16) ? 8 : 16;
@@ -82,7 +61,7 @@ void Engine::bind_decode_sets() {
   const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu,
                           uint32_t rows) -> const vk::Kernel& {
     const uint32_t units_per_thread = ceil_div(w.cols / unit(w.type), kGroup);
-    return ctx_.kernel({variant(w.type),
+    return ctx_.kernel({std::string("matvec_") + weight_variant(w.type),
                         6,
                         sizeof(MatvecPC),
                         {kGroup, 1, 1},

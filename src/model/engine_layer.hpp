@@ -1,13 +1,37 @@
-// One layer's weights on the GPU with the binding sets of the chunk path, and
-// those of the fused one-token path;
-// shared by engine.cpp and engine_decode.cpp.
+// What engine.cpp and engine_decode.cpp share: one layer's weights on the GPU
+// with the binding sets of the chunk path and of the fused one-token path, and
+// the shader variant of each weight type.
 #pragma once
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "model/engine.hpp"
+#include "sinkstream/error.hpp"
 
 namespace sinkstream::model {
+
+inline uint32_t ceil_div(uint64_t a, uint64_t b) {
+  return static_cast<uint32_t>((a + b - 1) / b);
+}
+
+// The -D suffix of the weight kernels (matmul_, matvec_, embed_) for a weight type.
+inline const char* weight_variant(GgmlType t) {
+  switch (t) {
+    case GgmlType::f32:
+      return "f32";
+    case GgmlType::f16:
+      return "f16";
+    case GgmlType::bf16:
+      return "bf16";
+    case GgmlType::q8_0:
+      return "q8_0";
+    case GgmlType::q4_0:
+      return "q4_0";
+    default:
+      throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
+  }
+}
 
 struct Engine::Layer {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;

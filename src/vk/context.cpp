@@ -12,10 +12,6 @@
 #include "vk/check.hpp"
 
 namespace sinkstream::vk {
-namespace {
-
-constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
-
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
@@ -25,6 +21,10 @@ bool env_flag(const char* name) {
   const std::string v = env(name);
   return !v.empty() && v != "0" && v != "false" && v != "off";
 }
+
+namespace {
+
+constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -70,6 +70,11 @@ struct ContextOptions {
 // Parses "123", "64K", "512M", "2G" (binary units). Throws InvalidArgument.
 uint64_t parse_byte_size(std::string_view text);
 
+// An environment variable, "" when unset.
+std::string env(const char* name);
+// A switch in the environment: set, and not "0", "false" or "off".
+bool env_flag(const char* name);
+
 enum class MemoryUse {
   device,    // GPU-only data (KV cache, weights, scratch)
   upload,    // written by the host every step, read by shaders
