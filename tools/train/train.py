@@ -53,7 +53,8 @@ def parse_args():
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
     ap.add_argument("--init-from", default=None,
                     help="start from a model.pt (save_model's float16 weights, e.g. returned by an earlier "
-                         "device call) with a fresh optimizer and schedule: training that spans several calls")
+                         "device call) or a GGUF file (export_gguf.py's, Q8_0 dequantized) with a fresh "
+                         "optimizer and schedule: training that spans several calls")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--log-every", type=int, default=100)
     return ap.parse_args()
@@ -62,6 +63,25 @@ def parse_args():
 def model_config(args, vocab_size):
     overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
     return Config(**{"vocab_size": vocab_size, **overrides})
+
+
+def load_init(path, args):
+    """{"config", "model"} from a model.pt or a GGUF file. Shape options given
+    on the command line must agree with the file's config."""
+    if str(path).endswith(".gguf"):
+        from export_gguf import load_gguf_model  # (needs sentencepiece; only imported here)
+        model = load_gguf_model(path)
+        cfg = {k: float(f"{v:.7g}") if isinstance(v, float) else v for k, v in asdict(model.cfg).items()}
+        init = {"config": cfg, "model": model.state_dict()}  # (floats were float32 in the file)
+    else:
+        init = torch.load(path, map_location="cpu")
+    def differs(given, stored):  # (GGUF stores floats as float32)
+        return not math.isclose(given, stored, rel_tol=1e-6) if isinstance(given, float) else given != stored
+    clash = {f.name: (getattr(args, f.name), init["config"][f.name]) for f in fields(Config)
+             if getattr(args, f.name) is not None and differs(getattr(args, f.name), init["config"][f.name])}
+    if clash:
+        raise SystemExit(f"--init-from {path}: options differ from its config (given, file): {clash}")
+    return init
 
 
 def lr_at(step, args):
@@ -125,7 +145,7 @@ def main():
     meta = json.loads((Path(args.data) / "meta.json").read_text())
     stream = torch.from_numpy(np.fromfile(Path(args.data) / "train.bin", dtype=np.uint16).astype(np.int64)).to(device)
     ckpt = torch.load(out / "ckpt.pt", map_location=device) if args.resume else None
-    init = torch.load(args.init_from, map_location="cpu") if args.init_from and not ckpt else None
+    init = load_init(args.init_from, args) if args.init_from and not ckpt else None
     cfg = Config(**(ckpt or init)["config"]) if (ckpt or init) else model_config(args, meta["vocab_size"])
     torch.manual_seed(args.seed)
     model = Transformer(cfg).to(device)
@@ -139,7 +159,8 @@ def main():
         step = ckpt["step"]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"config {asdict(cfg)}; {n_params / 1e6:.2f}M parameters; {stream.numel() / 1e6:.1f}M train tokens; "
-          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; from step {step}", flush=True)
+          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; from step {step}"
+          + (f"; weights from {args.init_from}" if init else ""), flush=True)
     fwd = torch.compile(model) if args.compile else model
 
     log = (out / "train_log.jsonl").open("a")
