@@ -3,6 +3,7 @@
 #extension GL_GOOGLE_include_directive : require
 #define PC_EMBED
 #define WEIGHTS_BINDING 1
+#define W_COLS pc.dim
 #include "model_pc.glsl"
 #include "weights.glsl"
 

@@ -32,7 +32,7 @@ void rotate_query(uint item) {
     bool first;
     float x = q_src[src + d];
     if (rope_pair(d, pc.rot_half, pc.neox != 0u, pair, partner, first))
-      x = rope_apply(x, q_src[src + partner], first, rope[set * pc.rot_half + pair]);
+      x = rope_apply(x, q_src[src + partner], first, rope[(pc.rope_token * 2u + set) * pc.rot_half + pair]);
     y[e] = x;
   }
   q_rot[item] = y;
@@ -65,7 +65,7 @@ void main() {
 
   const uint ksrc = pc.k_offset + i * pc.src_stride + h * pc.head_dim;
   const uint vsrc = pc.v_offset + i * pc.src_stride + h * pc.head_dim;
-  const uint table = i * 2u * pc.rot_half;
+  const uint table = (pc.rope_token + i) * 2u * pc.rot_half;
   vec4 k, v;
   for (uint e = 0u; e < 4u; ++e) {
     const uint d = c4 * 4u + e;

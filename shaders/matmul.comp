@@ -5,6 +5,7 @@
 #extension GL_GOOGLE_include_directive : require
 #define PC_MATMUL
 #define WEIGHTS_BINDING 1
+#define W_COLS pc.k_cols
 #include "model_pc.glsl"
 #include "weights.glsl"
 

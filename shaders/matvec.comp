@@ -1,8 +1,8 @@
 #version 450
 // Decode matrix-vector product, one token: out[n] (+)= sum_k xin[k] * W[n][k] (+ bias[n]).
 // A workgroup owns ROWS weight rows; every thread holds its slice of x in
-// registers (UPT units, unit = 16-byte load of 8 halfs / 4 floats, or half a
-// quantised block) and reads the matching units of each row; partial sums meet
+// registers (UPT units, unit = one 16-byte load: 8 halfs, 4 floats, or half a
+// quantised block plus its scale) and reads the matching units of each row; partial sums meet
 // in a subgroupAdd and one small shared-memory step.
 // Optional fusions (specialization constants):
 //   NORM   xin = rmsnorm(x) * norm_w, from the registers, one barrier
@@ -12,6 +12,7 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #define PC_MATVEC
 #define WEIGHTS_BINDING 1
+#define W_COLS pc.k_cols
 #define WEIGHTS_UP_BINDING 5
 #include "model_pc.glsl"
 #include "weights.glsl"
@@ -27,8 +28,8 @@ layout(std430, binding = 0) readonly buffer X { vec4 x[]; };          // (k / 4)
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };   // (n)
 layout(std430, binding = 3) buffer Out { float o[]; };                // (n)
 layout(std430, binding = 4) readonly buffer NormW { vec4 norm_w[]; }; // (k / 4)
-// 16-byte views of the weights for the unquantised types (rows are 16-byte aligned:
-// the host takes this kernel only when K is a multiple of 8).
+// 16-byte views of the weights (rows are 16-byte aligned: the host takes this
+// kernel only when K is a multiple of 8, and pads re-packed quantised rows).
 layout(std430, binding = 1) readonly buffer Weights4 { uvec4 wq4[]; };
 layout(std430, binding = 5) readonly buffer WeightsUp4 { uvec4 uq4[]; };
 
@@ -37,7 +38,10 @@ const uint UNIT = 8u;
 #elif defined(W_F32)
 const uint UNIT = 4u;
 #else
-const uint UNIT = 16u;  // half a 32-weight block
+// Half a 32-weight block (Q4_0: both halves load the block's 16 bytes, low
+// nibbles for the first, high for the second; whole blocks per thread left half
+// the threads idle at K = 2048).
+const uint UNIT = 16u;
 #endif
 const uint V = UNIT / 4u;  // vec4s of x per unit
 
@@ -47,7 +51,7 @@ shared float red[2u * ROWS * 32u];  // (gate|up, row, subgroup)
 vec4 xr[UPT * V];  // this thread's units of xin
 
 float unit_dot(bool up, uint row, uint u, uint j) {
-#if defined(W_F16) || defined(W_BF16) || defined(W_F32)
+#if !defined(W_Q4_0)
   const uint i = (row + u * 16u) / 16u;
   const uvec4 w = up ? uq4[i] : wq4[i];
 #endif
@@ -55,10 +59,16 @@ float unit_dot(bool up, uint row, uint u, uint j) {
   return dot(halves_to_vec4(w.x, w.y), xr[j * 2u]) + dot(halves_to_vec4(w.z, w.w), xr[j * 2u + 1u]);
 #elif defined(W_F32)
   return dot(uintBitsToFloat(w), xr[j]);
+#elif defined(W_Q8_0)
+  const float d = unpackHalf2x16(w_u16(up, row + pc.k_cols + (u / 2u) * 2u)).x;
+  return d * (dot(q8_to_vec4(w.x), xr[j * 4u]) + dot(q8_to_vec4(w.y), xr[j * 4u + 1u]) +
+              dot(q8_to_vec4(w.z), xr[j * 4u + 2u]) + dot(q8_to_vec4(w.w), xr[j * 4u + 3u]));
 #else
-  float s = 0.0;
-  for (uint v = 0u; v < 4u; ++v) s += dot(load_w4_of(up, row, u * 16u + v * 4u), xr[j * 4u + v]);
-  return s;
+  const uint i = (row + (u / 2u) * 16u) / 16u, shift = (u % 2u) * 4u;
+  const uvec4 w = up ? uq4[i] : wq4[i];
+  const float d = unpackHalf2x16(w_u16(up, row + pc.k_cols / 2u + (u / 2u) * 2u)).x;
+  return d * (dot(q4_to_vec4(w.x >> shift), xr[j * 4u]) + dot(q4_to_vec4(w.y >> shift), xr[j * 4u + 1u]) +
+              dot(q4_to_vec4(w.z >> shift), xr[j * 4u + 2u]) + dot(q4_to_vec4(w.w >> shift), xr[j * 4u + 3u]));
 #endif
 }
 

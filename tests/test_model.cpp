@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,45 @@ TEST_SUITE("model") {
       INFO("sinks " << sinks << ": max |gpu - reference| logit = " << worst);
       CHECK(worst <= 2e-3);
       CHECK(engine.counters().evicted == 2500 - sinks - 29);
+    }
+  }
+
+  TEST_CASE("greedy steps picked on the GPU equal one-token feeds with a host argmax") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = model::load_model(fixture("stories260K.bin"));
+    // A window of 29 and batches of up to 16 steps: batches span the first
+    // eviction and many ring wraps; 70 steps leave a partial last batch.
+    for (uint32_t sinks : {0u, 4u}) {
+      model::EngineConfig checked = f32_engine(sinks, 29, 16), fast = checked, slow = checked;
+      fast.check_finite = false;  // with the NaN guard off, batches overlap on the GPU
+      slow.gpu_greedy = false;
+      // scripts/test.sh turns the guard on everywhere; this engine must run without it.
+      const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
+      const std::string saved = env ? env : "";
+      unsetenv("SINKSTREAM_CHECK_FINITE");
+      model::Engine a(gpu(), *m, fast);
+      if (env) setenv("SINKSTREAM_CHECK_FINITE", saved.c_str(), 1);
+      model::Engine b(gpu(), *m, slow), c(gpu(), *m, checked);
+      const std::vector<int32_t> prompt = {1, 365, 473, 270};
+      a.feed(prompt);
+      c.feed(prompt);
+      const auto lb = b.feed(prompt);
+      const auto first = static_cast<int32_t>(std::max_element(lb.begin(), lb.end()) - lb.begin());
+      CHECK_MESSAGE(a.greedy_on_gpu() == gpu().context().info().subgroup_shuffle,
+                    "greedy batches run on the GPU wherever the decode attention kernel does");
+      CHECK_FALSE(b.greedy_on_gpu());
+      const auto got = a.decode_greedy(first, 70);
+      const auto want = b.decode_greedy(first, 70);
+      CHECK(got == want);
+      CHECK(c.decode_greedy(first, 70) == want);  // batches one at a time, checked
+      CHECK(std::set<int32_t>(want.begin(), want.end()).size() > 3);  // not one token repeated
+      CHECK(a.counters().tokens == prompt.size() + 70);
+      CHECK(a.counters().evicted == b.counters().evicted);
+      const auto la = a.last_logits(), lb2 = b.last_logits();
+      double worst = 0;
+      for (size_t i = 0; i < la.size(); ++i) worst = std::max<double>(worst, std::abs(la[i] - lb2[i]));
+      CHECK(worst <= 1e-4);
     }
   }
 

@@ -3,9 +3,11 @@
 // model::write_synthetic_gguf; and the quantizers themselves.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "gpu_fixture.hpp"
@@ -17,19 +19,26 @@
 namespace sinkstream::test {
 namespace {
 
+// The shape of one stream through the engine.
+struct StreamShape {
+  uint32_t window = 20, chunk = 7, tokens = 60;
+};
+
 // Largest |GPU logit - reference logit| over a stream that wraps the window:
-// in 7-token chunks (prefill kernels), or one token per step (the decode path,
-// fused where the device allows, which `fused` then asserts).
+// in chunks (prefill kernels), or one token per step (the decode path, fused
+// where the device allows, which it then asserts).
 double max_logit_error(const model::SyntheticSpec& spec, const std::string& name,
-                       bool one_by_one = false) {
+                       bool one_by_one = false, StreamShape shape = {}) {
   const std::string path = temp_path(name + ".gguf");
   model::write_synthetic_gguf(path, spec);
   const auto m = model::load_model(path);
-  model::Engine engine(gpu(), *m, f32_engine(2, 20, 7));
-  ref::ReferenceModel reference(*m, 2, 20);
+  model::Engine engine(gpu(), *m, f32_engine(2, shape.window, shape.chunk));
+  CHECK_MESSAGE(engine.coop_prefill() == gpu().context().info().coopmat_prefill,
+                "chunks take the cooperative-matrix kernel wherever the device has it");
+  ref::ReferenceModel reference(*m, 2, shape.window);
   std::vector<int32_t> tokens;
-  for (int32_t i = 0; i < 60; ++i)
-    tokens.push_back((i * 37 + 5) % static_cast<int32_t>(spec.vocab));
+  for (uint32_t i = 0; i < shape.tokens; ++i)
+    tokens.push_back(static_cast<int32_t>((i * 37 + 5) % spec.vocab));
   std::vector<float> got;
   if (one_by_one) {
     CHECK_MESSAGE(engine.fused_decode() == gpu().context().info().subgroup_arithmetic,
@@ -39,8 +48,10 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
       got.insert(got.end(), l.begin(), l.end());
     }
   } else {
-    const auto l = engine.feed(tokens, true);
-    got.assign(l.begin(), l.end());
+    for (size_t at = 0; at < tokens.size(); at += shape.chunk) {
+      const auto l = engine.feed(std::span(tokens).subspan(at, std::min<size_t>(shape.chunk, tokens.size() - at)), true);
+      got.insert(got.end(), l.begin(), l.end());
+    }
   }
   double worst = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -64,7 +75,7 @@ void check_each_type(const std::string& prefix, bool one_by_one) {
     spec.type = type;
     spec.ffn = 160;  // odd number of 32-blocks per row: rows start at 2-byte offsets in Q8_0/Q4_0
     const double err = max_logit_error(spec, prefix + name, one_by_one);
-    INFO(name << ": max |gpu - reference| logit = " << err);
+    INFO(std::string(name) << ": max |gpu - reference| logit = " << err);
     CHECK(err <= 1e-3);
   }
 }
@@ -87,7 +98,7 @@ TEST_SUITE("weights") {
       spec.type = type;
       spec.vocab = 8192;
       const double err = max_logit_error(spec, std::string("decode-vocab-") + name, true);
-      INFO(name << " vocab 8192: max |gpu - reference| logit = " << err);
+      INFO(std::string(name) << " vocab 8192: max |gpu - reference| logit = " << err);
       CHECK(err <= 1e-3);
     }
     ValidationScope validation;
@@ -98,6 +109,30 @@ TEST_SUITE("weights") {
     spec.learned_sinks = true;
     spec.type = model::GgmlType::q8_0;
     CHECK(max_logit_error(spec, "decode-qwen2", true) <= 1e-3);
+  }
+
+  TEST_CASE("chunks wider than a cooperative-matrix tile, every weight type") {
+    // 150 tokens in chunks of 100 (two 64-token tiles, the second partial), a
+    // vocabulary of 8192 (64 row tiles) and an FFN of 160 (a partial 128-row
+    // tile); the portable kernel takes the same shapes where there are no
+    // cooperative matrices.
+    if (!gpu().context().info().coopmat_prefill)
+      MESSAGE("no cooperative matrices here: this checks the portable chunk kernel");
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
+                              {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::bf16, "bf16"},
+                              {model::GgmlType::q8_0, "q8_0"},
+                              {model::GgmlType::q4_0, "q4_0"}}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.ffn = 160;
+      spec.vocab = 8192;
+      spec.qwen2 = type == model::GgmlType::q8_0;  // Q/K/V biases through the tile epilogue
+      const double err = max_logit_error(spec, std::string("tiles-") + name, false, {120, 100, 150});
+      INFO(std::string(name) << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
   }
 
   TEST_CASE("tied output and learned sink logits") {

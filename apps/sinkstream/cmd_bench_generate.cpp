@@ -34,7 +34,8 @@ double since(Clock::time_point t) {
 
 struct Point {
   uint64_t position;
-  double ms_per_token;
+  double ms_per_token;          // one step per submission (a host round trip per token)
+  double ms_per_token_batched;  // Engine::decode_greedy: steps batched, argmax on the GPU
 };
 
 // Decodes n tokens greedily, one per step; returns seconds. Adds the GPU time
@@ -52,9 +53,19 @@ double decode(model::Engine& e, std::span<const float> logits, uint32_t n,
   return since(t);
 }
 
+// Greedy decoding of n tokens through Engine::decode_greedy; returns seconds.
+double decode_batched(model::Engine& e, std::span<const float> logits, uint32_t n) {
+  const auto first =
+      static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  const auto t = Clock::now();
+  e.decode_greedy(first, n);
+  return since(t);
+}
+
 struct Profile {
   double host_ms = 0, gpu_ms = 0;                   // per decode step, without per-op stamps
   std::vector<std::pair<std::string, double>> ops;  // ms per step, with stamps
+  std::vector<std::pair<std::string, double>> prefill_ops;  // ms per token of full chunks
 };
 
 // Decode steps at the current position: host vs GPU time per step, then the per-op split.
@@ -72,6 +83,9 @@ Profile profile_decode(model::Engine& e, std::span<const float> logits, uint32_t
   return p;
 }
 
+// Per-op GPU time of full prefill chunks, per token (call after profile_decode).
+std::vector<std::pair<std::string, double>> profile_prefill(model::Engine& e, uint32_t vocab);
+
 // Feeds n pseudo-random tokens in chunks (fast-forward to a stream position).
 std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uint64_t seed,
                                Progress* progress) {
@@ -88,18 +102,30 @@ std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uin
   return last;
 }
 
+std::vector<std::pair<std::string, double>> profile_prefill(model::Engine& e, uint32_t vocab) {
+  e.reset_op_profile();
+  const uint32_t chunk = e.cache_config().max_chunk;
+  advance(e, 2ull * chunk, vocab, 3, nullptr);
+  std::vector<std::pair<std::string, double>> ops;
+  for (auto [op, ms] : e.op_profile())
+    ops.emplace_back(op, ms / static_cast<double>(e.op_profile_chunks() * chunk));
+  return ops;
+}
+
 // Everything one run measured, for the table or the JSON object.
 struct Result {
   std::string model, device;
   StreamConfig cache;
   uint64_t weights, prompt;
-  double prefill_tps, decode_tps;
+  double prefill_tps, decode_tps, decode_batched_tps;
   std::vector<Point> curve;
   Profile prof;
   double copy_gbs;
   uint64_t kv_token_bytes;
   model::EngineCounters counters;
   bool profiled;
+  bool coop;            // chunks on cooperative matrices
+  bool batched_on_gpu;  // decode_greedy batched its steps
 
   // (weights + K/V bytes read per token) / copy bandwidth / time per token.
   double bound_fraction(double ms, uint64_t slots) const {
@@ -116,14 +142,20 @@ void print_json(const Result& r) {
       .field("sinks", cc.sinks)
       .field("window", cc.window);
   j.field("kv_type", cc.kv_type == KvType::f16 ? "f16" : "f32").field("weight_bytes", r.weights);
+  j.field("chunk", cc.max_chunk).field("coop_prefill", r.coop);
   j.field("prefill_tokens", r.prompt).field("prefill_tokens_per_s", r.prefill_tps);
   j.field("decode_tokens_per_s", r.decode_tps).field("copy_gbs", r.copy_gbs);
+  j.field("decode_batched_tokens_per_s", r.decode_batched_tps)
+      .field("batched_on_gpu", r.batched_on_gpu);
   j.field("decode_bound_fraction_at_end",
           r.bound_fraction(r.curve.back().ms_per_token, r.counters.slots_used));
+  j.field("decode_batched_bound_fraction_at_end",
+          r.bound_fraction(r.curve.back().ms_per_token_batched, r.counters.slots_used));
   std::string pts = "[";
   for (size_t i = 0; i < r.curve.size(); ++i) {
     JsonWriter p;
     p.field("position", r.curve[i].position).field("ms_per_token", r.curve[i].ms_per_token);
+    p.field("ms_per_token_batched", r.curve[i].ms_per_token_batched);
     pts += (i ? "," : "") + p.str();
   }
   j.raw("latency", pts + "]")
@@ -132,9 +164,11 @@ void print_json(const Result& r) {
   if (r.profiled) {
     JsonWriter ops;
     for (const auto& [op, ms] : r.prof.ops) ops.field(op, 1e3 * ms);
+    JsonWriter pre;
+    for (const auto& [op, ms] : r.prof.prefill_ops) pre.field(op, 1e3 * ms);
     j.field("profile_host_ms_per_token", r.prof.host_ms)
         .field("profile_gpu_ms_per_token", r.prof.gpu_ms);
-    j.raw("profile_us_per_token", ops.str());
+    j.raw("profile_us_per_token", ops.str()).raw("profile_prefill_us_per_token", pre.str());
   }
   std::printf("%s\n", j.str().c_str());
 }
@@ -144,15 +178,21 @@ void print_table(const Result& r) {
   std::printf("%s on %s: %u sinks + %u window, %s KV, weights %.1f MiB\n", r.model.c_str(),
               r.device.c_str(), cc.sinks, cc.window, cc.kv_type == KvType::f16 ? "f16" : "f32",
               static_cast<double>(r.weights) / (1 << 20));
-  std::printf("prefill  %.1f tokens/s (%llu tokens, chunks of %u)\n", r.prefill_tps,
-              static_cast<unsigned long long>(r.prompt), cc.max_chunk);
-  std::printf("decode   %.1f tokens/s after the prompt\n", r.decode_tps);
-  std::printf("%12s %14s %18s\n", "position", "ms/token", "of bandwidth bound");
-  for (const auto& p : r.curve)
-    std::printf("%12llu %14.3f %17.1f%%\n", static_cast<unsigned long long>(p.position),
-                p.ms_per_token,
-                100.0 * r.bound_fraction(p.ms_per_token,
-                                         std::min<uint64_t>(p.position, cc.sinks + cc.window)));
+  std::printf("prefill  %.1f tokens/s (%llu tokens, chunks of %u, %s)\n", r.prefill_tps,
+              static_cast<unsigned long long>(r.prompt), cc.max_chunk,
+              r.coop ? "cooperative matrices" : "portable kernels");
+  std::printf("decode   %.1f tokens/s after the prompt, one step per submission; %.1f batched%s\n",
+              r.decode_tps, r.decode_batched_tps,
+              r.batched_on_gpu ? " (argmax on the GPU)" : " (not available here: same loop)");
+  std::printf("%12s %14s %18s %16s %18s\n", "position", "ms/token", "of bandwidth bound",
+              "batched ms/token", "of bandwidth bound");
+  for (const auto& p : r.curve) {
+    const uint64_t slots = std::min<uint64_t>(p.position, cc.sinks + cc.window);
+    std::printf("%12llu %14.3f %17.1f%% %16.3f %17.1f%%\n",
+                static_cast<unsigned long long>(p.position), p.ms_per_token,
+                100.0 * r.bound_fraction(p.ms_per_token, slots), p.ms_per_token_batched,
+                100.0 * r.bound_fraction(p.ms_per_token_batched, slots));
+  }
   std::printf("memory   %.1f MiB on the device, %llu tokens evicted; copy bandwidth %.0f GB/s\n",
               static_cast<double>(r.counters.device_bytes) / (1 << 20),
               static_cast<unsigned long long>(r.counters.evicted), r.copy_gbs);
@@ -163,6 +203,11 @@ void print_table(const Result& r) {
   for (const auto& op : r.prof.ops) total += op.second;
   for (const auto& [op, ms] : r.prof.ops)
     std::printf("  %-22s %9.1f us/token %6.1f%%\n", op.c_str(), 1e3 * ms, 100 * ms / total);
+  std::printf("profile  prefill, chunks of %u:\n", cc.max_chunk);
+  total = 0;
+  for (const auto& op : r.prof.prefill_ops) total += op.second;
+  for (const auto& [op, ms] : r.prof.prefill_ops)
+    std::printf("  %-22s %9.2f us/token %6.1f%%\n", op.c_str(), 1e3 * ms, 100 * ms / total);
 }
 
 }  // namespace
@@ -188,6 +233,7 @@ int bench_generate(const std::vector<std::string>& argv) {
   {
     model::Engine warm(gpu, *file, engine_config(a));
     decode(warm, advance(warm, warm.cache_config().max_chunk, vocab, 7, nullptr), 4);
+    decode_batched(warm, warm.last_logits(), 4);
   }
   model::Engine engine(gpu, *file, engine_config(a));
   const auto& cc = engine.cache_config();
@@ -196,6 +242,8 @@ int bench_generate(const std::vector<std::string>& argv) {
   const double prefill_tps = static_cast<double>(prompt) / since(t);
   std::vector<float> keep(logits.begin(), logits.end());
   const double decode_tps = steps / decode(engine, keep, steps);
+  keep.assign(engine.last_logits().begin(), engine.last_logits().end());
+  const double decode_batched_tps = steps / decode_batched(engine, keep, steps);
 
   std::vector<Point> curve;
   Progress progress("streaming", positions.back());
@@ -203,13 +251,18 @@ int bench_generate(const std::vector<std::string>& argv) {
     const uint64_t at = engine.counters().tokens;
     if (p > at) logits = advance(engine, p - at, vocab, p, &progress);
     keep.assign(logits.begin(), logits.end());
-    curve.push_back({engine.counters().tokens, 1e3 * decode(engine, keep, steps) / steps});
+    const uint64_t at_position = engine.counters().tokens;
+    const double ms = 1e3 * decode(engine, keep, steps) / steps;
+    keep.assign(engine.last_logits().begin(), engine.last_logits().end());
+    curve.push_back({at_position, ms, 1e3 * decode_batched(engine, keep, steps) / steps});
+    logits = engine.last_logits();
   }
   progress.finish();
   Profile prof;
   if (a.has("profile")) {
     keep.assign(logits.begin(), logits.end());
     prof = profile_decode(engine, keep, steps);
+    prof.prefill_ops = profile_prefill(engine, vocab);
   }
 
   Result r{file->path,
@@ -219,13 +272,16 @@ int bench_generate(const std::vector<std::string>& argv) {
            prompt,
            prefill_tps,
            decode_tps,
+           decode_batched_tps,
            std::move(curve),
            std::move(prof),
            copy_gbs(gpu.context(), 256ull << 20, 5),
            2ull * file->hp.layers * file->hp.kv_heads * file->hp.head_dim *
                (cc.kv_type == KvType::f16 ? 2 : 4),
            engine.counters(),
-           a.has("profile")};
+           a.has("profile"),
+           engine.coop_prefill(),
+           engine.greedy_on_gpu()};
   if (a.has("json"))
     print_json(r);
   else

@@ -21,7 +21,7 @@ layout(push_constant) uniform PC {
   uint src_stride;
   uint q_heads;
   uint q_offset;
-  uint pad0;
+  uint rope_token;
 } pc;
 #elif defined(PC_ATTN_SPLIT)
 layout(push_constant) uniform PC {

@@ -49,6 +49,13 @@ layout(push_constant) uniform PC {
   uint has_bias;
   float eps;
 } pc;
+#elif defined(PC_ARGMAX)
+layout(push_constant) uniform PC {
+  uint n;
+  uint step;
+  uint pad0;
+  uint pad1;
+} pc;
 #elif defined(PC_CHECK_FINITE)
 layout(push_constant) uniform PC {
   uint count;

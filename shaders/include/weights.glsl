@@ -1,7 +1,11 @@
 // Reading four consecutive weights of any supported type, dequantised to float.
-// The weight buffer is raw 32-bit words (binding WEIGHTS_BINDING); rows start at
-// any even byte offset, which Q8_0 (34-byte blocks) and Q4_0 (18-byte blocks)
-// need. Select the type with -DW_F32, W_F16, W_BF16, W_Q8_0 or W_Q4_0.
+// The weight buffer is raw 32-bit words (binding WEIGHTS_BINDING). Select the type
+// with -DW_F32, W_F16, W_BF16, W_Q8_0 or W_Q4_0.
+// Q8_0 and Q4_0 are not in the file's layout on the GPU: the host re-packs each
+// row as its quants (Q8_0: one byte per weight; Q4_0: 16 bytes per 32-weight
+// block, nibbles as in the file), then the block scales (float16), then padding
+// to 16 bytes, so quant words load aligned (the file's 34- and 18-byte blocks
+// put them at 2-byte offsets). The includer defines W_COLS (weights per row).
 #ifndef WEIGHTS_GLSL
 #define WEIGHTS_GLSL
 
@@ -32,6 +36,17 @@ vec4 halves_to_vec4(uint a, uint b) {
 }
 #endif
 
+// Four int8 quants packed in a word, as floats.
+vec4 q8_to_vec4(uint q) {
+  return vec4(float(int(q << 24u) >> 24), float(int(q << 16u) >> 24), float(int(q << 8u) >> 24), float(int(q) >> 24));
+}
+
+// The low nibbles of a word's four bytes, as floats minus Q4_0's offset of 8.
+vec4 q4_to_vec4(uint q) {
+  q &= 0x0f0f0f0fu;
+  return vec4(float(q & 0xffu), float((q >> 8u) & 0xffu), float((q >> 16u) & 0xffu), float(q >> 24u)) - 8.0;
+}
+
 // Weights k..k+3 (k a multiple of 4) of the row starting at byte `row` (of the
 // up matrix when `up`).
 vec4 load_w4_of(bool up, uint row, uint k) {
@@ -43,19 +58,16 @@ vec4 load_w4_of(bool up, uint row, uint k) {
   const uint o = row + k * 2u;
   return halves_to_vec4(w_u32(up, o), w_u32(up, o + 4u));
 #elif defined(W_Q8_0)
-  // block: f16 scale, 32 x int8
-  const uint block = row + (k >> 5u) * 34u;
-  const float d = unpackHalf2x16(w_u16(up, block)).x;
-  const uint q = w_u32(up, block + 2u + (k & 31u));
-  return d * vec4(float(int(q << 24u) >> 24), float(int(q << 16u) >> 24), float(int(q << 8u) >> 24), float(int(q) >> 24));
+  // row: W_COLS int8 quants, then a float16 scale per 32-weight block
+  const float d = unpackHalf2x16(w_u16(up, row + W_COLS + (k >> 5u) * 2u)).x;
+  return d * q8_to_vec4(w_word(up, (row + k) >> 2u));
 #elif defined(W_Q4_0)
-  // block: f16 scale, 16 bytes; element j < 16 is the low nibble of byte j, j >= 16 the high nibble of byte j - 16
-  const uint block = row + (k >> 5u) * 18u;
-  const float d = unpackHalf2x16(w_u16(up, block)).x;
+  // row: 16 bytes per block (element j < 16 is the low nibble of byte j, j >= 16
+  // the high nibble of byte j - 16), then a float16 scale per block
+  const float d = unpackHalf2x16(w_u16(up, row + W_COLS / 2u + (k >> 5u) * 2u)).x;
   const uint j = k & 31u;
-  uint q = w_u32(up, block + 2u + (j & 15u));
-  q = j < 16u ? q & 0x0f0f0f0fu : (q >> 4u) & 0x0f0f0f0fu;
-  return d * (vec4(float(q & 0xffu), float((q >> 8u) & 0xffu), float((q >> 16u) & 0xffu), float(q >> 24u)) - 8.0);
+  const uint q = w_word(up, (row + (k >> 5u) * 16u + (j & 15u)) >> 2u);
+  return d * q4_to_vec4(j < 16u ? q : q >> 4u);
 #else
 #error "define one of W_F32, W_F16, W_BF16, W_Q8_0, W_Q4_0"
 #endif

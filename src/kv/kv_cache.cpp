@@ -136,14 +136,14 @@ void KvCache::bind(const StepBuffers& io) {
   reduce_set_ = ctx_->bind(pool_.get(), *reduce_, reduce);
 }
 
-void KvCache::prepare(uint32_t n) {
-  if (n == 0 || n > cfg_.max_chunk)
-    throw InvalidArgument("a step appends 1.." + std::to_string(cfg_.max_chunk) + " tokens, not " + std::to_string(n));
+void KvCache::prepare(uint32_t n, uint32_t row0) {
+  if (n == 0 || row0 + n > cfg_.max_chunk)
+    throw InvalidArgument("a step appends 1.." + std::to_string(cfg_.max_chunk - row0) + " tokens, not " + std::to_string(n));
   auto* table = static_cast<float*>(rope_.mapped());
   const size_t row = 2 * rot_half_;
   for (uint32_t i = 0; i < n; ++i) {
-    float* own = table + (2 * i) * row;
-    float* sink = table + (2 * i + 1) * row;
+    float* own = table + (2 * (row0 + i)) * row;
+    float* sink = table + (2 * (row0 + i) + 1) * row;
     rope_cos_sin(state_.key_position(start_, i), inv_freq_, {own, row});
     rope_cos_sin(state_.cache_position(i), inv_freq_, {sink, row});
   }
@@ -221,6 +221,7 @@ void KvCache::check_recordable(uint32_t layer) const {
 void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
   check_recordable(layer);
   KvAppendPC pc = append_pc(1, true, io);
+  pc.rope_token = io.rope_token;
   pc.q_heads = cfg_.heads;  // attn_decode and the probe read the query pre-rotated
   const uint32_t items = (cfg_.kv_heads + 2 * pc.q_heads) * cfg_.head_dim / 4;
   cmd.dispatch(commit_sets_[layer], pc, {ceil_div(items, kAppendGroup), 1, 1});

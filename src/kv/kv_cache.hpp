@@ -19,6 +19,7 @@ struct LayerIo {
   uint32_t kv_stride = 0;
   uint32_t out_offset = 0, out_stride = 0;  // out: (token, head, head_dim)
   uint32_t sink_offset = 0;               // this layer's sink logits
+  uint32_t rope_token = 0;  // decode: the RoPE table row prepare() wrote for this step
 };
 
 // The buffers a step reads and writes; bound once, so their sizes are fixed.
@@ -38,9 +39,12 @@ class KvCache {
   void bind(const StepBuffers& io);
   // Workgroups the split kernel aims for (more splits for wide GPUs).
   void set_target_workgroups(uint32_t n) { target_workgroups_ = n; }
+  // Whether decode steps read a query that kv_append rotated (per-step RoPE rows).
+  bool decode_rotates_query() const { return decode_ != nullptr; }
 
-  // Host work before recording a chunk of n tokens: writes the RoPE table.
-  void prepare(uint32_t n);
+  // Host work before recording a chunk of n tokens: writes the RoPE table from
+  // row `row` on (one-token steps recorded together each take their own row).
+  void prepare(uint32_t n, uint32_t row = 0);
   // Records the chunk's append and attention for one layer. The chunk is
   // attended exactly as if its tokens came one at a time.
   void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;

@@ -26,7 +26,7 @@ struct KvAppendPC {
   uint32_t src_stride;      // floats between consecutive tokens in the sources
   uint32_t q_heads;         // decode: also rotate token 0's query (both sets) for attn_decode; 0 = no
   uint32_t q_offset;        // float offset of the query in the q source
-  uint32_t pad0;
+  uint32_t rope_token;      // RoPE table row of token 0 (several decode steps share one table)
 };
 static_assert(sizeof(KvAppendPC) == 72);
 static_assert(offsetof(KvAppendPC, v_offset) == 52);

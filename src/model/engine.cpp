@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "model/engine_layer.hpp"
 #include "sinkstream/error.hpp"
@@ -15,6 +17,29 @@ constexpr uint32_t kGroup = 64;         // elementwise kernels
 constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
+constexpr uint32_t kCoopTokens = 64;    // BM in matmul_coop.comp
+constexpr uint32_t kCoopRows = 128;     // BN in matmul_coop.comp
+constexpr uint32_t kCoopK = 32;         // BK in matmul_coop.comp: K must be a multiple
+
+// Q8_0 / Q4_0 rows in the GPU layout of weights.glsl: the quants of every block,
+// then every block's float16 scale, then zeros up to a multiple of 16 bytes.
+// Returns the new bytes per row.
+uint32_t repack_blocks(const Tensor& t, std::vector<uint8_t>& out) {
+  const bool q8 = t.type == GgmlType::q8_0;
+  const uint64_t block = q8 ? 34 : 18, quants = block - 2, blocks = t.cols / 32;
+  const uint64_t in_row = blocks * block;
+  const auto row_bytes = static_cast<uint32_t>((blocks * block + 15) / 16 * 16);
+  out.assign(t.rows * uint64_t{row_bytes}, 0);
+  for (uint64_t r = 0; r < t.rows; ++r) {
+    const uint8_t* src = t.data.data() + r * in_row;
+    uint8_t* dst = out.data() + r * row_bytes;
+    for (uint64_t b = 0; b < blocks; ++b) {
+      std::memcpy(dst + b * quants, src + b * block + 2, quants);
+      std::memcpy(dst + blocks * quants + b * 2, src + b * block, 2);
+    }
+  }
+  return row_bytes;
+}
 
 GpuTensor upload(vk::Context& ctx, const Tensor& t) {
   GpuTensor g;
@@ -22,10 +47,13 @@ GpuTensor upload(vk::Context& ctx, const Tensor& t) {
   g.rows = static_cast<uint32_t>(t.rows);
   g.cols = static_cast<uint32_t>(t.cols);
   g.row_bytes = static_cast<uint32_t>(ggml_type_bytes(t.type, t.cols));
+  std::vector<uint8_t> packed;
+  if (t.type == GgmlType::q8_0 || t.type == GgmlType::q4_0) g.row_bytes = repack_blocks(t, packed);
+  const std::span<const uint8_t> data = packed.empty() ? t.data : std::span<const uint8_t>(packed);
   // Round up so the shaders' 32-bit reads of the last row's tail stay in bounds.
-  g.buffer = ctx.create_buffer((t.data.size() + 7) / 4 * 4 + 4, vk::MemoryUse::device,
+  g.buffer = ctx.create_buffer((data.size() + 7) / 4 * 4 + 4, vk::MemoryUse::device,
                                "weights '" + t.name + "'");
-  ctx.upload(g.buffer, t.data.data(), t.data.size());
+  ctx.upload(g.buffer, data.data(), data.size());
   return g;
 }
 
@@ -79,7 +107,8 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
       hp_(m.hp),
       cache_cfg_(make_cache_config(m.hp, cfg)),
       max_chunk_(cfg.max_chunk),
-      cmd_(ctx_) {
+      cmd_(ctx_),
+      cmd2_(ctx_) {
   validate(cache_cfg_);
   if (hp_.dim % 4 || hp_.ffn % 4)
     throw Error("'" + m.path + "': dim and FFN size must be multiples of 4");
@@ -100,7 +129,10 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
   gate_ = act(M * hp_.ffn, "activations");
   up_ = act(M * hp_.ffn, "activations");
   logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
+  history_ = ctx_.create_buffer(M * 4, vk::MemoryUse::readback, "greedy tokens");
   cache_->bind({&q_, &k_, &v_, &att_, &sinks_});
+  gpu_greedy_ = cfg.gpu_greedy;
+  coop_ = cfg.coop_prefill && ctx_.info().coopmat_prefill && vk::env("SINKSTREAM_COOPMAT") != "0";
   make_kernels();
   bind_sets();
   if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0") bind_decode_sets();
@@ -149,6 +181,7 @@ void Engine::make_kernels() {
                                  {}});
   kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
+  kernels_.argmax = &ctx_.kernel({"argmax", 3, sizeof(ArgmaxPC), {256, 1, 1}, {}});
 }
 
 const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
@@ -159,15 +192,23 @@ const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
                       {{3, kMatmulRows}, {4, tokens}}});
 }
 
+const vk::Kernel& Engine::matmul_coop_kernel(GgmlType t) {
+  return ctx_.kernel(
+      {std::string("matmul_coop_") + weight_variant(t), 4, sizeof(MatmulPC), {4 * 32, 1, 1}, {}});
+}
+
 void Engine::bind_sets() {
-  const uint32_t sets = 17 * hp_.layers + 4;
+  const uint32_t sets = 24 * hp_.layers + 6;
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w,
                       const std::optional<GpuTensor>& bias, const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out};
-    return MatmulSets{ctx_.bind(pool, matmul_kernel(w.type, 1), b),
-                      ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b)};
+    MatmulSets s{ctx_.bind(pool, matmul_kernel(w.type, 1), b),
+                 ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b),
+                 {}};
+    if (coop_ && w.cols % kCoopK == 0) s.coop = ctx_.bind(pool, matmul_coop_kernel(w.type), b);
+    return s;
   };
   const auto norm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, &out};
@@ -188,6 +229,8 @@ void Engine::bind_sets() {
   }
   const vk::GpuBuffer* e[] = {&ids_, &tok_embd_.buffer, &x_};
   embed_set_ = ctx_.bind(pool, *kernels_.embed, e);
+  const vk::GpuBuffer* am[] = {&logits_, &ids_, &history_};
+  argmax_set_ = ctx_.bind(pool, *kernels_.argmax, am);
   final_norm_set_ = norm(x_, output_norm_, xn_);
   logits_set_ = mm(xn_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_);
 }
@@ -197,6 +240,12 @@ void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, 
   pc.n_rows = n_rows;
   const uint32_t groups = ceil_div(n_rows, kMatmulRows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
+  if (m > 1 && sets.coop.kernel) {
+    const uint32_t tiles = ceil_div(n_rows, kCoopRows);
+    const uint32_t tx = std::min(tiles, ctx_.info().max_workgroup_count[0]);
+    cmd_.dispatch(sets.coop, pc, {tx, ceil_div(tiles, tx), ceil_div(m, kCoopTokens)});
+    return;
+  }
   // One token (decode) takes the MT = 1 variant: no work on empty token slots.
   if (m == 1)
     cmd_.dispatch(sets.one, pc, {gx, ceil_div(groups, gx), 1});
@@ -272,6 +321,7 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   io.q_stride = io.out_stride = qd;
   io.kv_stride = kvd;
   io.sink_offset = li * hp_.heads;
+  io.rope_token = rope_row_;
   cache_->record_layer(cmd_, li, n, io);  // ends with a barrier
   stamp("kv_append+attention");
   check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
@@ -301,6 +351,12 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
 }
 
 void Engine::record_chunk(uint32_t n, bool all_logits) {
+  begin_chunk();
+  record_forward(n, all_logits);
+  finish_chunk(all_logits ? n : 1);
+}
+
+void Engine::begin_chunk() {
   cmd_.begin();
   if (stamps_) {
     cmd_.reset_timestamps(stamps_.get(), 2);
@@ -312,6 +368,11 @@ void Engine::record_chunk(uint32_t n, bool all_logits) {
     cmd_.reset_timestamps(profile_.pool.get(), kProfileStamps);
     cmd_.timestamp(profile_.pool.get(), 0);
   }
+}
+
+// Embedding, layers and logits of n tokens whose ids are in ids_ (the logits of
+// the last token only unless all_logits).
+void Engine::record_forward(uint32_t n, bool all_logits) {
   cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0},
                 {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
   cmd_.compute_barrier();
@@ -320,7 +381,6 @@ void Engine::record_chunk(uint32_t n, bool all_logits) {
   if (n == 1 && decode_) {
     for (uint32_t l = 0; l < hp_.layers; ++l) record_layer_decode(l);
     record_logits_decode();
-    finish_chunk(1);
     return;
   }
   for (uint32_t l = 0; l < hp_.layers; ++l) record_layer(l, n);
@@ -333,7 +393,6 @@ void Engine::record_chunk(uint32_t n, bool all_logits) {
   pc.x_offset = all_logits ? 0 : (n - 1) * hp_.dim;
   record_matmul(logits_set_, all_logits ? n : 1, hp_.vocab, pc);
   stamp("logits");
-  finish_chunk(all_logits ? n : 1);
 }
 
 // After the logits: their NaN/Inf check, the closing timestamp, the host barrier.

@@ -29,6 +29,12 @@ struct EngineConfig {
   // One-token steps through the fused matvec kernels where the device allows
   // (false: the general chunk kernels, for comparisons).
   bool fused_decode = true;
+  // Chunks of several tokens through the cooperative-matrix kernel where the
+  // device has it (false, or SINKSTREAM_COOPMAT=0: the portable kernel).
+  bool coop_prefill = true;
+  // decode_greedy() batches its steps with the argmax on the GPU where it can
+  // (false: one step per submission, for comparisons).
+  bool gpu_greedy = true;
 };
 
 struct EngineCounters {
@@ -76,12 +82,25 @@ class Engine {
     profile_.chunks = 0;
   }
 
+  // Greedy decoding: feeds `first`, then each step's most likely token, `steps`
+  // times; returns the picked tokens. Where the device allows, up to max_chunk
+  // steps go in one submission, the pick (argmax, the first on ties) made on the
+  // GPU; otherwise, and while the NaN guard or the op profile is on, one step per
+  // submission. Either way it equals feed() of one token at a time with a
+  // host-side argmax. last_logits() then holds the final step's logits.
+  std::vector<int32_t> decode_greedy(int32_t first, uint32_t steps);
+  std::span<const float> last_logits() const;
+  // Whether decode_greedy() batches steps with the pick on the GPU right now.
+  bool greedy_on_gpu() const;
+
   // Forgets the stream: the next feed() starts at position 0 in an empty cache.
   void reset() { cache_->reset(); }
 
   EngineCounters counters() const;
   // Whether one-token steps take the fused matvec path on this device.
   bool fused_decode() const { return decode_ != nullptr; }
+  // Whether chunks of several tokens go through the cooperative-matrix kernel.
+  bool coop_prefill() const { return coop_; }
   const HParams& hparams() const { return hp_; }
   const StreamConfig& cache_config() const { return cache_cfg_; }
 
@@ -91,12 +110,18 @@ class Engine {
   void make_kernels();
   void bind_sets();
   void record_chunk(uint32_t n, bool all_logits);
+  void begin_chunk();
+  void record_forward(uint32_t n, bool all_logits);
   void finish_chunk(uint32_t logit_rows);
+  void record_greedy_batch(uint32_t k, uint32_t row0);
+  void append_picked(std::vector<int32_t>& out, uint32_t k, uint32_t row0) const;
   // The same bindings for the decode (one token) and the chunk variant of matmul.comp.
   struct MatmulSets {
     vk::BindingSet one, many;
+    vk::BindingSet coop;  // matmul_coop (kernel null where the path is off or K does not fit)
   };
   const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
+  const vk::Kernel& matmul_coop_kernel(GgmlType t);
   void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
   void record_layer(uint32_t l, uint32_t n);
   // The fused one-token path (engine_decode.cpp).
@@ -117,8 +142,11 @@ class Engine {
   HParams hp_;
   StreamConfig cache_cfg_;
   uint32_t max_chunk_;
+  bool coop_ = false;        // chunk products on cooperative matrices
+  bool gpu_greedy_ = false;  // EngineConfig::gpu_greedy
   std::unique_ptr<kv::KvCache> cache_;
   vk::CommandBuffer cmd_;
+  vk::CommandBuffer cmd2_;  // decode_greedy: the batch in flight while cmd_ records the next
 
   GpuTensor tok_embd_, output_norm_, output_;
   std::vector<Layer> layers_;
@@ -135,6 +163,9 @@ class Engine {
   vk::GpuBuffer logits_;     // (token, vocab), host-read
   vk::GpuBuffer probe_;      // (layer, head, first) attention on the first tokens, host-read
   uint32_t probe_first_ = 0;
+  uint32_t rope_row_ = 0;  // RoPE table row of the step being recorded
+  vk::GpuBuffer history_;  // (step) tokens picked on the GPU, host-read
+  vk::BindingSet argmax_set_;
   std::unique_ptr<DecodeSets> decode_;   // null: one-token steps use the chunk kernels
   std::unique_ptr<FiniteCheck> finite_;  // null unless the NaN/Inf guard is on
   static constexpr uint32_t kProfileStamps = 1024;
@@ -148,7 +179,7 @@ class Engine {
   double last_gpu_ms_ = 0;
 
   struct Kernels {
-    const vk::Kernel *embed, *rmsnorm, *swiglu;  // matmuls come from matmul_kernel()
+    const vk::Kernel *embed, *rmsnorm, *swiglu, *argmax;  // matmuls come from matmul_kernel()
   } kernels_{};
   vk::DescriptorPool pool_;
   vk::BindingSet embed_set_, final_norm_set_;

@@ -117,6 +117,7 @@ void Engine::record_layer_decode(uint32_t li) {
   io.q_stride = io.out_stride = qd;
   io.kv_stride = kvd;
   io.sink_offset = li * hp_.heads;
+  io.rope_token = rope_row_;
   cache_->record_layer(cmd_, li, 1, io);  // ends with a barrier
   stamp("kv_append+attention");
   check(att_, qd, li, "attention (RoPE, KV cache, softmax)");

@@ -64,6 +64,15 @@ struct MatvecPC {
 static_assert(sizeof(MatvecPC) == 32);
 static_assert(offsetof(MatvecPC, eps) == 28);
 
+// argmax.comp: ids[0] = history[step] = argmax(logits[0..n)).
+struct ArgmaxPC {
+  uint32_t n;
+  uint32_t step;
+  uint32_t pad0, pad1;
+};
+static_assert(sizeof(ArgmaxPC) == 16);
+static_assert(offsetof(ArgmaxPC, step) == 4);
+
 // check_finite.comp: status[0] = max(status[0], tag) if data[0..count) holds a NaN or Inf.
 struct CheckFinitePC {
   uint32_t count;

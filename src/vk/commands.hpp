@@ -15,12 +15,17 @@ class CommandBuffer {
  public:
   explicit CommandBuffer(Context& ctx);
   CommandBuffer(CommandBuffer&&) noexcept = default;
+  CommandBuffer& operator=(CommandBuffer&&) noexcept = default;
 
   VkCommandBuffer get() const { return cmd_; }
   void begin();
   void end();
   // Submits and blocks until the GPU is done (throws DeviceLost on timeout).
   void submit_and_wait();
+  // Submits without waiting; wait() blocks until that submission is done and
+  // returns at once when none is pending.
+  void submit();
+  void wait();
 
   template <typename PushConstants>
   void dispatch(const BindingSet& set, const PushConstants& pc, std::array<uint32_t, 3> groups) {
@@ -40,13 +45,15 @@ class CommandBuffer {
   void timestamp(VkQueryPool pool, uint32_t index);
 
  private:
-  void dispatch_raw(const BindingSet& set, const void* pc, uint32_t bytes, std::array<uint32_t, 3> groups);
+  void dispatch_raw(const BindingSet& set, const void* pc, uint32_t bytes,
+                    std::array<uint32_t, 3> groups);
 
   Context* ctx_;
   CommandPool pool_;
   Fence fence_;
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;  // freed with pool_
   bool recording_ = false;
+  bool pending_ = false;  // submitted, not yet waited for
 };
 
 // Reads `count` timestamps written by CommandBuffer::timestamp, in nanoseconds.

@@ -79,7 +79,27 @@ bool compute_queue_family(VkPhysicalDevice pd, uint32_t* family) {
   return false;
 }
 
-DeviceInfo query_info(VkPhysicalDevice pd, uint32_t index) {
+// Whether the NV cooperative-matrix extension offers the one shape the prefill
+// kernel uses: 16x16x16, float16 A and B, float32 C and D, subgroup scope.
+bool coopmat_nv_f16_16(VkInstance inst, VkPhysicalDevice pd) {
+  if (!has_extension(pd, "VK_NV_cooperative_matrix")) return false;
+  const auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+      vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+  if (!get) return false;
+  uint32_t n = 0;
+  if (get(pd, &n, nullptr) != VK_SUCCESS) return false;
+  std::vector<VkCooperativeMatrixPropertiesNV> props(
+      n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+  if (get(pd, &n, props.data()) != VK_SUCCESS) return false;
+  for (const auto& p : props)
+    if (p.MSize == 16 && p.NSize == 16 && p.KSize == 16 && p.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+        p.BType == VK_COMPONENT_TYPE_FLOAT16_NV && p.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+        p.DType == VK_COMPONENT_TYPE_FLOAT32_NV && p.scope == VK_SCOPE_SUBGROUP_NV)
+      return true;
+  return false;
+}
+
+DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
   VkPhysicalDeviceVulkan12Properties p12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
   p11.pNext = &p12;
@@ -119,6 +139,10 @@ DeviceInfo query_info(VkPhysicalDevice pd, uint32_t index) {
   d.storage_16bit = f11.storageBuffer16BitAccess;
   d.coopmat_khr = has_extension(pd, "VK_KHR_cooperative_matrix");
   d.coopmat_nv = has_extension(pd, "VK_NV_cooperative_matrix");
+  // The prefill kernel also needs float16 arithmetic, the Vulkan memory model
+  // (its SPIR-V declares it) and subgroups of 32 (it is laid out as 4 of them).
+  d.coopmat_prefill = d.coopmat_nv && f12.shaderFloat16 && f12.vulkanMemoryModel &&
+                      p11.subgroupSize == 32 && coopmat_nv_f16_16(inst, pd);
   d.max_shared_bytes = lim.maxComputeSharedMemorySize;
   d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
   for (int i = 0; i < 3; ++i) d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
@@ -215,7 +239,7 @@ std::vector<DeviceInfo> list_devices() {
   Instance inst = make_instance(false);
   std::vector<DeviceInfo> out;
   const auto pds = physical_devices(inst.get());
-  for (uint32_t i = 0; i < pds.size(); ++i) out.push_back(query_info(pds[i], i));
+  for (uint32_t i = 0; i < pds.size(); ++i) out.push_back(query_info(inst.get(), pds[i], i));
   return out;
 }
 
@@ -335,7 +359,7 @@ void Context::pick_physical_device(const std::string& selector) {
   std::vector<DeviceInfo> infos;
   std::vector<int> usable;
   for (uint32_t i = 0; i < pds.size(); ++i) {
-    infos.push_back(query_info(pds[i], i));
+    infos.push_back(query_info(instance_.get(), pds[i], i));
     uint32_t fam = 0;
     if (infos.back().api_version >= VK_API_VERSION_1_2 && compute_queue_family(pds[i], &fam))
       usable.push_back(static_cast<int>(i));
@@ -387,8 +411,19 @@ void Context::create_device() {
   f11.storageBuffer16BitAccess = info_.storage_16bit;
   f12.shaderFloat16 = info_.fp16_arithmetic;
   f11.pNext = &f12;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  std::vector<const char*> extensions;
+  if (info_.coopmat_prefill) {
+    f12.vulkanMemoryModel = VK_TRUE;
+    coop.cooperativeMatrix = VK_TRUE;
+    f12.pNext = &coop;
+    extensions.push_back("VK_NV_cooperative_matrix");
+  }
   VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   ci.pNext = &f11;
+  ci.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  ci.ppEnabledExtensionNames = extensions.data();
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &qci;
   VkDevice dev = VK_NULL_HANDLE;

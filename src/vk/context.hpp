@@ -36,6 +36,7 @@ struct DeviceInfo {
   bool storage_16bit = false;
   bool coopmat_khr = false;
   bool coopmat_nv = false;
+  bool coopmat_prefill = false;  // NV 16x16x16 f16 -> f32, f16 math, memory model, subgroup 32
   uint32_t max_shared_bytes = 0;
   uint32_t max_workgroup_invocations = 0;
   std::array<uint32_t, 3> max_workgroup_count{};
@@ -174,6 +175,9 @@ class Context {
 
   // Submits and waits; a timeout or device loss throws DeviceLost.
   void submit_and_wait(VkCommandBuffer cmd, VkFence fence);
+  // The two halves, for work queued behind work (the fence is reset on submit).
+  void submit(VkCommandBuffer cmd, VkFence fence);
+  void wait(VkFence fence);
 
   // Validation messages (warnings and errors) collected since the last take.
   std::vector<std::string> take_validation_messages();

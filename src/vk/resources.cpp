@@ -321,6 +321,11 @@ QueryPool Context::create_timestamp_pool(uint32_t count) {
 }
 
 void Context::submit_and_wait(VkCommandBuffer cmd, VkFence fence) {
+  submit(cmd, fence);
+  wait(fence);
+}
+
+void Context::submit(VkCommandBuffer cmd, VkFence fence) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd;
@@ -329,6 +334,9 @@ void Context::submit_and_wait(VkCommandBuffer cmd, VkFence fence) {
     throw_vk_error(VK_ERROR_DEVICE_LOST,
                    "vkQueueSubmit (injected by SINKSTREAM_INJECT_DEVICE_LOST)", __FILE__, __LINE__);
   VK_CHECK(vkQueueSubmit(queue_, 1, &si, fence));
+}
+
+void Context::wait(VkFence fence) {
   const VkResult r = vkWaitForFences(device(), 1, &fence, VK_TRUE, submit_timeout_ns());
   if (r == VK_TIMEOUT)
     throw DeviceLost("the GPU did not finish a submission within " +

@@ -1,0 +1,153 @@
+#version 450
+// The chunk (prefill) product on cooperative matrices (VK_NV_cooperative_matrix):
+// out[m][n] (+)= sum_k x[m][k] * W[n][k] (+ bias[n]), with the bindings and push
+// constants of matmul.comp. A workgroup of four 32-wide subgroups owns BM tokens x
+// BN weight rows. Each k step stages x and the dequantised weights in shared
+// memory as float16 while the next step's global loads are already in flight;
+// each subgroup accumulates a 32 x 64 block of the tile in float32.
+// Precision: float16 operands alone put 3e-3 errors on the test models' logits
+// (the portable kernels are held to 1e-3). So x is split into a float16 head and
+// the float16 of its remainder (x ~ hi + lo to about 22 bits), and so are the
+// weights where float16 does not hold them exactly (F32, and the d * q products
+// of Q8_0 / Q4_0): the product is hi*hi + lo*hi (+ hi*lo), each on the tensor cores.
+// The engine uses it only where k_cols % 32 == 0 and the device has the shape
+// (16x16x16, f16 x f16 + f32) with 32-wide subgroups.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define PC_MATMUL
+#define WEIGHTS_BINDING 1
+#define W_COLS pc.k_cols
+#include "model_pc.glsl"
+#include "weights.glsl"
+
+layout(local_size_x = 128) in;
+const uint BM = 64u, BN = 128u, BK = 32u;
+// A shared row is BK halves = 4 uvec4, padded to 5 against bank conflicts
+// (80 bytes keeps every fragment 16-byte aligned).
+const uint PITCH = BK / 8u + 1u;
+
+layout(std430, binding = 0) readonly buffer X { vec4 x[]; };        // (token, k / 4), strided
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // (n)
+layout(std430, binding = 3) buffer Out { float o[]; };               // (token, n), strided
+
+#if defined(W_F16) || defined(W_BF16)
+#define SPLIT_W 0  // float16 holds these weights exactly (BF16: within its exponent range)
+#else
+#define SPLIT_W 1
+#endif
+
+shared uvec4 xs[2u * BM * PITCH];  // (hi|lo, token, k / 8) of this step, 8 halves each
+shared uvec4 ws[(1u + SPLIT_W) * BN * PITCH];  // (hi|lo, row, k / 8) of this step
+shared float cs[4u * 256u];   // (subgroup, 16 x 16): one accumulator on its way out
+
+// This thread's share of the next step: 2 groups of 8 x values, 4 of 8 weights.
+vec4 xr[4];
+vec4 wr[8];
+
+void fetch(uint m0, uint n0, uint k0) {
+  const uint tid = gl_LocalInvocationID.x;
+  for (uint i = 0u; i < 2u; ++i) {
+    const uint g = tid + i * 128u, m = m0 + g / 4u, k = k0 + (g % 4u) * 8u;
+    const uint at = (pc.x_offset + m * pc.x_stride + k) / 4u;
+    xr[2u * i] = m < pc.m_rows ? x[at] : vec4(0.0);
+    xr[2u * i + 1u] = m < pc.m_rows ? x[at + 1u] : vec4(0.0);
+  }
+  for (uint i = 0u; i < 4u; ++i) {
+    const uint g = tid + i * 128u, n = n0 + g / 4u, k = k0 + (g % 4u) * 8u;
+    wr[2u * i] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k) : vec4(0.0);
+    wr[2u * i + 1u] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k + 4u) : vec4(0.0);
+  }
+}
+
+uvec4 pack8(vec4 a, vec4 b) {
+  return uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw));
+}
+
+// v rounded to float16's 11 significant bits, still in float32. Done on the bits:
+// a driver may fold unpackHalf2x16(packHalf2x16(v)) back into v, which turned
+// the remainder below into zero on the H100.
+vec4 head16(vec4 v) { return uintBitsToFloat((floatBitsToUint(v) + 0x1000u) & 0xffffe000u); }
+
+// Eight values as their float16 head at hi and the float16 of the rest at lo.
+void put_split(inout uvec4 hi, inout uvec4 lo, vec4 a, vec4 b) {
+  const vec4 ha = head16(a), hb = head16(b);
+  hi = pack8(ha, hb);
+  lo = pack8(a - ha, b - hb);
+}
+
+void stage() {
+  const uint tid = gl_LocalInvocationID.x;
+  for (uint i = 0u; i < 2u; ++i) {
+    const uint g = tid + i * 128u, at = (g / 4u) * PITCH + g % 4u;
+    put_split(xs[at], xs[BM * PITCH + at], xr[2u * i], xr[2u * i + 1u]);
+  }
+  for (uint i = 0u; i < 4u; ++i) {
+    const uint g = tid + i * 128u, at = (g / 4u) * PITCH + g % 4u;
+#if SPLIT_W
+    put_split(ws[at], ws[BN * PITCH + at], wr[2u * i], wr[2u * i + 1u]);
+#else
+    ws[at] = pack8(wr[2u * i], wr[2u * i + 1u]);
+#endif
+  }
+}
+
+void main() {
+  // Rows may need more workgroups than one grid dimension allows (large vocabularies).
+  const uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * BN;
+  const uint m0 = gl_WorkGroupID.z * BM;
+  if (n0 >= pc.n_rows) return;  // uniform per workgroup
+  const uint sg = gl_SubgroupID, wm = sg / 2u, wn = sg % 2u;
+
+  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[8];  // (2 token blocks, 4 row blocks)
+  for (uint f = 0u; f < 8u; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+
+  fetch(m0, n0, 0u);
+  for (uint k0 = 0u; k0 < pc.k_cols; k0 += BK) {
+    stage();
+    barrier();
+    if (k0 + BK < pc.k_cols) fetch(m0, n0, k0 + BK);
+    for (uint kk = 0u; kk < BK / 8u; kk += 2u) {
+      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[2], al[2], b[4];
+      for (uint i = 0u; i < 2u; ++i) {
+        const uint at = (wm * 32u + i * 16u) * PITCH + kk;
+        coopMatLoadNV(a[i], xs, at, PITCH, false);
+        coopMatLoadNV(al[i], xs, BM * PITCH + at, PITCH, false);
+      }
+      // W is stored (row, k): a column-major K x N operand.
+      for (uint j = 0u; j < 4u; ++j) coopMatLoadNV(b[j], ws, (wn * 64u + j * 16u) * PITCH + kk, PITCH, true);
+      for (uint i = 0u; i < 2u; ++i)
+        for (uint j = 0u; j < 4u; ++j)
+          acc[i * 4u + j] = coopMatMulAddNV(a[i], b[j], coopMatMulAddNV(al[i], b[j], acc[i * 4u + j]));
+#if SPLIT_W
+      for (uint j = 0u; j < 4u; ++j)
+        coopMatLoadNV(b[j], ws, BN * PITCH + (wn * 64u + j * 16u) * PITCH + kk, PITCH, true);
+      for (uint i = 0u; i < 2u; ++i)
+        for (uint j = 0u; j < 4u; ++j) acc[i * 4u + j] = coopMatMulAddNV(a[i], b[j], acc[i * 4u + j]);
+#endif
+    }
+    barrier();
+  }
+
+  // Each accumulator goes through shared memory so the store can check bounds
+  // and add the bias or the residual.
+  const uint lane = gl_SubgroupInvocationID;
+  for (uint f = 0u; f < 8u; ++f) {
+    coopMatStoreNV(acc[f], cs, sg * 256u, 16u, false);
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+    const uint mb = m0 + wm * 32u + (f / 4u) * 16u, nb = n0 + wn * 64u + (f % 4u) * 16u;
+    for (uint e = lane; e < 256u; e += gl_SubgroupSize) {
+      const uint m = mb + e / 16u, n = nb + e % 16u;
+      if (m < pc.m_rows && n < pc.n_rows) {
+        float s = cs[sg * 256u + e];
+        if (pc.has_bias != 0u) s += bias[n];
+        const uint at = pc.out_offset + m * pc.out_stride + n;
+        o[at] = pc.accumulate != 0u ? o[at] + s : s;
+      }
+    }
+    subgroupBarrier();
+  }
+}

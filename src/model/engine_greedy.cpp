@@ -1,0 +1,115 @@
+// Greedy decoding with several steps per submission: each step's argmax runs on
+// the GPU and writes the next step's token id, so the host neither waits for nor
+// reads the logits in between (the per-token host round trip is most of the
+// decode time of small and mid-sized models).
+#include <algorithm>
+#include <cstring>
+
+#include "model/engine.hpp"
+#include "model/engine_layer.hpp"
+#include "sinkstream/error.hpp"
+#include "vk/context.hpp"
+
+namespace sinkstream::model {
+
+std::span<const float> Engine::last_logits() const {
+  return {static_cast<const float*>(logits_.mapped()), hp_.vocab};
+}
+
+// Per-step GPU picks need the attention kernel that reads a pre-rotated query
+// (its RoPE row is per step), and no per-step host reads (attention probe) or
+// per-op timestamps (the profiler's pool holds one step).
+bool Engine::greedy_on_gpu() const {
+  return gpu_greedy_ && cache_->decode_rotates_query() && !profile_.pool && !probe_first_;
+}
+
+// k steps into cmd_, using RoPE table rows and history slots row0..row0+k-1.
+// The cache's host-side ring state advances as each step is recorded: the GPU
+// runs the steps in order, so step j sees the cache after steps 0..j-1.
+void Engine::record_greedy_batch(uint32_t k, uint32_t row0) {
+  begin_chunk();
+  // The previous batch may still be running: its last pick (ids_) and its cache
+  // writes must land before this batch reads them.
+  cmd_.compute_barrier();
+  for (uint32_t j = 0; j < k; ++j) {
+    cache_->prepare(1, row0 + j);
+    rope_row_ = row0 + j;
+    record_forward(1, false);
+    cmd_.compute_barrier();
+    cmd_.dispatch(argmax_set_, ArgmaxPC{hp_.vocab, row0 + j, 0, 0}, {1, 1, 1});
+    cmd_.compute_barrier();
+    cache_->advance(1);
+  }
+  rope_row_ = 0;
+  finish_chunk(1);
+}
+
+void Engine::append_picked(std::vector<int32_t>& out, uint32_t k, uint32_t row0) const {
+  const auto* picked = static_cast<const int32_t*>(history_.mapped()) + row0;
+  out.insert(out.end(), picked, picked + k);
+}
+
+std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
+  std::vector<int32_t> out;
+  out.reserve(steps);
+  int32_t next = first;
+  if (!greedy_on_gpu()) {
+    for (uint32_t i = 0; i < steps; ++i) {
+      const auto l = feed({&next, 1});
+      next = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+      out.push_back(next);
+    }
+    return out;
+  }
+  if (first < 0 || static_cast<uint32_t>(first) >= hp_.vocab)
+    throw InvalidArgument("token id " + std::to_string(first) + " is outside the vocabulary (0.." +
+                          std::to_string(hp_.vocab - 1) + ")");
+  std::memcpy(ids_.mapped(), &next, 4);
+  // Batches overlap: the next one is recorded and queued while the GPU runs the
+  // previous one, which needs no host input (the tokens stay on the GPU). The
+  // two alternate halves of the RoPE table and the history. The NaN guard and
+  // GPU timing keep one status / one timestamp pair, so they run batches one
+  // at a time.
+  const bool overlap = !stamps_ && !finite_ && max_chunk_ >= 2;
+  const uint32_t per = overlap ? max_chunk_ / 2 : max_chunk_;
+  uint32_t in_flight = 0, in_flight_row = 0;  // steps of the batch in cmd2_
+  try {
+    for (uint32_t done = 0, half = 0; done < steps; done += in_flight, half ^= 1) {
+      const uint32_t k = std::min(steps - done, per), row0 = overlap ? half * per : 0;
+      const uint64_t start = cache_->state().appended;
+      record_greedy_batch(k, row0);
+      cmd_.submit();
+      if (!overlap) {
+        cmd_.wait();
+        if (finite_) finite_->verify(start, k);
+        if (stamps_) {
+          const auto ns = vk::read_timestamps_ns(ctx_, stamps_.get(), 2);
+          last_gpu_ms_ = (ns[1] - ns[0]) / 1e6;
+        }
+        append_picked(out, k, row0);
+        in_flight = k;
+        continue;
+      }
+      cmd2_.wait();
+      if (in_flight) append_picked(out, in_flight, in_flight_row);
+      std::swap(cmd_, cmd2_);
+      in_flight = k;
+      in_flight_row = row0;
+    }
+    if (overlap) {
+      cmd2_.wait();
+      append_picked(out, in_flight, in_flight_row);
+    }
+  } catch (...) {
+    // Nothing may be re-recorded while the GPU still runs it.
+    try {
+      cmd_.wait();
+      cmd2_.wait();
+    } catch (...) {
+    }
+    throw;
+  }
+  return out;
+}
+
+}  // namespace sinkstream::model
