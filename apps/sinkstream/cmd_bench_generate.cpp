@@ -83,9 +83,6 @@ Profile profile_decode(model::Engine& e, std::span<const float> logits, uint32_t
   return p;
 }
 
-// Per-op GPU time of full prefill chunks, per token (call after profile_decode).
-std::vector<std::pair<std::string, double>> profile_prefill(model::Engine& e, uint32_t vocab);
-
 // Feeds n pseudo-random tokens in chunks (fast-forward to a stream position).
 std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uint64_t seed,
                                Progress* progress) {
@@ -102,6 +99,7 @@ std::span<const float> advance(model::Engine& e, uint64_t n, uint32_t vocab, uin
   return last;
 }
 
+// Per-op GPU time of full prefill chunks, per token (call after profile_decode).
 std::vector<std::pair<std::string, double>> profile_prefill(model::Engine& e, uint32_t vocab) {
   e.reset_op_profile();
   const uint32_t chunk = e.cache_config().max_chunk;

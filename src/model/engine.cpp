@@ -406,12 +406,22 @@ void Engine::finish_chunk(uint32_t logit_rows) {
   cmd_.end();
 }
 
-std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_logits) {
-  if (tokens.empty()) throw InvalidArgument("feed() needs at least one token");
+void Engine::check_token_ids(std::span<const int32_t> tokens) const {
   for (int32_t t : tokens)
     if (t < 0 || static_cast<uint32_t>(t) >= hp_.vocab)
       throw InvalidArgument("token id " + std::to_string(t) + " is outside the vocabulary (0.." +
                             std::to_string(hp_.vocab - 1) + ")");
+}
+
+void Engine::read_gpu_time() {
+  if (!stamps_) return;
+  const auto ns = vk::read_timestamps_ns(ctx_, stamps_.get(), 2);
+  last_gpu_ms_ = (ns[1] - ns[0]) / 1e6;
+}
+
+std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_logits) {
+  if (tokens.empty()) throw InvalidArgument("feed() needs at least one token");
+  check_token_ids(tokens);
   all_logits_.clear();
   const auto* logits = static_cast<const float*>(logits_.mapped());
   for (size_t done = 0; done < tokens.size();) {
@@ -422,10 +432,7 @@ std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_lo
     cmd_.submit_and_wait();
     if (finite_) finite_->verify(cache_->state().appended, n);
     if (profile_.pool) read_op_profile();
-    if (stamps_) {
-      const auto ns = vk::read_timestamps_ns(ctx_, stamps_.get(), 2);
-      last_gpu_ms_ = (ns[1] - ns[0]) / 1e6;
-    }
+    read_gpu_time();
     cache_->advance(n);
     done += n;
     if (all_logits) all_logits_.insert(all_logits_.end(), logits, logits + uint64_t{n} * hp_.vocab);

@@ -83,10 +83,11 @@ class Engine {
   }
 
   // Greedy decoding: feeds `first`, then each step's most likely token, `steps`
-  // times; returns the picked tokens. Where the device allows, up to max_chunk
-  // steps go in one submission, the pick (argmax, the first on ties) made on the
-  // GPU; otherwise, and while the NaN guard or the op profile is on, one step per
-  // submission. Either way it equals feed() of one token at a time with a
+  // times; returns the picked tokens. Where the device allows, several steps go
+  // in one submission with the pick (argmax, the first on ties) made on the GPU,
+  // the next batch queued while one runs (one batch at a time while the NaN guard
+  // or GPU timing is on); otherwise, and while the op profile or the attention
+  // probe is on, one step per submission. Either way it equals feed() of one token at a time with a
   // host-side argmax. last_logits() then holds the final step's logits.
   std::vector<int32_t> decode_greedy(int32_t first, uint32_t steps);
   std::span<const float> last_logits() const;
@@ -111,6 +112,8 @@ class Engine {
   void bind_sets();
   void record_chunk(uint32_t n, bool all_logits);
   void begin_chunk();
+  void check_token_ids(std::span<const int32_t> tokens) const;
+  void read_gpu_time();  // last_gpu_ms_ from the chunk's two timestamps, when timing is on
   void record_forward(uint32_t n, bool all_logits);
   void finish_chunk(uint32_t logit_rows);
   void record_greedy_batch(uint32_t k, uint32_t row0);

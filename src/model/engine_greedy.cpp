@@ -6,9 +6,6 @@
 #include <cstring>
 
 #include "model/engine.hpp"
-#include "model/engine_layer.hpp"
-#include "sinkstream/error.hpp"
-#include "vk/context.hpp"
 
 namespace sinkstream::model {
 
@@ -61,9 +58,7 @@ std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
     }
     return out;
   }
-  if (first < 0 || static_cast<uint32_t>(first) >= hp_.vocab)
-    throw InvalidArgument("token id " + std::to_string(first) + " is outside the vocabulary (0.." +
-                          std::to_string(hp_.vocab - 1) + ")");
+  check_token_ids({&first, 1});
   std::memcpy(ids_.mapped(), &next, 4);
   // Batches overlap: the next one is recorded and queued while the GPU runs the
   // previous one, which needs no host input (the tokens stay on the GPU). The
@@ -82,10 +77,7 @@ std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
       if (!overlap) {
         cmd_.wait();
         if (finite_) finite_->verify(start, k);
-        if (stamps_) {
-          const auto ns = vk::read_timestamps_ns(ctx_, stamps_.get(), 2);
-          last_gpu_ms_ = (ns[1] - ns[0]) / 1e6;
-        }
+        read_gpu_time();
         append_picked(out, k, row0);
         in_flight = k;
         continue;
