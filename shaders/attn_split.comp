@@ -31,10 +31,18 @@ layout(std430, binding = 5) readonly buffer Rope { vec2 rope[]; };        // (qu
 layout(std430, binding = 6) writeonly buffer PartAcc { vec4 part_acc[]; };  // (query, head, split, HD4)
 layout(std430, binding = 7) writeonly buffer PartML { vec2 part_ml[]; };    // (query, head, split): max, sum
 
+const uint L = WG / R;                        // softmax lanes per row (the host keeps R <= WG)
+const uint SS = WG + L;                       // row stride of s_sh, padded so that the rows a warp
+                                              // reduces start in different banks
+
 shared vec4 q_sh[R * HD4];  // rotated queries of the current segment
-shared float s_sh[R * WG];  // scores, then probabilities, of the current tile
+shared float s_sh[R * SS];  // scores, then probabilities, of the current tile
+shared uint loc_sh[WG];     // where each key of the tile lives: kind << 30 | row
+shared float pmax_sh[WG];   // per-lane partial max, then
+shared float psum_sh[WG];   // per-lane partial sum of the tile's probabilities
 shared float m_sh[R];       // running max per row
 shared float l_sh[R];       // running sum per row
+shared float mnew_sh[R];    // max after the current tile
 shared float alpha_sh[R];   // rescale factor of the current tile
 shared vec4 red_sh[WG];
 
@@ -104,6 +112,7 @@ void load_queries(uint q0, uint kvh, uint set) {
   barrier();
 }
 
+// One thread per key: its scores for all R rows, and where it lives for the P*V phase.
 void score_tile(uint t0, uint t1, uint kvh, uint q0, uint n_sink_keys) {
   const uint tid = gl_LocalInvocationID.x;
   float sc[R];
@@ -112,6 +121,7 @@ void score_tile(uint t0, uint t1, uint kvh, uint q0, uint n_sink_keys) {
   uint kind = 0u, idx = 0u;
   if (v < t1) {
     const uint row = locate(v, kvh, n_sink_keys, kind, idx);
+    loc_sh[tid] = kind << 30 | row;
     for (uint c = 0u; c < HD4; ++c) {
       const vec4 k = load_k(kind, row, c);
       for (uint r = 0u; r < R; ++r) sc[r] += dot(q_sh[r * HD4 + c], k);
@@ -120,9 +130,53 @@ void score_tile(uint t0, uint t1, uint kvh, uint q0, uint n_sink_keys) {
   for (uint r = 0u; r < R; ++r) {
     const uint qi = q0 + r / G;
     const bool ok = v < t1 && qi < pc.n_queries && visible(kind, idx, qi);
-    s_sh[r * WG + tid] = ok ? sc[r] * pc.scale : neg_inf();
+    s_sh[r * SS + tid] = ok ? sc[r] * pc.scale : neg_inf();
   }
 }
+
+// Online softmax of the tile, L lanes per row. Leaves probabilities in s_sh, the
+// new max and the rescale factor of the old accumulators in mnew_sh / alpha_sh,
+// and each lane's share of the probability sum in psum_sh.
+void softmax_tile(uint n) {
+  const uint tid = gl_LocalInvocationID.x, r = tid / L, lane = tid % L;
+  if (r < R) {
+    float mx = neg_inf();
+    for (uint j = lane; j < n; j += L) mx = max(mx, s_sh[r * SS + j]);
+    pmax_sh[tid] = mx;
+  }
+  barrier();
+  if (r < R) {
+    float mx = m_sh[r];
+    for (uint i = 0u; i < L; ++i) mx = max(mx, pmax_sh[r * L + i]);
+    float sum = 0.0;
+    for (uint j = lane; j < n; j += L) {
+      const float s = s_sh[r * SS + j];
+      const float p = s == neg_inf() ? 0.0 : exp(s - mx);
+      s_sh[r * SS + j] = p;
+      sum += p;
+    }
+    psum_sh[tid] = sum;
+    if (lane == 0u) {
+      mnew_sh[r] = mx;
+      alpha_sh[r] = m_sh[r] == neg_inf() ? 0.0 : exp(m_sh[r] - mx);
+    }
+  }
+  barrier();
+}
+
+// Folds the tile's probability sum into the running sum (after the P*V phase,
+// which still reads alpha_sh).
+void commit_tile() {
+  const uint tid = gl_LocalInvocationID.x, r = tid / L;
+  if (r < R && tid % L == 0u) {
+    float sum = 0.0;
+    for (uint i = 0u; i < L; ++i) sum += psum_sh[r * L + i];
+    l_sh[r] = l_sh[r] * alpha_sh[r] + sum;
+    m_sh[r] = mnew_sh[r];
+  }
+}
+
+vec4 load_v_at(uint loc, uint c) { return load_v(loc >> 30, loc & 0x3fffffffu, c); }
 
 void main() {
   const uint tid = gl_LocalInvocationID.x;
@@ -130,7 +184,10 @@ void main() {
   const uint n_sink_keys = pc.cache_sinks + pc.chunk_sinks;
   const uint n_keys = n_sink_keys + pc.ring_filled + (pc.n_chunk - pc.chunk_sinks);
   const uint begin = split * pc.keys_per_split;
-  const uint end = min(n_keys, begin + pc.keys_per_split);
+  // Causal: no query of this block sees a staged window token after its last query.
+  const uint q_last = min(q0 + BQ, pc.n_queries) - 1u;
+  const uint visible_end = n_sink_keys + pc.ring_filled + (q_last + 1u > pc.chunk_sinks ? q_last + 1u - pc.chunk_sinks : 0u);
+  const uint end = min(min(n_keys, visible_end), begin + pc.keys_per_split);
 
   if (tid < R) {
     m_sh[tid] = neg_inf();
@@ -149,36 +206,19 @@ void main() {
       const uint t1 = min(hi, t0 + WG);
       score_tile(t0, t1, kvh, q0, n_sink_keys);
       barrier();
-      if (tid < R) {
-        float mx = neg_inf();
-        for (uint j = 0u; j < WG; ++j) mx = max(mx, s_sh[tid * WG + j]);
-        const float m_old = m_sh[tid], m_new = max(m_old, mx);
-        alpha_sh[tid] = m_old == neg_inf() ? 0.0 : exp(m_old - m_new);
-        m_sh[tid] = m_new;
-      }
-      barrier();
-      for (uint r = 0u; r < R; ++r) {
-        const float s = s_sh[r * WG + tid];
-        s_sh[r * WG + tid] = s == neg_inf() ? 0.0 : exp(s - m_sh[r]);
-      }
-      barrier();
-      if (tid < R) {
-        float sum = 0.0;
-        for (uint j = 0u; j < WG; ++j) sum += s_sh[tid * WG + j];
-        l_sh[tid] = l_sh[tid] * alpha_sh[tid] + sum;
-      }
+      softmax_tile(t1 - t0);
       if (ks < KSUB) {
         for (uint r = 0u; r < R; ++r) acc[r] *= alpha_sh[r];
         for (uint j = ks; j < t1 - t0; j += KSUB) {
-          uint kind, idx;
-          const uint row = locate(t0 + j, kvh, n_sink_keys, kind, idx);
-          const vec4 vv = load_v(kind, row, c);
-          for (uint r = 0u; r < R; ++r) acc[r] += s_sh[r * WG + j] * vv;
+          const vec4 vv = load_v_at(loc_sh[j], c);
+          for (uint r = 0u; r < R; ++r) acc[r] += s_sh[r * SS + j] * vv;
         }
       }
       barrier();
+      commit_tile();  // the next tile's first barrier orders it before softmax_tile reads m_sh
     }
   }
+  barrier();  // commit_tile's last m_sh / l_sh
 
   // Sum the key subsets' accumulators row by row and write this split's partials.
   for (uint r = 0u; r < R; ++r) {

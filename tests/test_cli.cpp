@@ -126,6 +126,36 @@ TEST_SUITE("cli") {
     CHECK(r.out.find("validation") == std::string::npos);
   }
 
+  // --temperature 0 takes Engine::decode_greedy (batches, pick on the GPU);
+  // temperature 1 with top-k 1 picks the same tokens through the host sampler,
+  // one step per submission. Seed 5's model ends at token 8, seed 3's at 345:
+  // inside a batch, where the rest of the batch must not be printed. The NaN
+  // guard off lets the batches overlap; on, they run one at a time.
+  TEST_CASE("generate --temperature 0 batches steps on the GPU and stops at end-of-sequence inside a batch") {
+    for (uint64_t seed : {3u, 5u}) {
+      const std::string model =
+          (std::filesystem::temp_directory_path() / ("sinkstream-cli-eos" + std::to_string(seed) + ".gguf")).string();
+      model::SyntheticSpec spec;
+      spec.seed = seed;
+      model::write_synthetic_gguf(model, spec);
+      const std::string base = "generate --model " + model + " --tokens 400 --ids ";
+      const auto host = run(base + "--temperature 1 --top-k 1 --top-p 1 --min-p 0");
+      REQUIRE(host.code == 0);
+      for (const char* finite : {"0", "1"}) {
+        CAPTURE(seed);
+        CAPTURE(finite);
+        const auto gpu = run_sh(std::string("SINKSTREAM_CHECK_FINITE=") + finite + " \"$B\" " + base + "--temperature 0");
+        REQUIRE(gpu.code == 0);
+        CHECK(gpu.out == host.out);
+      }
+      std::istringstream in(host.out);
+      size_t n = 0;
+      for (int32_t id; in >> id;) ++n;
+      CHECK(n == (seed == 5 ? 8u : 345u));
+      std::filesystem::remove(model);
+    }
+  }
+
   TEST_CASE("generate --json prints one object with the statistics") {
     REQUIRE_FIXTURE("stories260K.gguf");
     const auto r = run("generate --model " + fixture("stories260K.gguf") +

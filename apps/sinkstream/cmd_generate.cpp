@@ -25,7 +25,8 @@ constexpr const char* kHelp =
     "  --prompt TEXT       prompt (default: start from BOS alone)\n"
     "  --prompt-file PATH  read the prompt from a file\n"
     "  --tokens N          tokens to generate, prompt not counted (256)\n"
-    "  --temperature T     0 = greedy (0.8)\n"
+    "  --temperature T     0 = greedy (0.8); greedy with no repeat penalty runs\n"
+    "                      several steps per GPU submission, the pick on the GPU\n"
     "  --top-k K           (40, 0 = off)   --top-p P (0.95)   --min-p P (0.05)\n"
     "  --repeat-penalty R  (1.0 = off)     --seed S (42)\n"
     "  --ignore-eos        keep going past end-of-sequence tokens\n"
@@ -104,7 +105,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
       a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
   const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0});
   const bool ids_only = a.has("ids"), json = a.has("json"), ignore_eos = a.has("ignore-eos");
-  model::Sampler sampler(sampler_config(a));
+  const model::SamplerConfig sampling = sampler_config(a);
+  model::Sampler sampler(sampling);
 
   LoadedModel lm = load_model_and_tokenizer(a);
   const model::Tokenizer& tok = *lm.tokenizer;
@@ -118,19 +120,18 @@ int cmd_generate(const std::vector<std::string>& argv) {
   Generation g;
   const auto t_prefill = std::chrono::steady_clock::now();
   size_t fed = 0;
-  std::vector<float> logits = ingest(engine, input, fed);
+  const std::vector<float> logits = ingest(engine, input, fed);
   g.prefill_s = seconds_since(t_prefill);
   g.prompt_tokens = static_cast<double>(fed);  // fewer than the prompt's after a Ctrl-C
 
   model::StreamingDecoder decoder(tok);
   std::string& text = g.text;
   std::vector<int32_t>& generated = g.ids;
-  const auto t_decode = std::chrono::steady_clock::now();
-  while (generated.size() < n_generate && !interrupted()) {
-    const int32_t next = sampler.sample(logits);
+  // Prints one generated token; false once generation should stop.
+  auto emit = [&](int32_t next) {
     if (tok.is_eog(next) && !ignore_eos) {
       g.stopped_at_eos = true;
-      break;
+      return false;
     }
     generated.push_back(next);
     sampler.accept(next);
@@ -146,9 +147,26 @@ int cmd_generate(const std::vector<std::string>& argv) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
     }
     std::fflush(stdout);
-    if (generated.size() < n_generate) {
-      const auto l = engine.feed({&next, 1});
-      logits.assign(l.begin(), l.end());
+    return generated.size() < n_generate && !interrupted();
+  };
+  const auto t_decode = std::chrono::steady_clock::now();
+  if (n_generate > 0 && !interrupted()) {
+    int32_t next = sampler.sample(logits);
+    if (!emit(next)) {
+    } else if (model::plain_greedy(sampling)) {
+      // Batches of steps with the pick on the GPU. Tokens past an end-of-sequence
+      // may reach the cache; nothing reads it afterwards.
+      engine.decode_greedy(next, n_generate - generated.size(),
+                           [&](std::span<const int32_t> batch) {
+                             for (int32_t t : batch)
+                               if (!emit(t)) return false;
+                             return true;
+                           });
+    } else {
+      do {
+        const auto l = engine.feed({&next, 1});
+        next = sampler.sample(l);
+      } while (emit(next));
     }
   }
   g.decode_s = seconds_since(t_decode);

@@ -24,7 +24,8 @@ uint32_t kv_elem_bytes(KvType t) { return t == KvType::f16 ? 2 : 4; }
 
 // Shared memory of attn_split.comp for R rows (keep in sync with its declarations).
 uint32_t split_shared_bytes(uint32_t rows, uint32_t hd4, uint32_t wg) {
-  return rows * hd4 * 16 + rows * wg * 4 + rows * 12 + wg * 16;
+  const uint32_t row_stride = wg + wg / rows;
+  return rows * hd4 * 16 + rows * row_stride * 4 + wg * 12 + rows * 16 + wg * 16;
 }
 
 const vk::Kernel* split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32_t wg, uint32_t bq) {

@@ -3,6 +3,7 @@
 // chunk one command buffer with no host round trip inside; it returns logits.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -90,6 +91,12 @@ class Engine {
   // probe is on, one step per submission. Either way it equals feed() of one token at a time with a
   // host-side argmax. last_logits() then holds the final step's logits.
   std::vector<int32_t> decode_greedy(int32_t first, uint32_t steps);
+  // The same, streamed: on_batch gets each batch's picks as soon as it is done
+  // (the span lives until on_batch returns). Once on_batch returns false no new
+  // batch starts, but the steps already queued still run: the cache may then
+  // hold up to two batches of tokens past the last one the caller accepted.
+  using GreedyBatchFn = std::function<bool(std::span<const int32_t>)>;
+  void decode_greedy(int32_t first, uint64_t steps, const GreedyBatchFn& on_batch);
   std::span<const float> last_logits() const;
   // Whether decode_greedy() batches steps with the pick on the GPU right now.
   bool greedy_on_gpu() const;
@@ -117,7 +124,7 @@ class Engine {
   void record_forward(uint32_t n, bool all_logits);
   void finish_chunk(uint32_t logit_rows);
   void record_greedy_batch(uint32_t k, uint32_t row0);
-  void append_picked(std::vector<int32_t>& out, uint32_t k, uint32_t row0) const;
+  std::span<const int32_t> picked(uint32_t k, uint32_t row0) const;
   // The same bindings for the decode (one token) and the chunk variant of matmul.comp.
   struct MatmulSets {
     vk::BindingSet one, many;

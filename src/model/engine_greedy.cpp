@@ -41,22 +41,29 @@ void Engine::record_greedy_batch(uint32_t k, uint32_t row0) {
   finish_chunk(1);
 }
 
-void Engine::append_picked(std::vector<int32_t>& out, uint32_t k, uint32_t row0) const {
-  const auto* picked = static_cast<const int32_t*>(history_.mapped()) + row0;
-  out.insert(out.end(), picked, picked + k);
+std::span<const int32_t> Engine::picked(uint32_t k, uint32_t row0) const {
+  return {static_cast<const int32_t*>(history_.mapped()) + row0, k};
 }
 
 std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
   std::vector<int32_t> out;
   out.reserve(steps);
+  decode_greedy(first, steps, [&out](std::span<const int32_t> batch) {
+    out.insert(out.end(), batch.begin(), batch.end());
+    return true;
+  });
+  return out;
+}
+
+void Engine::decode_greedy(int32_t first, uint64_t steps, const GreedyBatchFn& on_batch) {
   int32_t next = first;
   if (!greedy_on_gpu()) {
-    for (uint32_t i = 0; i < steps; ++i) {
+    for (uint64_t i = 0; i < steps; ++i) {
       const auto l = feed({&next, 1});
       next = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
-      out.push_back(next);
+      if (!on_batch({&next, 1})) return;
     }
-    return out;
+    return;
   }
   check_token_ids({&first, 1});
   std::memcpy(ids_.mapped(), &next, 4);
@@ -68,9 +75,11 @@ std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
   const bool overlap = !stamps_ && !finite_ && max_chunk_ >= 2;
   const uint32_t per = overlap ? max_chunk_ / 2 : max_chunk_;
   uint32_t in_flight = 0, in_flight_row = 0;  // steps of the batch in cmd2_
+  bool more = true;
   try {
-    for (uint32_t done = 0, half = 0; done < steps; done += in_flight, half ^= 1) {
-      const uint32_t k = std::min(steps - done, per), row0 = overlap ? half * per : 0;
+    for (uint64_t done = 0, half = 0; done < steps && more; done += in_flight, half ^= 1) {
+      const auto k = static_cast<uint32_t>(std::min<uint64_t>(steps - done, per));
+      const uint32_t row0 = overlap ? static_cast<uint32_t>(half) * per : 0;
       const uint64_t start = cache_->state().appended;
       record_greedy_batch(k, row0);
       cmd_.submit();
@@ -78,19 +87,19 @@ std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
         cmd_.wait();
         if (finite_) finite_->verify(start, k);
         read_gpu_time();
-        append_picked(out, k, row0);
+        more = on_batch(picked(k, row0));
         in_flight = k;
         continue;
       }
       cmd2_.wait();
-      if (in_flight) append_picked(out, in_flight, in_flight_row);
+      if (in_flight) more = on_batch(picked(in_flight, in_flight_row));
       std::swap(cmd_, cmd2_);
       in_flight = k;
       in_flight_row = row0;
     }
     if (overlap) {
       cmd2_.wait();
-      append_picked(out, in_flight, in_flight_row);
+      if (more && in_flight) on_batch(picked(in_flight, in_flight_row));
     }
   } catch (...) {
     // Nothing may be re-recorded while the GPU still runs it.
@@ -101,7 +110,6 @@ std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
     }
     throw;
   }
-  return out;
 }
 
 }  // namespace sinkstream::model

@@ -23,6 +23,10 @@ struct SamplerConfig {
 // Throws InvalidArgument for out-of-range settings.
 void validate(const SamplerConfig& c);
 
+// Greedy with no repetition penalty: the pick depends on the logits alone (the
+// largest, the lowest id on ties), which Engine::decode_greedy computes on the GPU.
+inline bool plain_greedy(const SamplerConfig& c) { return c.temperature == 0.0f && c.repeat_penalty == 1.0f; }
+
 class Sampler {
  public:
   explicit Sampler(const SamplerConfig& cfg);
