@@ -7,7 +7,7 @@
 // constants of matmul.comp. A workgroup of four 32-wide subgroups owns BM tokens x
 // BN weight rows. Each k step stages x and the dequantised weights in shared
 // memory as float16 while the next step's global loads are already in flight;
-// each subgroup accumulates a 32 x 64 block of the tile in float32.
+// each subgroup accumulates a 32 x BN/2 block of the tile in float32.
 // Precision: float16 operands alone put 3e-3 errors on the test models' logits
 // (the portable kernels are held to 1e-3). So x is split into a float16 head and
 // the float16 of its remainder (x ~ hi + lo to about 22 bits), and so are the
@@ -27,7 +27,12 @@
 #include "weights.glsl"
 
 layout(local_size_x = 128) in;
-const uint BM = 64u, BN = 128u, BK = 32u;
+#ifndef COOP_BN
+#define COOP_BN 128  // weight rows per workgroup: 128, or 64 for matrices too narrow to fill the GPU
+#endif
+const uint BM = 64u, BN = COOP_BN, BK = 32u;
+const uint NF = BN / 32u;  // 16-row fragments per subgroup (a subgroup owns BN / 2 rows)
+const uint WGR = BN / 32u;  // groups of 8 weights each thread fetches per step
 // A shared row is BK halves = 4 uvec4, padded to 5 against bank conflicts
 // (80 bytes keeps every fragment 16-byte aligned).
 const uint PITCH = BK / 8u + 1u;
@@ -46,9 +51,9 @@ shared uvec4 xs[2u * BM * PITCH];  // (hi|lo, token, k / 8) of this step, 8 halv
 shared uvec4 ws[(1u + SPLIT_W) * BN * PITCH];  // (hi|lo, row, k / 8) of this step
 shared float cs[4u * 256u];   // (subgroup, 16 x 16): one accumulator on its way out
 
-// This thread's share of the next step: 2 groups of 8 x values, 4 of 8 weights.
+// This thread's share of the next step: 2 groups of 8 x values, WGR of 8 weights.
 vec4 xr[4];
-vec4 wr[8];
+vec4 wr[2u * WGR];
 
 void fetch(uint m0, uint n0, uint k0) {
   const uint tid = gl_LocalInvocationID.x;
@@ -58,7 +63,7 @@ void fetch(uint m0, uint n0, uint k0) {
     xr[2u * i] = m < pc.m_rows ? x[at] : vec4(0.0);
     xr[2u * i + 1u] = m < pc.m_rows ? x[at + 1u] : vec4(0.0);
   }
-  [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+  [[unroll]] for (uint i = 0u; i < WGR; ++i) {
     const uint g = tid + i * 128u, n = n0 + g / 4u, k = k0 + (g % 4u) * 8u;
     wr[2u * i] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k) : vec4(0.0);
     wr[2u * i + 1u] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k + 4u) : vec4(0.0);
@@ -87,7 +92,7 @@ void stage() {
     const uint g = tid + i * 128u, at = (g / 4u) * PITCH + g % 4u;
     put_split(xs[at], xs[BM * PITCH + at], xr[2u * i], xr[2u * i + 1u]);
   }
-  [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+  [[unroll]] for (uint i = 0u; i < WGR; ++i) {
     const uint g = tid + i * 128u, at = (g / 4u) * PITCH + g % 4u;
 #if SPLIT_W
     put_split(ws[at], ws[BN * PITCH + at], wr[2u * i], wr[2u * i + 1u]);
@@ -104,8 +109,8 @@ void main() {
   if (n0 >= pc.n_rows) return;  // uniform per workgroup
   const uint sg = gl_SubgroupID, wm = sg / 2u, wn = sg % 2u;
 
-  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[8];  // (2 token blocks, 4 row blocks)
-  [[unroll]] for (uint f = 0u; f < 8u; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[2u * NF];  // (2 token blocks, NF row blocks)
+  [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 
   fetch(m0, n0, 0u);
   for (uint k0 = 0u; k0 < pc.k_cols; k0 += BK) {
@@ -113,22 +118,22 @@ void main() {
     barrier();
     if (k0 + BK < pc.k_cols) fetch(m0, n0, k0 + BK);
     [[unroll]] for (uint kk = 0u; kk < BK / 8u; kk += 2u) {
-      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[2], al[2], b[4];
+      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[2], al[2], b[NF];
       [[unroll]] for (uint i = 0u; i < 2u; ++i) {
         const uint at = (wm * 32u + i * 16u) * PITCH + kk;
         coopMatLoadNV(a[i], xs, at, PITCH, false);
         coopMatLoadNV(al[i], xs, BM * PITCH + at, PITCH, false);
       }
       // W is stored (row, k): a column-major K x N operand.
-      [[unroll]] for (uint j = 0u; j < 4u; ++j) coopMatLoadNV(b[j], ws, (wn * 64u + j * 16u) * PITCH + kk, PITCH, true);
+      [[unroll]] for (uint j = 0u; j < NF; ++j) coopMatLoadNV(b[j], ws, (wn * (BN / 2u) + j * 16u) * PITCH + kk, PITCH, true);
       [[unroll]] for (uint i = 0u; i < 2u; ++i)
-        [[unroll]] for (uint j = 0u; j < 4u; ++j)
-          acc[i * 4u + j] = coopMatMulAddNV(a[i], b[j], coopMatMulAddNV(al[i], b[j], acc[i * 4u + j]));
+        [[unroll]] for (uint j = 0u; j < NF; ++j)
+          acc[i * NF + j] = coopMatMulAddNV(a[i], b[j], coopMatMulAddNV(al[i], b[j], acc[i * NF + j]));
 #if SPLIT_W
-      [[unroll]] for (uint j = 0u; j < 4u; ++j)
-        coopMatLoadNV(b[j], ws, BN * PITCH + (wn * 64u + j * 16u) * PITCH + kk, PITCH, true);
+      [[unroll]] for (uint j = 0u; j < NF; ++j)
+        coopMatLoadNV(b[j], ws, BN * PITCH + (wn * (BN / 2u) + j * 16u) * PITCH + kk, PITCH, true);
       [[unroll]] for (uint i = 0u; i < 2u; ++i)
-        [[unroll]] for (uint j = 0u; j < 4u; ++j) acc[i * 4u + j] = coopMatMulAddNV(a[i], b[j], acc[i * 4u + j]);
+        [[unroll]] for (uint j = 0u; j < NF; ++j) acc[i * NF + j] = coopMatMulAddNV(a[i], b[j], acc[i * NF + j]);
 #endif
     }
     barrier();
@@ -137,11 +142,11 @@ void main() {
   // Each accumulator goes through shared memory so the store can check bounds
   // and add the bias or the residual.
   const uint lane = gl_SubgroupInvocationID;
-  [[unroll]] for (uint f = 0u; f < 8u; ++f) {
+  [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) {
     coopMatStoreNV(acc[f], cs, sg * 256u, 16u, false);
     subgroupMemoryBarrierShared();
     subgroupBarrier();
-    const uint mb = m0 + wm * 32u + (f / 4u) * 16u, nb = n0 + wn * 64u + (f % 4u) * 16u;
+    const uint mb = m0 + wm * 32u + (f / NF) * 16u, nb = n0 + wn * (BN / 2u) + (f % NF) * 16u;
     for (uint e = lane; e < 256u; e += gl_SubgroupSize) {
       const uint m = mb + e / 16u, n = nb + e % 16u;
       if (m < pc.m_rows && n < pc.n_rows) {

@@ -149,6 +149,53 @@ TEST_SUITE("model") {
     }
   }
 
+  // Without the NaN guard, a one-token feed() records the next step while the
+  // GPU runs this one; the guard turns that off. Both engines must agree at
+  // every step, also after a chunk, a reset and greedy batches, which each
+  // make the recorded-ahead step stale.
+  TEST_CASE("one-token steps recorded ahead equal steps recorded when fed") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = model::load_model(fixture("stories260K.bin"));
+    model::EngineConfig checked = f32_engine(4, 29, 16), fast = checked;
+    fast.check_finite = false;
+    const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
+    const std::string saved = env ? env : "";
+    unsetenv("SINKSTREAM_CHECK_FINITE");
+    model::Engine a(gpu(), *m, fast);
+    if (env) setenv("SINKSTREAM_CHECK_FINITE", saved.c_str(), 1);
+    model::Engine c(gpu(), *m, checked);
+    double worst = 0;
+    int32_t next = 1;
+    const auto step = [&](std::span<const int32_t> tokens) {
+      const auto la = a.feed(tokens);
+      const std::vector<float> copy(la.begin(), la.end());
+      const auto lc = c.feed(tokens);
+      for (size_t i = 0; i < lc.size(); ++i) worst = std::max<double>(worst, std::abs(copy[i] - lc[i]));
+      next = static_cast<int32_t>(std::max_element(lc.begin(), lc.end()) - lc.begin());
+    };
+    const auto singles = [&](int count) {
+      for (int i = 0; i < count; ++i) step({&next, 1});
+    };
+    const std::vector<int32_t> prompt = {1, 365, 473, 270}, more = {300, 301, 302, 303, 304};
+    step(prompt);
+    singles(40);  // past the first eviction, ring wraps
+    step(more);
+    singles(10);
+    a.reset();
+    c.reset();
+    next = 1;
+    singles(10);
+    const auto picked = a.decode_greedy(next, 10);
+    CHECK(picked == c.decode_greedy(next, 10));
+    next = picked.back();
+    singles(10);
+    INFO("max |recorded ahead - recorded when fed| logit = " << worst);
+    CHECK(worst == 0.0);
+    CHECK(a.counters().tokens == c.counters().tokens);
+    CHECK(a.counters().evicted == c.counters().evicted);
+  }
+
   TEST_CASE("bad token ids and bad files give clear errors") {
     REQUIRE_FIXTURE("stories260K.bin");
     ValidationScope validation;

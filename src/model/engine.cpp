@@ -18,8 +18,13 @@ constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
 constexpr uint32_t kCoopTokens = 64;    // BM in matmul_coop.comp
-constexpr uint32_t kCoopRows = 128;     // BN in matmul_coop.comp
-constexpr uint32_t kCoopK = 32;         // BK in matmul_coop.comp: K must be a multiple
+// BN in matmul_coop.comp. A 512-token chunk of a 2048-row matrix is only 128
+// tiles of 64 x 128, too few workgroups to fill a large GPU (132 SMs on the
+// H100), so matrices narrower than 8192 rows take 64-row tiles.
+constexpr uint32_t coop_rows(uint32_t rows) {
+  return rows >= 8192 ? 128 : 64;
+}
+constexpr uint32_t kCoopK = 32;  // BK in matmul_coop.comp: K must be a multiple
 
 // Q8_0 / Q4_0 rows in the GPU layout of weights.glsl: the quants of every block,
 // then every block's float16 scale, then zeros up to a multiple of 16 bytes.
@@ -192,9 +197,9 @@ const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
                       {{3, kMatmulRows}, {4, tokens}}});
 }
 
-const vk::Kernel& Engine::matmul_coop_kernel(GgmlType t) {
-  return ctx_.kernel(
-      {std::string("matmul_coop_") + weight_variant(t), 4, sizeof(MatmulPC), {4 * 32, 1, 1}, {}});
+const vk::Kernel& Engine::matmul_coop_kernel(GgmlType t, uint32_t rows_per_group) {
+  const std::string name = rows_per_group == 64 ? "matmul_coop64_" : "matmul_coop_";
+  return ctx_.kernel({name + weight_variant(t), 4, sizeof(MatmulPC), {4 * 32, 1, 1}, {}});
 }
 
 void Engine::bind_sets() {
@@ -207,7 +212,10 @@ void Engine::bind_sets() {
     MatmulSets s{ctx_.bind(pool, matmul_kernel(w.type, 1), b),
                  ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b),
                  {}};
-    if (coop_ && w.cols % kCoopK == 0) s.coop = ctx_.bind(pool, matmul_coop_kernel(w.type), b);
+    if (coop_ && w.cols % kCoopK == 0) {
+      s.coop_rows = coop_rows(w.rows);
+      s.coop = ctx_.bind(pool, matmul_coop_kernel(w.type, s.coop_rows), b);
+    }
     return s;
   };
   const auto norm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const vk::GpuBuffer& out) {
@@ -241,7 +249,7 @@ void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, 
   const uint32_t groups = ceil_div(n_rows, kMatmulRows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
   if (m > 1 && sets.coop.kernel) {
-    const uint32_t tiles = ceil_div(n_rows, kCoopRows);
+    const uint32_t tiles = ceil_div(n_rows, sets.coop_rows);
     const uint32_t tx = std::min(tiles, ctx_.info().max_workgroup_count[0]);
     cmd_.dispatch(sets.coop, pc, {tx, ceil_div(tiles, tx), ceil_div(m, kCoopTokens)});
     return;
@@ -422,6 +430,8 @@ void Engine::read_gpu_time() {
 std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_logits) {
   if (tokens.empty()) throw InvalidArgument("feed() needs at least one token");
   check_token_ids(tokens);
+  if (tokens.size() == 1 && !all_logits && can_prerecord()) return feed_one(tokens[0]);
+  next_recorded_ = false;  // cmd_ is recorded anew below
   all_logits_.clear();
   const auto* logits = static_cast<const float*>(logits_.mapped());
   for (size_t done = 0; done < tokens.size();) {
@@ -439,6 +449,38 @@ std::span<const float> Engine::feed(std::span<const int32_t> tokens, bool all_lo
   }
   if (all_logits) return all_logits_;
   return {logits, hp_.vocab};
+}
+
+// The command buffer of a one-token step depends on the ring state, not on the
+// token (its id and RoPE row are buffer data), so the next step can be recorded
+// while this one runs. Not with the NaN guard, timestamps or the probe, whose
+// per-step reads share one pool or buffer.
+bool Engine::can_prerecord() const {
+  return !stamps_ && !finite_ && !profile_.pool && !probe_first_;
+}
+
+std::span<const float> Engine::feed_one(int32_t token) {
+  std::memcpy(ids_.mapped(), &token, 4);
+  cache_->prepare(1);
+  if (!next_recorded_ || next_at_ != cache_->state().appended) record_chunk(1, false);
+  next_recorded_ = false;
+  cmd_.submit();
+  try {
+    cache_->advance(1);
+    std::swap(cmd_, cmd2_);
+    record_chunk(1, false);
+    next_recorded_ = true;
+    next_at_ = cache_->state().appended;
+    cmd2_.wait();
+  } catch (...) {
+    next_recorded_ = false;
+    try {
+      cmd2_.wait();
+    } catch (...) {
+    }
+    throw;
+  }
+  return {static_cast<const float*>(logits_.mapped()), hp_.vocab};
 }
 
 void Engine::enable_gpu_timing() {

@@ -102,7 +102,10 @@ class Engine {
   bool greedy_on_gpu() const;
 
   // Forgets the stream: the next feed() starts at position 0 in an empty cache.
-  void reset() { cache_->reset(); }
+  void reset() {
+    cache_->reset();
+    next_recorded_ = false;
+  }
 
   EngineCounters counters() const;
   // Whether one-token steps take the fused matvec path on this device.
@@ -124,14 +127,17 @@ class Engine {
   void record_forward(uint32_t n, bool all_logits);
   void finish_chunk(uint32_t logit_rows);
   void record_greedy_batch(uint32_t k, uint32_t row0);
+  bool can_prerecord() const;
+  std::span<const float> feed_one(int32_t token);
   std::span<const int32_t> picked(uint32_t k, uint32_t row0) const;
   // The same bindings for the decode (one token) and the chunk variant of matmul.comp.
   struct MatmulSets {
     vk::BindingSet one, many;
-    vk::BindingSet coop;  // matmul_coop (kernel null where the path is off or K does not fit)
+    vk::BindingSet coop;     // matmul_coop (kernel null where the path is off or K does not fit)
+    uint32_t coop_rows = 0;  // its BN: weight rows per workgroup
   };
   const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
-  const vk::Kernel& matmul_coop_kernel(GgmlType t);
+  const vk::Kernel& matmul_coop_kernel(GgmlType t, uint32_t rows_per_group);
   void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
   void record_layer(uint32_t l, uint32_t n);
   // The fused one-token path (engine_decode.cpp).
@@ -157,6 +163,9 @@ class Engine {
   std::unique_ptr<kv::KvCache> cache_;
   vk::CommandBuffer cmd_;
   vk::CommandBuffer cmd2_;  // decode_greedy: the batch in flight while cmd_ records the next
+  // One-token feed(): cmd_ already holds the step for a cache with next_at_ tokens appended.
+  bool next_recorded_ = false;
+  uint64_t next_at_ = 0;
 
   GpuTensor tok_embd_, output_norm_, output_;
   std::vector<Layer> layers_;

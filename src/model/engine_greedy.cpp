@@ -66,6 +66,7 @@ void Engine::decode_greedy(int32_t first, uint64_t steps, const GreedyBatchFn& o
     return;
   }
   check_token_ids({&first, 1});
+  next_recorded_ = false;  // cmd_ is recorded anew below
   std::memcpy(ids_.mapped(), &next, 4);
   // Batches overlap: the next one is recorded and queued while the GPU runs the
   // previous one, which needs no host input (the tokens stay on the GPU). The
