@@ -168,6 +168,25 @@ TEST_SUITE("cli") {
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
   }
 
+  TEST_CASE("bench generate --json reports both decode modes at each position") {
+    const std::string model =
+        (std::filesystem::temp_directory_path() / "sinkstream-cli-bench-generate.gguf").string();
+    model::write_synthetic_gguf(model, model::SyntheticSpec{});
+    const auto r = run("bench generate --model " + model +
+                       " --prompt-tokens 20 --decode-tokens 8 --positions 60,200 --chunk 16 --json");
+    REQUIRE(r.code == 0);
+    for (const char* key :
+         {"\"prefill_tokens\":20", "\"chunk\":16", "\"decode_tokens_per_s\":", "\"decode_batched_tokens_per_s\":",
+          "\"copy_gbs\":", "\"position\":60", "\"position\":200", "\"ms_per_token_batched\":",
+          "\"decode_bound_fraction_at_end\":", "\"coop_prefill\":"})
+      CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
+    // The warm-up's stream was reset, so only the timed stream's tokens count: 20
+    // prompt, 8 + 8 decoded, to 60, 8 + 8, to 200, 8 + 8 = 216, minus 4 sinks and a
+    // window of 124 (the synthetic model's context 128).
+    CHECK(r.out.find("\"evicted\":88") != std::string::npos);
+    std::filesystem::remove(model);
+  }
+
   TEST_CASE("bench stream reports flat memory and the re-computation speed-up") {
     const std::string model =
         (std::filesystem::temp_directory_path() / "sinkstream-cli-stream.gguf").string();
