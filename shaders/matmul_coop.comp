@@ -32,7 +32,7 @@ layout(local_size_x = 128) in;
 #endif
 const uint BM = 64u, BN = COOP_BN, BK = 32u;
 const uint NF = BN / 32u;  // 16-row fragments per subgroup (a subgroup owns BN / 2 rows)
-const uint WGR = BN / 32u;  // groups of 8 weights each thread fetches per step
+const uint WGR = BN * (BK / 8u) / 128u;  // groups of 8 weights each of the 128 threads fetches per step
 // A shared row is BK halves = 4 uvec4, padded to 5 against bank conflicts
 // (80 bytes keeps every fragment 16-byte aligned).
 const uint PITCH = BK / 8u + 1u;

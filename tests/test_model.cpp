@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <cmath>
 #include <set>
 #include <string>
@@ -40,6 +41,26 @@ std::vector<int32_t> greedy_from_bos(const std::string& file, uint32_t n, model:
   return out;
 }
 
+// The largest |a[i] - b[i]|.
+double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max<double>(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
+
+// An engine without the NaN guard, which scripts/test.sh turns on everywhere
+// through the environment (the guard runs greedy batches one at a time and
+// turns off recording the next one-token step ahead).
+std::unique_ptr<model::Engine> unguarded_engine(const model::ModelFile& m, model::EngineConfig cfg) {
+  cfg.check_finite = false;
+  const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
+  const std::string saved = env ? env : "";
+  unsetenv("SINKSTREAM_CHECK_FINITE");
+  auto engine = std::make_unique<model::Engine>(gpu(), m, cfg);
+  if (env) setenv("SINKSTREAM_CHECK_FINITE", saved.c_str(), 1);
+  return engine;
+}
 
 }  // namespace
 
@@ -80,9 +101,7 @@ TEST_SUITE("model") {
     const auto a = ring.feed(tokens, true);
     const std::vector<float> la(a.begin(), a.end());
     const auto b = dense.feed(tokens, true);
-    double worst = 0;
-    for (size_t i = 0; i < la.size(); ++i) worst = std::max<double>(worst, std::abs(la[i] - b[i]));
-    CHECK(worst <= 1e-4);
+    CHECK(max_abs_diff(la, b) <= 1e-4);
   }
 
   TEST_CASE("past the window, logits follow the paper-literal CPU reference over thousands of tokens") {
@@ -117,21 +136,15 @@ TEST_SUITE("model") {
     // A window of 29 and batches of up to 16 steps: batches span the first
     // eviction and many ring wraps; 70 steps leave a partial last batch.
     for (uint32_t sinks : {0u, 4u}) {
-      model::EngineConfig checked = f32_engine(sinks, 29, 16), fast = checked, slow = checked;
-      fast.check_finite = false;  // with the NaN guard off, batches overlap on the GPU
+      model::EngineConfig checked = f32_engine(sinks, 29, 16), slow = checked;
       slow.gpu_greedy = false;
-      // scripts/test.sh turns the guard on everywhere; this engine must run without it.
-      const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
-      const std::string saved = env ? env : "";
-      unsetenv("SINKSTREAM_CHECK_FINITE");
-      model::Engine a(gpu(), *m, fast);
-      if (env) setenv("SINKSTREAM_CHECK_FINITE", saved.c_str(), 1);
+      const auto fast = unguarded_engine(*m, checked);  // its batches overlap on the GPU
+      model::Engine& a = *fast;
       model::Engine b(gpu(), *m, slow), c(gpu(), *m, checked);
       const std::vector<int32_t> prompt = {1, 365, 473, 270};
       a.feed(prompt);
       c.feed(prompt);
-      const auto lb = b.feed(prompt);
-      const auto first = static_cast<int32_t>(std::max_element(lb.begin(), lb.end()) - lb.begin());
+      const int32_t first = argmax(b.feed(prompt));
       CHECK_MESSAGE(a.greedy_on_gpu() == gpu().context().info().subgroup_shuffle,
                     "greedy batches run on the GPU wherever the decode attention kernel does");
       CHECK_FALSE(b.greedy_on_gpu());
@@ -142,10 +155,7 @@ TEST_SUITE("model") {
       CHECK(std::set<int32_t>(want.begin(), want.end()).size() > 3);  // not one token repeated
       CHECK(a.counters().tokens == prompt.size() + 70);
       CHECK(a.counters().evicted == b.counters().evicted);
-      const auto la = a.last_logits(), lb2 = b.last_logits();
-      double worst = 0;
-      for (size_t i = 0; i < la.size(); ++i) worst = std::max<double>(worst, std::abs(la[i] - lb2[i]));
-      CHECK(worst <= 1e-4);
+      CHECK(max_abs_diff(a.last_logits(), b.last_logits()) <= 1e-4);
     }
   }
 
@@ -157,13 +167,9 @@ TEST_SUITE("model") {
     REQUIRE_FIXTURE("stories260K.bin");
     ValidationScope validation;
     const auto m = model::load_model(fixture("stories260K.bin"));
-    model::EngineConfig checked = f32_engine(4, 29, 16), fast = checked;
-    fast.check_finite = false;
-    const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
-    const std::string saved = env ? env : "";
-    unsetenv("SINKSTREAM_CHECK_FINITE");
-    model::Engine a(gpu(), *m, fast);
-    if (env) setenv("SINKSTREAM_CHECK_FINITE", saved.c_str(), 1);
+    const model::EngineConfig checked = f32_engine(4, 29, 16);
+    const auto fast = unguarded_engine(*m, checked);
+    model::Engine& a = *fast;
     model::Engine c(gpu(), *m, checked);
     double worst = 0;
     int32_t next = 1;
@@ -171,8 +177,8 @@ TEST_SUITE("model") {
       const auto la = a.feed(tokens);
       const std::vector<float> copy(la.begin(), la.end());
       const auto lc = c.feed(tokens);
-      for (size_t i = 0; i < lc.size(); ++i) worst = std::max<double>(worst, std::abs(copy[i] - lc[i]));
-      next = static_cast<int32_t>(std::max_element(lc.begin(), lc.end()) - lc.begin());
+      worst = std::max(worst, max_abs_diff(copy, lc));
+      next = argmax(lc);
     };
     const auto singles = [&](int count) {
       for (int i = 0; i < count; ++i) step({&next, 1});

@@ -152,8 +152,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const auto t_decode = std::chrono::steady_clock::now();
   if (n_generate > 0 && !interrupted()) {
     int32_t next = sampler.sample(logits);
-    if (!emit(next)) {
-    } else if (model::plain_greedy(sampling)) {
+    const bool more = emit(next);
+    if (more && model::plain_greedy(sampling)) {
       // Batches of steps with the pick on the GPU. Tokens past an end-of-sequence
       // may reach the cache; nothing reads it afterwards.
       engine.decode_greedy(next, n_generate - generated.size(),
@@ -162,7 +162,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
                                if (!emit(t)) return false;
                              return true;
                            });
-    } else {
+    } else if (more) {
       do {
         const auto l = engine.feed({&next, 1});
         next = sampler.sample(l);

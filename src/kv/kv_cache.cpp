@@ -18,7 +18,7 @@ constexpr uint32_t kMaxDecodeSplits = 256;
 constexpr uint32_t kMaxPrefillSplits = 4;
 constexpr uint32_t kMaxRows = 16;  // (query, head) rows per split workgroup: bounds registers and compile time
 
-uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+using vk::ceil_div;
 
 uint32_t kv_elem_bytes(KvType t) { return t == KvType::f16 ? 2 : 4; }
 

@@ -11,9 +11,7 @@
 
 namespace sinkstream::model {
 
-inline uint32_t ceil_div(uint64_t a, uint64_t b) {
-  return static_cast<uint32_t>((a + b - 1) / b);
-}
+using vk::ceil_div;
 
 // The -D suffix of the weight kernels (matmul_, matvec_, embed_) for a weight type.
 inline const char* weight_variant(GgmlType t) {
