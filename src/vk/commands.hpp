@@ -11,7 +11,9 @@
 namespace sinkstream::vk {
 
 // Workgroups (or tiles, or splits) of size b that cover a items.
-inline uint32_t ceil_div(uint64_t a, uint64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+inline uint32_t ceil_div(uint64_t a, uint64_t b) {
+  return static_cast<uint32_t>((a + b - 1) / b);
+}
 
 // One primary command buffer with its pool and fence, re-recorded or replayed.
 class CommandBuffer {
