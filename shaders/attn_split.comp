@@ -33,6 +33,7 @@ layout(std430, binding = 4) readonly buffer VS { KV_VEC v_stage[]; };     // (kv
 layout(std430, binding = 5) readonly buffer Rope { vec2 rope[]; };        // (query, set, rot_half)
 layout(std430, binding = 6) writeonly buffer PartAcc { vec4 part_acc[]; };  // (query, head, split, HD4)
 layout(std430, binding = 7) writeonly buffer PartML { vec2 part_ml[]; };    // (query, head, split): max, sum
+#include "attn_keys.glsl"
 
 const uint L = WG / R;                        // softmax lanes per row (the host keeps R <= WG)
 const uint SS = WG + L;                       // row stride of s_sh, padded so that the rows a warp
@@ -51,41 +52,6 @@ shared vec4 red_sh[WG];
 
 float neg_inf() { return uintBitsToFloat(0xff800000u); }
 
-const uint CACHE_SINK = 0u, STAGED_SINK = 1u, RING = 2u, STAGED_WINDOW = 3u;
-
-// Locates virtual key v. Returns its row (kv_head, slot) in the cache or the
-// staging buffer; idx is the chunk token (staged kinds) or how many window
-// tokens back from the chunk start the key is (RING).
-uint locate(uint v, uint kvh, uint n_sink_keys, out uint kind, out uint idx) {
-  if (v < pc.cache_sinks) {
-    kind = CACHE_SINK;
-    idx = 0u;
-    return kvh * (pc.sinks + pc.window) + v;
-  }
-  if (v < n_sink_keys) {
-    kind = STAGED_SINK;
-    idx = v - pc.cache_sinks;
-    return kvh * pc.stage_slots + idx;
-  }
-  const uint ri = v - n_sink_keys;
-  if (ri < pc.ring_filled) {
-    kind = RING;
-    idx = (pc.ring_next + pc.window - 1u - ri) % pc.window + 1u;
-    return kvh * (pc.sinks + pc.window) + pc.sinks + ri;
-  }
-  kind = STAGED_WINDOW;
-  idx = pc.chunk_sinks + (ri - pc.ring_filled);
-  return kvh * pc.stage_slots + idx;
-}
-
-// Exactly what query qi would see if the chunk were run one token at a time.
-bool visible(uint kind, uint idx, uint qi) {
-  if (kind == CACHE_SINK) return true;
-  if (kind == STAGED_SINK) return idx <= qi;
-  if (kind == RING) return int(idx) <= pc.ring_limit0 - int(qi);
-  return idx <= qi && qi - idx < pc.window;
-}
-
 vec4 load_k(uint kind, uint row, uint c) {
   return kind == CACHE_SINK || kind == RING ? kv_unpack(k_cache[row * HD4 + c]) : kv_unpack(k_stage[row * HD4 + c]);
 }
@@ -100,17 +66,7 @@ void load_queries(uint q0, uint kvh, uint set) {
   const uint hd = HD4 * 4u;
   for (uint e = gl_LocalInvocationID.x; e < R * hd; e += WG) {
     const uint r = e / hd, d = e % hd;
-    const uint qi = q0 + r / G;
-    float x = 0.0;
-    if (qi < pc.n_queries) {
-      const uint base = pc.q_offset + qi * pc.q_stride + (kvh * G + r % G) * hd;
-      uint pair, partner;
-      bool first;
-      x = q[base + d];
-      if (rope_pair(d, pc.rot_half, pc.neox != 0u, pair, partner, first))
-        x = rope_apply(x, q[base + partner], first, rope[(qi * 2u + set) * pc.rot_half + pair]);
-    }
-    q_sh[r * HD4 + d / 4u][d % 4u] = x;
+    q_sh[r * HD4 + d / 4u][d % 4u] = rotated_query(q0 + r / G, kvh * G + r % G, d, hd, set);
   }
   barrier();
 }
@@ -185,12 +141,8 @@ void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint split = gl_WorkGroupID.x, kvh = gl_WorkGroupID.y, q0 = gl_WorkGroupID.z * BQ;
   const uint n_sink_keys = pc.cache_sinks + pc.chunk_sinks;
-  const uint n_keys = n_sink_keys + pc.ring_filled + (pc.n_chunk - pc.chunk_sinks);
   const uint begin = split * pc.keys_per_split;
-  // Causal: no query of this block sees a staged window token after its last query.
-  const uint q_last = min(q0 + BQ, pc.n_queries) - 1u;
-  const uint visible_end = n_sink_keys + pc.ring_filled + (q_last + 1u > pc.chunk_sinks ? q_last + 1u - pc.chunk_sinks : 0u);
-  const uint end = min(min(n_keys, visible_end), begin + pc.keys_per_split);
+  const uint end = min(keys_end(q0, BQ), begin + pc.keys_per_split);
 
   if (tid < R) {
     m_sh[tid] = neg_inf();

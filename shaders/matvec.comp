@@ -53,23 +53,58 @@ shared float red[2u * ROWS * 32u];  // (gate|up, row, subgroup)
 
 vec4 xr[UPT * V];  // this thread's units of xin
 
-float unit_dot(bool up, uint row, uint u, uint j) {
-#if !defined(W_Q4_0)
+// The 16 bytes of unit u of the row starting at byte `row` (Q4_0: both halves of
+// a block share them), and its block scale (1 for float types).
+uvec4 fetch_unit(bool up, uint row, uint u) {
+#if defined(W_Q4_0)
+  const uint i = (row + (u / 2u) * 16u) / 16u;
+#else
   const uint i = (row + u * 16u) / 16u;
-  const uvec4 w = up ? uq4[i] : wq4[i];
 #endif
+  return up ? uq4[i] : wq4[i];
+}
+
+float fetch_scale(bool up, uint row, uint u) {
+#if defined(W_Q8_0)
+  return unpackHalf2x16(w_u16(up, row + pc.k_cols + (u / 2u) * 2u)).x;
+#elif defined(W_Q4_0)
+  return unpackHalf2x16(w_u16(up, row + pc.k_cols / 2u + (u / 2u) * 2u)).x;
+#else
+  return 1.0;
+#endif
+}
+
+// This thread's units of its ROWS rows (and of the up matrix), loaded before x so
+// that their memory latency overlaps the x load and the RMSNorm reduction.
+uvec4 wr[ROWS * UPT], ur[ROWS * UPT];  // (row, unit)
+float wd[ROWS * UPT], ud[ROWS * UPT];  // (row, unit): block scales
+
+void load_w(uint first) {
+  const uint units = pc.k_cols / UNIT;
+  [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
+    const uint row = min(first + r, pc.n_rows - 1u) * pc.row_bytes;  // past the end: unused
+    [[unroll]] for (uint j = 0u; j < UPT; ++j) {
+      const uint u = min(gl_LocalInvocationID.x + j * WG, units - 1u);  // likewise
+      wr[r * UPT + j] = fetch_unit(false, row, u);
+      wd[r * UPT + j] = fetch_scale(false, row, u);
+      if (!SWIGLU) continue;
+      ur[r * UPT + j] = fetch_unit(true, row, u);
+      ud[r * UPT + j] = fetch_scale(true, row, u);
+    }
+  }
+}
+
+// Unit u (this thread's j-th) of a row: its 16 bytes w and scale d, dotted with x.
+float unit_dot(uvec4 w, float d, uint u, uint j) {
 #if defined(W_F16) || defined(W_BF16)
   return dot(halves_to_vec4(w.x, w.y), xr[j * 2u]) + dot(halves_to_vec4(w.z, w.w), xr[j * 2u + 1u]);
 #elif defined(W_F32)
   return dot(uintBitsToFloat(w), xr[j]);
 #elif defined(W_Q8_0)
-  const float d = unpackHalf2x16(w_u16(up, row + pc.k_cols + (u / 2u) * 2u)).x;
   return d * (dot(q8_to_vec4(w.x), xr[j * 4u]) + dot(q8_to_vec4(w.y), xr[j * 4u + 1u]) +
               dot(q8_to_vec4(w.z), xr[j * 4u + 2u]) + dot(q8_to_vec4(w.w), xr[j * 4u + 3u]));
 #else
-  const uint i = (row + (u / 2u) * 16u) / 16u, shift = (u % 2u) * 4u;
-  const uvec4 w = up ? uq4[i] : wq4[i];
-  const float d = unpackHalf2x16(w_u16(up, row + pc.k_cols / 2u + (u / 2u) * 2u)).x;
+  const uint shift = (u % 2u) * 4u;
   return d * (dot(q4_to_vec4(w.x >> shift), xr[j * 4u]) + dot(q4_to_vec4(w.y >> shift), xr[j * 4u + 1u]) +
               dot(q4_to_vec4(w.z >> shift), xr[j * 4u + 2u]) + dot(q4_to_vec4(w.w >> shift), xr[j * 4u + 3u]));
 #endif
@@ -97,17 +132,17 @@ void load_x() {
 }
 
 void main() {
-  load_x();
   const uint first = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * ROWS;
+  load_w(first);
+  load_x();
   const uint units = pc.k_cols / UNIT;
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-    const uint n = min(first + r, pc.n_rows - 1u);  // past the end: harmless duplicate work, not written
-    float acc = 0.0, acc_up = 0.0;
+    float acc = 0.0, acc_up = 0.0;  // rows past the end: harmless duplicate work, not written
     [[unroll]] for (uint j = 0u; j < UPT; ++j) {
       const uint u = gl_LocalInvocationID.x + j * WG;
       if (u >= units) break;
-      acc += unit_dot(false, n * pc.row_bytes, u, j);
-      if (SWIGLU) acc_up += unit_dot(true, n * pc.row_bytes, u, j);
+      acc += unit_dot(wr[r * UPT + j], wd[r * UPT + j], u, j);
+      if (SWIGLU) acc_up += unit_dot(ur[r * UPT + j], ud[r * UPT + j], u, j);
     }
     acc = subgroupAdd(acc);
     if (SWIGLU) acc_up = subgroupAdd(acc_up);

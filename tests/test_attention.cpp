@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,44 @@ TEST_SUITE("attention") {
     for (uint32_t group : {1u, 4u}) {
       Case c{shape(group * 2, 2, 128, 4, 64, KvType::f16), 200, {1, 9}};
       expect_match(c, "f16 group " + std::to_string(group));
+    }
+  }
+
+  TEST_CASE("chunk attention on cooperative matrices equals the portable kernel (f16 KV)") {
+    // Both read the same float16 K/V, so they differ only by summation order and
+    // the split float16 operands: a much tighter bound than against the reference.
+    if (!gpu().context().info().coopmat_prefill)
+      MESSAGE("no cooperative matrices here: both streams take the portable kernel");
+    struct Shape {
+      uint32_t group, head_dim;
+      uint64_t start;
+    };
+    for (const Shape sh : {Shape{4, 64, 0}, Shape{1, 128, 0}, Shape{8, 64, 1000000000ull}, Shape{2, 32, 0}}) {
+      ValidationScope validation;
+      StreamConfig cfg = shape(sh.group * 2, 2, sh.head_dim, 4, 50, KvType::f16);
+      cfg.learned_sinks = sh.group == 8;
+      AttentionStream coop(gpu(), cfg, sh.start);
+      setenv("SINKSTREAM_COOPMAT", "0", 1);
+      AttentionStream portable(gpu(), cfg, sh.start);
+      unsetenv("SINKSTREAM_COOPMAT");
+      if (cfg.learned_sinks) {
+        const auto logits = random_floats(cfg.heads, 7, -1.0f, 3.0f);
+        coop.set_sink_logits(logits);
+        portable.set_sink_logits(logits);
+      }
+      double worst = 0.0;
+      uint32_t seed = 1;
+      for (uint32_t n : {32u, 7u, 32u, 1u, 32u, 32u, 19u}) {  // through the sinks and past the ring's wrap
+        const auto q = random_floats(uint64_t{n} * cfg.heads * cfg.head_dim, seed++, -3.0f, 3.0f);
+        const auto k = random_floats(uint64_t{n} * cfg.kv_heads * cfg.head_dim, seed++);
+        const auto v = random_floats(uint64_t{n} * cfg.kv_heads * cfg.head_dim, seed++);
+        std::vector<float> a(q.size()), b(q.size());
+        coop.step(q, k, v, n, a);
+        portable.step(q, k, v, n, b);
+        for (size_t i = 0; i < a.size(); ++i) worst = std::max<double>(worst, std::abs(a[i] - b[i]));
+      }
+      INFO("group " << sh.group << " head_dim " << sh.head_dim << ": max |coop - portable| = " << worst);
+      CHECK(worst <= 2e-5);
     }
   }
 

@@ -60,7 +60,9 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   const std::string kv = cfg_.kv_type == KvType::f16 ? "f16" : "f32";
   append_ = &ctx.kernel({"kv_append_" + kv, 7, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
   split_decode_ = split_kernel(ctx, cfg_, wg_, 1);
-  split_prefill_ = split_kernel(ctx, cfg_, wg_, bq_prefill_);
+  portable_ = {split_kernel(ctx, cfg_, wg_, bq_prefill_), bq_prefill_};
+  pick_coop_prefill();
+  use_coop_prefill(true);
   reduce_ = &ctx.kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
   pick_decode_kernel();
 
@@ -114,6 +116,41 @@ void KvCache::pick_decode_kernel() {
   decode_ = &ctx_->kernel({name, 8, sizeof(AttnDecodePC), {wg, 1, 1},
                            {{3, hd4}, {4, cfg_.heads / cfg_.kv_heads}, {5, lg}, {6, keys_per_group}}});
   decode_keys_step_ = wg / lg * keys_per_group;
+}
+
+// attn_coop.comp needs the cooperative-matrix shape of the prefill products
+// (16x16x16 float16, 32-wide subgroups), float16 caches, head_dim a multiple of 16,
+// R = G * BQ rows of 32 or 16, and tiles of T <= head_dim keys that fit in shared
+// memory (keep coop_shared_bytes in sync with its declarations). Tiny heads (16)
+// keep the portable kernel.
+void KvCache::pick_coop_prefill() {
+  const auto& info = ctx_->info();
+  const uint32_t g = cfg_.heads / cfg_.kv_heads, hd = cfg_.head_dim;
+  if (!info.coopmat_prefill || vk::env("SINKSTREAM_COOPMAT") == "0" || cfg_.kv_type != KvType::f16 || hd % 16)
+    return;
+  const auto coop_shared_bytes = [&](uint32_t rows, uint32_t tile) {
+    const uint32_t qp = hd / 8 + 1, pp = tile / 8 + 1;
+    return 2 * rows * qp * 16 + 2 * tile * qp * 16 + 2 * rows * pp * 16 + rows * (hd + 4) * 4 + tile * 4 + rows * 4;
+  };
+  // 32 rows before 16: on the H100, 16 was slower (18 against 15 us per token at
+  // depth ~520, 65 against 49 at 4096), as more workgroups re-read each tile.
+  for (uint32_t rows : {32u, 16u})
+    for (uint32_t tile : {64u, 32u}) {
+      // Each of the 128 threads copies whole 8-half units of a K/V tile.
+      const bool whole_units = tile * hd % 1024 == 0;
+      if (rows % g || tile > hd || !whole_units || coop_shared_bytes(rows, tile) > info.max_shared_bytes)
+        continue;
+      coop_.queries = rows / g;
+      coop_.kernel = &ctx_->kernel({"attn_coop_f16", 8, sizeof(AttnSplitPC), {128, 1, 1},
+                                    {{3, hd / 4}, {4, g}, {5, coop_.queries}, {6, tile}}});
+      return;
+    }
+}
+
+void KvCache::use_coop_prefill(bool on) {
+  const PrefillKernel& k = on && coop_.kernel ? coop_ : portable_;
+  split_prefill_ = k.kernel;
+  bq_prefill_ = k.queries;
 }
 
 void KvCache::bind(const StepBuffers& io) {

@@ -39,6 +39,10 @@ class KvCache {
   void bind(const StepBuffers& io);
   // Workgroups the split kernel aims for (more splits for wide GPUs).
   void set_target_workgroups(uint32_t n) { target_workgroups_ = n; }
+  // Chunk attention on cooperative matrices (attn_coop.comp) where the device and
+  // the shapes allow, the default; false: the portable kernel. Call before bind().
+  void use_coop_prefill(bool on);
+  bool coop_prefill() const { return split_prefill_ == coop_.kernel && coop_.kernel != nullptr; }
   // Whether decode steps read a query that kv_append rotated (per-step RoPE rows).
   bool decode_rotates_query() const { return decode_ != nullptr; }
 
@@ -76,6 +80,7 @@ class KvCache {
  private:
   void check_recordable(uint32_t layer) const;
   void pick_decode_kernel();
+  void pick_coop_prefill();
   uint32_t splits_for(uint32_t n_keys, uint32_t granule, uint32_t query_blocks, uint32_t max_splits) const;
   void record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const;
   KvAppendPC append_pc(uint32_t n, bool to_cache, const LayerIo& io) const;
@@ -97,6 +102,11 @@ class KvCache {
 
   const vk::Kernel *append_, *split_decode_, *split_prefill_, *reduce_;  // owned by the context
   const vk::Kernel* decode_ = nullptr;  // subgroup fast path, when the device has shuffles
+  struct PrefillKernel {
+    const vk::Kernel* kernel = nullptr;
+    uint32_t queries = 1;  // per workgroup
+  };
+  PrefillKernel portable_, coop_;  // the chunk attention kernels split_prefill_ picks from
   std::vector<vk::GpuBuffer> k_, v_;  // per layer: (kv_head, slot, head_dim)
   vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
   vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written

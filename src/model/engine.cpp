@@ -135,9 +135,10 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
   up_ = act(M * hp_.ffn, "activations");
   logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
   history_ = ctx_.create_buffer(M * 4, vk::MemoryUse::readback, "greedy tokens");
+  coop_ = cfg.coop_prefill && ctx_.info().coopmat_prefill && vk::env("SINKSTREAM_COOPMAT") != "0";
+  cache_->use_coop_prefill(coop_);
   cache_->bind({&q_, &k_, &v_, &att_, &sinks_});
   gpu_greedy_ = cfg.gpu_greedy;
-  coop_ = cfg.coop_prefill && ctx_.info().coopmat_prefill && vk::env("SINKSTREAM_COOPMAT") != "0";
   make_kernels();
   bind_sets();
   if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0") bind_decode_sets();

@@ -13,7 +13,8 @@
 namespace sinkstream::model {
 namespace {
 
-constexpr uint32_t kGroup = 128;  // threads per matvec workgroup
+constexpr uint32_t kGroup = 128;      // threads per matvec workgroup, at least
+constexpr uint32_t kMaxGroup = 1024;  // and at most
 // Weight rows per workgroup (ROWS in matvec.comp). On the H100, giving large-K
 // products more rows per workgroup (fewer re-reads of x, fewer workgroups) was
 // slower at every size tried: 2 keeps the most workgroups in flight.
@@ -38,6 +39,20 @@ bool k_fits(const GpuTensor& w) {
   }
 }
 
+// Threads per workgroup for rows of `units` 16-byte units: enough that each thread
+// holds one unit of x and of each row where the device allows. On the H100 a
+// 128-thread group holding 4-8 units per thread left ffn_down (K = 8192) at
+// 0.7-1.4 TB/s: few, register-heavy groups in flight. Growing the group to one
+// unit per thread made it 1.3-1.6x faster; two units per thread, or four rows per
+// workgroup, were slower for F16 (one sweep, `docs/performance.md`).
+uint32_t group_for(uint32_t units, const vk::DeviceInfo& info) {
+  const uint32_t cap =
+      std::min({kMaxGroup, info.max_workgroup_invocations, kMaxSubgroups * info.subgroup_size});
+  uint32_t g = kGroup;
+  while (g * 2 <= cap && g < units) g *= 2;
+  return g;
+}
+
 }  // namespace
 
 bool Engine::decode_path_available() const {
@@ -60,11 +75,12 @@ void Engine::bind_decode_sets() {
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
   const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu,
                           uint32_t rows) -> const vk::Kernel& {
-    const uint32_t units_per_thread = ceil_div(w.cols / unit(w.type), kGroup);
+    const uint32_t units = w.cols / unit(w.type), group = group_for(units, ctx_.info());
+    const uint32_t units_per_thread = ceil_div(units, group);
     return ctx_.kernel({std::string("matvec_") + weight_variant(w.type),
                         6,
                         sizeof(MatvecPC),
-                        {kGroup, 1, 1},
+                        {group, 1, 1},
                         {{3, rows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}});
   };
   const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w,
