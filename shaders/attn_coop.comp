@@ -51,7 +51,7 @@ shared uvec4 ks[T * QP];       // (key, head_dim / 8)
 shared uvec4 vs[T * QP];       // (key, head_dim / 8)
 shared uvec4 ps[2u * R * PP];  // (hi|lo, row, key / 8): probabilities of the tile
 shared float s_sh[R * SP];     // (row, key): scores; then (row, dim): the tile's P * V
-shared uint key_sh[T];         // kind << 30 | idx of each key of the tile, ~0u past its end
+shared ivec2 seen_sh[T];       // the queries that see each key of the tile (empty past its end)
 shared float alpha_sh[R];      // rescale factor of the accumulator for the tile
 
 float neg_inf() { return uintBitsToFloat(0xff800000u); }
@@ -64,7 +64,9 @@ void load_queries(uint q0, uint kvh, uint set) {
   for (uint e = gl_LocalInvocationID.x; e < R * HD / 2u; e += 128u) {
     const uint r = e / (HD / 2u), d = (e % (HD / 2u)) * 2u;
     const uint qi = q0 + r / G, head = kvh * G + r % G;
-    const float a = rotated_query(qi, head, d, HD, set), b = rotated_query(qi, head, d + 1u, HD, set);
+    // Scaled here, so that the scores come out of the product ready.
+    const float a = pc.scale * rotated_query(qi, head, d, HD, set);
+    const float b = pc.scale * rotated_query(qi, head, d + 1u, HD, set);
     const float ha = head16(a), hb = head16(b);
     const uint at = r * QP + d / 8u, w = (d % 8u) / 2u;
     qs[at][w] = packHalf2x16(vec2(ha, hb));
@@ -87,7 +89,7 @@ void load_tile(uint t0, uint t1, uint kvh, uint n_sink_keys) {
     const uint v = t0 + j;
     kw[i] = uvec4(0u);
     vw[i] = uvec4(0u);
-    uint tag = ~0u;
+    ivec2 seen = ivec2(1, 0);
     if (v < t1) {
       uint kind, idx;
       const uint row = locate(v, kvh, n_sink_keys, kind, idx) * HD4 + c;
@@ -98,9 +100,9 @@ void load_tile(uint t0, uint t1, uint kvh, uint n_sink_keys) {
         kw[i] = uvec4(k_stage[row], k_stage[row + 1u]);
         vw[i] = uvec4(v_stage[row], v_stage[row + 1u]);
       }
-      tag = kind << 30 | idx;
+      seen = visible_range(kind, idx);
     }
-    if (c == 0u) key_sh[j] = tag;
+    if (c == 0u) seen_sh[j] = seen;
   }
   [[unroll]] for (uint i = 0u; i < UNITS; ++i) {
     const uint e = gl_LocalInvocationID.x + i * 128u;
@@ -127,28 +129,31 @@ void scores() {
 }
 
 // Online softmax of the tile, L lanes per row (contiguous in a subgroup), each
-// lane taking pairs of keys so that it writes whole 32-bit words of ps: masks and
-// scales s_sh, writes P split into ps, updates the running max and sum, and leaves
-// the accumulator's rescale factor in alpha_sh.
+// lane taking pairs of keys so that it writes whole 32-bit words of ps: masks
+// s_sh (already scaled: the queries were), writes P split into ps, updates the
+// running max and sum, and leaves the accumulator's rescale factor in alpha_sh.
+// Two passes over s_sh instead of a register array of scores: indexed arrays this
+// size may not stay in registers.
 void softmax_tile(uint q0, inout float m_run, inout float l_run) {
   const uint NP = T / (2u * L);  // key pairs per lane
-  const uint tid = gl_LocalInvocationID.x, r = tid / L, lane = tid % L, qi = q0 + r / G;
-  float s[2u * NP];
+  const uint tid = gl_LocalInvocationID.x, r = tid / L, lane = tid % L;
+  const int qi = q0 + r / G < pc.n_queries ? int(q0 + r / G) : -1;  // -1 sees nothing
   float mx = m_run;
   [[unroll]] for (uint i = 0u; i < 2u * NP; ++i) {
-    const uint j = 2u * (lane + (i / 2u) * L) + i % 2u, tag = key_sh[j];
-    const bool ok = tag != ~0u && qi < pc.n_queries && visible(tag >> 30, tag & 0x3fffffffu, qi);
-    s[i] = ok ? s_sh[r * SP + j] * pc.scale : neg_inf();
-    mx = max(mx, s[i]);
+    const uint j = 2u * (lane + (i / 2u) * L) + i % 2u;
+    const ivec2 seen = seen_sh[j];
+    if (qi >= seen.x && qi <= seen.y) mx = max(mx, s_sh[r * SP + j]);
   }
   [[unroll]] for (uint off = L / 2u; off > 0u; off >>= 1u) mx = max(mx, subgroupShuffleXor(mx, off));
   float sum = 0.0;
   [[unroll]] for (uint i = 0u; i < NP; ++i) {
-    const float p0 = s[2u * i] == neg_inf() ? 0.0 : exp(s[2u * i] - mx);
-    const float p1 = s[2u * i + 1u] == neg_inf() ? 0.0 : exp(s[2u * i + 1u] - mx);
+    const uint j = 2u * (lane + i * L);
+    const ivec2 seen0 = seen_sh[j], seen1 = seen_sh[j + 1u];
+    const float p0 = qi >= seen0.x && qi <= seen0.y ? exp(s_sh[r * SP + j] - mx) : 0.0;
+    const float p1 = qi >= seen1.x && qi <= seen1.y ? exp(s_sh[r * SP + j + 1u] - mx) : 0.0;
     sum += p0 + p1;
     const float h0 = head16(p0), h1 = head16(p1);
-    const uint j = 2u * (lane + i * L), at = r * PP + j / 8u, w = (j % 8u) / 2u;
+    const uint at = r * PP + j / 8u, w = (j % 8u) / 2u;
     ps[at][w] = packHalf2x16(vec2(h0, h1));
     ps[R * PP + at][w] = packHalf2x16(vec2(p0 - h0, p1 - h1));
   }

@@ -32,12 +32,19 @@ uint locate(uint v, uint kvh, uint n_sink_keys, out uint kind, out uint idx) {
   return kvh * pc.stage_slots + idx;
 }
 
-// Exactly what query qi would see if the chunk were run one token at a time.
+// The chunk queries that see a key, as an interval [lo, hi] (empty when lo > hi):
+// exactly what each would see if the chunk were run one token at a time.
+ivec2 visible_range(uint kind, uint idx) {
+  const int big = 0x7fffffff;
+  if (kind == CACHE_SINK) return ivec2(0, big);
+  if (kind == STAGED_SINK) return ivec2(int(idx), big);
+  if (kind == RING) return ivec2(0, pc.ring_limit0 - int(idx));
+  return ivec2(int(idx), int(idx) + int(pc.window) - 1);
+}
+
 bool visible(uint kind, uint idx, uint qi) {
-  if (kind == CACHE_SINK) return true;
-  if (kind == STAGED_SINK) return idx <= qi;
-  if (kind == RING) return int(idx) <= pc.ring_limit0 - int(qi);
-  return idx <= qi && qi - idx < pc.window;
+  const ivec2 range = visible_range(kind, idx);
+  return int(qi) >= range.x && int(qi) <= range.y;
 }
 
 // End of the keys that queries q0 .. q0 + bq - 1 can see: causal, no query of the
