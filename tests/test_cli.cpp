@@ -19,6 +19,7 @@
 #include "fixtures.hpp"
 #include "golden.hpp"
 #include "model/synthetic.hpp"
+#include "model/utf8.hpp"
 
 namespace sinkstream::test {
 namespace {
@@ -166,6 +167,26 @@ TEST_SUITE("cli") {
                             "\"prefill_tokens_per_s\":", "\"decode_tokens_per_s\":",
                             "\"cache_slots_used\":", "\"evicted_tokens\":0", "\"device_bytes\":"})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
+  }
+
+  TEST_CASE("generate --json stays valid UTF-8 when the model emits stray bytes") {
+    // The synthetic vocabulary is mostly byte tokens, so sampled text is mostly
+    // broken UTF-8: JSON readers must still get well-formed text, with U+FFFD.
+    const std::string model =
+        (std::filesystem::temp_directory_path() / "sinkstream-cli-json-utf8.gguf").string();
+    model::write_synthetic_gguf(model, model::SyntheticSpec{});
+    const auto r = run("generate --model " + model + " --tokens 64 --seed 5 --ignore-eos --json");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("\\ufffd") != std::string::npos);
+    size_t bad = 0;
+    for (size_t i = 0; i < r.out.size(); ++i) {
+      if (static_cast<unsigned char>(r.out[i]) < 0x80) continue;
+      const size_t n = model::utf8_valid_length(r.out, i);
+      bad += n == 0;
+      i += n == 0 ? 0 : n - 1;
+    }
+    CHECK(bad == 0);
+    std::filesystem::remove(model);
   }
 
   TEST_CASE("bench generate --json reports both decode modes at each position") {

@@ -16,6 +16,7 @@
 #include "model/gguf.hpp"
 #include "model/tokenizer.hpp"
 #include "model/tokenizer_impl.hpp"
+#include "model/utf8.hpp"
 #include "model/vocab.hpp"
 #include "sinkstream/error.hpp"
 
@@ -407,6 +408,25 @@ TEST_SUITE("tokenizer") {
     CHECK(model::utf8_complete_prefix("\xC3") == 0);
     CHECK(model::utf8_complete_prefix("\x80\x80") == 2);  // stray continuation bytes pass
     CHECK(model::utf8_complete_prefix("a\xFF") == 2);     // never valid: pass
+  }
+
+  TEST_CASE("utf8_valid_length accepts well-formed sequences only") {
+    using model::utf8_valid_length;
+    CHECK(utf8_valid_length("a", 0) == 1);
+    CHECK(utf8_valid_length("\xC3\xA9", 0) == 2);          // é
+    CHECK(utf8_valid_length("\xE2\x96\x81", 0) == 3);      // ▁
+    CHECK(utf8_valid_length("\xF0\x9F\xA6\x99", 0) == 4);  // 🦙
+    CHECK(utf8_valid_length("\xF4\x8F\xBF\xBF", 0) == 4);  // U+10FFFF
+    CHECK(utf8_valid_length("\x80", 0) == 0);               // stray continuation
+    CHECK(utf8_valid_length("\xC3", 0) == 0);               // truncated
+    CHECK(utf8_valid_length("\xC3" "A", 0) == 0);           // not a continuation
+    CHECK(utf8_valid_length("\xC0\xAF", 0) == 0);          // overlong '/'
+    CHECK(utf8_valid_length("\xE0\x80\xAF", 0) == 0);      // overlong
+    CHECK(utf8_valid_length("\xED\xA0\x80", 0) == 0);      // surrogate U+D800
+    CHECK(utf8_valid_length("\xF0\x80\x80\xAF", 0) == 0);  // overlong
+    CHECK(utf8_valid_length("\xF4\x90\x80\x80", 0) == 0);  // past U+10FFFF
+    CHECK(utf8_valid_length("\xFF", 0) == 0);
+    CHECK(utf8_valid_length("ab\xC3\xA9", 2) == 2);
   }
 
   TEST_CASE("pre-tokenizer regexes split like llama.cpp's") {

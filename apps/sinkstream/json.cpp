@@ -1,10 +1,25 @@
 #include "json.hpp"
 
+#include "model/utf8.hpp"
+
 namespace sinkstream::app {
 
+// JSON text must be UTF-8: bytes that are not part of a well-formed sequence (a
+// model can emit any bytes, e.g. half a character) become U+FFFD.
 std::string json_string(const std::string& s) {
   std::string o = "\"";
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = model::utf8_valid_length(s, i);
+      if (n == 0) {
+        o += "\\ufffd";
+      } else {
+        o.append(s, i, n);
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': o += "\\\""; break;
       case '\\': o += "\\\\"; break;
