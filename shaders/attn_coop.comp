@@ -18,9 +18,7 @@
 #extension GL_KHR_shader_subgroup_shuffle : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #define PC_ATTN_SPLIT
-#define KV_F16
 #include "kv_pc.glsl"
-#include "kv_storage.glsl"
 #include "rope.glsl"
 
 layout(local_size_x = 128) in;  // four 32-wide subgroups
@@ -56,8 +54,7 @@ shared float alpha_sh[R];      // rescale factor of the accumulator for the tile
 
 float neg_inf() { return uintBitsToFloat(0xff800000u); }
 
-// v rounded to float16's 11 significant bits, on the bits (see matmul_coop.comp).
-float head16(float v) { return uintBitsToFloat((floatBitsToUint(v) + 0x1000u) & 0xffffe000u); }
+#include "split16.glsl"
 
 void load_queries(uint q0, uint kvh, uint set) {
   barrier();  // the previous segment may still read qs

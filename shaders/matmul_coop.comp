@@ -74,10 +74,7 @@ uvec4 pack8(vec4 a, vec4 b) {
   return uvec4(packHalf2x16(a.xy), packHalf2x16(a.zw), packHalf2x16(b.xy), packHalf2x16(b.zw));
 }
 
-// v rounded to float16's 11 significant bits, still in float32. Done on the bits:
-// a driver may fold unpackHalf2x16(packHalf2x16(v)) back into v, which turned
-// the remainder below into zero on the H100.
-vec4 head16(vec4 v) { return uintBitsToFloat((floatBitsToUint(v) + 0x1000u) & 0xffffe000u); }
+#include "split16.glsl"
 
 // Eight values as their float16 head at hi and the float16 of the rest at lo.
 void put_split(inout uvec4 hi, inout uvec4 lo, vec4 a, vec4 b) {
