@@ -107,19 +107,9 @@ TEST_SUITE("weights") {
       INFO(std::string(name) << " vocab 8192: max |gpu - reference| logit = " << err);
       CHECK(err <= 1e-3);
     }
-    for (auto [type, name] : {std::pair{model::GgmlType::f16, "f16"},
-                              {model::GgmlType::q8_0, "q8_0"},
-                              {model::GgmlType::q4_0, "q4_0"}}) {
-      ValidationScope validation;
-      // A long ffn_down row (K = 4160): the workgroup grows past 128 threads as far
-      // as the device allows, and the last one holds a partial share of units.
-      model::SyntheticSpec spec;
-      spec.type = type;
-      spec.ffn = 4160;
-      const double err = max_logit_error(spec, std::string("decode-longk-") + name, true);
-      INFO(std::string(name) << " ffn 4160: max |gpu - reference| logit = " << err);
-      CHECK(err <= 1e-3);
-    }
+    // A long ffn_down row (K = 4160): the workgroup grows past 128 threads as far
+    // as the device allows, and the last one holds a partial share of units.
+    check_each_type("decode-longk-", true, {}, [](model::SyntheticSpec& spec) { spec.ffn = 4160; });
     ValidationScope validation;
     // Biases, NeoX RoPE, tied output and learned sinks in the fused path.
     model::SyntheticSpec spec;

@@ -42,7 +42,6 @@ class KvCache {
   // Chunk attention on cooperative matrices (attn_coop.comp) where the device and
   // the shapes allow, the default; false: the portable kernel. Call before bind().
   void use_coop_prefill(bool on);
-  bool coop_prefill() const { return split_prefill_ == coop_.kernel && coop_.kernel != nullptr; }
   // Whether decode steps read a query that kv_append rotated (per-step RoPE rows).
   bool decode_rotates_query() const { return decode_ != nullptr; }
 
