@@ -133,24 +133,28 @@ class FeedForward(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, dropout=0.0):
         super().__init__()
+        self.dropout = dropout
         self.attn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.attn = Attention(cfg)
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.ffn = FeedForward(cfg)
 
     def forward(self, x, attention):
-        x = x + self.attn(self.attn_norm(x), attention)
-        return x + self.ffn(self.ffn_norm(x))
+        # Residual dropout (GPT-2's resid_pdrop) is a training-only regulariser
+        # against memorising a many-epoch corpus; it is off in eval mode and
+        # not part of the exported architecture.
+        x = x + F.dropout(self.attn(self.attn_norm(x), attention), self.dropout, self.training)
+        return x + F.dropout(self.ffn(self.ffn_norm(x)), self.dropout, self.training)
 
 
 class Transformer(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, dropout=0.0):
         super().__init__()
         self.cfg = cfg
         self.tok_embd = nn.Embedding(cfg.vocab_size, cfg.dim)
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg, dropout) for _ in range(cfg.n_layers))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.apply(self._init)
         # GPT-2/Llama practice: shrink the residual-branch outputs with depth.

@@ -44,6 +44,7 @@ def parse_args():
     ap.add_argument("--min-lr-frac", type=float, default=0.1, help="cosine ends at lr * this")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--wd", type=float, default=0.5)
+    ap.add_argument("--dropout", type=float, default=0.0, help="residual dropout while training (0: none)")
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-budget", type=float, default=float("inf"), help="seconds; stop early and checkpoint")
@@ -148,7 +149,7 @@ def main():
     init = load_init(args.init_from, args) if args.init_from and not ckpt else None
     cfg = Config(**(ckpt or init)["config"]) if (ckpt or init) else model_config(args, meta["vocab_size"])
     torch.manual_seed(args.seed)
-    model = Transformer(cfg).to(device)
+    model = Transformer(cfg, args.dropout).to(device)
     if init:
         model.load_state_dict({k: v.float() for k, v in init["model"].items()})
     opt = make_optimizer(model, args, device)
@@ -159,7 +160,7 @@ def main():
         step = ckpt["step"]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"config {asdict(cfg)}; {n_params / 1e6:.2f}M parameters; {stream.numel() / 1e6:.1f}M train tokens; "
-          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; from step {step}"
+          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; dropout {args.dropout}; from step {step}"
           + (f"; weights from {args.init_from}" if init else ""), flush=True)
     fwd = torch.compile(model) if args.compile else model
 
