@@ -12,6 +12,12 @@ IMG=docs/img
 mkdir -p "$IMG"
 common=(--sinks 4 --window 508)
 
+# Issue 7's acceptance: all 8 held-out books, BOS + 24,575 tokens, tail perplexity.
+for f in "$BOOKS"/*.txt; do
+  "$B" ppl --model models/sinkstream-books-14m.gguf --text "$f" --tokens 24576 \
+    --compare sinks,window,dense "${common[@]}" --segment 512 --json > /tmp/sinkstream-acc.json
+  python3 tools/tail_ppl.py /tmp/sinkstream-acc.json "$(basename "$f" .txt)"
+done
 "$B" ppl --model models/sinkstream-books-14m.gguf --text "$BOOKS/pg77-the-house-of-the-seven-gables.txt" \
   --tokens 4000 --compare sinks,window,recompute,dense "${common[@]}" --segment 500 \
   --plot "$IMG/ppl-books14m-house-of-seven-gables.svg"
