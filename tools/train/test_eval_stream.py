@@ -100,6 +100,24 @@ def test_gguf_roundtrip():
     assert np.array_equal(read["c"], w[0]) and types == {"a": 1, "b": 8, "c": 0}
 
 
+def test_dropout_is_training_only():
+    """Residual dropout changes the training forward pass and nothing else: in
+    eval mode the model equals one built without it, so exported weights mean
+    the same thing with or without it."""
+    torch.manual_seed(0)
+    plain = Transformer(Config(**CFG)).eval()
+    dropped = Transformer(Config(**CFG), dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.randint(0, CFG["vocab_size"], (2, CFG["context"]))
+    with torch.no_grad():
+        torch.manual_seed(1)
+        a = dropped.train()(x)
+        torch.manual_seed(2)
+        b = dropped(x)
+        assert not torch.allclose(a, b) and not torch.allclose(a, plain(x))
+        assert torch.equal(dropped.eval()(x), plain(x))
+
+
 if __name__ == "__main__":
     for name, fn in list(globals().items()):
         if name.startswith("test_"):
