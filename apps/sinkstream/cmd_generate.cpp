@@ -68,7 +68,7 @@ void print_json(const Generation& g, const model::EngineCounters& c, const std::
       .field("stopped_at_eos", g.stopped_at_eos)
       .field("interrupted", interrupted());
   j.field("prefill_tokens_per_s", g.prompt_tokens / std::max(g.prefill_s, 1e-9));
-  j.field("decode_tokens_per_s", g.ids.size() / std::max(g.decode_s, 1e-9));
+  j.field("decode_tokens_per_s", static_cast<double>(g.ids.size()) / std::max(g.decode_s, 1e-9));
   j.field("cache_slots_used", c.slots_used)
       .field("cache_capacity", c.capacity)
       .field("evicted_tokens", c.evicted);
