@@ -140,16 +140,10 @@ TEST_SUITE("attention") {
       ValidationScope validation;
       StreamConfig cfg = shape(sh.group * 2, 2, sh.head_dim, 4, 50, KvType::f16);
       cfg.learned_sinks = sh.group == 8;
-      const char* set = std::getenv("SINKSTREAM_COOPMAT");
-      const std::string saved = set ? set : "";
-      unsetenv("SINKSTREAM_COOPMAT");
+      ScopedEnv coopmat("SINKSTREAM_COOPMAT", nullptr);
       AttentionStream coop(gpu(), cfg, sh.start);
-      setenv("SINKSTREAM_COOPMAT", "0", 1);
+      coopmat.set("0");
       AttentionStream portable(gpu(), cfg, sh.start);
-      if (set)
-        setenv("SINKSTREAM_COOPMAT", saved.c_str(), 1);
-      else
-        unsetenv("SINKSTREAM_COOPMAT");
       if (cfg.learned_sinks) {
         const auto logits = random_floats(cfg.heads, 7, -1.0f, 3.0f);
         coop.set_sink_logits(logits);

@@ -54,12 +54,8 @@ double max_abs_diff(std::span<const float> a, std::span<const float> b) {
 // turns off recording the next one-token step ahead).
 std::unique_ptr<model::Engine> unguarded_engine(const model::ModelFile& m, model::EngineConfig cfg) {
   cfg.check_finite = false;
-  const char* env = std::getenv("SINKSTREAM_CHECK_FINITE");
-  const std::string saved = env ? env : "";
-  unsetenv("SINKSTREAM_CHECK_FINITE");
-  auto engine = std::make_unique<model::Engine>(gpu(), m, cfg);
-  if (env) setenv("SINKSTREAM_CHECK_FINITE", saved.c_str(), 1);
-  return engine;
+  const ScopedEnv no_guard("SINKSTREAM_CHECK_FINITE", nullptr);
+  return std::make_unique<model::Engine>(gpu(), m, cfg);
 }
 
 }  // namespace
