@@ -93,7 +93,7 @@ TEST_SUITE("cli") {
     CHECK(r.out.rfind("{\"runs\":[", 0) == 0);
     for (const char* key :
          {"\"policy\":\"sinks\"", "\"policy\":\"window\"", "\"policy\":\"recompute\"",
-          "\"tokens\":49", "\"ppl\":", "\"segments\":[",
+          "\"tokens\":49", "\"ppl\":", "\"segment_tokens\":16", "\"segments\":[",
           "\"tokens_per_s\":", "\"device_bytes\":", "\"window\":12"})
       CHECK_MESSAGE(r.out.find(key) != std::string::npos, key);
     const std::string c = slurp(csv);

@@ -44,13 +44,14 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-std::string result_json(const model::PerplexityResult& r) {
+std::string result_json(const model::PerplexityResult& r, uint32_t segment) {
   JsonWriter j;
   j.field("policy", r.policy)
       .field("sinks", r.sinks)
       .field("window", r.window)
       .field("tokens", r.tokens);
-  j.field("ppl", r.ppl()).field("segments", r.segment_ppl);
+  // The segment size travels with the segments: a script cannot place them otherwise.
+  j.field("ppl", r.ppl()).field("segment_tokens", segment).field("segments", r.segment_ppl);
   j.field("tokens_per_s", static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9))
       .field("device_bytes", r.device_bytes);
   j.field("interrupted", r.interrupted);
@@ -83,13 +84,13 @@ std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t seg
                         "perplexity (log scale)", series);
 }
 
-void print_json(const std::vector<model::PerplexityResult>& runs) {
+void print_json(const std::vector<model::PerplexityResult>& runs, uint32_t segment) {
   if (runs.size() == 1) {
-    std::printf("%s\n", result_json(runs[0]).c_str());
+    std::printf("%s\n", result_json(runs[0], segment).c_str());
     return;
   }
   std::string all = "{\"runs\":[";
-  for (size_t i = 0; i < runs.size(); ++i) all += (i ? "," : "") + result_json(runs[i]);
+  for (size_t i = 0; i < runs.size(); ++i) all += (i ? "," : "") + result_json(runs[i], segment);
   std::printf("%s]}\n", all.c_str());
 }
 
@@ -177,7 +178,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
   if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, file->path));
   if (a.has("json"))
-    print_json(runs);
+    print_json(runs, pc.segment);
   else
     print_table(
         runs, pc.segment,
