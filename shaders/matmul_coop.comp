@@ -4,10 +4,15 @@
 #extension GL_EXT_control_flow_attributes : require
 // The chunk (prefill) product on cooperative matrices (VK_NV_cooperative_matrix):
 // out[m][n] (+)= sum_k x[m][k] * W[n][k] (+ bias[n]), with the bindings and push
-// constants of matmul.comp. A workgroup of four 32-wide subgroups owns BM tokens x
-// BN weight rows. Each k step stages x and the dequantised weights in shared
+// constants of matmul.comp. A workgroup of (BM / 32) x WN subgroups (32 wide)
+// owns BM tokens x BN weight rows. Each k step stages x and the weights in shared
 // memory as float16 while the next step's global loads are already in flight;
-// each subgroup accumulates a 32 x BN/2 block of the tile in float32.
+// each subgroup accumulates a 32 x BN/WN block of the tile in float32.
+// Staging, not the tensor cores, bounds this kernel on the H100 (dropping the lo
+// products gained only 9%), hence: float16 weights are copied to shared memory as
+// they are, and quantised weights, whose dequantisation and split is the costly
+// part, take 128-token tiles for the wide matrices so each staged tile serves
+// twice the tokens (the engine's coop_tile() has the measurements).
 // Precision: float16 operands alone put 3e-3 errors on the test models' logits
 // (the portable kernels are held to 1e-3). So x is split into a float16 head and
 // the float16 of its remainder (x ~ hi + lo to about 22 bits), and so are the
@@ -26,16 +31,28 @@
 #include "model_pc.glsl"
 #include "weights.glsl"
 
-layout(local_size_x = 128) in;
+#ifndef COOP_BM
+#define COOP_BM 64  // tokens per workgroup: 32 per subgroup row
+#endif
 #ifndef COOP_BN
 #define COOP_BN 128  // weight rows per workgroup: 128, or 64 for matrices too narrow to fill the GPU
 #endif
-const uint BM = 64u, BN = COOP_BN, BK = 32u;
-const uint NF = BN / 32u;  // 16-row fragments per subgroup (a subgroup owns BN / 2 rows)
-const uint WGR = BN * (BK / 8u) / 128u;  // groups of 8 weights each of the 128 threads fetches per step
-// A shared row is BK halves = 4 uvec4, padded to 5 against bank conflicts
-// (80 bytes keeps every fragment 16-byte aligned).
-const uint PITCH = BK / 8u + 1u;
+#ifndef COOP_WN
+#define COOP_WN 2  // subgroups side by side along the rows
+#endif
+#define COOP_THREADS (32 * (COOP_BM / 32) * COOP_WN)
+layout(local_size_x = COOP_THREADS) in;
+const uint BM = COOP_BM, BN = COOP_BN, BK = 32u, WN = COOP_WN, T = COOP_THREADS;
+const uint NSG = T / 32u;
+const uint RN = BN / WN;     // rows per subgroup
+const uint NF = RN / 16u;    // 16-row fragments per subgroup
+const uint KG = BK / 8u;     // groups of 8 along k
+const uint XGR = BM * KG / T;  // groups of 8 x values each thread fetches per step
+const uint WGR = BN * KG / T;  // groups of 8 weights each thread fetches per step
+// A shared row is BK halves = KG uvec4, padded by one against bank conflicts
+// (keeps every fragment 16-byte aligned). The engine's coop_shared_bytes()
+// mirrors these sizes.
+const uint PITCH = KG + 1u;
 
 layout(std430, binding = 0) readonly buffer X { vec4 x[]; };        // (token, k / 4), strided
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // (n)
@@ -49,24 +66,35 @@ layout(std430, binding = 3) buffer Out { float o[]; };               // (token, 
 
 shared uvec4 xs[2u * BM * PITCH];  // (hi|lo, token, k / 8) of this step, 8 halves each
 shared uvec4 ws[(1u + SPLIT_W) * BN * PITCH];  // (hi|lo, row, k / 8) of this step
-shared float cs[4u * 256u];   // (subgroup, 16 x 16): one accumulator on its way out
+shared float cs[NSG * 256u];   // (subgroup, 16 x 16): one accumulator on its way out
 
-// This thread's share of the next step: 2 groups of 8 x values, WGR of 8 weights.
-vec4 xr[4];
+// This thread's share of the next step: XGR groups of 8 x values, WGR of 8 weights.
+vec4 xr[2u * XGR];
+#ifdef W_F16
+// float16 weights go to shared memory as they are: 8 halves per 16-byte load
+// (rows are k_cols * 2 bytes, a multiple of 64 where the engine uses this kernel).
+layout(std430, binding = WEIGHTS_BINDING) readonly buffer WeightsV { uvec4 wv[]; };
+uvec4 wr[WGR];
+#else
 vec4 wr[2u * WGR];
+#endif
 
 void fetch(uint m0, uint n0, uint k0) {
   const uint tid = gl_LocalInvocationID.x;
-  [[unroll]] for (uint i = 0u; i < 2u; ++i) {
-    const uint g = tid + i * 128u, m = m0 + g / 4u, k = k0 + (g % 4u) * 8u;
+  [[unroll]] for (uint i = 0u; i < XGR; ++i) {
+    const uint g = tid + i * T, m = m0 + g / KG, k = k0 + (g % KG) * 8u;
     const uint at = (pc.x_offset + m * pc.x_stride + k) / 4u;
     xr[2u * i] = m < pc.m_rows ? x[at] : vec4(0.0);
     xr[2u * i + 1u] = m < pc.m_rows ? x[at + 1u] : vec4(0.0);
   }
   [[unroll]] for (uint i = 0u; i < WGR; ++i) {
-    const uint g = tid + i * 128u, n = n0 + g / 4u, k = k0 + (g % 4u) * 8u;
+    const uint g = tid + i * T, n = n0 + g / KG, k = k0 + (g % KG) * 8u;
+#ifdef W_F16
+    wr[i] = n < pc.n_rows ? wv[(n * pc.row_bytes + k * 2u) / 16u] : uvec4(0u);
+#else
     wr[2u * i] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k) : vec4(0.0);
     wr[2u * i + 1u] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k + 4u) : vec4(0.0);
+#endif
   }
 }
 
@@ -85,13 +113,15 @@ void put_split(inout uvec4 hi, inout uvec4 lo, vec4 a, vec4 b) {
 
 void stage() {
   const uint tid = gl_LocalInvocationID.x;
-  [[unroll]] for (uint i = 0u; i < 2u; ++i) {
-    const uint g = tid + i * 128u, at = (g / 4u) * PITCH + g % 4u;
+  [[unroll]] for (uint i = 0u; i < XGR; ++i) {
+    const uint g = tid + i * T, at = (g / KG) * PITCH + g % KG;
     put_split(xs[at], xs[BM * PITCH + at], xr[2u * i], xr[2u * i + 1u]);
   }
   [[unroll]] for (uint i = 0u; i < WGR; ++i) {
-    const uint g = tid + i * 128u, at = (g / 4u) * PITCH + g % 4u;
-#if SPLIT_W
+    const uint g = tid + i * T, at = (g / KG) * PITCH + g % KG;
+#if defined(W_F16)
+    ws[at] = wr[i];
+#elif SPLIT_W
     put_split(ws[at], ws[BN * PITCH + at], wr[2u * i], wr[2u * i + 1u]);
 #else
     ws[at] = pack8(wr[2u * i], wr[2u * i + 1u]);
@@ -104,7 +134,7 @@ void main() {
   const uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * BN;
   const uint m0 = gl_WorkGroupID.z * BM;
   if (n0 >= pc.n_rows) return;  // uniform per workgroup
-  const uint sg = gl_SubgroupID, wm = sg / 2u, wn = sg % 2u;
+  const uint sg = gl_SubgroupID, wm = sg / WN, wn = sg % WN;
 
   fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[2u * NF];  // (2 token blocks, NF row blocks)
   [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
@@ -122,13 +152,13 @@ void main() {
         coopMatLoadNV(al[i], xs, BM * PITCH + at, PITCH, false);
       }
       // W is stored (row, k): a column-major K x N operand.
-      [[unroll]] for (uint j = 0u; j < NF; ++j) coopMatLoadNV(b[j], ws, (wn * (BN / 2u) + j * 16u) * PITCH + kk, PITCH, true);
+      [[unroll]] for (uint j = 0u; j < NF; ++j) coopMatLoadNV(b[j], ws, (wn * RN + j * 16u) * PITCH + kk, PITCH, true);
       [[unroll]] for (uint i = 0u; i < 2u; ++i)
         [[unroll]] for (uint j = 0u; j < NF; ++j)
           acc[i * NF + j] = coopMatMulAddNV(a[i], b[j], coopMatMulAddNV(al[i], b[j], acc[i * NF + j]));
 #if SPLIT_W
       [[unroll]] for (uint j = 0u; j < NF; ++j)
-        coopMatLoadNV(b[j], ws, BN * PITCH + (wn * (BN / 2u) + j * 16u) * PITCH + kk, PITCH, true);
+        coopMatLoadNV(b[j], ws, BN * PITCH + (wn * RN + j * 16u) * PITCH + kk, PITCH, true);
       [[unroll]] for (uint i = 0u; i < 2u; ++i)
         [[unroll]] for (uint j = 0u; j < NF; ++j) acc[i * NF + j] = coopMatMulAddNV(a[i], b[j], acc[i * NF + j]);
 #endif
@@ -143,7 +173,7 @@ void main() {
     coopMatStoreNV(acc[f], cs, sg * 256u, 16u, false);
     subgroupMemoryBarrierShared();
     subgroupBarrier();
-    const uint mb = m0 + wm * 32u + (f / NF) * 16u, nb = n0 + wn * (BN / 2u) + (f % NF) * 16u;
+    const uint mb = m0 + wm * 32u + (f / NF) * 16u, nb = n0 + wn * RN + (f % NF) * 16u;
     for (uint e = lane; e < 256u; e += gl_SubgroupSize) {
       const uint m = mb + e / 16u, n = nb + e % 16u;
       if (m < pc.m_rows && n < pc.n_rows) {

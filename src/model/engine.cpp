@@ -17,14 +17,30 @@ constexpr uint32_t kGroup = 64;         // elementwise kernels
 constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
-constexpr uint32_t kCoopTokens = 64;    // BM in matmul_coop.comp
-// BN in matmul_coop.comp. A 512-token chunk of a 2048-row matrix is only 128
-// tiles of 64 x 128, too few workgroups to fill a large GPU (132 SMs on the
-// H100), so matrices narrower than 8192 rows take 64-row tiles.
-constexpr uint32_t coop_rows(uint32_t rows) {
-  return rows >= 8192 ? 128 : 64;
-}
 constexpr uint32_t kCoopK = 32;  // BK in matmul_coop.comp: K must be a multiple
+
+// Shared memory of matmul_coop.comp for a tile (mirrors its declarations): x split
+// in two, the weights split in two unless float16 holds them, one 16 x 16 float
+// accumulator per subgroup, rows padded to 5 x 16 bytes.
+constexpr uint32_t coop_shared_bytes(GgmlType t, uint32_t tokens, uint32_t rows) {
+  const bool split_w = t != GgmlType::f16 && t != GgmlType::bf16;
+  return 2 * tokens * 80 + (split_w ? 2 : 1) * rows * 80 + tokens / 32 * 2 * 1024;
+}
+
+// The tile of the chunk product for a matrix. A 512-token chunk of a 2048-row
+// matrix is only 128 tiles of 64 x 128, too few workgroups to fill a large GPU
+// (132 SMs on the H100), so matrices narrower than 8192 rows take 64-row tiles.
+// Wide matrices of other types than F16 take 128 tokens: on the H100 (pp512 of
+// the Llama-3.2-1B shape) gate/up went from 41.7 to 21.6 us per token for Q8_0
+// and from 35.2 to 19.9 for Q4_0; F16, which stages without conversion, gained
+// nothing (14.2 against 15.2). The narrow ones lose with 128 tokens (half the
+// workgroups).
+CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared) {
+  const std::string w = weight_variant(t);
+  if (rows < 8192) return {"matmul_coop64_" + w, 64, 64};
+  if (t != GgmlType::f16 && coop_shared_bytes(t, 128, 128) <= max_shared) return {"matmul_coop128_" + w, 128, 128};
+  return {"matmul_coop_" + w, 64, 128};
+}
 
 // Q8_0 / Q4_0 rows in the GPU layout of weights.glsl: the quants of every block,
 // then every block's float16 scale, then zeros up to a multiple of 16 bytes.
@@ -198,9 +214,8 @@ const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
                       {{3, kMatmulRows}, {4, tokens}}});
 }
 
-const vk::Kernel& Engine::matmul_coop_kernel(GgmlType t, uint32_t rows_per_group) {
-  const std::string name = rows_per_group == 64 ? "matmul_coop64_" : "matmul_coop_";
-  return ctx_.kernel({name + weight_variant(t), 4, sizeof(MatmulPC), {4 * 32, 1, 1}, {}});
+const vk::Kernel& Engine::matmul_coop_kernel(const CoopTile& tile) {
+  return ctx_.kernel({tile.shader, 4, sizeof(MatmulPC), {tile.threads(), 1, 1}, {}});
 }
 
 void Engine::bind_sets() {
@@ -214,8 +229,8 @@ void Engine::bind_sets() {
                  ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b),
                  {}};
     if (coop_ && w.cols % kCoopK == 0) {
-      s.coop_rows = coop_rows(w.rows);
-      s.coop = ctx_.bind(pool, matmul_coop_kernel(w.type, s.coop_rows), b);
+      s.coop_tile = coop_tile(w.type, w.rows, ctx_.info().max_shared_bytes);
+      s.coop = ctx_.bind(pool, matmul_coop_kernel(s.coop_tile), b);
     }
     return s;
   };
@@ -250,9 +265,9 @@ void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, 
   const uint32_t groups = ceil_div(n_rows, kMatmulRows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
   if (m > 1 && sets.coop.kernel) {
-    const uint32_t tiles = ceil_div(n_rows, sets.coop_rows);
+    const uint32_t tiles = ceil_div(n_rows, sets.coop_tile.rows);
     const uint32_t tx = std::min(tiles, ctx_.info().max_workgroup_count[0]);
-    cmd_.dispatch(sets.coop, pc, {tx, ceil_div(tiles, tx), ceil_div(m, kCoopTokens)});
+    cmd_.dispatch(sets.coop, pc, {tx, ceil_div(tiles, tx), ceil_div(m, sets.coop_tile.tokens)});
     return;
   }
   // One token (decode) takes the MT = 1 variant: no work on empty token slots.

@@ -46,6 +46,14 @@ struct EngineCounters {
 };
 
 // A weight on the GPU in its file type.
+// A tile of matmul_coop.comp: its compiled variant and geometry.
+struct CoopTile {
+  std::string shader;
+  uint32_t tokens = 0;  // BM
+  uint32_t rows = 0;    // BN
+  uint32_t threads() const { return tokens / 32 * 2 * 32; }  // (BM / 32) x 2 subgroups of 32
+};
+
 struct GpuTensor {
   vk::GpuBuffer buffer;
   GgmlType type = GgmlType::f32;
@@ -133,11 +141,11 @@ class Engine {
   // The same bindings for the decode (one token) and the chunk variant of matmul.comp.
   struct MatmulSets {
     vk::BindingSet one, many;
-    vk::BindingSet coop;     // matmul_coop (kernel null where the path is off or K does not fit)
-    uint32_t coop_rows = 0;  // its BN: weight rows per workgroup
+    vk::BindingSet coop;  // matmul_coop (kernel null where the path is off or K does not fit)
+    CoopTile coop_tile;   // its variant and tile
   };
   const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
-  const vk::Kernel& matmul_coop_kernel(GgmlType t, uint32_t rows_per_group);
+  const vk::Kernel& matmul_coop_kernel(const CoopTile& tile);
   void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
   void record_layer(uint32_t l, uint32_t n);
   // The fused one-token path (engine_decode.cpp).
