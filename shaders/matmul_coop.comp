@@ -70,11 +70,21 @@ shared float cs[NSG * 256u];   // (subgroup, 16 x 16): one accumulator on its wa
 
 // This thread's share of the next step: XGR groups of 8 x values, WGR of 8 weights.
 vec4 xr[2u * XGR];
-#ifdef W_F16
-// float16 weights go to shared memory as they are: 8 halves per 16-byte load
-// (rows are k_cols * 2 bytes, a multiple of 64 where the engine uses this kernel).
+#if defined(W_F16) || defined(W_Q8_0) || defined(W_Q4_0)
+// 16-byte weight loads: rows are k_cols * 2 bytes (F16, a multiple of 64 where the
+// engine uses this kernel) or padded to 16 bytes (Q8_0 / Q4_0, weights.glsl).
 layout(std430, binding = WEIGHTS_BINDING) readonly buffer WeightsV { uvec4 wv[]; };
-uvec4 wr[WGR];
+#endif
+#if defined(W_F16)
+uvec4 wr[WGR];  // float16 weights go to shared memory as they are, 8 halves per load
+#elif defined(W_Q8_0) || defined(W_Q4_0)
+// Quantised weights travel raw, in units of 16 weights of one row (a k step is
+// one 32-weight block): one 16-byte load of quants and one scale per unit,
+// dequantised and split only when staged.
+#define W_QUANT
+const uint QU = BN * 2u / T;  // units per thread
+uvec4 wqu[QU];                // Q8_0: the unit's 16 quants; Q4_0: the block's 16 bytes
+float wd[QU];                 // the block's scale
 #else
 vec4 wr[2u * WGR];
 #endif
@@ -87,6 +97,22 @@ void fetch(uint m0, uint n0, uint k0) {
     xr[2u * i] = m < pc.m_rows ? x[at] : vec4(0.0);
     xr[2u * i + 1u] = m < pc.m_rows ? x[at + 1u] : vec4(0.0);
   }
+#ifdef W_QUANT
+  [[unroll]] for (uint i = 0u; i < QU; ++i) {
+    const uint u = tid + i * T, n = n0 + u / 2u, row = n * pc.row_bytes, block = k0 / 32u;
+    wqu[i] = uvec4(0u);
+    wd[i] = 0.0;
+    if (n < pc.n_rows) {
+#ifdef W_Q8_0
+      wqu[i] = wv[(row + k0 + (u % 2u) * 16u) / 16u];
+      wd[i] = unpackHalf2x16(w_u16(false, row + pc.k_cols + block * 2u)).x;
+#else
+      wqu[i] = wv[(row + block * 16u) / 16u];
+      wd[i] = unpackHalf2x16(w_u16(false, row + pc.k_cols / 2u + block * 2u)).x;
+#endif
+    }
+  }
+#else
   [[unroll]] for (uint i = 0u; i < WGR; ++i) {
     const uint g = tid + i * T, n = n0 + g / KG, k = k0 + (g % KG) * 8u;
 #ifdef W_F16
@@ -96,6 +122,7 @@ void fetch(uint m0, uint n0, uint k0) {
     wr[2u * i + 1u] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k + 4u) : vec4(0.0);
 #endif
   }
+#endif
 }
 
 uvec4 pack8(vec4 a, vec4 b) {
@@ -117,6 +144,22 @@ void stage() {
     const uint g = tid + i * T, at = (g / KG) * PITCH + g % KG;
     put_split(xs[at], xs[BM * PITCH + at], xr[2u * i], xr[2u * i + 1u]);
   }
+#ifdef W_QUANT
+  [[unroll]] for (uint i = 0u; i < QU; ++i) {
+    const uint u = tid + i * T, at = (u / 2u) * PITCH + (u % 2u) * 2u;
+    vec4 w[4];
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+#ifdef W_Q8_0
+      w[c] = wd[i] * q8_to_vec4(wqu[i][c]);
+#else
+      // weights 0-15 of a block are the low nibbles of its 16 bytes, 16-31 the high ones
+      w[c] = wd[i] * q4_to_vec4(u % 2u == 0u ? wqu[i][c] : wqu[i][c] >> 4u);
+#endif
+    }
+    put_split(ws[at], ws[BN * PITCH + at], w[0], w[1]);
+    put_split(ws[at + 1u], ws[BN * PITCH + at + 1u], w[2], w[3]);
+  }
+#else
   [[unroll]] for (uint i = 0u; i < WGR; ++i) {
     const uint g = tid + i * T, at = (g / KG) * PITCH + g % KG;
 #if defined(W_F16)
@@ -127,6 +170,7 @@ void stage() {
     ws[at] = pack8(wr[2u * i], wr[2u * i + 1u]);
 #endif
   }
+#endif
 }
 
 void main() {
