@@ -154,7 +154,7 @@ void print_json(const Result& r) {
     JsonWriter p;
     p.field("position", r.curve[i].position).field("ms_per_token", r.curve[i].ms_per_token);
     p.field("ms_per_token_batched", r.curve[i].ms_per_token_batched);
-    pts += (i ? "," : "") + p.str();
+    append_item(pts, i == 0, p.str());
   }
   j.raw("latency", pts + "]")
       .field("device_bytes", r.counters.device_bytes)

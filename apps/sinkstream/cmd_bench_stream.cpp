@@ -120,7 +120,7 @@ struct Report {
       p.field("gpu_ms_per_token", points[i].gpu_ms_per_token);
       p.field("device_bytes", points[i].device_bytes)
           .field("vulkan_objects", points[i].vulkan_objects);
-      pts += (i ? "," : "") + p.str();
+      append_item(pts, i == 0, p.str());
     }
     j.raw("checkpoints", pts + "]")
         .field("recompute_ms_per_token", recompute)

@@ -77,8 +77,8 @@ int cmd_logits(const std::vector<std::string>& argv) {
   for (size_t t = 0; t < ids.size(); ++t) {
     std::string row = "[";
     for (const int32_t id : top5(logits.data() + t * vocab, vocab))
-      row += (row.size() > 1 ? "," : "") + std::to_string(id);
-    rows += (t ? "," : "") + row + "]";
+      append_item(row, row.size() == 1, std::to_string(id));
+    append_item(rows, t == 0, row + "]");
   }
   if (a.has("json")) {
     JsonWriter j;

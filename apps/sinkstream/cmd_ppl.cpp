@@ -90,7 +90,7 @@ void print_json(const std::vector<model::PerplexityResult>& runs, uint32_t segme
     return;
   }
   std::string all = "{\"runs\":[";
-  for (size_t i = 0; i < runs.size(); ++i) all += (i ? "," : "") + result_json(runs[i], segment);
+  for (size_t i = 0; i < runs.size(); ++i) append_item(all, i == 0, result_json(runs[i], segment));
   std::printf("%s]}\n", all.c_str());
 }
 

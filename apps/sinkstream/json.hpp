@@ -9,6 +9,13 @@
 
 namespace sinkstream::app {
 
+// Appends item to a JSON list being built, after a comma unless it is the first.
+// (Also sidesteps g++ 12's false -Wrestrict on `(i ? "," : "") + std::string`.)
+inline void append_item(std::string& list, bool first, const std::string& item) {
+  if (!first) list += ',';
+  list += item;
+}
+
 std::string json_string(const std::string& s);
 
 class JsonWriter {
@@ -23,7 +30,7 @@ class JsonWriter {
   template <typename T>
   JsonWriter& field(const std::string& key, const std::vector<T>& v) {
     std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + number(static_cast<double>(v[i]));
+    for (size_t i = 0; i < v.size(); ++i) append_item(s, i == 0, number(static_cast<double>(v[i])));
     return raw(key, s + "]");
   }
   // A nested value already rendered as JSON.
