@@ -22,7 +22,7 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& fl
     }
     if (flags.count(a)) {
       if (eq != std::string::npos) throw InvalidArgument("--" + a + " takes no value");
-      values_[a] = "1";
+      values_.insert_or_assign(a, std::string("1"));
     } else if (options.count(a)) {
       if (eq == std::string::npos) {
         if (i + 1 >= argv.size()) throw InvalidArgument("--" + a + " needs a value");
