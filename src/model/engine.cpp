@@ -22,9 +22,9 @@ constexpr uint32_t kCoopK = 32;  // BK in matmul_coop.comp: K must be a multiple
 // Shared memory of matmul_coop.comp for a tile (mirrors its declarations): x split
 // in two, the weights split in two unless float16 holds them, one 16 x 16 float
 // accumulator per subgroup, rows padded to 5 x 16 bytes.
-constexpr uint32_t coop_shared_bytes(GgmlType t, uint32_t tokens, uint32_t rows) {
+uint32_t coop_shared_bytes(GgmlType t, const CoopTile& tile) {
   const bool split_w = t != GgmlType::f16 && t != GgmlType::bf16;
-  return 2 * tokens * 80 + (split_w ? 2 : 1) * rows * 80 + tokens / 32 * 2 * 1024;
+  return 2 * tile.tokens * 80 + (split_w ? 2 : 1) * tile.rows * 80 + tile.subgroups() * 1024;
 }
 
 // The tile of the chunk product for a matrix. A 512-token chunk of a 2048-row
@@ -38,7 +38,8 @@ constexpr uint32_t coop_shared_bytes(GgmlType t, uint32_t tokens, uint32_t rows)
 CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared) {
   const std::string w = weight_variant(t);
   if (rows < 8192) return {"matmul_coop64_" + w, 64, 64};
-  if (t != GgmlType::f16 && coop_shared_bytes(t, 128, 128) <= max_shared) return {"matmul_coop128_" + w, 128, 128};
+  const CoopTile wide{"matmul_coop128_" + w, 128, 128};
+  if (t != GgmlType::f16 && coop_shared_bytes(t, wide) <= max_shared) return wide;
   return {"matmul_coop_" + w, 64, 128};
 }
 

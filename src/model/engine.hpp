@@ -45,15 +45,16 @@ struct EngineCounters {
   uint64_t device_bytes = 0;  // weights + cache + activations
 };
 
-// A weight on the GPU in its file type.
 // A tile of matmul_coop.comp: its compiled variant and geometry.
 struct CoopTile {
   std::string shader;
   uint32_t tokens = 0;  // BM
   uint32_t rows = 0;    // BN
-  uint32_t threads() const { return tokens / 32 * 2 * 32; }  // (BM / 32) x 2 subgroups of 32
+  uint32_t subgroups() const { return tokens / 32 * 2; }  // (BM / 32) x WN = 2, 32 wide
+  uint32_t threads() const { return subgroups() * 32; }
 };
 
+// A weight on the GPU in its file type.
 struct GpuTensor {
   vk::GpuBuffer buffer;
   GgmlType type = GgmlType::f32;

@@ -181,8 +181,16 @@ void Context::download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t
 
 const Kernel& Context::kernel(const KernelDesc& desc) {
   std::string key(desc.shader);
-  for (uint32_t v : desc.local_size) (key += '/') += std::to_string(v);
-  for (const auto& s : desc.spec) (((key += ' ') += std::to_string(s.id)) += '=') += std::to_string(s.value);
+  for (uint32_t v : desc.local_size) {
+    key += '/';
+    key += std::to_string(v);
+  }
+  for (const auto& s : desc.spec) {
+    key += ' ';
+    key += std::to_string(s.id);
+    key += '=';
+    key += std::to_string(s.value);
+  }
   std::lock_guard<std::mutex> lock(kernels_mutex_);
   auto& slot = kernels_[key];
   if (!slot) slot = create_kernel(desc);
