@@ -28,6 +28,9 @@
 #define PC_MATMUL
 #define WEIGHTS_BINDING 1
 #define W_COLS pc.k_cols
+// 16-byte weight units (weights.glsl): F16 rows are k_cols * 2 bytes, a multiple of
+// 64 where the engine uses this kernel; Q8_0 / Q4_0 rows are padded to 16 bytes.
+#define WEIGHTS_UNITS
 #include "model_pc.glsl"
 #include "weights.glsl"
 
@@ -70,16 +73,11 @@ shared float cs[NSG * 256u];   // (subgroup, 16 x 16): one accumulator on its wa
 
 // This thread's share of the next step: XGR groups of 8 x values, WGR of 8 weights.
 vec4 xr[2u * XGR];
-#if defined(W_F16) || defined(W_Q8_0) || defined(W_Q4_0)
-// 16-byte weight loads: rows are k_cols * 2 bytes (F16, a multiple of 64 where the
-// engine uses this kernel) or padded to 16 bytes (Q8_0 / Q4_0, weights.glsl).
-layout(std430, binding = WEIGHTS_BINDING) readonly buffer WeightsV { uvec4 wv[]; };
-#endif
 #if defined(W_F16)
-uvec4 wr[WGR];  // float16 weights go to shared memory as they are, 8 halves per load
+uvec4 wr[WGR];  // float16 weights go to shared memory as they are, one unit (8 halves) per load
 #elif defined(W_Q8_0) || defined(W_Q4_0)
 // Quantised weights travel raw, in units of 16 weights of one row (a k step is
-// one 32-weight block): one 16-byte load of quants and one scale per unit,
+// one 32-weight block, so two units): one 16-byte load and one scale per unit,
 // dequantised and split only when staged.
 #define W_QUANT
 const uint QU = BN * 2u / T;  // units per thread
@@ -99,24 +97,15 @@ void fetch(uint m0, uint n0, uint k0) {
   }
 #ifdef W_QUANT
   [[unroll]] for (uint i = 0u; i < QU; ++i) {
-    const uint u = tid + i * T, n = n0 + u / 2u, row = n * pc.row_bytes, block = k0 / 32u;
-    wqu[i] = uvec4(0u);
-    wd[i] = 0.0;
-    if (n < pc.n_rows) {
-#ifdef W_Q8_0
-      wqu[i] = wv[(row + k0 + (u % 2u) * 16u) / 16u];
-      wd[i] = unpackHalf2x16(w_u16(false, row + pc.k_cols + block * 2u)).x;
-#else
-      wqu[i] = wv[(row + block * 16u) / 16u];
-      wd[i] = unpackHalf2x16(w_u16(false, row + pc.k_cols / 2u + block * 2u)).x;
-#endif
-    }
+    const uint u = tid + i * T, n = n0 + u / 2u, row = n * pc.row_bytes, unit = k0 / 16u + u % 2u;
+    wqu[i] = n < pc.n_rows ? fetch_unit(false, row, unit) : uvec4(0u);
+    wd[i] = n < pc.n_rows ? fetch_scale(false, row, unit) : 0.0;
   }
 #else
   [[unroll]] for (uint i = 0u; i < WGR; ++i) {
     const uint g = tid + i * T, n = n0 + g / KG, k = k0 + (g % KG) * 8u;
 #ifdef W_F16
-    wr[i] = n < pc.n_rows ? wv[(n * pc.row_bytes + k * 2u) / 16u] : uvec4(0u);
+    wr[i] = n < pc.n_rows ? fetch_unit(false, n * pc.row_bytes, k / 8u) : uvec4(0u);
 #else
     wr[2u * i] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k) : vec4(0.0);
     wr[2u * i + 1u] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k + 4u) : vec4(0.0);
@@ -147,15 +136,8 @@ void stage() {
 #ifdef W_QUANT
   [[unroll]] for (uint i = 0u; i < QU; ++i) {
     const uint u = tid + i * T, at = (u / 2u) * PITCH + (u % 2u) * 2u;
-    vec4 w[4];
-    [[unroll]] for (uint c = 0u; c < 4u; ++c) {
-#ifdef W_Q8_0
-      w[c] = wd[i] * q8_to_vec4(wqu[i][c]);
-#else
-      // weights 0-15 of a block are the low nibbles of its 16 bytes, 16-31 the high ones
-      w[c] = wd[i] * q4_to_vec4(u % 2u == 0u ? wqu[i][c] : wqu[i][c] >> 4u);
-#endif
-    }
+    vec4 w[4];  // the unit is k0 / 16 + u % 2, and k0 / 16 is even
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) w[c] = wd[i] * unit_quants(wqu[i], u % 2u, c);
     put_split(ws[at], ws[BN * PITCH + at], w[0], w[1]);
     put_split(ws[at + 1u], ws[BN * PITCH + at + 1u], w[2], w[3]);
   }

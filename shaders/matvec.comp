@@ -17,6 +17,7 @@
 #define WEIGHTS_BINDING 1
 #define W_COLS pc.k_cols
 #define WEIGHTS_UP_BINDING 5
+#define WEIGHTS_UNITS  // the host takes this kernel only when K is a multiple of 8
 #include "model_pc.glsl"
 #include "weights.glsl"
 
@@ -31,11 +32,6 @@ layout(std430, binding = 0) readonly buffer X { vec4 x[]; };          // (k / 4)
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };   // (n)
 layout(std430, binding = 3) buffer Out { float o[]; };                // (n)
 layout(std430, binding = 4) readonly buffer NormW { vec4 norm_w[]; }; // (k / 4)
-// 16-byte views of the weights (rows are 16-byte aligned: the host takes this
-// kernel only when K is a multiple of 8, and pads re-packed quantised rows).
-layout(std430, binding = 1) readonly buffer Weights4 { uvec4 wq4[]; };
-layout(std430, binding = 5) readonly buffer WeightsUp4 { uvec4 uq4[]; };
-
 #if defined(W_F16) || defined(W_BF16)
 const uint UNIT = 8u;
 #elif defined(W_F32)
@@ -52,27 +48,6 @@ shared float sg_sums[32];
 shared float red[2u * ROWS * 32u];  // (gate|up, row, subgroup)
 
 vec4 xr[UPT * V];  // this thread's units of xin
-
-// The 16 bytes of unit u of the row starting at byte `row` (Q4_0: both halves of
-// a block share them), and its block scale (1 for float types).
-uvec4 fetch_unit(bool up, uint row, uint u) {
-#if defined(W_Q4_0)
-  const uint i = (row + (u / 2u) * 16u) / 16u;
-#else
-  const uint i = (row + u * 16u) / 16u;
-#endif
-  return up ? uq4[i] : wq4[i];
-}
-
-float fetch_scale(bool up, uint row, uint u) {
-#if defined(W_Q8_0)
-  return unpackHalf2x16(w_u16(up, row + pc.k_cols + (u / 2u) * 2u)).x;
-#elif defined(W_Q4_0)
-  return unpackHalf2x16(w_u16(up, row + pc.k_cols / 2u + (u / 2u) * 2u)).x;
-#else
-  return 1.0;
-#endif
-}
 
 // This thread's units of its ROWS rows (and of the up matrix), loaded before x so
 // that their memory latency overlaps the x load and the RMSNorm reduction.
@@ -100,13 +75,9 @@ float unit_dot(uvec4 w, float d, uint u, uint j) {
   return dot(halves_to_vec4(w.x, w.y), xr[j * 2u]) + dot(halves_to_vec4(w.z, w.w), xr[j * 2u + 1u]);
 #elif defined(W_F32)
   return dot(uintBitsToFloat(w), xr[j]);
-#elif defined(W_Q8_0)
-  return d * (dot(q8_to_vec4(w.x), xr[j * 4u]) + dot(q8_to_vec4(w.y), xr[j * 4u + 1u]) +
-              dot(q8_to_vec4(w.z), xr[j * 4u + 2u]) + dot(q8_to_vec4(w.w), xr[j * 4u + 3u]));
 #else
-  const uint shift = (u % 2u) * 4u;
-  return d * (dot(q4_to_vec4(w.x >> shift), xr[j * 4u]) + dot(q4_to_vec4(w.y >> shift), xr[j * 4u + 1u]) +
-              dot(q4_to_vec4(w.z >> shift), xr[j * 4u + 2u]) + dot(q4_to_vec4(w.w >> shift), xr[j * 4u + 3u]));
+  return d * (dot(unit_quants(w, u, 0u), xr[j * 4u]) + dot(unit_quants(w, u, 1u), xr[j * 4u + 1u]) +
+              dot(unit_quants(w, u, 2u), xr[j * 4u + 2u]) + dot(unit_quants(w, u, 3u), xr[j * 4u + 3u]));
 #endif
 }
 

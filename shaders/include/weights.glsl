@@ -75,4 +75,50 @@ vec4 load_w4_of(bool up, uint row, uint k) {
 
 vec4 load_w4(uint row, uint k) { return load_w4_of(false, row, k); }
 
+#ifdef WEIGHTS_UNITS
+// Weights in 16-byte units, for kernels that load whole units (the includer
+// defines WEIGHTS_UNITS and uses it only where rows are 16-byte aligned: F16 / BF16
+// rows of a multiple of 8 weights, F32 of 4, and the padded Q8_0 / Q4_0 rows).
+// A unit is 8 halves, 4 floats, or half a quantised block: Q4_0's two halves of a
+// block both load its 16 bytes, low nibbles for the first, high for the second.
+layout(std430, binding = WEIGHTS_BINDING) readonly buffer Weights4 { uvec4 wq4[]; };
+#ifdef WEIGHTS_UP_BINDING
+layout(std430, binding = WEIGHTS_UP_BINDING) readonly buffer WeightsUp4 { uvec4 uq4[]; };
+uvec4 w_unit_at(bool up, uint i) { return up ? uq4[i] : wq4[i]; }
+#else
+uvec4 w_unit_at(bool up, uint i) { return wq4[i]; }
+#endif
+
+// The 16 bytes of unit u of the row starting at byte `row`.
+uvec4 fetch_unit(bool up, uint row, uint u) {
+#if defined(W_Q4_0)
+  return w_unit_at(up, (row + (u / 2u) * 16u) / 16u);
+#else
+  return w_unit_at(up, (row + u * 16u) / 16u);
+#endif
+}
+
+// The block scale of unit u (1 for float types).
+float fetch_scale(bool up, uint row, uint u) {
+#if defined(W_Q8_0)
+  return unpackHalf2x16(w_u16(up, row + W_COLS + (u / 2u) * 2u)).x;
+#elif defined(W_Q4_0)
+  return unpackHalf2x16(w_u16(up, row + W_COLS / 2u + (u / 2u) * 2u)).x;
+#else
+  return 1.0;
+#endif
+}
+
+#if defined(W_Q8_0) || defined(W_Q4_0)
+// Quants 4c..4c+3 of unit u, whose 16 bytes are w, as floats (the scale not applied).
+vec4 unit_quants(uvec4 w, uint u, uint c) {
+#if defined(W_Q8_0)
+  return q8_to_vec4(w[c]);
+#else
+  return q4_to_vec4(w[c] >> ((u % 2u) * 4u));
+#endif
+}
+#endif
+#endif  // WEIGHTS_UNITS
+
 #endif
