@@ -143,6 +143,7 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   // (its SPIR-V declares it) and subgroups of 32 (it is laid out as 4 of them).
   d.coopmat_prefill = d.coopmat_nv && f12.shaderFloat16 && f12.vulkanMemoryModel &&
                       p11.subgroupSize == 32 && coopmat_nv_f16_16(inst, pd);
+  d.executable_stats = has_extension(pd, "VK_KHR_pipeline_executable_properties");
   d.max_shared_bytes = lim.maxComputeSharedMemorySize;
   d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
   for (int i = 0; i < 3; ++i) d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
@@ -419,6 +420,17 @@ void Context::create_device() {
     coop.cooperativeMatrix = VK_TRUE;
     f12.pNext = &coop;
     extensions.push_back("VK_NV_cooperative_matrix");
+  }
+  // $SINKSTREAM_PIPELINE_STATS=1: each new kernel prints the driver's statistics
+  // (registers, spills, shared memory) to stderr, for tuning on real GPUs.
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR stats{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+  capture_stats_ = info_.executable_stats && !env("SINKSTREAM_PIPELINE_STATS").empty();
+  if (capture_stats_) {
+    stats.pipelineExecutableInfo = VK_TRUE;
+    stats.pNext = f11.pNext;
+    f11.pNext = &stats;
+    extensions.push_back("VK_KHR_pipeline_executable_properties");
   }
   VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   ci.pNext = &f11;

@@ -37,6 +37,7 @@ struct DeviceInfo {
   bool coopmat_khr = false;
   bool coopmat_nv = false;
   bool coopmat_prefill = false;  // NV 16x16x16 f16 -> f32, f16 math, memory model, subgroup 32
+  bool executable_stats = false;  // VK_KHR_pipeline_executable_properties (registers per kernel)
   uint32_t max_shared_bytes = 0;
   uint32_t max_workgroup_invocations = 0;
   std::array<uint32_t, 3> max_workgroup_count{};
@@ -192,6 +193,7 @@ class Context {
   void load_pipeline_cache();
   uint32_t find_memory_type(uint32_t type_bits, MemoryUse use) const;
   std::unique_ptr<Kernel> create_kernel(const KernelDesc& desc);
+  void print_pipeline_stats(VkPipeline pipeline, const std::string& key) const;
 
   static VkBool32 VKAPI_PTR on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                              VkDebugUtilsMessageTypeFlagsEXT types,
@@ -199,6 +201,7 @@ class Context {
                                              void* user);
 
   bool validation_ = false;
+  bool capture_stats_ = false;  // $SINKSTREAM_PIPELINE_STATS, where the driver has the extension
   uint64_t memory_limit_ = 0;
   uint64_t submit_timeout_ms_ = 0;
   // Fault injection for tests ($SINKSTREAM_INJECT_DEVICE_LOST=N): submission N

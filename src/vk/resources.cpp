@@ -193,7 +193,10 @@ const Kernel& Context::kernel(const KernelDesc& desc) {
   }
   std::lock_guard<std::mutex> lock(kernels_mutex_);
   auto& slot = kernels_[key];
-  if (!slot) slot = create_kernel(desc);
+  if (!slot) {
+    slot = create_kernel(desc);
+    if (capture_stats_) print_pipeline_stats(slot->pipeline.get(), key);
+  }
   if (slot->bindings != desc.bindings || slot->push_bytes != desc.push_bytes)
     throw Error("internal error: kernel " + key + " requested with two different interfaces");
   return *slot;
@@ -257,10 +260,48 @@ std::unique_ptr<Kernel> Context::create_kernel(const KernelDesc& desc) {
   pci.stage.pName = "main";
   pci.stage.pSpecializationInfo = &si;
   pci.layout = pl;
+  if (capture_stats_) pci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
   VkPipeline p = VK_NULL_HANDLE;
   VK_CHECK(vkCreateComputePipelines(device(), pipeline_cache_.get(), 1, &pci, nullptr, &p));
   k->pipeline = Pipeline(device(), p);
   return k;
+}
+
+// One stderr line per executable of the pipeline: the driver's own statistics, such
+// as registers per invocation and spilled bytes (names and units are the driver's).
+void Context::print_pipeline_stats(VkPipeline pipeline, const std::string& key) const {
+  const auto props_fn = reinterpret_cast<PFN_vkGetPipelineExecutablePropertiesKHR>(
+      vkGetDeviceProcAddr(device(), "vkGetPipelineExecutablePropertiesKHR"));
+  const auto stats_fn = reinterpret_cast<PFN_vkGetPipelineExecutableStatisticsKHR>(
+      vkGetDeviceProcAddr(device(), "vkGetPipelineExecutableStatisticsKHR"));
+  if (!props_fn || !stats_fn) return;
+  VkPipelineInfoKHR pi{VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR};
+  pi.pipeline = pipeline;
+  uint32_t n = 0;
+  VK_CHECK(props_fn(device(), &pi, &n, nullptr));
+  for (uint32_t e = 0; e < n; ++e) {
+    VkPipelineExecutableInfoKHR ei{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
+    ei.pipeline = pipeline;
+    ei.executableIndex = e;
+    uint32_t m = 0;
+    VK_CHECK(stats_fn(device(), &ei, &m, nullptr));
+    std::vector<VkPipelineExecutableStatisticKHR> stats(m, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR});
+    VK_CHECK(stats_fn(device(), &ei, &m, stats.data()));
+    std::string line = "pipeline stats: " + key + ":";
+    for (const auto& st : stats) {
+      line += ' ';
+      line += st.name;
+      line += '=';
+      switch (st.format) {
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: line += st.value.b32 ? "true" : "false"; break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: line += std::to_string(st.value.i64); break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: line += std::to_string(st.value.u64); break;
+        default: line += std::to_string(st.value.f64);
+      }
+      line += ';';
+    }
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
 }
 
 DescriptorPool Context::create_descriptor_pool(uint32_t max_sets, uint32_t max_buffers) {
