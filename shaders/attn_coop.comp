@@ -3,14 +3,17 @@
 // Chunk (prefill) attention on cooperative matrices (VK_NV_cooperative_matrix):
 // attn_split.comp's work, visiting keys in its order, with the same partials, but
 // the two products of each tile of T keys run on the tensor cores:
-//   S (R x T) = Q (R x HD) * K^T,   PV (R x HD) = P (R x T) * V.
-// R rows are the G query heads of a KV head for BQ queries. Precision: K and V are
-// stored as float16, so they are exact operands; Q and P are split into a float16
-// head and the float16 of the rest (as in matmul_coop.comp), which keeps the
-// products within the suite's 1e-3 logit tolerance. The online softmax runs on
-// ordinary threads between the products (a fragment's element layout is opaque, so
-// S and PV pass through shared memory); the running accumulator stays in registers,
-// R * HD / 128 elements per thread.
+//   S (16 x T) = Q (16 x HD) * K^T,   O (16 x HD) += P (16 x T) * V.
+// Each of the four subgroups owns 16 of the R = 64 rows (a row is one of the G query
+// heads of the KV head for one of BQ queries), so only the K/V tile is shared: two
+// workgroup barriers per tile, and the softmax needs nothing wider than its subgroup.
+// The accumulator O stays in cooperative-matrix registers across tiles. Rescaling
+// it row by row needs each component's row, which the fragment layout hides: a
+// fragment loaded from a matrix whose (r, c) element is r tells every invocation
+// the row of each of its components (the layout is a property of the type).
+// Precision: K and V are stored as float16, so they are exact operands; Q and P are
+// split into a float16 head and the float16 of the rest (as in matmul_coop.comp),
+// which keeps the products within the suite's 1e-3 logit tolerance.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -24,15 +27,16 @@
 layout(local_size_x = 128) in;  // four 32-wide subgroups
 layout(constant_id = 3) const uint HD4 = 16;  // head_dim / 4 (a multiple of 4)
 layout(constant_id = 4) const uint G = 4;     // query heads per kv head
-layout(constant_id = 5) const uint BQ = 8;    // queries per workgroup: R = G * BQ is 16 or 32
+layout(constant_id = 5) const uint BQ = 16;   // queries per workgroup: G * BQ = 64
 layout(constant_id = 6) const uint T = 64;    // keys per tile: 32 or 64
-const uint HD = HD4 * 4u, R = G * BQ;
-const uint RF = R / 16u, TF = T / 16u, DF = HD / 16u;  // 16 x 16 fragments along each side
-const uint L = 128u / R;                               // softmax lanes per row
-const uint PER_T = R * HD / 128u;                      // accumulator elements per thread
-// Shared rows of float16, in uvec4s of 8 halves, padded by one against bank conflicts.
-const uint QP = HD / 8u + 1u, PP = T / 8u + 1u;
-const uint SP = HD + 4u;  // float row stride of s_sh (S, then PV): the host keeps T <= HD
+const uint HD = HD4 * 4u, R = G * BQ, TF = T / 16u, DF = HD / 16u;
+// Row strides in uvec4s, padded by one against bank conflicts.
+const uint QP = HD / 8u + 1u;  // K, V and staged Q rows (float16)
+const uint SP = T / 4u + 1u;   // S rows (float)
+const uint PP = T / 8u + 1u;   // P rows (float16)
+const uint OP = 16u / 4u + 1u; // rows of one 16-column block of O on the way out (float)
+// A subgroup's region holds S, then P (hi, lo) in place of S, then O block by block.
+const uint REGION = SP * 16u > 2u * PP * 16u ? SP * 16u : 2u * PP * 16u;
 
 layout(std430, binding = 0) readonly buffer Q { float q[]; };            // (query, head, head_dim), strided
 layout(std430, binding = 1) readonly buffer KC { uvec2 k_cache[]; };     // (kv_head, slot, HD4)
@@ -44,49 +48,59 @@ layout(std430, binding = 6) writeonly buffer PartAcc { float part_acc[]; };  // 
 layout(std430, binding = 7) writeonly buffer PartML { vec2 part_ml[]; };     // (query, head, split): max, sum
 #include "attn_keys.glsl"
 
-shared uvec4 qs[2u * R * QP];  // (hi|lo, row, head_dim / 8): rotated queries of the segment
-shared uvec4 ks[T * QP];       // (key, head_dim / 8)
-shared uvec4 vs[T * QP];       // (key, head_dim / 8)
-shared uvec4 ps[2u * R * PP];  // (hi|lo, row, key / 8): probabilities of the tile
-shared float s_sh[R * SP];     // (row, key): scores; then (row, dim): the tile's P * V
-shared ivec2 seen_sh[T];       // the queries that see each key of the tile (empty past its end)
-shared float alpha_sh[R];      // rescale factor of the accumulator for the tile
+// (K | V, key, head_dim / 8) float16; at a segment's start, the staged Q head or rest (row, head_dim / 8).
+shared uvec4 kv[2u * T * QP];
+shared uvec4 region[4u * REGION];  // (subgroup, REGION)
+shared ivec2 seen_sh[T];           // the queries that see each key of the tile (empty past its end)
+shared float alpha_sh[4u * 16u];   // (subgroup, row): rescale factor of O for the tile
+
+// Per invocation, kept across calls (arrays of cooperative matrices do not pass as
+// function arguments through the optimiser):
+fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> qf[2u * DF];  // (head | rest, head_dim / 16) of the queries
+fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> o[DF];        // (16 rows, head_dim): unnormalised output
 
 float neg_inf() { return uintBitsToFloat(0xff800000u); }
 
 #include "split16.glsl"
 
+// This subgroup's 16 rows of the rotated, scaled queries as float16 head and rest
+// fragments, staged through kv (R rows fit: T >= 32). Part 0 is the head, 1 the rest.
 void load_queries(uint q0, uint kvh, uint set) {
-  barrier();  // the previous segment may still read qs
-  for (uint e = gl_LocalInvocationID.x; e < R * HD / 2u; e += 128u) {
-    const uint r = e / (HD / 2u), d = (e % (HD / 2u)) * 2u;
-    const uint qi = q0 + r / G, head = kvh * G + r % G;
-    // Scaled here, so that the scores come out of the product ready.
-    const float a = pc.scale * rotated_query(qi, head, d, HD, set);
-    const float b = pc.scale * rotated_query(qi, head, d + 1u, HD, set);
-    const float ha = head16(a), hb = head16(b);
-    const uint at = r * QP + d / 8u, w = (d % 8u) / 2u;
-    qs[at][w] = packHalf2x16(vec2(ha, hb));
-    qs[R * QP + at][w] = packHalf2x16(vec2(a - ha, b - hb));
+  [[unroll]] for (uint part = 0u; part < 2u; ++part) {
+    barrier();  // kv is free: the previous tile or part is done with it
+    for (uint e = gl_LocalInvocationID.x; e < R * HD / 2u; e += 128u) {
+      const uint r = e / (HD / 2u), d = (e % (HD / 2u)) * 2u;
+      const uint qi = q0 + r / G, head = kvh * G + r % G;
+      // Scaled here, so that the scores come out of the product ready.
+      const float a = pc.scale * rotated_query(qi, head, d, HD, set);
+      const float b = pc.scale * rotated_query(qi, head, d + 1u, HD, set);
+      const vec2 h = vec2(head16(a), head16(b));
+      kv[r * QP + d / 8u][(d % 8u) / 2u] = packHalf2x16(part == 0u ? h : vec2(a, b) - h);
+    }
+    barrier();
+    [[unroll]] for (uint df = 0u; df < DF; ++df)
+      coopMatLoadNV(qf[part * DF + df], kv, gl_SubgroupID * 16u * QP + df * 2u, QP, false);
   }
-  barrier();
+  barrier();  // the first tile overwrites kv
 }
 
-// Copies the tile's keys and values (float16 bits as stored) into ks / vs, zero
-// past its end, and records where each key is for the visibility mask. All of a
-// thread's loads are issued before any store: they are what is in flight (on the
-// H100 this took the kernel from 49 to 43 us per token at depth 4096; fetching the
-// next tile during the current one instead was slower, 49).
-void load_tile(uint t0, uint t1, uint kvh, uint n_sink_keys) {
-  const uint UNITS = T * HD4 / 2u / 128u;  // 8-half units of K (and of V) per thread
-  uvec4 kw[UNITS], vw[UNITS];
+// The K/V tile on its way into shared memory: each thread's 8-half units and the
+// visibility of their keys. fetch_tile() fills them from global memory, store_tile()
+// empties them into kv and seen_sh. The next tile's fetch runs during the current
+// tile's products (on the H100: 14.4 -> 13.6 us per token at depth 4096).
+const uint UNITS = T * HD4 / 2u / 128u;  // 8-half units of K (and of V) per thread
+uvec4 kw[UNITS], vw[UNITS];
+ivec2 seen_w[UNITS];
+
+// All of a thread's loads are issued before any store: they are what is in flight.
+void fetch_tile(uint t0, uint t1, uint kvh, uint n_sink_keys) {
   [[unroll]] for (uint i = 0u; i < UNITS; ++i) {
     const uint e = gl_LocalInvocationID.x + i * 128u;
     const uint j = e / (HD4 / 2u), c = (e % (HD4 / 2u)) * 2u;  // key, vec4 unit (two per uvec4)
     const uint v = t0 + j;
     kw[i] = uvec4(0u);
     vw[i] = uvec4(0u);
-    ivec2 seen = ivec2(1, 0);
+    seen_w[i] = ivec2(1, 0);  // past the tile's end: seen by no query
     if (v < t1) {
       uint kind, idx;
       const uint row = locate(v, kvh, n_sink_keys, kind, idx) * HD4 + c;
@@ -97,125 +111,156 @@ void load_tile(uint t0, uint t1, uint kvh, uint n_sink_keys) {
         kw[i] = uvec4(k_stage[row], k_stage[row + 1u]);
         vw[i] = uvec4(v_stage[row], v_stage[row + 1u]);
       }
-      seen = visible_range(kind, idx);
+      seen_w[i] = visible_range(kind, idx);
     }
-    if (c == 0u) seen_sh[j] = seen;
   }
+}
+
+void store_tile() {
   [[unroll]] for (uint i = 0u; i < UNITS; ++i) {
     const uint e = gl_LocalInvocationID.x + i * 128u;
     const uint at = (e / (HD4 / 2u)) * QP + e % (HD4 / 2u);
-    ks[at] = kw[i];
-    vs[at] = vw[i];
+    kv[at] = kw[i];
+    kv[T * QP + at] = vw[i];
+    if (e % (HD4 / 2u) == 0u) seen_sh[e / (HD4 / 2u)] = seen_w[i];
   }
 }
 
-// S = Q * K^T for this subgroup's fragments, into s_sh.
-void scores() {
-  for (uint f = gl_SubgroupID; f < RF * TF; f += 4u) {
-    const uint rf = f / TF, tf = f % TF;
+void subgroup_sync() {
+  subgroupMemoryBarrierShared();
+  subgroupBarrier();
+}
+
+// S = Q * K^T for the subgroup's rows, into its region (float rows of SP uvec4s).
+void scores(uint base) {
+  [[unroll]] for (uint tf = 0u; tf < TF; ++tf) {
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
     [[unroll]] for (uint df = 0u; df < DF; ++df) {
-      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a, al, b;
-      coopMatLoadNV(a, qs, rf * 16u * QP + df * 2u, QP, false);
-      coopMatLoadNV(al, qs, R * QP + rf * 16u * QP + df * 2u, QP, false);
-      coopMatLoadNV(b, ks, tf * 16u * QP + df * 2u, QP, true);  // K stored (key, dim): K^T column-major
-      acc = coopMatMulAddNV(a, b, coopMatMulAddNV(al, b, acc));
+      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> kt;
+      coopMatLoadNV(kt, kv, tf * 16u * QP + df * 2u, QP, true);  // K stored (key, dim): K^T column-major
+      acc = coopMatMulAddNV(qf[df], kt, coopMatMulAddNV(qf[DF + df], kt, acc));
     }
-    coopMatStoreNV(acc, s_sh, rf * 16u * SP + tf * 16u, SP, false);
+    coopMatStoreNV(acc, region, base + tf * 4u, SP, false);
   }
 }
 
-// Online softmax of the tile, L lanes per row (contiguous in a subgroup), each
-// lane taking pairs of keys so that it writes whole 32-bit words of ps: masks
-// s_sh (already scaled: the queries were), writes P split into ps, updates the
-// running max and sum, and leaves the accumulator's rescale factor in alpha_sh.
-// Two passes over s_sh instead of a register array of scores: indexed arrays this
-// size may not stay in registers.
-void softmax_tile(uint q0, inout float m_run, inout float l_run) {
-  const uint NP = T / (2u * L);  // key pairs per lane
-  const uint tid = gl_LocalInvocationID.x, r = tid / L, lane = tid % L;
-  const int qi = q0 + r / G < pc.n_queries ? int(q0 + r / G) : -1;  // -1 sees nothing
+// Online softmax of the tile for row lane / 2, two lanes per row, each taking
+// alternate 4-key units: masks S (already scaled: the queries were), overwrites it
+// with P split into head and rest, updates the running max and sum, and leaves
+// O's rescale factor in alpha_sh.
+void softmax_tile(uint q0, uint base, inout float m_run, inout float l_run) {
+  const uint NU = T / 8u;  // 4-key units per lane
+  const uint lane = gl_SubgroupInvocationID, r = lane / 2u, half_ = lane % 2u;
+  const uint row = gl_SubgroupID * 16u + r;
+  const int qi = q0 + row / G < pc.n_queries ? int(q0 + row / G) : -1;  // -1 sees nothing
+  vec4 s[NU];
   float mx = m_run;
-  [[unroll]] for (uint i = 0u; i < 2u * NP; ++i) {
-    const uint j = 2u * (lane + (i / 2u) * L) + i % 2u;
-    const ivec2 seen = seen_sh[j];
-    if (qi >= seen.x && qi <= seen.y) mx = max(mx, s_sh[r * SP + j]);
+  [[unroll]] for (uint u = 0u; u < NU; ++u) {
+    const uint j = 4u * (2u * u + half_);
+    s[u] = uintBitsToFloat(region[base + r * SP + j / 4u]);
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+      const ivec2 seen = seen_sh[j + c];
+      s[u][c] = qi >= seen.x && qi <= seen.y ? s[u][c] : neg_inf();
+      mx = max(mx, s[u][c]);
+    }
   }
-  [[unroll]] for (uint off = L / 2u; off > 0u; off >>= 1u) mx = max(mx, subgroupShuffleXor(mx, off));
+  mx = max(mx, subgroupShuffleXor(mx, 1u));
+  subgroup_sync();  // every lane has read S before P overwrites it
   float sum = 0.0;
-  [[unroll]] for (uint i = 0u; i < NP; ++i) {
-    const uint j = 2u * (lane + i * L);
-    const ivec2 seen0 = seen_sh[j], seen1 = seen_sh[j + 1u];
-    const float p0 = qi >= seen0.x && qi <= seen0.y ? exp(s_sh[r * SP + j] - mx) : 0.0;
-    const float p1 = qi >= seen1.x && qi <= seen1.y ? exp(s_sh[r * SP + j + 1u] - mx) : 0.0;
-    sum += p0 + p1;
-    const float h0 = head16(p0), h1 = head16(p1);
-    const uint at = r * PP + j / 8u, w = (j % 8u) / 2u;
-    ps[at][w] = packHalf2x16(vec2(h0, h1));
-    ps[R * PP + at][w] = packHalf2x16(vec2(p0 - h0, p1 - h1));
+  [[unroll]] for (uint u = 0u; u < NU; ++u) {
+    // exp(-inf - mx) is 0 for masked keys, unless the row has seen nothing yet.
+    const vec4 p = mx == neg_inf() ? vec4(0.0) : exp(s[u] - mx);
+    sum += p.x + p.y + p.z + p.w;
+    const vec4 h = head16(p), rest = p - h;
+    // Keys 8u + 4 half_ .. + 3: words 2 half_ and 2 half_ + 1 of P's unit u.
+    const uint at = base + r * PP + u, w = 2u * half_;
+    region[at][w] = packHalf2x16(h.xy);
+    region[at][w + 1u] = packHalf2x16(h.zw);
+    region[16u * PP + at][w] = packHalf2x16(rest.xy);
+    region[16u * PP + at][w + 1u] = packHalf2x16(rest.zw);
   }
-  [[unroll]] for (uint off = L / 2u; off > 0u; off >>= 1u) sum += subgroupShuffleXor(sum, off);
+  sum += subgroupShuffleXor(sum, 1u);
   const float alpha = m_run == neg_inf() ? 0.0 : exp(m_run - mx);
   l_run = l_run * alpha + sum;
   m_run = mx;
-  if (lane == 0u) alpha_sh[r] = alpha;
+  if (half_ == 0u) alpha_sh[row] = alpha;
 }
 
-// PV = P * V for this subgroup's fragments, into s_sh.
-void values() {
-  for (uint f = gl_SubgroupID; f < RF * DF; f += 4u) {
-    const uint rf = f / DF, df = f % DF;
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
-    [[unroll]] for (uint tf = 0u; tf < TF; ++tf) {
-      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a, al, b;
-      coopMatLoadNV(a, ps, rf * 16u * PP + tf * 2u, PP, false);
-      coopMatLoadNV(al, ps, R * PP + rf * 16u * PP + tf * 2u, PP, false);
-      coopMatLoadNV(b, vs, tf * 16u * QP + df * 2u, QP, false);
-      acc = coopMatMulAddNV(a, b, coopMatMulAddNV(al, b, acc));
+// O = O * alpha (per row) + P * V for the subgroup's rows.
+void values(uint base, fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> rows) {
+  [[unroll]] for (uint df = 0u; df < DF; ++df)
+    for (int i = 0; i < o[df].length(); ++i) o[df][i] *= alpha_sh[gl_SubgroupID * 16u + uint(rows[i])];
+  [[unroll]] for (uint tf = 0u; tf < TF; ++tf) {
+    fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> p, pl;
+    coopMatLoadNV(p, region, base + tf * 2u, PP, false);
+    coopMatLoadNV(pl, region, base + 16u * PP + tf * 2u, PP, false);
+    [[unroll]] for (uint df = 0u; df < DF; ++df) {
+      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> v;
+      coopMatLoadNV(v, kv, T * QP + tf * 16u * QP + df * 2u, QP, false);
+      o[df] = coopMatMulAddNV(p, v, coopMatMulAddNV(pl, v, o[df]));
     }
-    coopMatStoreNV(acc, s_sh, rf * 16u * SP + df * 16u, SP, false);
+  }
+}
+
+// Which row of the fragment each of this invocation's components holds.
+fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> row_ids(uint base) {
+  const uint lane = gl_SubgroupInvocationID;
+  for (uint e = lane; e < 16u * OP; e += 32u) region[base + e] = floatBitsToUint(vec4(float(e / OP)));
+  subgroup_sync();
+  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> rows;
+  coopMatLoadNV(rows, region, base, OP, false);
+  subgroup_sync();
+  return rows;
+}
+
+// The subgroup's rows of O, one 16-column block at a time through its region.
+void store_partials(uint q0, uint kvh, uint split, uint base) {
+  const uint lane = gl_SubgroupInvocationID;
+  [[unroll]] for (uint df = 0u; df < DF; ++df) {
+    coopMatStoreNV(o[df], region, base, OP, false);
+    subgroup_sync();
+    for (uint e = lane; e < 16u * 16u; e += 32u) {
+      const uint r = e / 16u, c = e % 16u, row = gl_SubgroupID * 16u + r, qi = q0 + row / G;
+      if (qi < pc.n_queries)
+        part_acc[((qi * pc.heads + kvh * G + row % G) * pc.n_splits + split) * HD + df * 16u + c] =
+            uintBitsToFloat(region[base + r * OP + c / 4u][c % 4u]);
+    }
+    subgroup_sync();
   }
 }
 
 void main() {
-  const uint tid = gl_LocalInvocationID.x;
   const uint split = gl_WorkGroupID.x, kvh = gl_WorkGroupID.y, q0 = gl_WorkGroupID.z * BQ;
   const uint n_sink_keys = pc.cache_sinks + pc.chunk_sinks;
   const uint begin = split * pc.keys_per_split;
   const uint end = min(keys_end(q0, BQ), begin + pc.keys_per_split);
+  const uint base = gl_SubgroupID * REGION;
 
-  float m_run = neg_inf(), l_run = 0.0;  // of row tid / L, kept by each of its lanes
-  float acc[PER_T];                      // element tid + i * 128 of the (row, dim) accumulator
-  [[unroll]] for (uint i = 0u; i < PER_T; ++i) acc[i] = 0.0;
+  const fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> rows = row_ids(base);
+  float m_run = neg_inf(), l_run = 0.0;  // of row lane / 2, kept by both of its lanes
+  [[unroll]] for (uint df = 0u; df < DF; ++df) o[df] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 
   for (uint seg = 0u; seg < 2u; ++seg) {
     const uint lo = seg == 0u ? begin : max(begin, n_sink_keys);
     const uint hi = seg == 0u ? min(end, n_sink_keys) : end;
     if (lo >= hi) continue;  // uniform: depends only on the workgroup
     load_queries(q0, kvh, seg == 0u ? 1u : 0u);
+    fetch_tile(lo, min(hi, lo + T), kvh, n_sink_keys);
     for (uint t0 = lo; t0 < hi; t0 += T) {
-      load_tile(t0, min(hi, t0 + T), kvh, n_sink_keys);
+      store_tile();
       barrier();
-      scores();
-      barrier();
-      softmax_tile(q0, m_run, l_run);
-      barrier();
-      values();
-      barrier();
-      [[unroll]] for (uint i = 0u; i < PER_T; ++i) {
-        const uint e = tid + i * 128u, r = e / HD;
-        acc[i] = acc[i] * alpha_sh[r] + s_sh[r * SP + e % HD];
-      }
-      barrier();  // the next tile overwrites ks, vs, s_sh and alpha_sh
+      if (t0 + T < hi) fetch_tile(t0 + T, min(hi, t0 + 2u * T), kvh, n_sink_keys);
+      scores(base);
+      subgroup_sync();
+      softmax_tile(q0, base, m_run, l_run);
+      subgroup_sync();
+      values(base, rows);
+      barrier();  // the next tile overwrites kv and every region
     }
   }
 
-  [[unroll]] for (uint i = 0u; i < PER_T; ++i) {
-    const uint e = tid + i * 128u, r = e / HD, qi = q0 + r / G;
-    if (qi < pc.n_queries)
-      part_acc[((qi * pc.heads + kvh * G + r % G) * pc.n_splits + split) * HD + e % HD] = acc[i];
-  }
-  const uint r = tid / L, qi = q0 + r / G;
-  if (tid % L == 0u && qi < pc.n_queries)
-    part_ml[(qi * pc.heads + kvh * G + r % G) * pc.n_splits + split] = vec2(m_run, l_run);
+  store_partials(q0, kvh, split, base);
+  const uint lane = gl_SubgroupInvocationID, row = gl_SubgroupID * 16u + lane / 2u, qi = q0 + row / G;
+  if (lane % 2u == 0u && qi < pc.n_queries)
+    part_ml[(qi * pc.heads + kvh * G + row % G) * pc.n_splits + split] = vec2(m_run, l_run);
 }

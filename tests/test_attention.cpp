@@ -136,7 +136,8 @@ TEST_SUITE("attention") {
       uint32_t group, head_dim;
       uint64_t start;
     };
-    for (const Shape sh : {Shape{4, 64, 0}, Shape{1, 128, 0}, Shape{8, 64, 1000000000ull}, Shape{2, 32, 0}}) {
+    for (const Shape sh : {Shape{4, 64, 0}, Shape{1, 128, 0}, Shape{8, 64, 1000000000ull}, Shape{2, 32, 0},
+                          Shape{2, 16, 0}}) {
       ValidationScope validation;
       StreamConfig cfg = shape(sh.group * 2, 2, sh.head_dim, 4, 50, KvType::f16);
       cfg.learned_sinks = sh.group == 8;
