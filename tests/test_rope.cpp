@@ -1,6 +1,7 @@
 // Host RoPE angles: exact reduction far into a stream.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -22,6 +23,30 @@ TEST_SUITE("rope") {
     // Why the host does this in extended precision: a float frequency alone
     // moves the angle at this position by more than a radian.
     CHECK(std::abs(std::cos(1e9 * static_cast<double>(0.1f)) - std::cos(1e8)) > 1e-2);
+  }
+
+  TEST_CASE("the anchored table equals the exact reduction, in order and out of order") {
+    for (double theta : {10000.0, 500000.0}) {
+      RopeConfig r;
+      r.theta = theta;
+      const auto inv = kv::rope_inv_freq(r, 64);
+      kv::RopeTable table(inv);
+      std::vector<uint64_t> positions;
+      for (uint64_t base : {0ull, 1000000000ull - 70, (1ull << 40) + 5})
+        for (uint64_t i = 0; i < 300; ++i) positions.push_back(base + i);
+      // Jumps back and forth between anchors, as the sink set's positions do.
+      for (uint64_t p : {5ull, 1000000123ull, 63ull, 64ull, 7ull, 4095ull, 1ull << 40, 4096ull, 0ull})
+        positions.push_back(p);
+      std::vector<float> want(2 * inv.size()), got(2 * inv.size());
+      double worst = 0.0;
+      for (uint64_t p : positions) {
+        kv::rope_cos_sin(p, inv, want);
+        table.cos_sin(p, got);
+        for (size_t i = 0; i < want.size(); ++i) worst = std::max<double>(worst, std::abs(want[i] - got[i]));
+      }
+      INFO("theta " << theta << ": max |table - exact| = " << worst);
+      CHECK(worst <= 2.4e-7);  // two float ulps below 1: rounding only
+    }
   }
 
   TEST_CASE("inverse frequencies follow theta, partial dims and factors") {

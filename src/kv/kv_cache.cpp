@@ -41,8 +41,9 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   validate(cfg_);
   if (cfg_.scale == 0.0f) cfg_.scale = 1.0f / std::sqrt(static_cast<float>(cfg_.head_dim));
   state_ = {cfg_.sinks, cfg_.window, 0};
-  inv_freq_ = rope_inv_freq(cfg_.rope, cfg_.head_dim);
-  rot_half_ = static_cast<uint32_t>(inv_freq_.size());
+  own_rope_ = RopeTable(rope_inv_freq(cfg_.rope, cfg_.head_dim));
+  sink_rope_ = own_rope_;
+  rot_half_ = static_cast<uint32_t>(own_rope_.pairs());
   const auto& info = ctx.info();
   const uint32_t group = cfg_.heads / cfg_.kv_heads, hd4 = cfg_.head_dim / 4;
   wg_ = 128;
@@ -182,8 +183,8 @@ void KvCache::prepare(uint32_t n, uint32_t row0) {
   for (uint32_t i = 0; i < n; ++i) {
     float* own = table + (2 * (row0 + i)) * row;
     float* sink = table + (2 * (row0 + i) + 1) * row;
-    rope_cos_sin(state_.key_position(start_, i), inv_freq_, {own, row});
-    rope_cos_sin(state_.cache_position(i), inv_freq_, {sink, row});
+    own_rope_.cos_sin(state_.key_position(start_, i), {own, row});
+    sink_rope_.cos_sin(state_.cache_position(i), {sink, row});
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "kv/push_constants.hpp"
 #include "kv/ring.hpp"
+#include "kv/rope.hpp"
 #include "sinkstream/config.hpp"
 #include "vk/commands.hpp"
 
@@ -91,7 +92,9 @@ class KvCache {
   StreamConfig cfg_;
   uint64_t start_;
   RingState state_;
-  std::vector<long double> inv_freq_;
+  // RoPE rows by stream index (own: queries and window keys) and by cache position
+  // (sink keys): two position sequences, one table each.
+  RopeTable own_rope_{{}}, sink_rope_{{}};
   uint32_t rot_half_ = 0;
   uint32_t wg_ = 0;          // split kernel workgroup size = keys per tile
   uint32_t bq_prefill_ = 1;  // queries per prefill workgroup

@@ -1,6 +1,7 @@
 #include "kv/rope.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "sinkstream/error.hpp"
 
@@ -24,6 +25,39 @@ void rope_cos_sin(uint64_t position, std::span<const long double> inv_freq, std:
     const long double angle = std::fmod(static_cast<long double>(position) * inv_freq[p], two_pi);
     out[2 * p] = static_cast<float>(std::cos(angle));
     out[2 * p + 1] = static_cast<float>(std::sin(angle));
+  }
+}
+
+RopeTable::RopeTable(std::vector<long double> inv_freq) : inv_freq_(std::move(inv_freq)) {
+  const size_t n = inv_freq_.size();
+  step_.resize(kStep * n * 2);
+  for (uint32_t k = 0; k < kStep; ++k)
+    for (size_t p = 0; p < n; ++p) {
+      const long double angle = static_cast<long double>(k) * inv_freq_[p];
+      step_[(k * n + p) * 2] = static_cast<double>(std::cos(angle));
+      step_[(k * n + p) * 2 + 1] = static_cast<double>(std::sin(angle));
+    }
+  anchor_.resize(2 * n);
+}
+
+void RopeTable::cos_sin(uint64_t position, std::span<float> out) {
+  constexpr long double two_pi = 6.283185307179586476925286766559005768L;
+  const size_t n = inv_freq_.size();
+  if (out.size() < 2 * n) throw Error("internal error: rope table row too small");
+  const uint64_t anchor = position - position % kStep;
+  if (anchor != anchor_position_) {
+    for (size_t p = 0; p < n; ++p) {
+      const long double angle = std::fmod(static_cast<long double>(anchor) * inv_freq_[p], two_pi);
+      anchor_[2 * p] = static_cast<double>(std::cos(angle));
+      anchor_[2 * p + 1] = static_cast<double>(std::sin(angle));
+    }
+    anchor_position_ = anchor;
+  }
+  const double* step = step_.data() + (position - anchor) * n * 2;
+  for (size_t p = 0; p < n; ++p) {
+    const double ca = anchor_[2 * p], sa = anchor_[2 * p + 1], cb = step[2 * p], sb = step[2 * p + 1];
+    out[2 * p] = static_cast<float>(ca * cb - sa * sb);
+    out[2 * p + 1] = static_cast<float>(sa * cb + ca * sb);
   }
 }
 
