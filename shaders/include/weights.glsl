@@ -47,6 +47,20 @@ vec4 q4_to_vec4(uint q) {
   return vec4(float(q & 0xffu), float((q >> 8u) & 0xffu), float((q >> 16u) & 0xffu), float(q >> 24u)) - 8.0;
 }
 
+// The float16 scale of the block of 16-weight unit u (two units per 32-weight
+// block) of the row starting at byte `row`; 1 for float types. Re-packed rows
+// hold their quants first (W_COLS bytes for Q8_0, W_COLS / 2 for Q4_0), then the
+// scales.
+float fetch_scale(bool up, uint row, uint u) {
+#if defined(W_Q8_0)
+  return unpackHalf2x16(w_u16(up, row + W_COLS + (u / 2u) * 2u)).x;
+#elif defined(W_Q4_0)
+  return unpackHalf2x16(w_u16(up, row + W_COLS / 2u + (u / 2u) * 2u)).x;
+#else
+  return 1.0;
+#endif
+}
+
 // Weights k..k+3 (k a multiple of 4) of the row starting at byte `row` (of the
 // up matrix when `up`).
 vec4 load_w4_of(bool up, uint row, uint k) {
@@ -59,12 +73,12 @@ vec4 load_w4_of(bool up, uint row, uint k) {
   return halves_to_vec4(w_u32(up, o), w_u32(up, o + 4u));
 #elif defined(W_Q8_0)
   // row: W_COLS int8 quants, then a float16 scale per 32-weight block
-  const float d = unpackHalf2x16(w_u16(up, row + W_COLS + (k >> 5u) * 2u)).x;
+  const float d = fetch_scale(up, row, k >> 4u);
   return d * q8_to_vec4(w_word(up, (row + k) >> 2u));
 #elif defined(W_Q4_0)
   // row: 16 bytes per block (element j < 16 is the low nibble of byte j, j >= 16
   // the high nibble of byte j - 16), then a float16 scale per block
-  const float d = unpackHalf2x16(w_u16(up, row + W_COLS / 2u + (k >> 5u) * 2u)).x;
+  const float d = fetch_scale(up, row, k >> 4u);
   const uint j = k & 31u;
   const uint q = w_word(up, (row + (k >> 5u) * 16u + (j & 15u)) >> 2u);
   return d * q4_to_vec4(j < 16u ? q : q >> 4u);
@@ -95,17 +109,6 @@ uvec4 fetch_unit(bool up, uint row, uint u) {
   return w_unit_at(up, (row + (u / 2u) * 16u) / 16u);
 #else
   return w_unit_at(up, (row + u * 16u) / 16u);
-#endif
-}
-
-// The block scale of unit u (1 for float types).
-float fetch_scale(bool up, uint row, uint u) {
-#if defined(W_Q8_0)
-  return unpackHalf2x16(w_u16(up, row + W_COLS + (u / 2u) * 2u)).x;
-#elif defined(W_Q4_0)
-  return unpackHalf2x16(w_u16(up, row + W_COLS / 2u + (u / 2u) * 2u)).x;
-#else
-  return 1.0;
 #endif
 }
 
