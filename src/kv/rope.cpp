@@ -18,39 +18,39 @@ std::vector<long double> rope_inv_freq(const RopeConfig& rope, uint32_t head_dim
   return f;
 }
 
-void rope_cos_sin(uint64_t position, std::span<const long double> inv_freq, std::span<float> out) {
+namespace {
+
+// The exact reduction behind rope_cos_sin and RopeTable's anchors, rounded to T.
+template <typename T>
+void exact_cos_sin(uint64_t position, std::span<const long double> inv_freq, std::span<T> out) {
   constexpr long double two_pi = 6.283185307179586476925286766559005768L;
   if (out.size() < 2 * inv_freq.size()) throw Error("internal error: rope table row too small");
   for (size_t p = 0; p < inv_freq.size(); ++p) {
     const long double angle = std::fmod(static_cast<long double>(position) * inv_freq[p], two_pi);
-    out[2 * p] = static_cast<float>(std::cos(angle));
-    out[2 * p + 1] = static_cast<float>(std::sin(angle));
+    out[2 * p] = static_cast<T>(std::cos(angle));
+    out[2 * p + 1] = static_cast<T>(std::sin(angle));
   }
+}
+
+}  // namespace
+
+void rope_cos_sin(uint64_t position, std::span<const long double> inv_freq, std::span<float> out) {
+  exact_cos_sin(position, inv_freq, out);
 }
 
 RopeTable::RopeTable(std::vector<long double> inv_freq) : inv_freq_(std::move(inv_freq)) {
   const size_t n = inv_freq_.size();
   step_.resize(kStep * n * 2);
-  for (uint32_t k = 0; k < kStep; ++k)
-    for (size_t p = 0; p < n; ++p) {
-      const long double angle = static_cast<long double>(k) * inv_freq_[p];
-      step_[(k * n + p) * 2] = static_cast<double>(std::cos(angle));
-      step_[(k * n + p) * 2 + 1] = static_cast<double>(std::sin(angle));
-    }
+  for (uint32_t k = 0; k < kStep; ++k) exact_cos_sin<double>(k, inv_freq_, {step_.data() + k * n * 2, n * 2});
   anchor_.resize(2 * n);
 }
 
 void RopeTable::cos_sin(uint64_t position, std::span<float> out) {
-  constexpr long double two_pi = 6.283185307179586476925286766559005768L;
   const size_t n = inv_freq_.size();
   if (out.size() < 2 * n) throw Error("internal error: rope table row too small");
   const uint64_t anchor = position - position % kStep;
   if (anchor != anchor_position_) {
-    for (size_t p = 0; p < n; ++p) {
-      const long double angle = std::fmod(static_cast<long double>(anchor) * inv_freq_[p], two_pi);
-      anchor_[2 * p] = static_cast<double>(std::cos(angle));
-      anchor_[2 * p + 1] = static_cast<double>(std::sin(angle));
-    }
+    exact_cos_sin<double>(anchor, inv_freq_, anchor_);
     anchor_position_ = anchor;
   }
   const double* step = step_.data() + (position - anchor) * n * 2;
