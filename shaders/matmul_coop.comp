@@ -18,8 +18,8 @@
 // the float16 of its remainder (x ~ hi + lo to about 22 bits), and so are the
 // weights where float16 does not hold them exactly (F32, and the d * q products
 // of Q8_0 / Q4_0): the product is hi*hi + lo*hi (+ hi*lo), each on the tensor cores.
-// The engine uses it only where k_cols % 32 == 0 and the device has the shape
-// (16x16x16, f16 x f16 + f32) with 32-wide subgroups.
+// The engine uses it only where k_cols % 32 == 0 (k_cols / k_splits too) and the
+// device has the shape (16x16x16, f16 x f16 + f32) with 32-wide subgroups.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
@@ -158,18 +158,23 @@ void stage() {
 void main() {
   // Rows may need more workgroups than one grid dimension allows (large vocabularies).
   const uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * BN;
-  const uint m0 = gl_WorkGroupID.z * BM;
+  // z walks (token block, split): with k_splits > 1 each workgroup sums one
+  // contiguous share of K and writes it to its own plane of out (no bias, no
+  // residual), which matmul_reduce.comp adds up.
+  const uint splits = max(pc.k_splits, 1u), split = gl_WorkGroupID.z % splits;
+  const uint m0 = gl_WorkGroupID.z / splits * BM;
+  const uint k_len = pc.k_cols / splits, k_begin = split * k_len, k_end = k_begin + k_len;
   if (n0 >= pc.n_rows) return;  // uniform per workgroup
   const uint sg = gl_SubgroupID, wm = sg / WN, wn = sg % WN;
 
   fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[2u * NF];  // (2 token blocks, NF row blocks)
   [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 
-  fetch(m0, n0, 0u);
-  for (uint k0 = 0u; k0 < pc.k_cols; k0 += BK) {
+  fetch(m0, n0, k_begin);
+  for (uint k0 = k_begin; k0 < k_end; k0 += BK) {
     stage();
     barrier();
-    if (k0 + BK < pc.k_cols) fetch(m0, n0, k0 + BK);
+    if (k0 + BK < k_end) fetch(m0, n0, k0 + BK);
     [[unroll]] for (uint kk = 0u; kk < BK / 8u; kk += 2u) {
       fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[2], al[2], b[NF];
       [[unroll]] for (uint i = 0u; i < 2u; ++i) {
@@ -205,7 +210,7 @@ void main() {
       if (m < pc.m_rows && n < pc.n_rows) {
         float s = cs[sg * 256u + e];
         if (pc.has_bias != 0u) s += bias[n];
-        const uint at = pc.out_offset + m * pc.out_stride + n;
+        const uint at = pc.out_offset + (split * pc.m_rows + m) * pc.out_stride + n;
         o[at] = pc.accumulate != 0u ? o[at] + s : s;
       }
     }

@@ -27,8 +27,10 @@ struct StreamShape {
 // Largest |GPU logit - reference logit| over a stream that wraps the window:
 // in chunks (prefill kernels), or one token per step (the decode path, fused
 // where the device allows, which it then asserts).
+// split_products: where given, gets the count of chunk products split along K.
 double max_logit_error(const model::SyntheticSpec& spec, const std::string& name,
-                       bool one_by_one = false, StreamShape shape = {}) {
+                       bool one_by_one = false, StreamShape shape = {},
+                       uint64_t* split_products = nullptr) {
   const std::string path = temp_path(name + ".gguf");
   model::write_synthetic_gguf(path, spec);
   const auto m = model::load_model(path);
@@ -54,6 +56,7 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
       got.insert(got.end(), l.begin(), l.end());
     }
   }
+  if (split_products) *split_products = engine.counters().k_split_products;
   double worst = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto want = reference.forward(tokens[i]);
@@ -131,6 +134,50 @@ TEST_SUITE("weights") {
       spec.vocab = 8192;
       spec.qwen2 = spec.type == model::GgmlType::q8_0;  // Q/K/V biases through the tile epilogue
     });
+  }
+
+  TEST_CASE("chunk products split along K, every weight type") {
+    // K of 512 (Q/K/V, gate/up, attn_output) and 1024 (ffn_down) over few row
+    // tiles: on a GPU with cooperative matrices and a known count of compute
+    // units they split in 2 and 4, and matmul_reduce adds the shares, the Q/K/V
+    // biases and the residual. Elsewhere this checks the portable kernel.
+    const bool splits =
+        gpu().context().info().coopmat_prefill && gpu().context().info().compute_units > 0;
+    if (!splits) MESSAGE("no cooperative matrices or no compute-unit count: no K splits here");
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
+                              {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::q8_0, "q8_0"},
+                              {model::GgmlType::q4_0, "q4_0"}}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.dim = 512;
+      spec.heads = 8;
+      spec.kv_heads = 2;
+      spec.ffn = 1024;
+      spec.qwen2 = type == model::GgmlType::q8_0;
+      uint64_t split = 0;
+      const double err =
+          max_logit_error(spec, std::string("ksplit-") + name, false, {40, 64, 80}, &split);
+      INFO(name << ": max |gpu - reference| logit = " << err << ", products split: " << split);
+      CHECK(err <= 1e-3);
+      if (splits) CHECK(split > 0);
+    }
+  }
+
+  TEST_CASE("K splits: enough workgroups for the GPU, whole k steps, a floor on each share") {
+    CHECK(model::coop_k_splits(128, 8192, 264) == 4);  // ffn_down of a 1B model, 512 tokens
+    CHECK(model::coop_k_splits(32, 2048, 264) == 8);   // capped at kMaxKSplits
+    CHECK(model::coop_k_splits(512, 2048, 264) == 1);  // already fills the GPU
+    CHECK(model::coop_k_splits(4, 512, 264) == 2);     // shares of at least 256 columns
+    CHECK(model::coop_k_splits(4, 160, 264) == 1);     // 160 is not two whole 32-column steps
+    CHECK(model::coop_k_splits(4, 8192, 0) == 1);      // no target: never
+    const auto narrow = model::coop_tile(model::GgmlType::f16, 2048, 49152, false);
+    CHECK((narrow.tokens == 64 && narrow.rows == 64 && !narrow.k_splits));
+    const auto split = model::coop_tile(model::GgmlType::q8_0, 2048, 49152, true);
+    CHECK((split.tokens == 128 && split.rows == 128 && split.k_splits));
+    const auto wide = model::coop_tile(model::GgmlType::f16, 8192, 49152, true);
+    CHECK((wide.tokens == 64 && wide.rows == 128 && !wide.k_splits));
   }
 
   TEST_CASE("tied output and learned sink logits") {

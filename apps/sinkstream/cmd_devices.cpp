@@ -44,11 +44,12 @@ int cmd_devices(const std::vector<std::string>& argv) {
       std::printf(
           "%s{\"index\":%u,\"name\":\"%s\",\"type\":\"%s\",\"driver\":\"%s\",\"device_local_bytes\":%llu,"
           "\"uma\":%s,\"subgroup_size\":%u,\"subgroup_arithmetic\":%s,\"fp16\":%s,\"storage_16bit\":%s,"
-          "\"coopmat_khr\":%s,\"coopmat_nv\":%s,\"coopmat_prefill\":%s,\"max_shared_bytes\":%u}",
+          "\"coopmat_khr\":%s,\"coopmat_nv\":%s,\"coopmat_prefill\":%s,\"max_shared_bytes\":%u,"
+          "\"compute_units\":%u}",
           i ? "," : "", d.index, json_escape(d.name).c_str(), vk::device_type_name(d.type),
           json_escape(d.driver).c_str(), static_cast<unsigned long long>(d.device_local_bytes), tf(d.uma),
           d.subgroup_size, tf(d.subgroup_arithmetic), tf(d.fp16_arithmetic), tf(d.storage_16bit), tf(d.coopmat_khr),
-          tf(d.coopmat_nv), tf(d.coopmat_prefill), d.max_shared_bytes);
+          tf(d.coopmat_nv), tf(d.coopmat_prefill), d.max_shared_bytes, d.compute_units);
     }
     std::printf("]\n");
     return 0;
@@ -64,6 +65,7 @@ int cmd_devices(const std::vector<std::string>& argv) {
     std::printf("    fp16 %s, 16-bit storage %s, cooperative matrix KHR %s / NV %s (prefill kernel %s)\n",
                 yes(d.fp16_arithmetic), yes(d.storage_16bit), yes(d.coopmat_khr), yes(d.coopmat_nv),
                 yes(d.coopmat_prefill));
+    if (d.compute_units) std::printf("    %u compute units\n", d.compute_units);
   }
   return 0;
 }

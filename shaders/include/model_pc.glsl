@@ -28,8 +28,19 @@ layout(push_constant) uniform PC {
   uint out_stride;
   uint accumulate;
   uint has_bias;
+  uint k_splits;
   uint pad0;
-  uint pad1;
+} pc;
+#elif defined(PC_MATMUL_REDUCE)
+layout(push_constant) uniform PC {
+  uint m_rows;
+  uint n_rows;
+  uint splits;
+  uint part_offset;
+  uint out_offset;
+  uint out_stride;
+  uint accumulate;
+  uint has_bias;
 } pc;
 #elif defined(PC_SWIGLU)
 layout(push_constant) uniform PC {

@@ -17,31 +17,7 @@ constexpr uint32_t kGroup = 64;         // elementwise kernels
 constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
-constexpr uint32_t kCoopK = 32;  // BK in matmul_coop.comp: K must be a multiple
-
-// Shared memory of matmul_coop.comp for a tile (mirrors its declarations): x split
-// in two, the weights split in two unless float16 holds them, one 16 x 16 float
-// accumulator per subgroup, rows padded to 5 x 16 bytes.
-uint32_t coop_shared_bytes(GgmlType t, const CoopTile& tile) {
-  const bool split_w = t != GgmlType::f16 && t != GgmlType::bf16;
-  return 2 * tile.tokens * 80 + (split_w ? 2 : 1) * tile.rows * 80 + tile.subgroups() * 1024;
-}
-
-// The tile of the chunk product for a matrix. A 512-token chunk of a 2048-row
-// matrix is only 128 tiles of 64 x 128, too few workgroups to fill a large GPU
-// (132 SMs on the H100), so matrices narrower than 8192 rows take 64-row tiles.
-// Wide matrices of other types than F16 take 128 tokens: on the H100 (pp512 of
-// the Llama-3.2-1B shape) gate/up went from 41.7 to 21.6 us per token for Q8_0
-// and from 35.2 to 19.9 for Q4_0; F16, which stages without conversion, gained
-// nothing (14.2 against 15.2). The narrow ones lose with 128 tokens (half the
-// workgroups).
-CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared) {
-  const std::string w = weight_variant(t);
-  if (rows < 8192) return {"matmul_coop64_" + w, 64, 64};
-  const CoopTile wide{"matmul_coop128_" + w, 128, 128};
-  if (t != GgmlType::f16 && coop_shared_bytes(t, wide) <= max_shared) return wide;
-  return {"matmul_coop_" + w, 64, 128};
-}
+constexpr uint32_t kSplitReduceGroup = 256;
 
 // Q8_0 / Q4_0 rows in the GPU layout of weights.glsl: the quants of every block,
 // then every block's float16 scale, then zeros up to a multiple of 16 bytes.
@@ -95,6 +71,14 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   return s;
 }
 
+// part_: room for the most splits of the widest group of products that run
+// together (Q, K and V, or one of the others) over 512 tokens; k_splits() gives
+// fewer where it is short.
+uint64_t split_part_floats(const HParams& h, uint32_t max_chunk) {
+  const uint64_t qkv = uint64_t{h.heads + 2 * h.kv_heads} * h.head_dim;
+  return uint64_t{kMaxKSplits} * std::min(max_chunk, 512u) * std::max<uint64_t>(qkv, h.dim);
+}
+
 std::string mib(uint64_t b) {
   return std::to_string((b + (1u << 19)) >> 20) + " MiB";
 }
@@ -107,8 +91,9 @@ void check_fits(const vk::Context& ctx, const ModelFile& m, const StreamConfig& 
   const uint64_t kv = 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) * s.head_dim *
                       (s.kv_type == KvType::f16 ? 2 : 4);
   const uint64_t act = 4ull * s.max_chunk *
-                       (2ull * h.dim + 2ull * h.heads * h.head_dim +
-                        2ull * h.kv_heads * h.head_dim + 2ull * h.ffn + h.vocab);
+                           (2ull * h.dim + 2ull * h.heads * h.head_dim +
+                            2ull * h.kv_heads * h.head_dim + 2ull * h.ffn + h.vocab) +
+                       (ctx.info().coopmat_prefill ? 4 * split_part_floats(h, s.max_chunk) : 0);
   const uint64_t need = weights + kv + act;
   const uint64_t used = ctx.allocated_bytes();
   const uint64_t cap = ctx.memory_limit() ? ctx.memory_limit() : ctx.info().device_local_bytes;
@@ -153,6 +138,9 @@ Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
   logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
   history_ = ctx_.create_buffer(M * 4, vk::MemoryUse::readback, "greedy tokens");
   coop_ = cfg.coop_prefill && ctx_.info().coopmat_prefill && vk::env("SINKSTREAM_COOPMAT") != "0";
+  // Two workgroups per SM: on the H100 (pp512, F16) 4 and 8 were slower.
+  split_target_ = coop_ ? 2 * ctx_.info().compute_units : 0;
+  if (split_target_) part_ = act(split_part_floats(hp_, max_chunk_), "split-K partial sums");
   cache_->use_coop_prefill(coop_);
   cache_->bind({&q_, &k_, &v_, &att_, &sinks_});
   gpu_greedy_ = cfg.gpu_greedy;
@@ -205,6 +193,8 @@ void Engine::make_kernels() {
   kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
   kernels_.argmax = &ctx_.kernel({"argmax", 3, sizeof(ArgmaxPC), {256, 1, 1}, {}});
+  kernels_.reduce =
+      &ctx_.kernel({"matmul_reduce", 3, sizeof(MatmulReducePC), {kSplitReduceGroup, 1, 1}, {}});
 }
 
 const vk::Kernel& Engine::matmul_kernel(GgmlType t, uint32_t tokens) {
@@ -220,7 +210,7 @@ const vk::Kernel& Engine::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Engine::bind_sets() {
-  const uint32_t sets = 24 * hp_.layers + 6;
+  const uint32_t sets = 38 * hp_.layers + 10;  // 7 products of 5 sets and 3 more per layer
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w,
@@ -228,10 +218,19 @@ void Engine::bind_sets() {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy_, &out};
     MatmulSets s{ctx_.bind(pool, matmul_kernel(w.type, 1), b),
                  ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b),
+                 {},
+                 {},
+                 {},
                  {}};
     if (coop_ && w.cols % kCoopK == 0) {
-      s.coop_tile = coop_tile(w.type, w.rows, ctx_.info().max_shared_bytes);
+      s.coop_tile = coop_tile(w.type, w.rows, ctx_.info().max_shared_bytes, split_target_ > 0);
       s.coop = ctx_.bind(pool, matmul_coop_kernel(s.coop_tile), b);
+      if (split_target_) {
+        const vk::GpuBuffer* split[] = {&in, &w.buffer, &dummy_, &part_};
+        s.coop_split = ctx_.bind(pool, matmul_coop_kernel(s.coop_tile), split);
+        const vk::GpuBuffer* r[] = {&part_, b[2], &out};
+        s.reduce = ctx_.bind(pool, *kernels_.reduce, r);
+      }
     }
     return s;
   };
@@ -268,7 +267,27 @@ void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, 
   if (m > 1 && sets.coop.kernel) {
     const uint32_t tiles = ceil_div(n_rows, sets.coop_tile.rows);
     const uint32_t tx = std::min(tiles, ctx_.info().max_workgroup_count[0]);
-    cmd_.dispatch(sets.coop, pc, {tx, ceil_div(tiles, tx), ceil_div(m, sets.coop_tile.tokens)});
+    const uint32_t splits = k_splits(sets, m, n_rows, pc.k_cols);
+    const std::array<uint32_t, 3> grid{tx, ceil_div(tiles, tx),
+                                       ceil_div(m, sets.coop_tile.tokens) * splits};
+    if (splits == 1) return cmd_.dispatch(sets.coop, pc, grid);
+    // The partial sums go to part_; end_products() adds them into out.
+    const MatmulReducePC r{m,
+                           n_rows,
+                           splits,
+                           static_cast<uint32_t>(part_used_),
+                           pc.out_offset,
+                           pc.out_stride,
+                           pc.accumulate,
+                           pc.has_bias};
+    pc.out_offset = r.part_offset;
+    pc.out_stride = n_rows;
+    pc.accumulate = pc.has_bias = 0;
+    pc.k_splits = splits;
+    cmd_.dispatch(sets.coop_split, pc, grid);
+    part_used_ += uint64_t{splits} * m * n_rows;
+    ++split_products_;
+    reduces_.emplace_back(&sets.reduce, r);
     return;
   }
   // One token (decode) takes the MT = 1 variant: no work on empty token slots.
@@ -276,6 +295,27 @@ void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, 
     cmd_.dispatch(sets.one, pc, {gx, ceil_div(groups, gx), 1});
   else
     cmd_.dispatch(sets.many, pc, {gx, ceil_div(groups, gx), ceil_div(m, kMatmulTokens)});
+}
+
+uint32_t Engine::k_splits(const MatmulSets& sets, uint32_t m, uint32_t n_rows, uint32_t k) const {
+  if (!sets.reduce.kernel || !sets.coop_tile.k_splits) return 1;
+  const uint32_t tiles = ceil_div(n_rows, sets.coop_tile.rows) * ceil_div(m, sets.coop_tile.tokens);
+  uint32_t s = coop_k_splits(tiles, k, split_target_);
+  while (s > 1 && part_used_ + uint64_t{s} * m * n_rows > part_.size() / 4) s /= 2;
+  return s;
+}
+
+void Engine::end_products() {
+  cmd_.compute_barrier();
+  if (reduces_.empty()) return;
+  for (const auto& [set, pc] : reduces_) {
+    const uint32_t groups = ceil_div(pc.m_rows * pc.n_rows, kSplitReduceGroup);
+    const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
+    cmd_.dispatch(*set, pc, {gx, ceil_div(groups, gx), 1});
+  }
+  cmd_.compute_barrier();
+  reduces_.clear();
+  part_used_ = 0;
 }
 
 namespace {
@@ -337,7 +377,7 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   record_matmul(l.q, n, qd, matmul_io(l.wq, dim, qd, false, l.bq.has_value()));
   record_matmul(l.k, n, kvd, matmul_io(l.wk, dim, kvd, false, l.bk.has_value()));
   record_matmul(l.v, n, kvd, matmul_io(l.wv, dim, kvd, false, l.bv.has_value()));
-  cmd_.compute_barrier();
+  end_products();
   stamp("attn_qkv");
   check(q_, uint64_t{n} * qd, li, "attn_q (matmul)");
   check(k_, uint64_t{n} * kvd, li, "attn_k (matmul)");
@@ -352,7 +392,7 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
   if (probe_first_ && n == 1) cache_->record_probe(cmd_, li, io, li * hp_.heads * probe_first_);
   record_matmul(l.o, n, dim, matmul_io(l.wo, qd, dim, true, false));
-  cmd_.compute_barrier();
+  end_products();
   stamp("attn_output");
   check(x_, uint64_t{n} * dim, li, "attn_output (matmul + residual)");
   cmd_.dispatch(l.norm2, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
@@ -361,7 +401,7 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   check(xn_, uint64_t{n} * dim, li, "ffn_norm (RMSNorm)");
   record_matmul(l.gate_set, n, hp_.ffn, matmul_io(l.gate, dim, hp_.ffn, false, false));
   record_matmul(l.up_set, n, hp_.ffn, matmul_io(l.up, dim, hp_.ffn, false, false));
-  cmd_.compute_barrier();
+  end_products();
   stamp("ffn_gate_up");
   check(gate_, uint64_t{n} * hp_.ffn, li, "ffn_gate (matmul)");
   check(up_, uint64_t{n} * hp_.ffn, li, "ffn_up (matmul)");
@@ -370,7 +410,7 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   stamp("swiglu");
   check(gate_, uint64_t{n} * hp_.ffn, li, "SwiGLU");
   record_matmul(l.down_set, n, dim, matmul_io(l.down, hp_.ffn, dim, true, false));
-  cmd_.compute_barrier();
+  end_products();
   stamp("ffn_down");
   check(x_, uint64_t{n} * dim, li, "ffn_down (matmul + residual)");
 }
@@ -417,6 +457,7 @@ void Engine::record_forward(uint32_t n, bool all_logits) {
   MatmulPC pc = matmul_io(out, hp_.dim, hp_.vocab, false, false);
   pc.x_offset = all_logits ? 0 : (n - 1) * hp_.dim;
   record_matmul(logits_set_, all_logits ? n : 1, hp_.vocab, pc);
+  if (!reduces_.empty()) end_products();
   stamp("logits");
 }
 
@@ -527,6 +568,7 @@ EngineCounters Engine::counters() const {
   c.slots_used = s.slots_used();
   c.capacity = s.sinks + s.window;
   c.device_bytes = ctx_.allocated_bytes();
+  c.k_split_products = split_products_;
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kv/kv_cache.hpp"
+#include "model/coop_tiles.hpp"
 #include "model/finite_check.hpp"
 #include "model/model_file.hpp"
 #include "model/push_constants.hpp"
@@ -42,16 +43,8 @@ struct EngineCounters {
   uint64_t tokens = 0;   // tokens fed since the stream started
   uint64_t evicted = 0;  // tokens that have left the window
   uint32_t slots_used = 0, capacity = 0;
-  uint64_t device_bytes = 0;  // weights + cache + activations
-};
-
-// A tile of matmul_coop.comp: its compiled variant and geometry.
-struct CoopTile {
-  std::string shader;
-  uint32_t tokens = 0;  // BM
-  uint32_t rows = 0;    // BN
-  uint32_t subgroups() const { return tokens / 32 * 2; }  // (BM / 32) x WN = 2, 32 wide
-  uint32_t threads() const { return subgroups() * 32; }
+  uint64_t device_bytes = 0;      // weights + cache + activations
+  uint64_t k_split_products = 0;  // chunk products recorded split along K (coop_k_splits)
 };
 
 // A weight on the GPU in its file type.
@@ -144,10 +137,16 @@ class Engine {
     vk::BindingSet one, many;
     vk::BindingSet coop;  // matmul_coop (kernel null where the path is off or K does not fit)
     CoopTile coop_tile;   // its variant and tile
+    // Split along K: matmul_coop writing into part_, and matmul_reduce from it.
+    vk::BindingSet coop_split, reduce;
   };
   const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
   const vk::Kernel& matmul_coop_kernel(const CoopTile& tile);
+  // Records a product. Independent ones may follow before end_products(), which
+  // places the barrier (and adds up the products that were split along K).
   void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
+  uint32_t k_splits(const MatmulSets& sets, uint32_t m, uint32_t n_rows, uint32_t k) const;
+  void end_products();
   void record_layer(uint32_t l, uint32_t n);
   // The fused one-token path (engine_decode.cpp).
   struct DecodeSets;
@@ -189,7 +188,14 @@ class Engine {
   vk::GpuBuffer att_;        // attention output (token, heads * head_dim)
   vk::GpuBuffer gate_, up_;  // (token, ffn)
   vk::GpuBuffer logits_;     // (token, vocab), host-read
-  vk::GpuBuffer probe_;      // (layer, head, first) attention on the first tokens, host-read
+  // (split, token, n) partial sums of the products split along K since the last
+  // end_products(), one dense block each from its part_offset.
+  vk::GpuBuffer part_;
+  uint64_t part_used_ = 0;     // floats of part_ taken since end_products()
+  uint32_t split_target_ = 0;  // workgroups that fill the GPU (0: never split)
+  uint64_t split_products_ = 0;
+  std::vector<std::pair<const vk::BindingSet*, MatmulReducePC>> reduces_;  // pending
+  vk::GpuBuffer probe_;  // (layer, head, first) attention on the first tokens, host-read
   uint32_t probe_first_ = 0;
   uint32_t rope_row_ = 0;  // RoPE table row of the step being recorded
   vk::GpuBuffer history_;  // (step) tokens picked on the GPU, host-read
@@ -207,7 +213,7 @@ class Engine {
   double last_gpu_ms_ = 0;
 
   struct Kernels {
-    const vk::Kernel *embed, *rmsnorm, *swiglu, *argmax;  // matmuls come from matmul_kernel()
+    const vk::Kernel *embed, *rmsnorm, *swiglu, *argmax, *reduce;  // matmuls: matmul_kernel()
   } kernels_{};
   vk::DescriptorPool pool_;
   vk::BindingSet embed_set_, final_norm_set_;

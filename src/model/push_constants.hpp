@@ -36,11 +36,30 @@ struct MatmulPC {
   uint32_t out_stride;  // floats between tokens in out
   uint32_t accumulate;  // 1: out += result (residual connections)
   uint32_t has_bias;
+  // matmul_coop.comp only: workgroups along K (1: none). With more, split s of
+  // token m writes its partial sum, without bias, at out_offset + (s * m_rows + m)
+  // * out_stride, and matmul_reduce.comp adds them up.
+  uint32_t k_splits;
   uint32_t pad0;
-  uint32_t pad1;
 };
 static_assert(sizeof(MatmulPC) == 48);
 static_assert(offsetof(MatmulPC, has_bias) == 36);
+static_assert(offsetof(MatmulPC, k_splits) == 40);
+
+// matmul_reduce.comp: out[m][n] (+)= sum_s part[s][m][n] (+ bias[n]), the end of a
+// product split along K. part is (split, token, n), dense from part_offset.
+struct MatmulReducePC {
+  uint32_t m_rows;
+  uint32_t n_rows;
+  uint32_t splits;
+  uint32_t part_offset;  // floats
+  uint32_t out_offset;
+  uint32_t out_stride;
+  uint32_t accumulate;
+  uint32_t has_bias;
+};
+static_assert(sizeof(MatmulReducePC) == 32);
+static_assert(offsetof(MatmulReducePC, has_bias) == 28);
 
 // swiglu.comp: gate[i] = silu(gate[i]) * up[i].
 struct SwigluPC {

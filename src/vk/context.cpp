@@ -92,9 +92,10 @@ bool coopmat_nv_f16_16(VkInstance inst, VkPhysicalDevice pd) {
       n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
   if (get(pd, &n, props.data()) != VK_SUCCESS) return false;
   for (const auto& p : props)
-    if (p.MSize == 16 && p.NSize == 16 && p.KSize == 16 && p.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
-        p.BType == VK_COMPONENT_TYPE_FLOAT16_NV && p.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
-        p.DType == VK_COMPONENT_TYPE_FLOAT32_NV && p.scope == VK_SCOPE_SUBGROUP_NV)
+    if (p.MSize == 16 && p.NSize == 16 && p.KSize == 16 &&
+        p.AType == VK_COMPONENT_TYPE_FLOAT16_NV && p.BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+        p.CType == VK_COMPONENT_TYPE_FLOAT32_NV && p.DType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+        p.scope == VK_SCOPE_SUBGROUP_NV)
       return true;
   return false;
 }
@@ -103,6 +104,9 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
   VkPhysicalDeviceVulkan12Properties p12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
   p11.pNext = &p12;
+  VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
+  if (has_extension(pd, "VK_NV_shader_sm_builtins")) p12.pNext = &sm;
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &p11;
   vkGetPhysicalDeviceProperties2(pd, &props);
@@ -144,6 +148,7 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   d.coopmat_prefill = d.coopmat_nv && f12.shaderFloat16 && f12.vulkanMemoryModel &&
                       p11.subgroupSize == 32 && coopmat_nv_f16_16(inst, pd);
   d.executable_stats = has_extension(pd, "VK_KHR_pipeline_executable_properties");
+  d.compute_units = sm.shaderSMCount;
   d.max_shared_bytes = lim.maxComputeSharedMemorySize;
   d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
   for (int i = 0; i < 3; ++i) d.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];

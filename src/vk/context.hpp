@@ -36,8 +36,9 @@ struct DeviceInfo {
   bool storage_16bit = false;
   bool coopmat_khr = false;
   bool coopmat_nv = false;
-  bool coopmat_prefill = false;  // NV 16x16x16 f16 -> f32, f16 math, memory model, subgroup 32
+  bool coopmat_prefill = false;   // NV 16x16x16 f16 -> f32, f16 math, memory model, subgroup 32
   bool executable_stats = false;  // VK_KHR_pipeline_executable_properties (registers per kernel)
+  uint32_t compute_units = 0;  // streaming multiprocessors (VK_NV_shader_sm_builtins); 0: unknown
   uint32_t max_shared_bytes = 0;
   uint32_t max_workgroup_invocations = 0;
   std::array<uint32_t, 3> max_workgroup_count{};
