@@ -31,6 +31,9 @@
 // 16-byte weight units (weights.glsl): F16 rows are k_cols * 2 bytes, a multiple of
 // 64 where the engine uses this kernel; Q8_0 / Q4_0 rows are padded to 16 bytes.
 #define WEIGHTS_UNITS
+#ifdef COOP_GLU
+#define WEIGHTS_UP_BINDING 4
+#endif
 #include "model_pc.glsl"
 #include "weights.glsl"
 
@@ -56,6 +59,20 @@ const uint WGR = BN * KG / T;  // groups of 8 weights each thread fetches per st
 // (keeps every fragment 16-byte aligned). The engine's coop_shared_bytes()
 // mirrors these sizes.
 const uint PITCH = KG + 1u;
+
+#ifdef COOP_GLU
+// gate and up in one product, out = silu(x W^T) * (x U^T) (SwiGLU; no bias, no
+// residual): tile row r is gate row n0 + r for the first BN / 2 and up row
+// n0 + r - BN / 2 for the rest, so with WN = 2 subgroup column 0 accumulates gate
+// and column 1 up for the same outputs.
+const uint OUT_N = BN / 2u;  // outputs per workgroup
+bool row_is_up(uint r) { return r >= OUT_N; }
+uint row_n(uint n0, uint r) { return n0 + r % OUT_N; }
+#else
+const uint OUT_N = BN;
+bool row_is_up(uint r) { return false; }
+uint row_n(uint n0, uint r) { return n0 + r; }
+#endif
 
 layout(std430, binding = 0) readonly buffer X { vec4 x[]; };        // (token, k / 4), strided
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };  // (n)
@@ -97,18 +114,20 @@ void fetch(uint m0, uint n0, uint k0) {
   }
 #ifdef W_QUANT
   [[unroll]] for (uint i = 0u; i < QU; ++i) {
-    const uint u = tid + i * T, n = n0 + u / 2u, row = n * pc.row_bytes, unit = k0 / 16u + u % 2u;
-    wqu[i] = n < pc.n_rows ? fetch_unit(false, row, unit) : uvec4(0u);
-    wd[i] = n < pc.n_rows ? fetch_scale(false, row, unit) : 0.0;
+    const uint u = tid + i * T, r = u / 2u, n = row_n(n0, r), row = n * pc.row_bytes;
+    const uint unit = k0 / 16u + u % 2u;
+    wqu[i] = n < pc.n_rows ? fetch_unit(row_is_up(r), row, unit) : uvec4(0u);
+    wd[i] = n < pc.n_rows ? fetch_scale(row_is_up(r), row, unit) : 0.0;
   }
 #else
   [[unroll]] for (uint i = 0u; i < WGR; ++i) {
-    const uint g = tid + i * T, n = n0 + g / KG, k = k0 + (g % KG) * 8u;
+    const uint g = tid + i * T, r = g / KG, n = row_n(n0, r), k = k0 + (g % KG) * 8u;
+    const bool up = row_is_up(r);
 #ifdef W_F16
-    wr[i] = n < pc.n_rows ? fetch_unit(false, n * pc.row_bytes, k / 8u) : uvec4(0u);
+    wr[i] = n < pc.n_rows ? fetch_unit(up, n * pc.row_bytes, k / 8u) : uvec4(0u);
 #else
-    wr[2u * i] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k) : vec4(0.0);
-    wr[2u * i + 1u] = n < pc.n_rows ? load_w4(n * pc.row_bytes, k + 4u) : vec4(0.0);
+    wr[2u * i] = n < pc.n_rows ? load_w4_of(up, n * pc.row_bytes, k) : vec4(0.0);
+    wr[2u * i + 1u] = n < pc.n_rows ? load_w4_of(up, n * pc.row_bytes, k + 4u) : vec4(0.0);
 #endif
   }
 #endif
@@ -157,7 +176,7 @@ void stage() {
 
 void main() {
   // Rows may need more workgroups than one grid dimension allows (large vocabularies).
-  const uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * BN;
+  const uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * OUT_N;
   // z walks (token block, split): with k_splits > 1 each workgroup sums one
   // contiguous share of K and writes it to its own plane of out (no bias, no
   // residual), which matmul_reduce.comp adds up.
@@ -197,6 +216,24 @@ void main() {
     barrier();
   }
 
+#ifdef COOP_GLU
+  // The gate and up accumulators of the same outputs meet in shared memory; each
+  // subgroup of the pair writes half of silu(gate) * up (as swiglu.comp computes it).
+  const uint lane = gl_SubgroupInvocationID, pair = sg - wn;
+  [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) {
+    coopMatStoreNV(acc[f], cs, sg * 256u, 16u, false);
+    barrier();
+    const uint mb = m0 + wm * 32u + (f / NF) * 16u, nb = n0 + (f % NF) * 16u;
+    for (uint e = wn * 128u + lane; e < wn * 128u + 128u; e += gl_SubgroupSize) {
+      const uint m = mb + e / 16u, n = nb + e % 16u;
+      if (m < pc.m_rows && n < pc.n_rows) {
+        const float g = cs[pair * 256u + e];
+        o[pc.out_offset + m * pc.out_stride + n] = g / (1.0 + exp(-g)) * cs[(pair + 1u) * 256u + e];
+      }
+    }
+    barrier();
+  }
+#else
   // Each accumulator goes through shared memory so the store can check bounds
   // and add the bias or the residual.
   const uint lane = gl_SubgroupInvocationID;
@@ -216,4 +253,5 @@ void main() {
     }
     subgroupBarrier();
   }
+#endif
 }

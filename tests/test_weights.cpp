@@ -27,10 +27,15 @@ struct StreamShape {
 // Largest |GPU logit - reference logit| over a stream that wraps the window:
 // in chunks (prefill kernels), or one token per step (the decode path, fused
 // where the device allows, which it then asserts).
-// split_products: where given, gets the count of chunk products split along K.
+// Which fast paths of the chunk products a stream took.
+struct PathsTaken {
+  uint64_t split_products = 0;  // products split along K
+  bool fused_glu = false;       // gate/up and SwiGLU in one product
+};
+
 double max_logit_error(const model::SyntheticSpec& spec, const std::string& name,
                        bool one_by_one = false, StreamShape shape = {},
-                       uint64_t* split_products = nullptr) {
+                       PathsTaken* paths = nullptr) {
   const std::string path = temp_path(name + ".gguf");
   model::write_synthetic_gguf(path, spec);
   const auto m = model::load_model(path);
@@ -56,7 +61,7 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
       got.insert(got.end(), l.begin(), l.end());
     }
   }
-  if (split_products) *split_products = engine.counters().k_split_products;
+  if (paths) *paths = {engine.counters().k_split_products, engine.fused_glu()};
   double worst = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto want = reference.forward(tokens[i]);
@@ -156,12 +161,37 @@ TEST_SUITE("weights") {
       spec.kv_heads = 2;
       spec.ffn = 1024;
       spec.qwen2 = type == model::GgmlType::q8_0;
-      uint64_t split = 0;
+      PathsTaken paths;
       const double err =
-          max_logit_error(spec, std::string("ksplit-") + name, false, {40, 64, 80}, &split);
-      INFO(name << ": max |gpu - reference| logit = " << err << ", products split: " << split);
+          max_logit_error(spec, std::string("ksplit-") + name, false, {40, 64, 80}, &paths);
+      INFO(name << ": max |gpu - reference| logit = " << err
+                << ", products split: " << paths.split_products);
       CHECK(err <= 1e-3);
-      if (splits) CHECK(split > 0);
+      if (splits) CHECK(paths.split_products > 0);
+    }
+  }
+
+  TEST_CASE("gate/up and SwiGLU in one chunk product, every weight type") {
+    // An FFN of 8192 takes the wide tiles, where the cooperative-matrix path
+    // computes silu(gate) * up in the product's epilogue; ffn_down (K = 8192 over
+    // a 64-row matrix) splits along K. Elsewhere this checks the portable kernels.
+    const bool coop = gpu().context().info().coopmat_prefill;
+    if (!coop) MESSAGE("no cooperative matrices here: gate, up and SwiGLU run apart");
+    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
+                              {model::GgmlType::f16, "f16"},
+                              {model::GgmlType::bf16, "bf16"},
+                              {model::GgmlType::q8_0, "q8_0"},
+                              {model::GgmlType::q4_0, "q4_0"}}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.ffn = 8192;
+      PathsTaken paths;
+      const double err =
+          max_logit_error(spec, std::string("glu-") + name, false, {40, 64, 80}, &paths);
+      INFO(name << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+      CHECK(paths.fused_glu == coop);
     }
   }
 

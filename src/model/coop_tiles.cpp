@@ -33,6 +33,14 @@ CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared, bool can_spli
   return {"matmul_coop_" + w, 64, 128, narrow};
 }
 
+CoopTile coop_glu_tile(GgmlType t, uint32_t rows, uint32_t max_shared) {
+  CoopTile tile = coop_tile(t, rows, max_shared, true);
+  if (tile.k_splits) return {};
+  tile.shader = std::string(tile.tokens == 128 ? "matmul_coop128_glu_" : "matmul_coop_glu_") +
+                weight_variant(t);
+  return tile;
+}
+
 uint32_t coop_k_splits(uint32_t tiles, uint32_t k, uint32_t target) {
   uint32_t s = 1;
   while (s < kMaxKSplits && uint64_t{tiles} * s < target && k % (2 * s * kCoopK) == 0 &&

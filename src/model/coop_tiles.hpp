@@ -29,6 +29,11 @@ uint32_t coop_shared_bytes(GgmlType t, const CoopTile& tile);
 // engine can (`can_split`) or cannot split products along K.
 CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared, bool can_split);
 
+// The tile of matmul_coop.comp's fused gate/up + SwiGLU variant (COOP_GLU) for an
+// FFN of `rows`, taking tile.rows / 2 outputs per workgroup; an empty shader where
+// the FFN is narrow (its products split along K instead).
+CoopTile coop_glu_tile(GgmlType t, uint32_t rows, uint32_t max_shared);
+
 // Workgroups along K for a product of `tiles` workgroups with `k` columns: 1, 2,
 // 4 or 8, doubled while the GPU would have fewer than `target` workgroups and
 // each share keeps at least kMinSplitK columns in whole k steps. target 0: 1.

@@ -13,12 +13,6 @@
 namespace sinkstream::model {
 namespace {
 
-constexpr uint32_t kGroup = 64;         // elementwise kernels
-constexpr uint32_t kMatmulGroup = 128;  // threads per matmul workgroup
-constexpr uint32_t kMatmulRows = 2;     // RN in matmul.comp
-constexpr uint32_t kMatmulTokens = 8;   // MT in matmul.comp for chunks; decode uses MT = 1
-constexpr uint32_t kSplitReduceGroup = 256;
-
 // Q8_0 / Q4_0 rows in the GPU layout of weights.glsl: the quants of every block,
 // then every block's float16 scale, then zeros up to a multiple of 16 bytes.
 // Returns the new bytes per row.
@@ -188,10 +182,10 @@ void Engine::make_kernels() {
   kernels_.embed = &ctx_.kernel({std::string("embed_") + weight_variant(tok_embd_.type),
                                  3,
                                  sizeof(EmbedPC),
-                                 {kGroup, 1, 1},
+                                 {kElementwiseGroup, 1, 1},
                                  {}});
   kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
-  kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kGroup, 1, 1}, {}});
+  kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kElementwiseGroup, 1, 1}, {}});
   kernels_.argmax = &ctx_.kernel({"argmax", 3, sizeof(ArgmaxPC), {256, 1, 1}, {}});
   kernels_.reduce =
       &ctx_.kernel({"matmul_reduce", 3, sizeof(MatmulReducePC), {kSplitReduceGroup, 1, 1}, {}});
@@ -210,7 +204,7 @@ const vk::Kernel& Engine::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Engine::bind_sets() {
-  const uint32_t sets = 38 * hp_.layers + 10;  // 7 products of 5 sets and 3 more per layer
+  const uint32_t sets = 39 * hp_.layers + 10;  // 7 products of 5 sets and 4 more per layer
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w,
@@ -250,6 +244,13 @@ void Engine::bind_sets() {
     const vk::GpuBuffer* sw[] = {&gate_, &up_};
     l.swiglu = ctx_.bind(pool, *kernels_.swiglu, sw);
     l.down_set = mm(gate_, l.down, std::nullopt, x_);
+    if (!coop_ || l.gate.cols % kCoopK) continue;
+    l.glu_tile = coop_glu_tile(l.gate.type, l.gate.rows, ctx_.info().max_shared_bytes);
+    if (l.glu_tile.shader.empty()) continue;
+    const vk::GpuBuffer* g[] = {&xn_, &l.gate.buffer, &dummy_, &gate_, &l.up.buffer};
+    const vk::Kernel& k =
+        ctx_.kernel({l.glu_tile.shader, 5, sizeof(MatmulPC), {l.glu_tile.threads(), 1, 1}, {}});
+    l.glu = ctx_.bind(pool, k, g);
   }
   const vk::GpuBuffer* e[] = {&ids_, &tok_embd_.buffer, &x_};
   embed_set_ = ctx_.bind(pool, *kernels_.embed, e);
@@ -258,79 +259,6 @@ void Engine::bind_sets() {
   final_norm_set_ = norm(x_, output_norm_, xn_);
   logits_set_ = mm(xn_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_);
 }
-
-void Engine::record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc) {
-  pc.m_rows = m;
-  pc.n_rows = n_rows;
-  const uint32_t groups = ceil_div(n_rows, kMatmulRows);
-  const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
-  if (m > 1 && sets.coop.kernel) {
-    const uint32_t tiles = ceil_div(n_rows, sets.coop_tile.rows);
-    const uint32_t tx = std::min(tiles, ctx_.info().max_workgroup_count[0]);
-    const uint32_t splits = k_splits(sets, m, n_rows, pc.k_cols);
-    const std::array<uint32_t, 3> grid{tx, ceil_div(tiles, tx),
-                                       ceil_div(m, sets.coop_tile.tokens) * splits};
-    if (splits == 1) return cmd_.dispatch(sets.coop, pc, grid);
-    // The partial sums go to part_; end_products() adds them into out.
-    const MatmulReducePC r{m,
-                           n_rows,
-                           splits,
-                           static_cast<uint32_t>(part_used_),
-                           pc.out_offset,
-                           pc.out_stride,
-                           pc.accumulate,
-                           pc.has_bias};
-    pc.out_offset = r.part_offset;
-    pc.out_stride = n_rows;
-    pc.accumulate = pc.has_bias = 0;
-    pc.k_splits = splits;
-    cmd_.dispatch(sets.coop_split, pc, grid);
-    part_used_ += uint64_t{splits} * m * n_rows;
-    ++split_products_;
-    reduces_.emplace_back(&sets.reduce, r);
-    return;
-  }
-  // One token (decode) takes the MT = 1 variant: no work on empty token slots.
-  if (m == 1)
-    cmd_.dispatch(sets.one, pc, {gx, ceil_div(groups, gx), 1});
-  else
-    cmd_.dispatch(sets.many, pc, {gx, ceil_div(groups, gx), ceil_div(m, kMatmulTokens)});
-}
-
-uint32_t Engine::k_splits(const MatmulSets& sets, uint32_t m, uint32_t n_rows, uint32_t k) const {
-  if (!sets.reduce.kernel || !sets.coop_tile.k_splits) return 1;
-  const uint32_t tiles = ceil_div(n_rows, sets.coop_tile.rows) * ceil_div(m, sets.coop_tile.tokens);
-  uint32_t s = coop_k_splits(tiles, k, split_target_);
-  while (s > 1 && part_used_ + uint64_t{s} * m * n_rows > part_.size() / 4) s /= 2;
-  return s;
-}
-
-void Engine::end_products() {
-  cmd_.compute_barrier();
-  if (reduces_.empty()) return;
-  for (const auto& [set, pc] : reduces_) {
-    const uint32_t groups = ceil_div(pc.m_rows * pc.n_rows, kSplitReduceGroup);
-    const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
-    cmd_.dispatch(*set, pc, {gx, ceil_div(groups, gx), 1});
-  }
-  cmd_.compute_barrier();
-  reduces_.clear();
-  part_used_ = 0;
-}
-
-namespace {
-MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride, bool accumulate,
-                   bool bias) {
-  MatmulPC pc{};
-  pc.k_cols = w.cols;
-  pc.row_bytes = w.row_bytes;
-  pc.x_stride = in_stride;
-  pc.out_stride = out_stride;
-  pc.accumulate = accumulate;
-  pc.has_bias = bias;
-  return pc;
-}
-}  // namespace
 
 void Engine::stamp(const char* op) {
   if (!profile_.pool) return;
@@ -399,22 +327,15 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   cmd_.compute_barrier();
   stamp("ffn_norm");
   check(xn_, uint64_t{n} * dim, li, "ffn_norm (RMSNorm)");
-  record_matmul(l.gate_set, n, hp_.ffn, matmul_io(l.gate, dim, hp_.ffn, false, false));
-  record_matmul(l.up_set, n, hp_.ffn, matmul_io(l.up, dim, hp_.ffn, false, false));
-  end_products();
-  stamp("ffn_gate_up");
-  check(gate_, uint64_t{n} * hp_.ffn, li, "ffn_gate (matmul)");
-  check(up_, uint64_t{n} * hp_.ffn, li, "ffn_up (matmul)");
-  cmd_.dispatch(l.swiglu, SwigluPC{n * hp_.ffn, 0, 0, 0}, {ceil_div(n * hp_.ffn, kGroup), 1, 1});
-  cmd_.compute_barrier();
-  stamp("swiglu");
-  check(gate_, uint64_t{n} * hp_.ffn, li, "SwiGLU");
+  record_ffn_in(li, n);
   record_matmul(l.down_set, n, dim, matmul_io(l.down, hp_.ffn, dim, true, false));
   end_products();
   stamp("ffn_down");
   check(x_, uint64_t{n} * dim, li, "ffn_down (matmul + residual)");
 }
 
+// gate_ = silu(xn W_gate^T) * (xn W_up^T): one product where the FFN is wide
+// enough for the fused kernel (it also saves writing and re-reading up_).
 void Engine::record_chunk(uint32_t n, bool all_logits) {
   begin_chunk();
   record_forward(n, all_logits);
@@ -439,7 +360,7 @@ void Engine::begin_chunk() {
 // the last token only unless all_logits).
 void Engine::record_forward(uint32_t n, bool all_logits) {
   cmd_.dispatch(embed_set_, EmbedPC{n, hp_.dim, tok_embd_.row_bytes, 0},
-                {ceil_div(n * hp_.dim / 4, kGroup), 1, 1});
+                {ceil_div(n * hp_.dim / 4, kElementwiseGroup), 1, 1});
   cmd_.compute_barrier();
   stamp("embed");
   check(x_, uint64_t{n} * hp_.dim, UINT32_MAX, "token_embd (embedding)");

@@ -114,6 +114,8 @@ class Engine {
   bool fused_decode() const { return decode_ != nullptr; }
   // Whether chunks of several tokens go through the cooperative-matrix kernel.
   bool coop_prefill() const { return coop_; }
+  // Whether those chunks compute gate/up and SwiGLU in one product.
+  bool fused_glu() const;
   const HParams& hparams() const { return hp_; }
   const StreamConfig& cache_config() const { return cache_cfg_; }
 
@@ -147,6 +149,7 @@ class Engine {
   void record_matmul(const MatmulSets& sets, uint32_t m, uint32_t n_rows, MatmulPC pc);
   uint32_t k_splits(const MatmulSets& sets, uint32_t m, uint32_t n_rows, uint32_t k) const;
   void end_products();
+  void record_ffn_in(uint32_t li, uint32_t n);
   void record_layer(uint32_t l, uint32_t n);
   // The fused one-token path (engine_decode.cpp).
   struct DecodeSets;

@@ -1,6 +1,6 @@
-// What engine.cpp and engine_decode.cpp share: one layer's weights on the GPU
-// with the binding sets of the chunk path and of the fused one-token path, and
-// the shader variant of each weight type.
+// What engine.cpp, engine_products.cpp and engine_decode.cpp share: one layer's
+// weights on the GPU with the binding sets of the chunk path and of the fused
+// one-token path, the shader variant of each weight type, and workgroup sizes.
 #pragma once
 #include <optional>
 #include <string>
@@ -12,6 +12,25 @@
 namespace sinkstream::model {
 
 using vk::ceil_div;
+
+constexpr uint32_t kElementwiseGroup = 64;  // elementwise kernels
+constexpr uint32_t kMatmulGroup = 128;      // threads per matmul workgroup
+constexpr uint32_t kMatmulRows = 2;         // RN in matmul.comp
+constexpr uint32_t kMatmulTokens = 8;       // MT in matmul.comp for chunks; decode uses MT = 1
+constexpr uint32_t kSplitReduceGroup = 256;
+
+// The push constants of a product's shapes and flags (m_rows and n_rows are set when recorded).
+inline MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride,
+                          bool accumulate, bool bias) {
+  MatmulPC pc{};
+  pc.k_cols = w.cols;
+  pc.row_bytes = w.row_bytes;
+  pc.x_stride = in_stride;
+  pc.out_stride = out_stride;
+  pc.accumulate = accumulate;
+  pc.has_bias = bias;
+  return pc;
+}
 
 // The -D suffix of the weight kernels (matmul_, matvec_, embed_) for a weight type.
 inline const char* weight_variant(GgmlType t) {
@@ -36,6 +55,8 @@ struct Engine::Layer {
   std::optional<GpuTensor> bq, bk, bv;
   vk::BindingSet norm1, norm2, swiglu;
   MatmulSets q, k, v, o, gate_set, up_set, down_set;
+  vk::BindingSet glu;  // chunks: gate/up and SwiGLU in one product (kernel null where not)
+  CoopTile glu_tile;
 };
 
 // The binding sets of the fused one-token path (engine_decode.cpp).
