@@ -309,6 +309,7 @@ void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n,
   const uint32_t append_groups = ceil_div(n * cfg_.kv_heads * cfg_.head_dim / 4, kAppendGroup);
   cmd.dispatch(stage_sets_[layer], append_pc(n, false, io), {append_groups, 1, 1});
   cmd.compute_barrier();
+  if (io.mark) io.mark("kv_stage (RoPE)");
   AttnSplitPC pc = split_pc(state_, n, n, io);
   const uint32_t n_keys = state_.slots_used() + n;
   const uint32_t blocks = ceil_div(n, bq_prefill_);
@@ -318,6 +319,7 @@ void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n,
   cmd.dispatch(prefill_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, blocks});
   // The commit overwrites ring slots the split kernel has just read.
   cmd.compute_barrier();
+  if (io.mark) io.mark("attention");
   cmd.dispatch(commit_sets_[layer], append_pc(n, true, io), {append_groups, 1, 1});
   record_reduce(cmd, n, pc.n_splits, io);
 }

@@ -2,6 +2,7 @@
 // area a prefill chunk is attended from before it is committed, the split
 // partials, and the recording of append + attention for one layer.
 #pragma once
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct LayerIo {
   uint32_t out_offset = 0, out_stride = 0;  // out: (token, head, head_dim)
   uint32_t sink_offset = 0;               // this layer's sink logits
   uint32_t rope_token = 0;  // decode: the RoPE table row prepare() wrote for this step
+  // Profiling: called after each barrier-separated step of a chunk with its name
+  // (the engine places a timestamp there); empty otherwise.
+  std::function<void(const char*)> mark;
 };
 
 // The buffers a step reads and writes; bound once, so their sizes are fixed.

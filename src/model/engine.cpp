@@ -315,8 +315,9 @@ void Engine::record_layer(uint32_t li, uint32_t n) {
   io.kv_stride = kvd;
   io.sink_offset = li * hp_.heads;
   io.rope_token = rope_row_;
+  if (profile_.pool) io.mark = [this](const char* op) { stamp(op); };
   cache_->record_layer(cmd_, li, n, io);  // ends with a barrier
-  stamp("kv_append+attention");
+  stamp(n > 1 ? "kv_commit+reduce" : "kv_append+attention");
   check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
   if (probe_first_ && n == 1) cache_->record_probe(cmd_, li, io, li * hp_.heads * probe_first_);
   record_matmul(l.o, n, dim, matmul_io(l.wo, qd, dim, true, false));
