@@ -208,6 +208,13 @@ TEST_SUITE("weights") {
     CHECK((split.tokens == 128 && split.rows == 128 && split.k_splits));
     const auto wide = model::coop_tile(model::GgmlType::f16, 8192, 49152, true);
     CHECK((wide.tokens == 64 && wide.rows == 128 && !wide.k_splits));
+    CHECK(model::coop_shared_bytes(model::GgmlType::f16, wide) == 24576);
+    CHECK(model::coop_shared_bytes(model::GgmlType::q8_0, split) == 49152);
+    // Where no tile fits, no cooperative-matrix product (the portable one runs).
+    CHECK(model::coop_tile(model::GgmlType::f16, 8192, 20000, true).shader.empty());
+    CHECK(model::coop_glu_tile(model::GgmlType::f16, 8192, 20000).shader.empty());
+    const auto small = model::coop_tile(model::GgmlType::q8_0, 8192, 40000, true);
+    CHECK((small.tokens == 64 && small.rows == 128));  // 30,720 + 4,096 bytes
   }
 
   TEST_CASE("tied output and learned sink logits") {

@@ -27,15 +27,18 @@ uint32_t coop_shared_bytes(GgmlType t, const CoopTile& tile) {
 CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared, bool can_split) {
   const std::string w = weight_variant(t);
   const bool narrow = rows < 8192;
-  if (narrow && !can_split) return {"matmul_coop64_" + w, 64, 64, false};
+  CoopTile tile{"matmul_coop_" + w, 64, 128, narrow};
   const CoopTile wide{"matmul_coop128_" + w, 128, 128, narrow};
-  if (t != GgmlType::f16 && coop_shared_bytes(t, wide) <= max_shared) return wide;
-  return {"matmul_coop_" + w, 64, 128, narrow};
+  if (narrow && !can_split)
+    tile = {"matmul_coop64_" + w, 64, 64, false};
+  else if (t != GgmlType::f16 && coop_shared_bytes(t, wide) <= max_shared)
+    tile = wide;
+  return coop_shared_bytes(t, tile) <= max_shared ? tile : CoopTile{};
 }
 
 CoopTile coop_glu_tile(GgmlType t, uint32_t rows, uint32_t max_shared) {
   CoopTile tile = coop_tile(t, rows, max_shared, true);
-  if (tile.k_splits) return {};
+  if (tile.shader.empty() || tile.k_splits) return {};
   tile.shader = std::string(tile.tokens == 128 ? "matmul_coop128_glu_" : "matmul_coop_glu_") +
                 weight_variant(t);
   return tile;

@@ -26,7 +26,8 @@ struct CoopTile {
 uint32_t coop_shared_bytes(GgmlType t, const CoopTile& tile);
 
 // The tile of the chunk product for a matrix of `rows` weight rows, where the
-// engine can (`can_split`) or cannot split products along K.
+// engine can (`can_split`) or cannot split products along K; an empty shader
+// where no tile fits `max_shared` bytes (the portable product runs instead).
 CoopTile coop_tile(GgmlType t, uint32_t rows, uint32_t max_shared, bool can_split);
 
 // The tile of matmul_coop.comp's fused gate/up + SwiGLU variant (COOP_GLU) for an

@@ -216,8 +216,9 @@ void Engine::bind_sets() {
                  {},
                  {},
                  {}};
-    if (coop_ && w.cols % kCoopK == 0) {
+    if (coop_ && w.cols % kCoopK == 0)
       s.coop_tile = coop_tile(w.type, w.rows, ctx_.info().max_shared_bytes, split_target_ > 0);
+    if (!s.coop_tile.shader.empty()) {
       s.coop = ctx_.bind(pool, matmul_coop_kernel(s.coop_tile), b);
       if (split_target_) {
         const vk::GpuBuffer* split[] = {&in, &w.buffer, &dummy_, &part_};
