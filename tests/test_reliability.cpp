@@ -113,6 +113,26 @@ TEST_SUITE("reliability") {
     CHECK(std::isfinite(logits[0]));
   }
 
+  TEST_CASE("the submission timeout: per device type, $SINKSTREAM_SUBMIT_TIMEOUT, bad values refused") {
+    CHECK(vk::default_submit_timeout_ms(VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU) == 120000);
+    CHECK(vk::default_submit_timeout_ms(VK_PHYSICAL_DEVICE_TYPE_CPU) == 1800000);
+    {
+      ScopedEnv unset("SINKSTREAM_SUBMIT_TIMEOUT", nullptr);
+      Gpu g;
+      const auto& ctx = g.context();
+      CHECK(ctx.submit_timeout_ns() == vk::default_submit_timeout_ms(ctx.info().type) * 1000000ull);
+    }
+    {
+      ScopedEnv seven("SINKSTREAM_SUBMIT_TIMEOUT", "7");
+      Gpu g;
+      CHECK(g.context().submit_timeout_ns() == 7000000000ull);
+    }
+    for (const char* bad : {"0", "-3", "2m", "99999999"}) {
+      ScopedEnv e("SINKSTREAM_SUBMIT_TIMEOUT", bad);
+      CHECK_THROWS_AS(Gpu(), InvalidArgument);
+    }
+  }
+
   TEST_CASE("a model larger than the device memory is a clear OutOfDeviceMemory error") {
     TinyModel m("too-big");
     GpuOptions o;

@@ -22,6 +22,10 @@ bool env_flag(const char* name) {
   return !v.empty() && v != "0" && v != "false" && v != "off";
 }
 
+uint64_t default_submit_timeout_ms(VkPhysicalDeviceType type) {
+  return type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 30 * 60 * 1000 : 120 * 1000;
+}
+
 namespace {
 
 constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
@@ -266,6 +270,16 @@ uint64_t parse_byte_size(std::string_view text) {
   return std::stoull(s) * mult;
 }
 
+// A whole number of seconds, 1 to 10^6, from setting `what`.
+static uint64_t parse_seconds(const std::string& text, const char* what) {
+  const bool digits = !text.empty() && text.size() <= 7 &&
+                      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+  const uint64_t s = digits ? std::stoull(text) : 0;
+  if (s == 0 || s > 1000000)
+    throw InvalidArgument(std::string(what) + " must be a whole number of seconds (1 to 1000000), not '" + text + "'");
+  return s;
+}
+
 // Where compiled pipelines persist between runs: `setting` as given, nowhere
 // for "off", else $XDG_CACHE_HOME (or ~/.cache)/sinkstream/pipelines-<device
 // and driver>.bin, so a driver update or another GPU starts a new file.
@@ -283,11 +297,14 @@ Context::Context(const ContextOptions& options) {
   memory_limit_ = options.memory_limit;
   if (memory_limit_ == 0 && !env("SINKSTREAM_DEVICE_MEMORY_LIMIT").empty())
     memory_limit_ = parse_byte_size(env("SINKSTREAM_DEVICE_MEMORY_LIMIT"));
-  submit_timeout_ms_ = options.submit_timeout_ms;
   if (!env("SINKSTREAM_INJECT_DEVICE_LOST").empty())
     inject_lost_at_ = parse_byte_size(env("SINKSTREAM_INJECT_DEVICE_LOST"));
   create_instance();
   pick_physical_device(options.device.empty() ? env("SINKSTREAM_DEVICE") : options.device);
+  submit_timeout_ms_ = options.submit_timeout_ms;
+  if (submit_timeout_ms_ == 0 && !env("SINKSTREAM_SUBMIT_TIMEOUT").empty())
+    submit_timeout_ms_ = parse_seconds(env("SINKSTREAM_SUBMIT_TIMEOUT"), "SINKSTREAM_SUBMIT_TIMEOUT") * 1000;
+  if (submit_timeout_ms_ == 0) submit_timeout_ms_ = default_submit_timeout_ms(info_.type);
   create_device();
   pipeline_cache_path_ =
       pipeline_cache_file(options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE")

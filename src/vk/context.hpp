@@ -66,9 +66,15 @@ struct ContextOptions {
   // Where the pipeline cache is loaded from and saved to ("" = in memory only);
   // also $SINKSTREAM_PIPELINE_CACHE.
   std::string pipeline_cache_path;
-  // A submission that has not finished after this long is reported as a lost device.
-  uint64_t submit_timeout_ms = 120000;
+  // A submission that has not finished after this long is reported as a lost device;
+  // 0 = $SINKSTREAM_SUBMIT_TIMEOUT (seconds) if set, else default_submit_timeout_ms().
+  uint64_t submit_timeout_ms = 0;
 };
+
+// 120 s on GPUs. 30 minutes on CPU drivers: lavapipe compiles each kernel variant
+// on its first dispatch, inside the submission, and a large one (attention with
+// head_dim 256) took over 120 s on a busy 2-core machine, which is not a hang.
+uint64_t default_submit_timeout_ms(VkPhysicalDeviceType type);
 
 // Parses "123", "64K", "512M", "2G" (binary units). Throws InvalidArgument.
 uint64_t parse_byte_size(std::string_view text);

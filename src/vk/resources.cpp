@@ -388,8 +388,8 @@ void Context::submit(VkCommandBuffer cmd, VkFence fence) {
 void Context::wait(VkFence fence) {
   const VkResult r = vkWaitForFences(device(), 1, &fence, VK_TRUE, submit_timeout_ns());
   if (r == VK_TIMEOUT)
-    throw DeviceLost("the GPU did not finish a submission within " +
-                     std::to_string(submit_timeout_ms_ / 1000) + " s; treating the device as lost");
+    throw DeviceLost("the GPU did not finish a submission within " + std::to_string(submit_timeout_ms_ / 1000) +
+                     " s; treating the device as lost ($SINKSTREAM_SUBMIT_TIMEOUT sets the limit in seconds)");
   VK_CHECK(r);
 }
 
