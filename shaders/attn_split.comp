@@ -81,7 +81,9 @@ void score_tile(uint t0, uint t1, uint kvh, uint q0, uint n_sink_keys) {
   if (v < t1) {
     const uint row = locate(v, kvh, n_sink_keys, kind, idx);
     loc_sh[tid] = kind << 30 | row;
-    [[unroll]] for (uint c = 0u; c < HD4; ++c) {
+    // Rolled: c indexes no register array, and unrolling it too made head_dim 256
+    // with 16 rows a minutes-long compile on lavapipe (HD4 x R dot products).
+    for (uint c = 0u; c < HD4; ++c) {
       const vec4 k = load_k(kind, row, c);
       [[unroll]] for (uint r = 0u; r < R; ++r) sc[r] += dot(q_sh[r * HD4 + c], k);
     }
