@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpu_fixture.hpp"
@@ -72,15 +73,18 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
   return worst;
 }
 
+// Every weight type the GPU kernels take, with its name in messages and file names.
+constexpr std::pair<model::GgmlType, const char*> kWeightTypes[] = {{model::GgmlType::f32, "f32"},
+                                                                     {model::GgmlType::f16, "f16"},
+                                                                     {model::GgmlType::bf16, "bf16"},
+                                                                     {model::GgmlType::q8_0, "q8_0"},
+                                                                     {model::GgmlType::q4_0, "q4_0"}};
+
 // Every weight type through chunks or one-token steps, within 1e-3 of the reference.
 // `adjust` changes the model spec of each type beyond the defaults.
 void check_each_type(const std::string& prefix, bool one_by_one, StreamShape shape = {},
                      void (*adjust)(model::SyntheticSpec&) = nullptr) {
-  for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
-                            {model::GgmlType::f16, "f16"},
-                            {model::GgmlType::bf16, "bf16"},
-                            {model::GgmlType::q8_0, "q8_0"},
-                            {model::GgmlType::q4_0, "q4_0"}}) {
+  for (auto [type, name] : kWeightTypes) {
     ValidationScope validation;
     model::SyntheticSpec spec;
     spec.type = type;
@@ -177,11 +181,7 @@ TEST_SUITE("weights") {
     // a 64-row matrix) splits along K. Elsewhere this checks the portable kernels.
     const bool coop = gpu().context().info().coopmat_prefill;
     if (!coop) MESSAGE("no cooperative matrices here: gate, up and SwiGLU run apart");
-    for (auto [type, name] : {std::pair{model::GgmlType::f32, "f32"},
-                              {model::GgmlType::f16, "f16"},
-                              {model::GgmlType::bf16, "bf16"},
-                              {model::GgmlType::q8_0, "q8_0"},
-                              {model::GgmlType::q4_0, "q4_0"}}) {
+    for (auto [type, name] : kWeightTypes) {
       ValidationScope validation;
       model::SyntheticSpec spec;
       spec.type = type;
