@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "vk/check.hpp"
 
@@ -253,28 +254,31 @@ std::vector<DeviceInfo> list_devices() {
   return out;
 }
 
+// Decimal digits only, at most max_digits of them; nullopt otherwise.
+static std::optional<uint64_t> whole_number(std::string_view s, size_t max_digits) {
+  if (s.empty() || s.size() > max_digits ||
+      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::nullopt;
+  return std::stoull(std::string(s));
+}
+
 uint64_t parse_byte_size(std::string_view text) {
-  std::string s(text);
-  if (s.empty()) throw InvalidArgument("empty byte size");
+  if (text.empty()) throw InvalidArgument("empty byte size");
+  std::string_view s = text;
   uint64_t mult = 1;
   const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
   if (last == 'K' || last == 'M' || last == 'G') {
     mult = last == 'K' ? (1ull << 10) : last == 'M' ? (1ull << 20) : (1ull << 30);
-    s.pop_back();
+    s.remove_suffix(1);
   }
-  if (s.empty() ||
-      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-      s.size() > 15)
-    throw InvalidArgument("not a byte size: '" + std::string(text) +
-                          "' (use e.g. 1048576, 512M or 2G)");
-  return std::stoull(s) * mult;
+  const auto n = whole_number(s, 15);
+  if (!n) throw InvalidArgument("not a byte size: '" + std::string(text) + "' (use e.g. 1048576, 512M or 2G)");
+  return *n * mult;
 }
 
 // A whole number of seconds, 1 to 10^6, from setting `what`.
 static uint64_t parse_seconds(const std::string& text, const char* what) {
-  const bool digits = !text.empty() && text.size() <= 7 &&
-                      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-  const uint64_t s = digits ? std::stoull(text) : 0;
+  const uint64_t s = whole_number(text, 7).value_or(0);
   if (s == 0 || s > 1000000)
     throw InvalidArgument(std::string(what) + " must be a whole number of seconds (1 to 1000000), not '" + text + "'");
   return s;
