@@ -4,10 +4,10 @@
 #extension GL_EXT_control_flow_attributes : require
 // The chunk (prefill) product on cooperative matrices (VK_NV_cooperative_matrix):
 // out[m][n] (+)= sum_k x[m][k] * W[n][k] (+ bias[n]), with the bindings and push
-// constants of matmul.comp. A workgroup of (BM / 32) x WN subgroups (32 wide)
-// owns BM tokens x BN weight rows. Each k step stages x and the weights in shared
+// constants of matmul.comp. A workgroup of (BM / (16 TM)) x WN subgroups (32
+// wide) owns BM tokens x BN weight rows. Each k step stages x and the weights in shared
 // memory as float16 while the next step's global loads are already in flight;
-// each subgroup accumulates a 32 x BN/WN block of the tile in float32.
+// each subgroup accumulates a 16 TM x BN/WN block of the tile in float32.
 // Staging, not the tensor cores, bounds this kernel on the H100 (dropping the lo
 // products gained only 9%), hence: float16 weights are copied to shared memory as
 // they are, and quantised weights, whose dequantisation and split is the costly
@@ -38,7 +38,14 @@
 #include "weights.glsl"
 
 #ifndef COOP_BM
-#define COOP_BM 64  // tokens per workgroup: 32 per subgroup row
+#define COOP_BM 64  // tokens per workgroup: 16 TM per subgroup row
+#endif
+#ifndef COOP_TM
+// 16-token fragments per subgroup. 2 is the measured best on the H200 (F16 pp512,
+// docs/performance.md, 2026-12-04): 4 (64 x 64 per subgroup) needs 249-255
+// registers and lost 23-45% of pp512; 1 (114 registers, twice the subgroups) took
+// 15-36% longer per product.
+#define COOP_TM 2
 #endif
 #ifndef COOP_BN
 #define COOP_BN 128  // weight rows per workgroup: 128, or 64 for matrices too narrow to fill the GPU
@@ -46,9 +53,9 @@
 #ifndef COOP_WN
 #define COOP_WN 2  // subgroups side by side along the rows
 #endif
-#define COOP_THREADS (32 * (COOP_BM / 32) * COOP_WN)
+#define COOP_THREADS (32 * (COOP_BM / (16 * COOP_TM)) * COOP_WN)
 layout(local_size_x = COOP_THREADS) in;
-const uint BM = COOP_BM, BN = COOP_BN, BK = 32u, WN = COOP_WN, T = COOP_THREADS;
+const uint BM = COOP_BM, BN = COOP_BN, BK = 32u, WN = COOP_WN, TM = COOP_TM, T = COOP_THREADS;
 const uint NSG = T / 32u;
 const uint RN = BN / WN;     // rows per subgroup
 const uint NF = RN / 16u;    // 16-row fragments per subgroup
@@ -186,8 +193,8 @@ void main() {
   if (n0 >= pc.n_rows) return;  // uniform per workgroup
   const uint sg = gl_SubgroupID, wm = sg / WN, wn = sg % WN;
 
-  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[2u * NF];  // (2 token blocks, NF row blocks)
-  [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+  fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[TM * NF];  // (TM token blocks, NF row blocks)
+  [[unroll]] for (uint f = 0u; f < TM * NF; ++f) acc[f] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 
   fetch(m0, n0, k_begin);
   for (uint k0 = k_begin; k0 < k_end; k0 += BK) {
@@ -195,21 +202,21 @@ void main() {
     barrier();
     if (k0 + BK < k_end) fetch(m0, n0, k0 + BK);
     [[unroll]] for (uint kk = 0u; kk < BK / 8u; kk += 2u) {
-      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[2], al[2], b[NF];
-      [[unroll]] for (uint i = 0u; i < 2u; ++i) {
-        const uint at = (wm * 32u + i * 16u) * PITCH + kk;
+      fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[TM], al[TM], b[NF];
+      [[unroll]] for (uint i = 0u; i < TM; ++i) {
+        const uint at = (wm * 16u * TM + i * 16u) * PITCH + kk;
         coopMatLoadNV(a[i], xs, at, PITCH, false);
         coopMatLoadNV(al[i], xs, BM * PITCH + at, PITCH, false);
       }
       // W is stored (row, k): a column-major K x N operand.
       [[unroll]] for (uint j = 0u; j < NF; ++j) coopMatLoadNV(b[j], ws, (wn * RN + j * 16u) * PITCH + kk, PITCH, true);
-      [[unroll]] for (uint i = 0u; i < 2u; ++i)
+      [[unroll]] for (uint i = 0u; i < TM; ++i)
         [[unroll]] for (uint j = 0u; j < NF; ++j)
           acc[i * NF + j] = coopMatMulAddNV(a[i], b[j], coopMatMulAddNV(al[i], b[j], acc[i * NF + j]));
 #if SPLIT_W
       [[unroll]] for (uint j = 0u; j < NF; ++j)
         coopMatLoadNV(b[j], ws, BN * PITCH + (wn * RN + j * 16u) * PITCH + kk, PITCH, true);
-      [[unroll]] for (uint i = 0u; i < 2u; ++i)
+      [[unroll]] for (uint i = 0u; i < TM; ++i)
         [[unroll]] for (uint j = 0u; j < NF; ++j) acc[i * NF + j] = coopMatMulAddNV(a[i], b[j], acc[i * NF + j]);
 #endif
     }
@@ -220,10 +227,10 @@ void main() {
   // The gate and up accumulators of the same outputs meet in shared memory; each
   // subgroup of the pair writes half of silu(gate) * up (as swiglu.comp computes it).
   const uint lane = gl_SubgroupInvocationID, pair = sg - wn;
-  [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) {
+  [[unroll]] for (uint f = 0u; f < TM * NF; ++f) {
     coopMatStoreNV(acc[f], cs, sg * 256u, 16u, false);
     barrier();
-    const uint mb = m0 + wm * 32u + (f / NF) * 16u, nb = n0 + (f % NF) * 16u;
+    const uint mb = m0 + wm * 16u * TM + (f / NF) * 16u, nb = n0 + (f % NF) * 16u;
     for (uint e = wn * 128u + lane; e < wn * 128u + 128u; e += gl_SubgroupSize) {
       const uint m = mb + e / 16u, n = nb + e % 16u;
       if (m < pc.m_rows && n < pc.n_rows) {
@@ -237,11 +244,11 @@ void main() {
   // Each accumulator goes through shared memory so the store can check bounds
   // and add the bias or the residual.
   const uint lane = gl_SubgroupInvocationID;
-  [[unroll]] for (uint f = 0u; f < 2u * NF; ++f) {
+  [[unroll]] for (uint f = 0u; f < TM * NF; ++f) {
     coopMatStoreNV(acc[f], cs, sg * 256u, 16u, false);
     subgroupMemoryBarrierShared();
     subgroupBarrier();
-    const uint mb = m0 + wm * 32u + (f / NF) * 16u, nb = n0 + wn * RN + (f % NF) * 16u;
+    const uint mb = m0 + wm * 16u * TM + (f / NF) * 16u, nb = n0 + wn * RN + (f % NF) * 16u;
     for (uint e = lane; e < 256u; e += gl_SubgroupSize) {
       const uint m = mb + e / 16u, n = nb + e % 16u;
       if (m < pc.m_rows && n < pc.n_rows) {
