@@ -12,6 +12,10 @@ same batches as an uninterrupted one (GPU kernels may still differ in
 rounding). --time-budget stops early with a resumable checkpoint, so one
 device call stays inside its limit.
 
+--optimizer muon trains the blocks' 2-D matrices (attention q/k/v/o, FFN)
+with Muon (muon.py) and the rest (embedding, norms, sink logits) with the
+same AdamW groups as --optimizer adamw, both under one lr schedule and --wd.
+
 Example:
   python3 tools/train/train.py --data .trainout/data --out .trainout/run --steps 8000
 """
@@ -27,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from model import Config, Transformer, save_model
+from muon import Muon
 
 BOS_ID = 1
 
@@ -44,6 +49,8 @@ def parse_args():
     ap.add_argument("--min-lr-frac", type=float, default=0.1, help="cosine ends at lr * this")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--wd", type=float, default=0.5)
+    ap.add_argument("--optimizer", choices=("adamw", "muon"), default="adamw",
+                    help="muon: Muon (muon.py) for the blocks' 2-D matrices, AdamW for the rest")
     ap.add_argument("--dropout", type=float, default=0.0, help="residual dropout while training (0: none)")
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -93,14 +100,30 @@ def lr_at(step, args):
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def make_optimizer(model, args, device):
+def muon_params(model):
+    """The blocks' 2-D matrices (attention q/k/v/o, FFN), which Muon trains
+    under --optimizer muon. The token embedding (also the tied output) is a
+    lookup table, not a linear map on hidden states, and stays with AdamW, as
+    do norm gains and sink logits (1-D)."""
+    return [p for name, p in model.named_parameters() if name.startswith("blocks.") and p.dim() == 2]
+
+
+def make_optimizers(model, args, device):
+    """{"adamw": AdamW} or, with --optimizer muon, {"adamw": AdamW for the
+    rest, "muon": Muon for muon_params}. Checkpoints keep AdamW's state under
+    "optimizer" either way, so adamw checkpoints read as before."""
+    by_muon = {id(p) for p in muon_params(model)} if args.optimizer == "muon" else set()
+    rest = [p for p in model.parameters() if id(p) not in by_muon]
     # Decay matrices and embeddings only; norm gains and sink logits are
     # per-channel scales that weight decay would only pull towards zero.
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    decay = [p for p in rest if p.dim() >= 2]
+    no_decay = [p for p in rest if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}]
     fused = {"fused": True} if device.type == "cuda" else {}  # (Debian's CPU torch 1.13 has no fused AdamW)
-    return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **fused)
+    opts = {"adamw": torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **fused)}
+    if by_muon:
+        opts["muon"] = Muon(muon_params(model), lr=args.lr, weight_decay=args.wd)
+    return opts
 
 
 def get_batch(stream, step, args, context, device):
@@ -128,11 +151,23 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def save_checkpoint(model, opt, step, cfg, args, out):
+def save_checkpoint(model, opts, step, cfg, args, out):
     tmp = out / "ckpt.pt.tmp"
-    torch.save({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "step": step, "args": vars(args)}, tmp)
+    extra = {"muon": opts["muon"].state_dict()} if "muon" in opts else {}
+    torch.save({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opts["adamw"].state_dict(),
+                **extra, "step": step, "args": vars(args)}, tmp)
     tmp.replace(out / "ckpt.pt")
+
+
+def load_optimizers(opts, ckpt, args):
+    """Optimizer state from a checkpoint made with the same --optimizer
+    (checkpoints from before the option hold AdamW only)."""
+    saved = ckpt.get("args", {}).get("optimizer", "adamw")
+    if saved != args.optimizer:
+        raise SystemExit(f"--resume: the checkpoint was trained with --optimizer {saved}, not {args.optimizer}")
+    opts["adamw"].load_state_dict(ckpt["optimizer"])
+    if "muon" in opts:
+        opts["muon"].load_state_dict(ckpt["muon"])
 
 
 def main():
@@ -152,15 +187,16 @@ def main():
     model = Transformer(cfg, args.dropout).to(device)
     if init:
         model.load_state_dict({k: v.float() for k, v in init["model"].items()})
-    opt = make_optimizer(model, args, device)
+    opts = make_optimizers(model, args, device)
     step = 0
     if ckpt:
         model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
+        load_optimizers(opts, ckpt, args)
         step = ckpt["step"]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"config {asdict(cfg)}; {n_params / 1e6:.2f}M parameters; {stream.numel() / 1e6:.1f}M train tokens; "
-          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; dropout {args.dropout}; from step {step}"
+          f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; dropout {args.dropout}; "
+          f"optimizer {args.optimizer}; from step {step}"
           + (f"; weights from {args.init_from}" if init else ""), flush=True)
     fwd = torch.compile(model) if args.compile else model
 
@@ -172,16 +208,18 @@ def main():
         if time.time() - start > args.time_budget:
             print(f"time budget reached at step {step}", flush=True)
             break
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, args)
+        for opt in opts.values():
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, args)
         x, y = get_batch(stream, step, args, cfg.context, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             logits = fwd(x)
         loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
-        opt.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        opt.step()
+        for opt in opts.values():
+            opt.step()
         step += 1
         if args.fit_steps and step in (fit_from, fit_at):
             sync(device)
@@ -201,7 +239,7 @@ def main():
             log.write(json.dumps(rec) + "\n")
             t_log, step_log = time.time(), step
     log.close()
-    save_checkpoint(model, opt, step, cfg, args, out)
+    save_checkpoint(model, opts, step, cfg, args, out)
     save_model(model, out / "model.pt")
     print(f"saved step {step} to {out} after {time.time() - start:.0f}s", flush=True)
 

@@ -1,0 +1,81 @@
+"""Checks Muon (muon.py) and train.py's split of the parameters between Muon
+and AdamW. Runs on CPU in seconds: `python3 tools/train/test_muon.py` (or pytest)."""
+import argparse
+
+import torch
+
+from model import Config, Transformer
+from muon import Muon, newton_schulz5
+from train import make_optimizers, muon_params
+
+CFG = dict(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=48, context=16)
+
+
+def test_newton_schulz_orthogonalises():
+    # The quintic trades exactness for speed: singular values land near 1
+    # (about 0.7..1.2), whatever the input's scale and orientation; only the
+    # tiniest of a random matrix's (far below the rest) stay behind.
+    torch.manual_seed(0)
+    for shape in [(32, 32), (16, 48), (48, 16)]:
+        for scale in (1e-3, 1.0, 1e3):
+            s = torch.linalg.svdvals(newton_schulz5(torch.randn(shape) * scale))
+            assert s.quantile(0.1) > 0.65 and s.max() < 1.2, (shape, scale, s.quantile(0.1).item(), s.max().item())
+
+
+def test_update_rms():
+    # Moonlight's scale: with wd 0, one step moves an r x c matrix by an RMS
+    # of about 0.2 * lr whatever its shape.
+    torch.manual_seed(0)
+    for shape in [(32, 32), (16, 48), (96, 16)]:
+        p = torch.nn.Parameter(torch.zeros(shape))
+        p.grad = torch.randn(shape)
+        Muon([p], lr=0.01).step()
+        rms = p.detach().pow(2).mean().sqrt().item()
+        assert 0.0015 < rms < 0.0022, (shape, rms)
+
+
+def test_split_and_resume():
+    args = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5)
+    torch.manual_seed(0)
+    model = Transformer(Config(**CFG, learned_sinks=True))
+    opts = make_optimizers(model, args, torch.device("cpu"))
+    names = {id(p): n for n, p in model.named_parameters()}
+    in_muon = {names[id(p)] for g in opts["muon"].param_groups for p in g["params"]}
+    in_adamw = {names[id(p)] for g in opts["adamw"].param_groups for p in g["params"]}
+    assert in_muon.isdisjoint(in_adamw) and in_muon | in_adamw == set(names.values())
+    assert in_muon == {n for n in names.values() if n.split(".")[-2] in ("wq", "wk", "wv", "wo", "w1", "w2", "w3")}
+    assert len(muon_params(model)) == 7 * CFG["n_layers"]
+
+    # Five steps, state saved after two and restored into fresh optimizers:
+    # the same weights, bit for bit.
+    def run(model, opts, steps):
+        for s in steps:
+            torch.manual_seed(100 + s)
+            x = torch.randint(0, CFG["vocab_size"], (2, CFG["context"]))
+            model.zero_grad(set_to_none=True)
+            model(x).logsumexp(-1).mean().backward()
+            for opt in opts.values():
+                opt.step()
+    run(model, opts, range(5))
+    torch.manual_seed(0)
+    second = Transformer(Config(**CFG, learned_sinks=True))
+    opts2 = make_optimizers(second, args, torch.device("cpu"))
+    run(second, opts2, range(2))
+    saved = {k: o.state_dict() for k, o in opts2.items()}
+    weights = {k: v.clone() for k, v in second.state_dict().items()}
+    torch.manual_seed(0)
+    third = Transformer(Config(**CFG, learned_sinks=True))
+    third.load_state_dict(weights)
+    opts3 = make_optimizers(third, args, torch.device("cpu"))
+    for k, o in opts3.items():
+        o.load_state_dict(saved[k])
+    run(third, opts3, range(2, 5))
+    for (n, a), b in zip(model.state_dict().items(), third.state_dict().values()):
+        assert torch.equal(a, b), n
+
+
+if __name__ == "__main__":
+    test_newton_schulz_orthogonalises()
+    test_update_rms()
+    test_split_and_resume()
+    print("ok")
