@@ -46,6 +46,21 @@ def test_split_and_resume():
     assert in_muon == {n for n in names.values() if n.split(".")[-2] in ("wq", "wk", "wv", "wo", "w1", "w2", "w3")}
     assert len(muon_params(model)) == 7 * CFG["n_layers"]
 
+    # --muon-matrices leaves the others with AdamW.
+    part = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5, muon_matrices="wv,wo,w1,w2,w3")
+    split = make_optimizers(model, part, torch.device("cpu"))
+    in_muon = {names[id(p)] for g in split["muon"].param_groups for p in g["params"]}
+    in_adamw = {names[id(p)] for g in split["adamw"].param_groups for p in g["params"]}
+    assert in_muon.isdisjoint(in_adamw) and in_muon | in_adamw == set(names.values())
+    assert {n.split(".")[-2] for n in in_muon} == {"wv", "wo", "w1", "w2", "w3"}
+    assert all(n.split(".")[-2] in ("wq", "wk") for n in set(names.values()) - in_muon if n.startswith("blocks.") and "norm" not in n and "sink" not in n)
+    try:
+        make_optimizers(model, argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5, muon_matrices="wq,wz"),
+                        torch.device("cpu"))
+        raise AssertionError("an unknown matrix name was accepted")
+    except SystemExit as e:
+        assert "wz" in str(e)
+
     # Five steps, state saved after two and restored into fresh optimizers:
     # the same weights, bit for bit.
     def run(model, opts, steps):

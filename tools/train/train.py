@@ -51,6 +51,8 @@ def parse_args():
     ap.add_argument("--wd", type=float, default=0.5)
     ap.add_argument("--optimizer", choices=("adamw", "muon"), default="adamw",
                     help="muon: Muon (muon.py) for the blocks' 2-D matrices, AdamW for the rest")
+    ap.add_argument("--muon-matrices", default="wq,wk,wv,wo,w1,w2,w3",
+                    help="with --optimizer muon: which of the blocks' matrices Muon trains (the rest: AdamW)")
     ap.add_argument("--dropout", type=float, default=0.0, help="residual dropout while training (0: none)")
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -100,19 +102,30 @@ def lr_at(step, args):
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def muon_params(model):
-    """The blocks' 2-D matrices (attention q/k/v/o, FFN), which Muon trains
-    under --optimizer muon. The token embedding (also the tied output) is a
-    lookup table, not a linear map on hidden states, and stays with AdamW, as
-    do norm gains and sink logits (1-D)."""
-    return [p for name, p in model.named_parameters() if name.startswith("blocks.") and p.dim() == 2]
+MATRICES = ("wq", "wk", "wv", "wo", "w1", "w2", "w3")
+
+
+def muon_params(model, names=MATRICES):
+    """The blocks' 2-D matrices named in `names` (of MATRICES: attention
+    q/k/v/o, FFN), which Muon trains under --optimizer muon. The token
+    embedding (also the tied output) is a lookup table, not a linear map on
+    hidden states, and stays with AdamW, as do norm gains and sink logits
+    (1-D). --muon-matrices can leave some with AdamW: round 8 lost the sinks
+    with all seven on Muon, and a sink is made by the query/key geometry."""
+    unknown = set(names) - set(MATRICES)
+    if unknown:
+        raise SystemExit(f"--muon-matrices: unknown {sorted(unknown)}; choose from {','.join(MATRICES)}")
+    return [p for name, p in model.named_parameters()
+            if name.startswith("blocks.") and p.dim() == 2 and name.split(".")[-2] in names]
 
 
 def make_optimizers(model, args, device):
     """{"adamw": AdamW} or, with --optimizer muon, {"adamw": AdamW for the
     rest, "muon": Muon for muon_params}. Checkpoints keep AdamW's state under
     "optimizer" either way, so adamw checkpoints read as before."""
-    by_muon = {id(p) for p in muon_params(model)} if args.optimizer == "muon" else set()
+    names = tuple(n for n in getattr(args, "muon_matrices", ",".join(MATRICES)).split(",") if n)
+    chosen = muon_params(model, names) if args.optimizer == "muon" else []
+    by_muon = {id(p) for p in chosen}
     rest = [p for p in model.parameters() if id(p) not in by_muon]
     # Decay matrices and embeddings only; norm gains and sink logits are
     # per-channel scales that weight decay would only pull towards zero.
@@ -122,7 +135,7 @@ def make_optimizers(model, args, device):
     fused = {"fused": True} if device.type == "cuda" else {}  # (Debian's CPU torch 1.13 has no fused AdamW)
     opts = {"adamw": torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **fused)}
     if by_muon:
-        opts["muon"] = Muon(muon_params(model), lr=args.lr, weight_decay=args.wd)
+        opts["muon"] = Muon(chosen, lr=args.lr, weight_decay=args.wd)
     return opts
 
 
