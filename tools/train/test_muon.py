@@ -6,7 +6,7 @@ import torch
 
 from model import Config, Transformer
 from muon import Muon, newton_schulz5
-from train import make_optimizers, muon_params
+from train import MATRICES, load_optimizers, make_optimizers, muon_params
 
 CFG = dict(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=48, context=16)
 
@@ -40,18 +40,20 @@ def test_split_and_resume():
     model = Transformer(Config(**CFG, learned_sinks=True))
     opts = make_optimizers(model, args, torch.device("cpu"))
     names = {id(p): n for n, p in model.named_parameters()}
-    in_muon = {names[id(p)] for g in opts["muon"].param_groups for p in g["params"]}
-    in_adamw = {names[id(p)] for g in opts["adamw"].param_groups for p in g["params"]}
-    assert in_muon.isdisjoint(in_adamw) and in_muon | in_adamw == set(names.values())
-    assert in_muon == {n for n in names.values() if n.split(".")[-2] in ("wq", "wk", "wv", "wo", "w1", "w2", "w3")}
+
+    def split_of(opts):  # (names Muon trains, names AdamW trains): disjoint, all of them
+        muon, adamw = ({names[id(p)] for g in opts[k].param_groups for p in g["params"]} for k in ("muon", "adamw"))
+        assert muon.isdisjoint(adamw) and muon | adamw == set(names.values())
+        return muon
+
+    in_muon = split_of(opts)
+    assert in_muon == {n for n in names.values() if n.split(".")[-2] in MATRICES}
     assert len(muon_params(model)) == 7 * CFG["n_layers"]
 
     # --muon-matrices leaves the others with AdamW.
     part = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5, muon_matrices="wv,wo,w1,w2,w3")
     split = make_optimizers(model, part, torch.device("cpu"))
-    in_muon = {names[id(p)] for g in split["muon"].param_groups for p in g["params"]}
-    in_adamw = {names[id(p)] for g in split["adamw"].param_groups for p in g["params"]}
-    assert in_muon.isdisjoint(in_adamw) and in_muon | in_adamw == set(names.values())
+    in_muon = split_of(split)
     assert {n.split(".")[-2] for n in in_muon} == {"wv", "wo", "w1", "w2", "w3"}
     assert all(n.split(".")[-2] in ("wq", "wk") for n in set(names.values()) - in_muon if n.startswith("blocks.") and "norm" not in n and "sink" not in n)
     try:
@@ -60,6 +62,12 @@ def test_split_and_resume():
         raise AssertionError("an unknown matrix name was accepted")
     except SystemExit as e:
         assert "wz" in str(e)
+    # Resuming with another split would hand wk's momentum to wv (same shape).
+    try:
+        load_optimizers(split, {"args": {"optimizer": "muon"}, "optimizer": {}, "muon": {}}, part)
+        raise AssertionError("a checkpoint of another --muon-matrices was resumed")
+    except SystemExit as e:
+        assert "--muon-matrices wq,wk,wv,wo,w1,w2,w3" in str(e)
 
     # Five steps, state saved after two and restored into fresh optimizers:
     # the same weights, bit for bit.

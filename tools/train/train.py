@@ -34,6 +34,7 @@ from model import Config, Transformer, save_model
 from muon import Muon
 
 BOS_ID = 1
+MATRICES = ("wq", "wk", "wv", "wo", "w1", "w2", "w3")  # the blocks' 2-D matrices, as model.py names them
 
 
 def parse_args():
@@ -51,7 +52,7 @@ def parse_args():
     ap.add_argument("--wd", type=float, default=0.5)
     ap.add_argument("--optimizer", choices=("adamw", "muon"), default="adamw",
                     help="muon: Muon (muon.py) for the blocks' 2-D matrices, AdamW for the rest")
-    ap.add_argument("--muon-matrices", default="wq,wk,wv,wo,w1,w2,w3",
+    ap.add_argument("--muon-matrices", default=",".join(MATRICES),
                     help="with --optimizer muon: which of the blocks' matrices Muon trains (the rest: AdamW)")
     ap.add_argument("--dropout", type=float, default=0.0, help="residual dropout while training (0: none)")
     ap.add_argument("--grad-clip", type=float, default=1.0)
@@ -100,9 +101,6 @@ def lr_at(step, args):
         return args.lr * (step + 1) / args.warmup
     progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-MATRICES = ("wq", "wk", "wv", "wo", "w1", "w2", "w3")
 
 
 def muon_params(model, names=MATRICES):
@@ -173,11 +171,16 @@ def save_checkpoint(model, opts, step, cfg, args, out):
 
 
 def load_optimizers(opts, ckpt, args):
-    """Optimizer state from a checkpoint made with the same --optimizer
-    (checkpoints from before the option hold AdamW only)."""
-    saved = ckpt.get("args", {}).get("optimizer", "adamw")
-    if saved != args.optimizer:
-        raise SystemExit(f"--resume: the checkpoint was trained with --optimizer {saved}, not {args.optimizer}")
+    """Optimizer state from a checkpoint made with the same --optimizer and
+    --muon-matrices (checkpoints from before the options hold AdamW only)."""
+    saved = ckpt.get("args", {})
+    for key, before in (("optimizer", "adamw"), ("muon_matrices", ",".join(MATRICES))):
+        # Muon's momentum buffers are matched to matrices by position, and wk
+        # and wv share a shape: another split would resume silently wrong.
+        was, now = saved.get(key, before), getattr(args, key, before)
+        if was != now and (key == "optimizer" or args.optimizer == "muon"):
+            flag = "--" + key.replace("_", "-")
+            raise SystemExit(f"--resume: the checkpoint was trained with {flag} {was}, not {now}")
     opts["adamw"].load_state_dict(ckpt["optimizer"])
     if "muon" in opts:
         opts["muon"].load_state_dict(ckpt["muon"])
