@@ -6,7 +6,7 @@ import torch
 
 from model import Config, Transformer
 from muon import Muon, newton_schulz5
-from train import MATRICES, load_optimizers, make_optimizers, muon_params
+from train import MATRICES, load_optimizers, make_optimizers, muon_params, step_optimizers
 
 CFG = dict(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=48, context=16)
 
@@ -97,8 +97,71 @@ def test_split_and_resume():
         assert torch.equal(a, b), n
 
 
+def fresh(args):
+    torch.manual_seed(0)
+    model = Transformer(Config(**CFG, learned_sinks=True))
+    return model, make_optimizers(model, args, torch.device("cpu"))
+
+
+def train_steps(model, opts, args, steps):
+    """The training loop's update on a fixed toy batch per step."""
+    for s in steps:
+        torch.manual_seed(100 + s)
+        x = torch.randint(0, CFG["vocab_size"], (2, CFG["context"]))
+        model.zero_grad(set_to_none=True)
+        model(x).logsumexp(-1).mean().backward()
+        step_optimizers(opts, s, args)
+
+
+def test_muon_after():
+    # --muon-after 3: steps 0-2 are AdamW's alone (the same weights as an
+    # AdamW run, bit for bit), Muon takes the matrices from step 3 on (its
+    # state appears then), and a run resumed before or after the hand-over
+    # equals the uninterrupted one.
+    late = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5, muon_matrices="wq,wk", muon_after=3)
+    plain = argparse.Namespace(optimizer="adamw", lr=1e-2, wd=0.5, muon_after=0)
+    model, opts = fresh(late)
+    ref, ref_opts = fresh(plain)
+    train_steps(model, opts, late, range(3))
+    train_steps(ref, ref_opts, plain, range(3))
+    assert not opts["muon"].state
+    for (n, a), b in zip(model.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), n
+    wq = model.blocks[0].attn.wq.weight
+    before_adamw = opts["adamw"].state[wq]["exp_avg"].clone()
+    train_steps(model, opts, late, range(3, 6))
+    train_steps(ref, ref_opts, plain, range(3, 6))
+    assert len(opts["muon"].state) == 2 * CFG["n_layers"]
+    assert torch.equal(opts["adamw"].state[wq]["exp_avg"], before_adamw)  # AdamW let go of it
+    assert not torch.equal(wq, ref.blocks[0].attn.wq.weight)
+    for stop in (2, 4):
+        second, opts2 = fresh(late)
+        train_steps(second, opts2, late, range(stop))
+        saved = {k: o.state_dict() for k, o in opts2.items()}
+        weights = {k: v.clone() for k, v in second.state_dict().items()}
+        third, opts3 = fresh(late)
+        third.load_state_dict(weights)
+        load_optimizers(opts3, {"args": vars(late), "optimizer": saved["adamw"], "muon": saved["muon"]}, late)
+        train_steps(third, opts3, late, range(stop, 6))
+        for (n, a), b in zip(model.state_dict().items(), third.state_dict().values()):
+            assert torch.equal(a, b), (stop, n)
+    # Another hand-over step changes AdamW's groups: refused on resume.
+    other = argparse.Namespace(**{**vars(late), "muon_after": 0})
+    try:
+        load_optimizers(fresh(other)[1], {"args": vars(late), "optimizer": {}, "muon": {}}, other)
+        raise AssertionError("a checkpoint of another --muon-after was resumed")
+    except SystemExit as e:
+        assert "--muon-after 3" in str(e)
+    try:
+        fresh(argparse.Namespace(optimizer="adamw", lr=1e-2, wd=0.5, muon_after=3))
+        raise AssertionError("--muon-after without Muon was accepted")
+    except SystemExit as e:
+        assert "--optimizer muon" in str(e)
+
+
 if __name__ == "__main__":
     test_newton_schulz_orthogonalises()
     test_update_rms()
     test_split_and_resume()
+    test_muon_after()
     print("ok")

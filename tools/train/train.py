@@ -15,6 +15,8 @@ device call stays inside its limit.
 --optimizer muon trains the blocks' 2-D matrices (attention q/k/v/o, FFN)
 with Muon (muon.py) and the rest (embedding, norms, sink logits) with the
 same AdamW groups as --optimizer adamw, both under one lr schedule and --wd.
+--muon-after N leaves those matrices on AdamW for the first N steps (while
+the sinks form) and hands them to Muon from step N on.
 
 Example:
   python3 tools/train/train.py --data .trainout/data --out .trainout/run --steps 8000
@@ -54,6 +56,9 @@ def parse_args():
                     help="muon: Muon (muon.py) for the blocks' 2-D matrices, AdamW for the rest")
     ap.add_argument("--muon-matrices", default=",".join(MATRICES),
                     help="with --optimizer muon: which of the blocks' matrices Muon trains (the rest: AdamW)")
+    ap.add_argument("--muon-after", type=int, default=0,
+                    help="with --optimizer muon: the Muon matrices train with AdamW for the first N steps, then "
+                         "with Muon (0: Muon from the start)")
     ap.add_argument("--dropout", type=float, default=0.0, help="residual dropout while training (0: none)")
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -120,8 +125,13 @@ def muon_params(model, names=MATRICES):
 def make_optimizers(model, args, device):
     """{"adamw": AdamW} or, with --optimizer muon, {"adamw": AdamW for the
     rest, "muon": Muon for muon_params}. Checkpoints keep AdamW's state under
-    "optimizer" either way, so adamw checkpoints read as before."""
+    "optimizer" either way, so adamw checkpoints read as before. Under
+    --muon-after the Muon matrices are also AdamW's last group, which trains
+    them until Muon takes over (step_optimizers)."""
     names = tuple(n for n in getattr(args, "muon_matrices", ",".join(MATRICES)).split(",") if n)
+    late = getattr(args, "muon_after", 0)
+    if late and args.optimizer != "muon":
+        raise SystemExit("--muon-after needs --optimizer muon")
     chosen = muon_params(model, names) if args.optimizer == "muon" else []
     by_muon = {id(p) for p in chosen}
     rest = [p for p in model.parameters() if id(p) not in by_muon]
@@ -130,11 +140,27 @@ def make_optimizers(model, args, device):
     decay = [p for p in rest if p.dim() >= 2]
     no_decay = [p for p in rest if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}]
+    if late > 0:
+        groups.append({"params": chosen, "weight_decay": args.wd})
     fused = {"fused": True} if device.type == "cuda" else {}  # (Debian's CPU torch 1.13 has no fused AdamW)
     opts = {"adamw": torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **fused)}
     if by_muon:
         opts["muon"] = Muon(chosen, lr=args.lr, weight_decay=args.wd)
     return opts
+
+
+def step_optimizers(opts, step, args):
+    """One update at optimizer step `step` (0-based). Under --muon-after N,
+    Muon does not step before N; from N on it steps first and the matrices'
+    gradients are then dropped, so AdamW (which skips parameters without a
+    gradient) leaves them alone."""
+    late = getattr(args, "muon_after", 0)
+    if "muon" in opts and step >= late:
+        opts["muon"].step()
+        if late > 0:
+            for p in opts["adamw"].param_groups[-1]["params"]:
+                p.grad = None
+    opts["adamw"].step()
 
 
 def get_batch(stream, step, args, context, device):
@@ -171,12 +197,14 @@ def save_checkpoint(model, opts, step, cfg, args, out):
 
 
 def load_optimizers(opts, ckpt, args):
-    """Optimizer state from a checkpoint made with the same --optimizer and
-    --muon-matrices (checkpoints from before the options hold AdamW only)."""
+    """Optimizer state from a checkpoint made with the same --optimizer,
+    --muon-matrices and --muon-after (checkpoints from before the options
+    hold AdamW only)."""
     saved = ckpt.get("args", {})
-    for key, before in (("optimizer", "adamw"), ("muon_matrices", ",".join(MATRICES))):
-        # Muon's momentum buffers are matched to matrices by position, and wk
-        # and wv share a shape: another split would resume silently wrong.
+    for key, before in (("optimizer", "adamw"), ("muon_matrices", ",".join(MATRICES)), ("muon_after", 0)):
+        # Optimizer state is matched to parameters by position (wk and wv
+        # share a shape, and --muon-after adds an AdamW group): another split
+        # would resume silently wrong.
         was, now = saved.get(key, before), getattr(args, key, before)
         if was != now and (key == "optimizer" or args.optimizer == "muon"):
             flag = "--" + key.replace("_", "-")
@@ -212,7 +240,8 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     print(f"config {asdict(cfg)}; {n_params / 1e6:.2f}M parameters; {stream.numel() / 1e6:.1f}M train tokens; "
           f"{args.steps * args.batch * cfg.context / 1e6:.0f}M tokens planned; dropout {args.dropout}; "
-          f"optimizer {args.optimizer}; from step {step}"
+          f"optimizer {args.optimizer}" + (f" (Muon from step {args.muon_after})" if args.muon_after else "")
+          + f"; from step {step}"
           + (f"; weights from {args.init_from}" if init else ""), flush=True)
     fwd = torch.compile(model) if args.compile else model
 
@@ -234,8 +263,7 @@ def main():
         model.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        for opt in opts.values():
-            opt.step()
+        step_optimizers(opts, step, args)
         step += 1
         if args.fit_steps and step in (fit_from, fit_at):
             sync(device)
