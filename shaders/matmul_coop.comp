@@ -53,9 +53,15 @@
 #ifndef COOP_WN
 #define COOP_WN 2  // subgroups side by side along the rows
 #endif
+#ifndef COOP_BK
+// k per staging step; the quantised staging assumes 32 (one block). 64 for F16
+// (half the barriers per product, 222 registers, 40 KiB shared) lost 21% of
+// pp512 on the H200 (docs/performance.md, 2026-12-04, eleventh session).
+#define COOP_BK 32
+#endif
 #define COOP_THREADS (32 * (COOP_BM / (16 * COOP_TM)) * COOP_WN)
 layout(local_size_x = COOP_THREADS) in;
-const uint BM = COOP_BM, BN = COOP_BN, BK = 32u, WN = COOP_WN, TM = COOP_TM, T = COOP_THREADS;
+const uint BM = COOP_BM, BN = COOP_BN, BK = COOP_BK, WN = COOP_WN, TM = COOP_TM, T = COOP_THREADS;
 const uint NSG = T / 32u;
 const uint RN = BN / WN;     // rows per subgroup
 const uint NF = RN / 16u;    // 16-row fragments per subgroup
@@ -104,6 +110,9 @@ uvec4 wr[WGR];  // float16 weights go to shared memory as they are, one unit (8 
 // one 32-weight block, so two units): one 16-byte load and one scale per unit,
 // dequantised and split only when staged.
 #define W_QUANT
+#if COOP_BK != 32
+#error "quantised weights stage one 32-weight block per k step"
+#endif
 const uint QU = BN * 2u / T;  // units per thread
 uvec4 wqu[QU];                // Q8_0: the unit's 16 quants; Q4_0: the block's 16 bytes
 float wd[QU];                 // the block's scale
