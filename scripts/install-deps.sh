@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages sinkstream builds and tests with, if any
-# is missing. Safe to run again: it does nothing when all are present.
+# Installs the Debian/Ubuntu packages sinkstream builds and tests with (or the
+# packages named as arguments), if any is missing. Safe to run again: it does
+# nothing when all are present.
 set -euo pipefail
 PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
 vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config"
+[ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
