@@ -34,11 +34,39 @@ def test_update_rms():
         assert 0.0015 < rms < 0.0022, (shape, rms)
 
 
-def test_split_and_resume():
-    args = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5)
+def fresh(args):
     torch.manual_seed(0)
     model = Transformer(Config(**CFG, learned_sinks=True))
-    opts = make_optimizers(model, args, torch.device("cpu"))
+    return model, make_optimizers(model, args, torch.device("cpu"))
+
+
+def train_steps(model, opts, args, steps):
+    """The training loop's update on a fixed toy batch per step."""
+    for s in steps:
+        torch.manual_seed(100 + s)
+        x = torch.randint(0, CFG["vocab_size"], (2, CFG["context"]))
+        model.zero_grad(set_to_none=True)
+        model(x).logsumexp(-1).mean().backward()
+        step_optimizers(opts, s, args)
+
+
+def resumed(args, stop, end):
+    """A model trained to step `stop`, its weights and optimizer state saved and
+    restored into a fresh model, then trained on to `end`."""
+    second, opts2 = fresh(args)
+    train_steps(second, opts2, args, range(stop))
+    saved = {k: o.state_dict() for k, o in opts2.items()}
+    weights = {k: v.clone() for k, v in second.state_dict().items()}
+    third, opts3 = fresh(args)
+    third.load_state_dict(weights)
+    load_optimizers(opts3, {"args": vars(args), "optimizer": saved["adamw"], "muon": saved.get("muon")}, args)
+    train_steps(third, opts3, args, range(stop, end))
+    return third
+
+
+def test_split_and_resume():
+    args = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5)
+    model, opts = fresh(args)
     names = {id(p): n for n, p in model.named_parameters()}
 
     def split_of(opts):  # (names Muon trains, names AdamW trains): disjoint, all of them
@@ -71,46 +99,10 @@ def test_split_and_resume():
 
     # Five steps, state saved after two and restored into fresh optimizers:
     # the same weights, bit for bit.
-    def run(model, opts, steps):
-        for s in steps:
-            torch.manual_seed(100 + s)
-            x = torch.randint(0, CFG["vocab_size"], (2, CFG["context"]))
-            model.zero_grad(set_to_none=True)
-            model(x).logsumexp(-1).mean().backward()
-            for opt in opts.values():
-                opt.step()
-    run(model, opts, range(5))
-    torch.manual_seed(0)
-    second = Transformer(Config(**CFG, learned_sinks=True))
-    opts2 = make_optimizers(second, args, torch.device("cpu"))
-    run(second, opts2, range(2))
-    saved = {k: o.state_dict() for k, o in opts2.items()}
-    weights = {k: v.clone() for k, v in second.state_dict().items()}
-    torch.manual_seed(0)
-    third = Transformer(Config(**CFG, learned_sinks=True))
-    third.load_state_dict(weights)
-    opts3 = make_optimizers(third, args, torch.device("cpu"))
-    for k, o in opts3.items():
-        o.load_state_dict(saved[k])
-    run(third, opts3, range(2, 5))
+    train_steps(model, opts, args, range(5))
+    third = resumed(args, 2, 5)
     for (n, a), b in zip(model.state_dict().items(), third.state_dict().values()):
         assert torch.equal(a, b), n
-
-
-def fresh(args):
-    torch.manual_seed(0)
-    model = Transformer(Config(**CFG, learned_sinks=True))
-    return model, make_optimizers(model, args, torch.device("cpu"))
-
-
-def train_steps(model, opts, args, steps):
-    """The training loop's update on a fixed toy batch per step."""
-    for s in steps:
-        torch.manual_seed(100 + s)
-        x = torch.randint(0, CFG["vocab_size"], (2, CFG["context"]))
-        model.zero_grad(set_to_none=True)
-        model(x).logsumexp(-1).mean().backward()
-        step_optimizers(opts, s, args)
 
 
 def test_muon_after():
@@ -135,14 +127,7 @@ def test_muon_after():
     assert torch.equal(opts["adamw"].state[wq]["exp_avg"], before_adamw)  # AdamW let go of it
     assert not torch.equal(wq, ref.blocks[0].attn.wq.weight)
     for stop in (2, 4):
-        second, opts2 = fresh(late)
-        train_steps(second, opts2, late, range(stop))
-        saved = {k: o.state_dict() for k, o in opts2.items()}
-        weights = {k: v.clone() for k, v in second.state_dict().items()}
-        third, opts3 = fresh(late)
-        third.load_state_dict(weights)
-        load_optimizers(opts3, {"args": vars(late), "optimizer": saved["adamw"], "muon": saved["muon"]}, late)
-        train_steps(third, opts3, late, range(stop, 6))
+        third = resumed(late, stop, 6)
         for (n, a), b in zip(model.state_dict().items(), third.state_dict().values()):
             assert torch.equal(a, b), (stop, n)
     # Another hand-over step changes AdamW's groups: refused on resume.
