@@ -14,6 +14,7 @@ runs on Debian's torch 1.13 (CPU) and on torch 2.x under --compile, which
 compiles the model, not the optimizer step.
 """
 import math
+import time
 
 import torch
 
@@ -46,6 +47,30 @@ def update_scale(shape):
     """Moonlight's 0.2 * sqrt(max(rows, cols)): an orthogonal r x c matrix has
     RMS 1 / sqrt(max(r, c)), so the update's RMS becomes 0.2, near AdamW's."""
     return 0.2 * math.sqrt(max(shape[0], shape[1]))
+
+
+def orthogonalisation_seconds(params, reps=3):
+    """Wall time of one step's Newton-Schulz work for these matrices (batched
+    per shape, as Muon.step does), measured on random stand-ins so that no
+    parameter or optimizer state is touched: what a Muon step costs beyond an
+    AdamW one, for a run that switches over later (train.py --muon-after)."""
+    by_shape = {}
+    for p in params:
+        by_shape[tuple(p.shape)] = by_shape.get(tuple(p.shape), 0) + 1
+    gen = torch.Generator(device=params[0].device).manual_seed(0) if params else None
+    stacks = [torch.randn((n, *shape), generator=gen, device=params[0].device) for shape, n in by_shape.items()]
+
+    def run(times):
+        for _ in range(times):
+            for stack in stacks:
+                newton_schulz5(stack)
+        if params and params[0].is_cuda:
+            torch.cuda.synchronize()
+
+    run(1)  # warm-up: first-call allocations and kernel selection
+    t = time.perf_counter()
+    run(reps)
+    return (time.perf_counter() - t) / reps
 
 
 class Muon(torch.optim.Optimizer):

@@ -5,8 +5,8 @@ import argparse
 import torch
 
 from model import Config, Transformer
-from muon import Muon, newton_schulz5
-from train import MATRICES, load_optimizers, make_optimizers, muon_params, step_optimizers
+from muon import Muon, newton_schulz5, orthogonalisation_seconds
+from train import MATRICES, fitted_steps, load_optimizers, make_optimizers, muon_params, step_optimizers
 
 CFG = dict(vocab_size=64, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=48, context=16)
 
@@ -144,9 +144,45 @@ def test_muon_after():
         assert "--optimizer muon" in str(e)
 
 
+def test_fit_steps_after_hand_over():
+    # --fit-steps measures the speed in warm-up; under --muon-after that is
+    # AdamW's speed, so the steps after the hand-over are charged Muon's extra
+    # cost. 110 s left = 97 s to fill (10 s and 3% spare); 20 steps/s.
+    args = argparse.Namespace(steps=10**6, muon_after=0)
+    assert fitted_steps(200, 20.0, 110.0, args) == 200 + 1940
+    args.muon_after = 700  # 500 steps (25 s) at 20/s, then 72 s at 1 / (0.05 + 0.01 s)
+    assert fitted_steps(200, 20.0, 110.0, args, 0.01) == 200 + 500 + 1200
+    assert fitted_steps(200, 20.0, 110.0, args, 0.0) == 200 + 1940
+    args.muon_after = 5000  # the budget ends before the hand-over: no charge
+    assert fitted_steps(200, 20.0, 110.0, args, 0.01) == 200 + 1940
+    args.steps = 1000  # never more than --steps, never fewer than done
+    assert fitted_steps(200, 20.0, 110.0, args, 0.01) == 1000
+    assert fitted_steps(200, 20.0, 5.0, args, 0.01) == 200
+
+
+def test_orthogonalisation_timing_touches_nothing():
+    # The cost estimate runs on stand-ins: the weights, Muon's state and the
+    # global RNG (which the run's dropout draws from) are left as they were.
+    args = argparse.Namespace(optimizer="muon", lr=1e-2, wd=0.5, muon_matrices=",".join(MATRICES), muon_after=2)
+    model, opts = fresh(args)
+    train_steps(model, opts, args, range(3))
+    weights = {n: t.clone() for n, t in model.state_dict().items()}
+    state = {id(p): s["momentum_buffer"].clone() for p, s in opts["muon"].state.items()}
+    rng = torch.get_rng_state()
+    seconds = orthogonalisation_seconds(opts["muon"].param_groups[0]["params"])
+    assert 0 < seconds < 10, seconds
+    assert torch.equal(torch.get_rng_state(), rng)
+    for n, t in model.state_dict().items():
+        assert torch.equal(t, weights[n]), n
+    for p, s in opts["muon"].state.items():
+        assert torch.equal(s["momentum_buffer"], state[id(p)])
+
+
 if __name__ == "__main__":
     test_newton_schulz_orthogonalises()
     test_update_rms()
     test_split_and_resume()
     test_muon_after()
+    test_fit_steps_after_hand_over()
+    test_orthogonalisation_timing_touches_nothing()
     print("ok")

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from model import Config, Transformer, save_model
-from muon import Muon
+from muon import Muon, orthogonalisation_seconds
 
 BOS_ID = 1
 MATRICES = ("wq", "wk", "wv", "wo", "w1", "w2", "w3")  # the blocks' 2-D matrices, as model.py names them
@@ -65,7 +65,8 @@ def parse_args():
     ap.add_argument("--time-budget", type=float, default=float("inf"), help="seconds; stop early and checkpoint")
     ap.add_argument("--fit-steps", action="store_true",
                     help="at the end of warm-up, lower --steps to what the rest of --time-budget fits at the speed "
-                         "measured over the second half of warm-up; logged, and --steps N with that N reproduces it")
+                         "measured over the second half of warm-up (steps from --muon-after on charged Muon's "
+                         "measured extra cost); logged, and --steps N with that N reproduces it")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
     ap.add_argument("--init-from", default=None,
                     help="start from a model.pt (save_model's float16 weights, e.g. returned by an earlier "
@@ -173,14 +174,22 @@ def get_batch(stream, step, args, context, device):
     return torch.cat([bos, crops[:, :-1]], dim=1), crops
 
 
-def fitted_steps(step, rate, remaining_s, args):
+def fitted_steps(step, rate, remaining_s, args, late_extra_s=0.0):
     """Steps that fit the time left at `rate` steps/s (3% and 10 s spare for
     speed changes and the final save), never more than --steps. Chosen at the
     end of warm-up, where the schedule does not depend on --steps yet, so the
-    run equals one started with --steps set to the result."""
+    run equals one started with --steps set to the result. Steps from
+    --muon-after on cost `late_extra_s` more each (Muon's orthogonalisation:
+    the rate was measured while every matrix was still on AdamW)."""
     if not math.isfinite(remaining_s):
         return args.steps
-    return max(step, min(args.steps, step + int(rate * max(0.0, remaining_s - 10) * 0.97)))
+    budget = max(0.0, remaining_s - 10) * 0.97
+    early = max(0, getattr(args, "muon_after", 0) - step)  # steps left at the measured rate
+    if early / rate >= budget or late_extra_s <= 0:
+        n = int(rate * budget)
+    else:
+        n = early + int((budget - early / rate) / (1 / rate + late_extra_s))
+    return max(step, min(args.steps, step + n))
 
 
 def sync(device):
@@ -271,8 +280,12 @@ def main():
                 t_fit = time.time()
             elif t_fit is not None:
                 rate = (fit_at - fit_from) / (time.time() - t_fit)
-                args.steps = fitted_steps(step, rate, args.time_budget - (time.time() - start), args)
+                late = "muon" in opts and args.muon_after > step
+                extra = orthogonalisation_seconds(opts["muon"].param_groups[0]["params"]) if late else 0.0
+                args.steps = fitted_steps(step, rate, args.time_budget - (time.time() - start), args, extra)
                 rec = {"step": step, "fit_steps": args.steps, "steps_per_s": round(rate, 2)}
+                if late:
+                    rec["muon_extra_ms_per_step"] = round(extra * 1e3, 2)
                 print(json.dumps(rec), flush=True)
                 log.write(json.dumps(rec) + "\n")
         if step % args.log_every == 0 or step == args.steps:
