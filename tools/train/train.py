@@ -280,11 +280,11 @@ def main():
                 t_fit = time.time()
             elif t_fit is not None:
                 rate = (fit_at - fit_from) / (time.time() - t_fit)
-                late = "muon" in opts and args.muon_after > step
-                extra = orthogonalisation_seconds(opts["muon"].param_groups[0]["params"]) if late else 0.0
+                muon_later = "muon" in opts and args.muon_after > step  # the rate above is AdamW's
+                extra = orthogonalisation_seconds(opts["muon"].param_groups[0]["params"]) if muon_later else 0.0
                 args.steps = fitted_steps(step, rate, args.time_budget - (time.time() - start), args, extra)
                 rec = {"step": step, "fit_steps": args.steps, "steps_per_s": round(rate, 2)}
-                if late:
+                if muon_later:
                     rec["muon_extra_ms_per_step"] = round(extra * 1e3, 2)
                 print(json.dumps(rec), flush=True)
                 log.write(json.dumps(rec) + "\n")
