@@ -156,6 +156,14 @@ class Transformer(nn.Module):
         self.tok_embd = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.blocks = nn.ModuleList(Block(cfg, dropout) for _ in range(cfg.n_layers))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        # RoPE tables for positions 0..context-1, (context, head_dim/2) each,
+        # made once: computed inside the compiled step, Inductor fused their
+        # float64 pow/cos/sin into every RoPE kernel, forward and backward
+        # (12-13% of an h24 step on the H200, tools/train/profile_step.py).
+        # Not saved: derived from the config.
+        cos, sin = rope_tables(torch.arange(cfg.context), cfg.head_dim, cfg.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
         self.apply(self._init)
         # GPT-2/Llama practice: shrink the residual-branch outputs with depth.
         for name, p in self.named_parameters():
@@ -167,12 +175,18 @@ class Transformer(nn.Module):
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, std=0.02)
 
+    def rope(self, length):
+        """cos/sin (length, head_dim/2) for positions 0..length-1."""
+        if length <= self.rope_cos.shape[0]:
+            return self.rope_cos[:length], self.rope_sin[:length]
+        positions = torch.arange(length, device=self.rope_cos.device)
+        return rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta)
+
     def forward(self, tokens, attention=None):
         """Logits (B, T, vocab). `attention(q, k, v, sinks)` defaults to causal
         attention at positions 0..T-1."""
         if attention is None:
-            positions = torch.arange(tokens.shape[1], device=tokens.device)
-            cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_theta)
+            cos, sin = self.rope(tokens.shape[1])
 
             def attention(q, k, v, sinks):
                 return causal_attention(q, k, v, sinks, cos, sin)
