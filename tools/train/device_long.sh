@@ -11,17 +11,20 @@
 # schedule: no checkpoint has to travel (ckpt.pt, ~220 MB, could not).
 #
 #   tools/train/device_long.sh start NAME TIME_BUDGET_S WAIT_S [train.py options...]
+#   tools/train/device_long.sh wait NAME WAIT_S     (a middle call, for runs of 3+ calls)
 #   tools/train/device_long.sh finish NAME
 #
 # start: train.py --fit-steps --time-budget TIME_BUDGET_S in the background,
 # then sleep WAIT_S (keep it under the call's limit) and report progress.
+# wait: sleep WAIT_S more (less if the run ends) and report progress.
 # finish: wait for that process, then as device_run.sh: the float16 weights
 # (15 MiB parts), eval.json, eval256.json and the log under $OUT/NAME/.
 # Data as in device_run.sh (DATA, default .traindata/), copied under RUN_ROOT
 # by start. If the machine went back between the calls, finish says so and
 # fails: the run is lost. Checked on the H200 with a 2-layer model (start
 # with a 70 s budget and a 40 s wait, then finish: weights and both
-# evaluations back).
+# evaluations back; `wait` was added after and checked only here, with a
+# stand-in python3).
 set -euo pipefail
 verb=$1 name=$2
 shift 2
@@ -46,13 +49,26 @@ start() {
   cp "$run/log.txt" "$OUT/$name/"
 }
 
-finish() {
+running_pid() {
   if [ ! -f "$run/pid" ]; then
     echo "device_long.sh: no run $name here: the machine went back between the calls" >&2
     exit 1
   fi
+  cat "$run/pid"
+}
+
+wait_more() {
+  local pid left=$1
+  pid=$(running_pid)
+  while [ "$left" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 1; left=$((left - 1)); done
+  mkdir -p "$OUT/$name"
+  tail -n 5 "$run/log.txt"
+  cp "$run/log.txt" "$OUT/$name/"
+}
+
+finish() {
   local pid
-  pid=$(cat "$run/pid")
+  pid=$(running_pid)
   mkdir -p "$OUT/$name"  # ($OUT is emptied before each call)
   while kill -0 "$pid" 2>/dev/null; do sleep 2; done
   grep -q "^saved step" "$run/log.txt" || { tail -n 20 "$run/log.txt"; exit 1; }
@@ -68,6 +84,8 @@ finish() {
 
 case $verb in
   start) start "$@" ;;
+  wait) wait_more "$@" ;;
   finish) finish ;;
-  *) echo "usage: $0 start NAME TIME_BUDGET_S WAIT_S [train.py options...] | finish NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 start NAME TIME_BUDGET_S WAIT_S [train.py options...] | wait NAME WAIT_S | finish NAME" >&2
+     exit 2 ;;
 esac
