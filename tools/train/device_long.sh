@@ -17,8 +17,9 @@
 # start: train.py --fit-steps --time-budget TIME_BUDGET_S in the background,
 # then sleep WAIT_S (keep it under the call's limit) and report progress.
 # wait: sleep WAIT_S more (less if the run ends) and report progress.
-# finish: wait for that process, then as device_run.sh: the float16 weights
-# (15 MiB parts), eval.json, eval256.json and the log under $OUT/NAME/.
+# finish: wait for that process, then as device_run.sh (device_eval.sh): the
+# float16 weights (15 MiB parts), eval.json, eval256.json and the log under
+# $OUT/NAME/.
 # Data as in device_run.sh (DATA, default .traindata/), copied under RUN_ROOT
 # by start. If the machine went back between the calls, finish says so and
 # fails: the run is lost. Checked on the H200 with a 2-layer model (start
@@ -36,7 +37,7 @@ export PYTHONUNBUFFERED=1
 start() {
   local budget=$1 wait_s=$2
   shift 2
-  mkdir -p "$run/data" "$OUT/$name"
+  mkdir -p "$run/data"
   [ -f $data/train.bin ] || xz -dkT0 $data/train.bin.xz
   for f in $data/eval/*.xz; do if [ -e "$f" ]; then xz -d -f "$f"; fi; done
   cp -r $data/train.bin $data/meta.json $data/eval "$run/data/"
@@ -45,6 +46,11 @@ start() {
        --time-budget "$budget" --compile --fit-steps "$@" >"$run/log.txt" 2>&1 </dev/null &
    echo $! >"$run/pid")
   sleep "$wait_s"
+  report
+}
+
+report() {  # progress, and the log so far
+  mkdir -p "$OUT/$name"  # ($OUT is emptied before each call)
   tail -n 5 "$run/log.txt"
   cp "$run/log.txt" "$OUT/$name/"
 }
@@ -61,25 +67,15 @@ wait_more() {
   local pid left=$1
   pid=$(running_pid)
   while [ "$left" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 1; left=$((left - 1)); done
-  mkdir -p "$OUT/$name"
-  tail -n 5 "$run/log.txt"
-  cp "$run/log.txt" "$OUT/$name/"
+  report
 }
 
 finish() {
   local pid
   pid=$(running_pid)
-  mkdir -p "$OUT/$name"  # ($OUT is emptied before each call)
   while kill -0 "$pid" 2>/dev/null; do sleep 2; done
   grep -q "^saved step" "$run/log.txt" || { tail -n 20 "$run/log.txt"; exit 1; }
-  split -b 15M -d "$run/model.pt" "$OUT/$name/model.pt.part"
-  cd tools/train
-  python3 eval_stream.py --model "$run/model.pt" --data "$run/data" --out "$run/eval.json" \
-      2>&1 | tee -a "$run/log.txt"
-  cp "$run"/{eval.json,log.txt} "$OUT/$name/"
-  python3 eval_stream.py --model "$run/model.pt" --data "$run/data" --out "$run/eval256.json" \
-      --cache 256 --policies sinks window 2>&1 | tee -a "$run/log.txt"
-  cp "$run"/{eval256.json,log.txt} "$OUT/$name/"
+  tools/train/device_eval.sh "$run" "$run/data" "$OUT/$name"
 }
 
 case $verb in

@@ -10,7 +10,7 @@
 # weights (split in 15 MiB parts) to $OUT/NAME/ as soon as training ends, so
 # they come back even if the evaluation outruns the call; then eval.json (at
 # the training context, all policies), eval256.json (cache 256, sinks and
-# window) and the log.
+# window) and the log (device_eval.sh).
 set -euo pipefail
 name=$1 steps=$2 budget=$3
 shift 3
@@ -19,14 +19,7 @@ run=.trainout/$name
 mkdir -p "$run" "$OUT/$name"
 [ -f $data/train.bin ] || xz -dkT0 $data/train.bin.xz
 export PYTHONUNBUFFERED=1
-cd tools/train
-python3 train.py --data ../../$data --out ../../$run --steps "$steps" --time-budget "$budget" --compile "$@" \
-    2>&1 | tee -a ../../$run/log.txt
-split -b 15M -d ../../$run/model.pt "$OUT/$name/model.pt.part"
-cp ../../$run/log.txt "$OUT/$name/"
-python3 eval_stream.py --model ../../$run/model.pt --data ../../$data --out ../../$run/eval.json \
-    2>&1 | tee -a ../../$run/log.txt
-cp ../../$run/{eval.json,log.txt} "$OUT/$name/"
-python3 eval_stream.py --model ../../$run/model.pt --data ../../$data --out ../../$run/eval256.json \
-    --cache 256 --policies sinks window 2>&1 | tee -a ../../$run/log.txt
-cp ../../$run/{eval256.json,log.txt} "$OUT/$name/"
+(cd tools/train
+ python3 train.py --data ../../$data --out ../../$run --steps "$steps" --time-budget "$budget" --compile "$@" \
+     2>&1 | tee -a ../../$run/log.txt)
+tools/train/device_eval.sh "$run" "$data" "$OUT/$name"

@@ -15,21 +15,18 @@ and, with --profile, the top GPU kernels of the first variant.
 """
 import argparse
 import time
-from dataclasses import fields
 from types import SimpleNamespace
 
 import torch
-import torch.nn.functional as F
 
-from model import Config, Transformer
-from model import rope_tables
-from train import MATRICES, make_optimizers, step_optimizers, training_loss
+from model import Config, Transformer, rope_tables
+from train import (MATRICES, add_config_args, make_optimizers, model_config, step_loss, step_optimizers, sync,
+                   training_loss)
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for f in fields(Config):
-        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=None)
+    add_config_args(ap)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--steps", type=int, default=60, help="timed steps per variant (after --warm-steps)")
@@ -40,28 +37,16 @@ def parse_args():
     return ap.parse_args()
 
 
-class InlineRope(torch.nn.Module):
-    """The model with its RoPE tables computed in every forward, as before."""
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        model.rope = lambda n: rope_tables(torch.arange(n, device=model.rope_cos.device), model.cfg.head_dim,
-                                           model.cfg.rope_theta)
-
-    def forward(self, x):
-        return self.model(x)
-
-
 def make_step(model, variant, compile_):
     """A function (x, y) -> loss tensor, forward only; backward is the caller's."""
+    if variant == "inline-rope":  # the tables computed in every forward, as before
+        model.rope = lambda n: rope_tables(torch.arange(n, device=model.rope_cos.device), model.cfg.head_dim,
+                                           model.cfg.rope_theta)
     if variant in ("inline-rope", "model-only"):
-        net = InlineRope(model) if variant == "inline-rope" else model
-        fwd = torch.compile(net) if compile_ else net
+        fwd = torch.compile(model) if compile_ else model
         return lambda x, y: training_loss(fwd, x, y)
     if variant == "fused-loss":
-        def loss_of(x, y):
-            return training_loss(model, x, y)
-        return torch.compile(loss_of) if compile_ else loss_of
+        return step_loss(model, compile_)
     raise SystemExit(f"unknown variant {variant}")
 
 
@@ -89,8 +74,9 @@ def run(variant, args, cfg, device):
     for _ in range(args.steps):
         loss = one_step()
     sync(device)
-    tok_s = args.steps * args.batch * cfg.context / (time.time() - t)
-    print(f"{variant:>12}: {tok_s / 1e6:.3f}M tokens/s ({1e3 * (time.time() - t) / args.steps:.1f} ms/step), "
+    elapsed = time.time() - t
+    tok_s = args.steps * args.batch * cfg.context / elapsed
+    print(f"{variant:>12}: {tok_s / 1e6:.3f}M tokens/s ({1e3 * elapsed / args.steps:.1f} ms/step), "
           f"last loss {loss.item():.3f}", flush=True)
     if args.profile and variant == args.variants.split(",")[0]:
         profile(one_step, device)
@@ -109,17 +95,11 @@ def profile(one_step, device):
     print(prof.key_averages().table(sort_by=key, row_limit=30, max_name_column_width=70), flush=True)
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def main():
     args = parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = True
-    overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
-    cfg = Config(**overrides)
+    cfg = model_config(args, Config.vocab_size)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name() if device.type == 'cuda' else 'CPU'}, "
           f"batch {args.batch} x {cfg.context}, {cfg}", flush=True)
     rates = {v: run(v, args, cfg, device) for v in args.variants.split(",")}

@@ -43,9 +43,7 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="folder with train.bin and meta.json")
     ap.add_argument("--out", required=True)
-    for f in fields(Config):
-        kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else type(f.default)
-        ap.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
+    add_config_args(ap)
     ap.add_argument("--steps", type=int, required=True, help="total optimizer steps (sets the schedule)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -75,6 +73,13 @@ def parse_args():
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--log-every", type=int, default=100)
     return ap.parse_args()
+
+
+def add_config_args(ap):
+    """--dim, --n-heads, ... : one option per Config field, None unless given."""
+    for f in fields(Config):
+        kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type in (bool, "bool") else type(f.default)
+        ap.add_argument("--" + f.name.replace("_", "-"), type=kind, default=None)
 
 
 def model_config(args, vocab_size):
@@ -182,6 +187,16 @@ def training_loss(model, x, y):
     return F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
 
 
+def step_loss(model, compile_):
+    """(x, y) -> training_loss(model, x, y), with --compile compiled as one
+    graph: the loss with the model lets Inductor fuse the float32 logits
+    (batch x context x vocab) into the cross-entropy instead of writing them
+    out (5-6% of a step on the H200, profile_step.py)."""
+    def loss_of(x, y):
+        return training_loss(model, x, y)
+    return torch.compile(loss_of) if compile_ else loss_of
+
+
 def fitted_steps(step, rate, remaining_s, args, late_extra_s=0.0):
     """Steps that fit the time left at `rate` steps/s (3% and 10 s spare for
     speed changes and the final save), never more than --steps. Chosen at the
@@ -260,12 +275,7 @@ def main():
           f"optimizer {args.optimizer}" + (f" (Muon from step {args.muon_after})" if args.muon_after else "")
           + f"; from step {step}"
           + (f"; weights from {args.init_from}" if init else ""), flush=True)
-    def loss_of(x, y):
-        return training_loss(model, x, y)
-    # Compiling the loss with the model lets Inductor fuse the float32 logits
-    # (batch x context x vocab) into the cross-entropy instead of writing
-    # them out: 5-6% of a step on the H200 (profile_step.py).
-    loss_fn = torch.compile(loss_of) if args.compile else loss_of
+    loss_fn = step_loss(model, args.compile)
 
     log = (out / "train_log.jsonl").open("a")
     t_log, step_log = time.time(), step
