@@ -47,7 +47,9 @@ def parse_args():
     ap.add_argument("--steps", type=int, required=True, help="total optimizer steps (sets the schedule)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--min-lr-frac", type=float, default=0.1, help="cosine ends at lr * this")
+    ap.add_argument("--min-lr-frac", type=float, default=0.1, help="the decay ends at lr * this")
+    ap.add_argument("--decay", choices=("cosine", "linear"), default="cosine",
+                    help="shape of the decay after warm-up (linear with --min-lr-frac 0: 'straight to zero')")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--wd", type=float, default=0.5)
     ap.add_argument("--optimizer", choices=("adamw", "muon"), default="adamw",
@@ -107,11 +109,13 @@ def load_init(path, args):
 
 
 def lr_at(step, args):
-    """Linear warm-up, then cosine from lr down to lr * min_lr_frac."""
+    """Linear warm-up, then a cosine or linear decay from lr down to
+    lr * min_lr_frac at the last step. Runs before --decay had cosine."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
     progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress)))
+    left = 1 - progress if getattr(args, "decay", "cosine") == "linear" else 0.5 * (1 + math.cos(math.pi * progress))
+    return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * left)
 
 
 def muon_params(model, names=MATRICES):
