@@ -24,8 +24,9 @@
 # by start. If the machine went back between the calls, finish says so and
 # fails: the run is lost. Checked on the H200 with a 2-layer model (start
 # with a 70 s budget and a 40 s wait, then finish: weights and both
-# evaluations back; `wait` was added after and checked only here, with a
-# stand-in python3).
+# evaluations back) and with round 12's h24mz (start, then finish). `wait`
+# met a machine that had gone back there and said so; its waiting was
+# checked only here, with a stand-in python3.
 set -euo pipefail
 verb=$1 name=$2
 shift 2
