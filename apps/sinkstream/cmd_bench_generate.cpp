@@ -208,6 +208,42 @@ void print_table(const Result& r) {
     std::printf("  %-22s %9.2f us/token %6.1f%%\n", op.c_str(), 1e3 * ms, 100 * ms / total);
 }
 
+// Warm-up, then a fresh stream: pipelines compile, caches fill, and the GPU
+// has been busy for a quarter of a second, so a short timed run (128 steps of
+// a 1B model take 0.2 s) does not pay for its clocks ramping up after the upload.
+void warm_up(model::Engine& engine, uint32_t vocab) {
+  std::vector<float> warm_logits;
+  const auto l = advance(engine, engine.cache_config().max_chunk, vocab, 7, nullptr);
+  warm_logits.assign(l.begin(), l.end());
+  for (const auto t0 = Clock::now(); since(t0) < 0.25;) {
+    decode(engine, warm_logits, 8);
+    decode_batched(engine, engine.last_logits(), 8);
+    warm_logits.assign(engine.last_logits().begin(), engine.last_logits().end());
+  }
+  engine.reset();
+}
+
+// Advances the stream to each position (sorted) and times `steps` decode steps
+// there, both ways. `logits` (the stream's last) is updated as it goes.
+std::vector<Point> latency_curve(model::Engine& engine, const std::vector<uint64_t>& positions,
+                                 uint32_t vocab, uint32_t steps, std::span<const float>& logits) {
+  std::vector<Point> curve;
+  std::vector<float> keep;
+  Progress progress("streaming", positions.back());
+  for (uint64_t p : positions) {
+    const uint64_t at = engine.counters().tokens;
+    if (p > at) logits = advance(engine, p - at, vocab, p, &progress);
+    keep.assign(logits.begin(), logits.end());
+    const uint64_t at_position = engine.counters().tokens;
+    const double ms = 1e3 * decode(engine, keep, steps) / steps;
+    keep.assign(engine.last_logits().begin(), engine.last_logits().end());
+    curve.push_back({at_position, ms, 1e3 * decode_batched(engine, keep, steps) / steps});
+    logits = engine.last_logits();
+  }
+  progress.finish();
+  return curve;
+}
+
 }  // namespace
 
 int bench_generate(const std::vector<std::string>& argv) {
@@ -229,20 +265,7 @@ int bench_generate(const std::vector<std::string>& argv) {
 
   model::Engine engine(gpu, *file, engine_config(a));
   const auto& cc = engine.cache_config();
-  // Warm-up, then a fresh stream: pipelines compile, caches fill, and the GPU
-  // has been busy for a quarter of a second, so a short timed run (128 steps of
-  // a 1B model take 0.2 s) does not pay for its clocks ramping up after the upload.
-  {
-    std::vector<float> warm_logits;
-    const auto l = advance(engine, cc.max_chunk, vocab, 7, nullptr);
-    warm_logits.assign(l.begin(), l.end());
-    for (const auto t0 = Clock::now(); since(t0) < 0.25;) {
-      decode(engine, warm_logits, 8);
-      decode_batched(engine, engine.last_logits(), 8);
-      warm_logits.assign(engine.last_logits().begin(), engine.last_logits().end());
-    }
-    engine.reset();
-  }
+  warm_up(engine, vocab);
   auto t = Clock::now();
   auto logits = advance(engine, prompt, vocab, 1, nullptr);
   const double prefill_tps = static_cast<double>(prompt) / since(t);
@@ -251,19 +274,7 @@ int bench_generate(const std::vector<std::string>& argv) {
   keep.assign(engine.last_logits().begin(), engine.last_logits().end());
   const double decode_batched_tps = steps / decode_batched(engine, keep, steps);
 
-  std::vector<Point> curve;
-  Progress progress("streaming", positions.back());
-  for (uint64_t p : positions) {
-    const uint64_t at = engine.counters().tokens;
-    if (p > at) logits = advance(engine, p - at, vocab, p, &progress);
-    keep.assign(logits.begin(), logits.end());
-    const uint64_t at_position = engine.counters().tokens;
-    const double ms = 1e3 * decode(engine, keep, steps) / steps;
-    keep.assign(engine.last_logits().begin(), engine.last_logits().end());
-    curve.push_back({at_position, ms, 1e3 * decode_batched(engine, keep, steps) / steps});
-    logits = engine.last_logits();
-  }
-  progress.finish();
+  std::vector<Point> curve = latency_curve(engine, positions, vocab, steps, logits);
   Profile prof;
   if (a.has("profile")) {
     keep.assign(logits.begin(), logits.end());

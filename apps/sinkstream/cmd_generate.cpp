@@ -87,6 +87,70 @@ void print_interrupted(const Generation& g, size_t prompt_size, const model::Eng
       static_cast<unsigned long long>(c.evicted));
 }
 
+// Where the generated tokens go: text to stdout as it comes, ids, or (--json)
+// collected into the Generation.
+class TokenOutput {
+ public:
+  TokenOutput(const model::Tokenizer& tok, bool json, bool ids_only, Generation& g)
+      : decoder_(tok), json_(json), ids_only_(ids_only), g_(g) {}
+
+  // `strip_space`: as SentencePiece (and llama2.c) do, the first piece after a
+  // bare BOS loses its leading space.
+  void token(int32_t id, bool strip_space) {
+    g_.ids.push_back(id);
+    std::string piece = decoder_.push(id);
+    if (strip_space && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+    if (ids_only_ && !json_) {
+      std::printf("%s%d", g_.ids.size() > 1 ? " " : "", id);
+    } else {
+      write(piece);
+    }
+    std::fflush(stdout);
+  }
+
+  // The bytes of an incomplete UTF-8 sequence the decoder still holds.
+  void finish() {
+    if (json_ || !ids_only_) write(decoder_.flush());
+  }
+
+ private:
+  void write(const std::string& piece) {
+    if (json_) {
+      g_.text += piece;
+    } else {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+    }
+  }
+
+  model::StreamingDecoder decoder_;
+  bool json_, ids_only_;
+  Generation& g_;
+};
+
+// Samples from the prompt's logits, then decodes until `emit` says stop: in
+// batches with the pick on the GPU where sampling is plain greedy, else one
+// step per submission.
+template <typename Emit>
+void decode(model::Engine& engine, model::Sampler& sampler, bool greedy,
+            std::span<const float> logits, uint64_t n_generate,
+            const std::vector<int32_t>& generated, Emit& emit) {
+  int32_t next = sampler.sample(logits);
+  if (!emit(next)) return;
+  if (greedy) {
+    // Tokens past an end-of-sequence may reach the cache; nothing reads it afterwards.
+    engine.decode_greedy(next, n_generate - generated.size(), [&](std::span<const int32_t> batch) {
+      for (int32_t t : batch)
+        if (!emit(t)) return false;
+      return true;
+    });
+    return;
+  }
+  do {
+    const auto l = engine.feed({&next, 1});
+    next = sampler.sample(l);
+  } while (emit(next));
+}
+
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
@@ -124,58 +188,22 @@ int cmd_generate(const std::vector<std::string>& argv) {
   g.prefill_s = seconds_since(t_prefill);
   g.prompt_tokens = static_cast<double>(fed);  // fewer than the prompt's after a Ctrl-C
 
-  model::StreamingDecoder decoder(tok);
-  std::string& text = g.text;
-  std::vector<int32_t>& generated = g.ids;
+  TokenOutput out(tok, json, ids_only, g);
   // Prints one generated token; false once generation should stop.
   auto emit = [&](int32_t next) {
     if (tok.is_eog(next) && !ignore_eos) {
       g.stopped_at_eos = true;
       return false;
     }
-    generated.push_back(next);
     sampler.accept(next);
-    std::string piece = decoder.push(next);
-    // As SentencePiece (and llama2.c) do: the first piece after a bare BOS loses its leading space.
-    if (generated.size() == 1 && input.size() == 1 && !piece.empty() && piece[0] == ' ')
-      piece.erase(0, 1);
-    if (json) {
-      text += piece;
-    } else if (ids_only) {
-      std::printf("%s%d", generated.size() > 1 ? " " : "", next);
-    } else {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-    }
-    std::fflush(stdout);
-    return generated.size() < n_generate && !interrupted();
+    out.token(next, g.ids.empty() && input.size() == 1);
+    return g.ids.size() < n_generate && !interrupted();
   };
   const auto t_decode = std::chrono::steady_clock::now();
-  if (n_generate > 0 && !interrupted()) {
-    int32_t next = sampler.sample(logits);
-    const bool more = emit(next);
-    if (more && model::plain_greedy(sampling)) {
-      // Batches of steps with the pick on the GPU. Tokens past an end-of-sequence
-      // may reach the cache; nothing reads it afterwards.
-      engine.decode_greedy(next, n_generate - generated.size(),
-                           [&](std::span<const int32_t> batch) {
-                             for (int32_t t : batch)
-                               if (!emit(t)) return false;
-                             return true;
-                           });
-    } else if (more) {
-      do {
-        const auto l = engine.feed({&next, 1});
-        next = sampler.sample(l);
-      } while (emit(next));
-    }
-  }
+  if (n_generate > 0 && !interrupted())
+    decode(engine, sampler, model::plain_greedy(sampling), logits, n_generate, g.ids, emit);
   g.decode_s = seconds_since(t_decode);
-  const std::string rest = decoder.flush();
-  if (json) {
-    text += rest;
-  } else if (!ids_only) {
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-  }
+  out.finish();
   const auto c = engine.counters();
   if (json) {
     print_json(g, c, gpu.device_name());

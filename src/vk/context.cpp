@@ -105,6 +105,38 @@ bool coopmat_nv_f16_16(VkInstance inst, VkPhysicalDevice pd) {
   return false;
 }
 
+// Identifies the driver's compiled pipelines: a cache file written by another
+// device or driver version is not loaded.
+std::string pipeline_cache_key(const VkPhysicalDeviceProperties& p) {
+  char key[96];
+  std::snprintf(key, sizeof key, "%04x-%04x-%08x-", p.vendorID, p.deviceID, p.driverVersion);
+  std::string out = key;
+  for (uint8_t b : p.pipelineCacheUUID) {
+    std::snprintf(key, sizeof key, "%02x", b);
+    out += key;
+  }
+  return out;
+}
+
+// The largest device-local heap, and whether the device is UMA.
+void query_memory(VkPhysicalDevice pd, DeviceInfo& d) {
+  VkPhysicalDeviceMemoryProperties mem{};
+  vkGetPhysicalDeviceMemoryProperties(pd, &mem);
+  for (uint32_t h = 0; h < mem.memoryHeapCount; ++h) {
+    if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes, mem.memoryHeaps[h].size);
+  }
+  for (uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
+    const auto f = mem.memoryTypes[t].propertyFlags;
+    const auto heap = mem.memoryHeaps[mem.memoryTypes[t].heapIndex];
+    // Only a host-visible type on the *large* device heap makes the device UMA;
+    // the 256 MiB BAR window of a discrete GPU does not.
+    if ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) && (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+        heap.size == d.device_local_bytes)
+      d.uma = true;
+  }
+}
+
 DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
   VkPhysicalDeviceVulkan12Properties p12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
@@ -130,14 +162,7 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   d.type = props.properties.deviceType;
   d.driver = std::string(p12.driverName) + " " + p12.driverInfo;
   d.api_version = props.properties.apiVersion;
-  char key[96];
-  std::snprintf(key, sizeof key, "%04x-%04x-%08x-", props.properties.vendorID,
-                props.properties.deviceID, props.properties.driverVersion);
-  d.cache_key = key;
-  for (uint8_t b : props.properties.pipelineCacheUUID) {
-    std::snprintf(key, sizeof key, "%02x", b);
-    d.cache_key += key;
-  }
+  d.cache_key = pipeline_cache_key(props.properties);
   d.subgroup_size = p11.subgroupSize;
   const bool compute_subgroups = (p11.subgroupSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   d.subgroup_arithmetic =
@@ -170,21 +195,7 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
     d.timestamps = fams[family].timestampValidBits > 0 && lim.timestampPeriod > 0;
   }
 
-  VkPhysicalDeviceMemoryProperties mem{};
-  vkGetPhysicalDeviceMemoryProperties(pd, &mem);
-  for (uint32_t h = 0; h < mem.memoryHeapCount; ++h) {
-    if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
-      d.device_local_bytes = std::max<uint64_t>(d.device_local_bytes, mem.memoryHeaps[h].size);
-  }
-  for (uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
-    const auto f = mem.memoryTypes[t].propertyFlags;
-    const auto heap = mem.memoryHeaps[mem.memoryTypes[t].heapIndex];
-    // Only a host-visible type on the *large* device heap makes the device UMA;
-    // the 256 MiB BAR window of a discrete GPU does not.
-    if ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) && (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
-        heap.size == d.device_local_bytes)
-      d.uma = true;
-  }
+  query_memory(pd, d);
   return d;
 }
 
@@ -272,7 +283,9 @@ uint64_t parse_byte_size(std::string_view text) {
     s.remove_suffix(1);
   }
   const auto n = whole_number(s, 15);
-  if (!n) throw InvalidArgument("not a byte size: '" + std::string(text) + "' (use e.g. 1048576, 512M or 2G)");
+  if (!n)
+    throw InvalidArgument("not a byte size: '" + std::string(text) +
+                          "' (use e.g. 1048576, 512M or 2G)");
   return *n * mult;
 }
 
@@ -280,7 +293,8 @@ uint64_t parse_byte_size(std::string_view text) {
 static uint64_t parse_seconds(const std::string& text, const char* what) {
   const uint64_t s = whole_number(text, 7).value_or(0);
   if (s == 0 || s > 1000000)
-    throw InvalidArgument(std::string(what) + " must be a whole number of seconds (1 to 1000000), not '" + text + "'");
+    throw InvalidArgument(std::string(what) +
+                          " must be a whole number of seconds (1 to 1000000), not '" + text + "'");
   return s;
 }
 
@@ -307,7 +321,8 @@ Context::Context(const ContextOptions& options) {
   pick_physical_device(options.device.empty() ? env("SINKSTREAM_DEVICE") : options.device);
   submit_timeout_ms_ = options.submit_timeout_ms;
   if (submit_timeout_ms_ == 0 && !env("SINKSTREAM_SUBMIT_TIMEOUT").empty())
-    submit_timeout_ms_ = parse_seconds(env("SINKSTREAM_SUBMIT_TIMEOUT"), "SINKSTREAM_SUBMIT_TIMEOUT") * 1000;
+    submit_timeout_ms_ =
+        parse_seconds(env("SINKSTREAM_SUBMIT_TIMEOUT"), "SINKSTREAM_SUBMIT_TIMEOUT") * 1000;
   if (submit_timeout_ms_ == 0) submit_timeout_ms_ = default_submit_timeout_ms(info_.type);
   create_device();
   pipeline_cache_path_ =
