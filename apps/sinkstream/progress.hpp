@@ -1,5 +1,5 @@
-// A progress bar on stderr for long work; silent when stderr is not a terminal
-// except for a final line, so logs and scripts stay clean.
+// A progress bar on stderr for long work; silent when stderr is not a terminal,
+// so logs and scripts (which may read stdout and stderr together) stay clean.
 #pragma once
 #include <chrono>
 #include <cstdint>
