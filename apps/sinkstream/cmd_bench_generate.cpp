@@ -223,10 +223,10 @@ void warm_up(model::Engine& engine, uint32_t vocab) {
   engine.reset();
 }
 
-// Advances the stream to each position (sorted) and times `steps` decode steps
-// there, both ways. `logits` (the stream's last) is updated as it goes.
+// Advances the stream to each position (sorted, not empty) and times `steps`
+// decode steps there, both ways; `logits` picks the first token.
 std::vector<Point> latency_curve(model::Engine& engine, const std::vector<uint64_t>& positions,
-                                 uint32_t vocab, uint32_t steps, std::span<const float>& logits) {
+                                 uint32_t vocab, uint32_t steps, std::span<const float> logits) {
   std::vector<Point> curve;
   std::vector<float> keep;
   Progress progress("streaming", positions.back());
@@ -277,7 +277,7 @@ int bench_generate(const std::vector<std::string>& argv) {
   std::vector<Point> curve = latency_curve(engine, positions, vocab, steps, logits);
   Profile prof;
   if (a.has("profile")) {
-    keep.assign(logits.begin(), logits.end());
+    keep.assign(engine.last_logits().begin(), engine.last_logits().end());
     prof = profile_decode(engine, keep, steps);
     prof.prefill_ops = profile_prefill(engine, vocab);
   }

@@ -87,12 +87,14 @@ void print_interrupted(const Generation& g, size_t prompt_size, const model::Eng
       static_cast<unsigned long long>(c.evicted));
 }
 
-// Where the generated tokens go: text to stdout as it comes, ids, or (--json)
-// collected into the Generation.
+// Where the generated tokens go: text to stdout as it comes, ids to stdout, or
+// text collected into the Generation for --json (which wins over --ids).
 class TokenOutput {
  public:
-  TokenOutput(const model::Tokenizer& tok, bool json, bool ids_only, Generation& g)
-      : decoder_(tok), json_(json), ids_only_(ids_only), g_(g) {}
+  enum class Mode { text, ids, json };
+
+  TokenOutput(const model::Tokenizer& tok, Mode mode, Generation& g)
+      : decoder_(tok), mode_(mode), g_(g) {}
 
   // `strip_space`: as SentencePiece (and llama2.c) do, the first piece after a
   // bare BOS loses its leading space.
@@ -100,7 +102,7 @@ class TokenOutput {
     g_.ids.push_back(id);
     std::string piece = decoder_.push(id);
     if (strip_space && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
-    if (ids_only_ && !json_) {
+    if (mode_ == Mode::ids) {
       std::printf("%s%d", g_.ids.size() > 1 ? " " : "", id);
     } else {
       write(piece);
@@ -110,12 +112,12 @@ class TokenOutput {
 
   // The bytes of an incomplete UTF-8 sequence the decoder still holds.
   void finish() {
-    if (json_ || !ids_only_) write(decoder_.flush());
+    if (mode_ != Mode::ids) write(decoder_.flush());
   }
 
  private:
   void write(const std::string& piece) {
-    if (json_) {
+    if (mode_ == Mode::json) {
       g_.text += piece;
     } else {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -123,7 +125,7 @@ class TokenOutput {
   }
 
   model::StreamingDecoder decoder_;
-  bool json_, ids_only_;
+  Mode mode_;
   Generation& g_;
 };
 
@@ -188,7 +190,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
   g.prefill_s = seconds_since(t_prefill);
   g.prompt_tokens = static_cast<double>(fed);  // fewer than the prompt's after a Ctrl-C
 
-  TokenOutput out(tok, json, ids_only, g);
+  using Mode = TokenOutput::Mode;
+  TokenOutput out(tok, json ? Mode::json : ids_only ? Mode::ids : Mode::text, g);
   // Prints one generated token; false once generation should stop.
   auto emit = [&](int32_t next) {
     if (tok.is_eog(next) && !ignore_eos) {
