@@ -64,8 +64,8 @@ layout(push_constant) uniform PC {
 layout(push_constant) uniform PC {
   uint n;
   uint step;
-  uint pad0;
-  uint pad1;
+  uint logit_row;
+  uint id_row;
 } pc;
 #elif defined(PC_CHECK_FINITE)
 layout(push_constant) uniform PC {

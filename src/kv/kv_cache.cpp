@@ -34,6 +34,23 @@ const vk::Kernel* split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32
                             {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
 }
 
+struct CacheSizes {
+  uint64_t layer_bytes;    // one layer's K (or V): (kv_head, slot, head_dim)
+  uint64_t stage_bytes;    // (kv_head, chunk token, head_dim)
+  uint64_t rope_bytes;     // (token, set, rot_half) (cos, sin)
+  uint32_t partial_rows;   // (query, head, split) rows of the split partials
+};
+
+CacheSizes cache_sizes(const StreamConfig& cfg) {
+  const uint64_t slots = cfg.sinks + cfg.window, elem = kv_elem_bytes(cfg.kv_type);
+  const uint64_t rot_half = rope_inv_freq(cfg.rope, cfg.head_dim).size();
+  const uint32_t decode_splits = std::min(kMaxDecodeSplits, ceil_div(slots, 16));
+  return {uint64_t{cfg.kv_heads} * slots * cfg.head_dim * elem,
+          uint64_t{cfg.kv_heads} * cfg.max_chunk * cfg.head_dim * elem,
+          uint64_t{cfg.max_chunk} * 2 * std::max<uint64_t>(rot_half, 1) * 8,
+          cfg.heads * std::max(decode_splits, cfg.max_chunk * kMaxPrefillSplits)};
+}
+
 }  // namespace
 
 KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_position)
@@ -67,20 +84,15 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   reduce_ = &ctx.kernel({"attn_reduce", 4, sizeof(AttnReducePC), {kReduceGroup, 1, 1}, {}});
   pick_decode_kernel();
 
-  const uint64_t slots = cfg_.sinks + cfg_.window;
-  const uint64_t layer_bytes = uint64_t{cfg_.kv_heads} * slots * cfg_.head_dim * kv_elem_bytes(cfg_.kv_type);
+  const CacheSizes z = cache_sizes(cfg_);
+  partial_rows_ = z.partial_rows;
   for (uint32_t l = 0; l < cfg_.layers; ++l) {
-    k_.push_back(ctx.create_buffer(layer_bytes, vk::MemoryUse::device, "the K cache"));
-    v_.push_back(ctx.create_buffer(layer_bytes, vk::MemoryUse::device, "the V cache"));
+    k_.push_back(ctx.create_buffer(z.layer_bytes, vk::MemoryUse::device, "the K cache"));
+    v_.push_back(ctx.create_buffer(z.layer_bytes, vk::MemoryUse::device, "the V cache"));
   }
-  const uint64_t stage_bytes =
-      uint64_t{cfg_.kv_heads} * cfg_.max_chunk * cfg_.head_dim * kv_elem_bytes(cfg_.kv_type);
-  k_stage_ = ctx.create_buffer(stage_bytes, vk::MemoryUse::device, "the K staging area");
-  v_stage_ = ctx.create_buffer(stage_bytes, vk::MemoryUse::device, "the V staging area");
-  rope_ = ctx.create_buffer(uint64_t{cfg_.max_chunk} * 2 * std::max(rot_half_, 1u) * 8, vk::MemoryUse::upload,
-                            "the RoPE table");
-  const uint32_t decode_splits = std::min(kMaxDecodeSplits, ceil_div(slots, 16));
-  partial_rows_ = cfg_.heads * std::max(decode_splits, cfg_.max_chunk * kMaxPrefillSplits);
+  k_stage_ = ctx.create_buffer(z.stage_bytes, vk::MemoryUse::device, "the K staging area");
+  v_stage_ = ctx.create_buffer(z.stage_bytes, vk::MemoryUse::device, "the V staging area");
+  rope_ = ctx.create_buffer(z.rope_bytes, vk::MemoryUse::upload, "the RoPE table");
   part_acc_ = ctx.create_buffer(uint64_t{partial_rows_} * cfg_.head_dim * 4, vk::MemoryUse::device,
                                 "attention partials");
   part_ml_ = ctx.create_buffer(uint64_t{partial_rows_} * 8, vk::MemoryUse::device, "attention partials");
@@ -88,8 +100,15 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   done_ = ctx.create_buffer(cfg_.kv_heads * 4ull, vk::MemoryUse::device, "split counters");
   const std::vector<uint32_t> zeros(cfg_.kv_heads, 0);
   ctx.upload(done_, zeros.data(), zeros.size() * 4);
-  device_bytes_ = 2 * cfg_.layers * layer_bytes + 2 * stage_bytes + rope_.size() + part_acc_.size() +
+  device_bytes_ = 2 * cfg_.layers * z.layer_bytes + 2 * z.stage_bytes + rope_.size() + part_acc_.size() +
                   part_ml_.size() + q_rot_.size() + done_.size();
+}
+
+uint64_t KvCache::required_bytes(const StreamConfig& cfg) {
+  const CacheSizes z = cache_sizes(cfg);
+  return 2 * cfg.layers * z.layer_bytes + 2 * z.stage_bytes + z.rope_bytes +
+         uint64_t{z.partial_rows} * (cfg.head_dim * 4 + 8) + 2ull * cfg.heads * cfg.head_dim * 4 +
+         cfg.kv_heads * 4ull;
 }
 
 KvCache::~KvCache() = default;

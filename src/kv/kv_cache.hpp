@@ -41,6 +41,9 @@ class KvCache {
   KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_position);
   ~KvCache();
 
+  // Device bytes a cache of `cfg` allocates (device_bytes() once made).
+  static uint64_t required_bytes(const StreamConfig& cfg);
+
   void bind(const StepBuffers& io);
   // Workgroups the split kernel aims for (more splits for wide GPUs).
   void set_target_workgroups(uint32_t n) { target_workgroups_ = n; }

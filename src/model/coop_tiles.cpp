@@ -1,6 +1,6 @@
 #include "model/coop_tiles.hpp"
 
-#include "model/engine_layer.hpp"
+#include "model/forward_layer.hpp"
 
 namespace sinkstream::model {
 

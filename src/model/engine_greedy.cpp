@@ -10,39 +10,36 @@
 namespace sinkstream::model {
 
 std::span<const float> Engine::last_logits() const {
-  return {static_cast<const float*>(logits_.mapped()), hp_.vocab};
+  return {fwd_->logits(), hp_.vocab};
 }
 
 // Per-step GPU picks need the attention kernel that reads a pre-rotated query
 // (its RoPE row is per step), and no per-step host reads (attention probe) or
 // per-op timestamps (the profiler's pool holds one step).
 bool Engine::greedy_on_gpu() const {
-  return gpu_greedy_ && cache_->decode_rotates_query() && !profile_.pool && !probe_first_;
+  return gpu_greedy_ && cache_->decode_rotates_query() && !fwd_->profiling() && !probe_first_;
 }
 
 // k steps into cmd_, using RoPE table rows and history slots row0..row0+k-1.
 // The cache's host-side ring state advances as each step is recorded: the GPU
 // runs the steps in order, so step j sees the cache after steps 0..j-1.
 void Engine::record_greedy_batch(uint32_t k, uint32_t row0) {
-  begin_chunk();
-  // The previous batch may still be running: its last pick (ids_) and its cache
-  // writes must land before this batch reads them.
+  fwd_->begin(cmd_);
+  // The previous batch may still be running: its last pick (ids row 0) and its
+  // cache writes must land before this batch reads them.
   cmd_.compute_barrier();
   for (uint32_t j = 0; j < k; ++j) {
     cache_->prepare(1, row0 + j);
-    rope_row_ = row0 + j;
-    record_forward(1, false);
-    cmd_.compute_barrier();
-    cmd_.dispatch(argmax_set_, ArgmaxPC{hp_.vocab, row0 + j, 0, 0}, {1, 1, 1});
+    fwd_->record(1, 0, *this, row0 + j);
+    fwd_->record_argmax(0, 0, row0 + j);
     cmd_.compute_barrier();
     cache_->advance(1);
   }
-  rope_row_ = 0;
-  finish_chunk(1);
+  fwd_->finish(1);
 }
 
 std::span<const int32_t> Engine::picked(uint32_t k, uint32_t row0) const {
-  return {static_cast<const int32_t*>(history_.mapped()) + row0, k};
+  return {fwd_->history() + row0, k};
 }
 
 std::vector<int32_t> Engine::decode_greedy(int32_t first, uint32_t steps) {
@@ -67,13 +64,13 @@ void Engine::decode_greedy(int32_t first, uint64_t steps, const GreedyBatchFn& o
   }
   check_token_ids({&first, 1});
   next_recorded_ = false;  // cmd_ is recorded anew below
-  std::memcpy(ids_.mapped(), &next, 4);
+  std::memcpy(fwd_->ids(), &next, 4);
   // Batches overlap: the next one is recorded and queued while the GPU runs the
   // previous one, which needs no host input (the tokens stay on the GPU). The
   // two alternate halves of the RoPE table and the history. The NaN guard and
   // GPU timing keep one status / one timestamp pair, so they run batches one
   // at a time.
-  const bool overlap = !stamps_ && !finite_ && max_chunk_ >= 2;
+  const bool overlap = !fwd_->timing_or_checks() && max_chunk_ >= 2;
   const uint32_t per = overlap ? max_chunk_ / 2 : max_chunk_;
   uint32_t in_flight = 0, in_flight_row = 0;  // steps of the batch in cmd2_
   bool more = true;
@@ -86,8 +83,7 @@ void Engine::decode_greedy(int32_t first, uint64_t steps, const GreedyBatchFn& o
       cmd_.submit();
       if (!overlap) {
         cmd_.wait();
-        if (finite_) finite_->verify(start, k);
-        read_gpu_time();
+        fwd_->after_step(start, k);
         more = on_batch(picked(k, row0));
         in_flight = k;
         continue;

@@ -83,14 +83,16 @@ struct MatvecPC {
 static_assert(sizeof(MatvecPC) == 32);
 static_assert(offsetof(MatvecPC, eps) == 28);
 
-// argmax.comp: ids[0] = history[step] = argmax(logits[0..n)).
+// argmax.comp: ids[id_row] = history[step] = argmax of logits row `logit_row` (n floats).
 struct ArgmaxPC {
   uint32_t n;
   uint32_t step;
-  uint32_t pad0, pad1;
+  uint32_t logit_row;
+  uint32_t id_row;
 };
 static_assert(sizeof(ArgmaxPC) == 16);
 static_assert(offsetof(ArgmaxPC, step) == 4);
+static_assert(offsetof(ArgmaxPC, id_row) == 12);
 
 // check_finite.comp: status[0] = max(status[0], tag) if data[0..count) holds a NaN or Inf.
 struct CheckFinitePC {

@@ -230,6 +230,9 @@ class Context {
   Fence transfer_fence_;
 
   std::mutex kernels_mutex_;
+  // Threads may share a Context (a Scheduler's callers create streams while it
+  // steps): the queue and the transfer pool are externally synchronised objects.
+  std::mutex queue_mutex_, transfer_mutex_;
   std::map<std::string, std::unique_ptr<Kernel>>
       kernels_;  // key: variant, local size, spec constants
 

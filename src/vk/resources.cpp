@@ -138,6 +138,7 @@ void Context::upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint
   }
   GpuBuffer staging = create_buffer(bytes, MemoryUse::upload, "upload staging");
   std::memcpy(staging.mapped(), src, bytes);
+  std::lock_guard<std::mutex> lock(transfer_mutex_);
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = transfer_pool_.get();
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -162,6 +163,7 @@ void Context::download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t
     return;
   }
   GpuBuffer staging = create_buffer(bytes, MemoryUse::readback, "download staging");
+  std::lock_guard<std::mutex> lock(transfer_mutex_);
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = transfer_pool_.get();
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
@@ -379,6 +381,7 @@ void Context::submit(VkCommandBuffer cmd, VkFence fence) {
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd;
   VK_CHECK(vkResetFences(device(), 1, &fence));
+  std::lock_guard<std::mutex> lock(queue_mutex_);
   if (inject_lost_at_ && ++submissions_ >= inject_lost_at_)
     throw_vk_error(VK_ERROR_DEVICE_LOST,
                    "vkQueueSubmit (injected by SINKSTREAM_INJECT_DEVICE_LOST)", __FILE__, __LINE__);

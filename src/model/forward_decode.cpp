@@ -5,8 +5,7 @@
 // and other devices use the general kernels of engine.cpp.
 #include <algorithm>
 
-#include "model/engine.hpp"
-#include "model/engine_layer.hpp"
+#include "model/forward_layer.hpp"
 #include "sinkstream/error.hpp"
 #include "vk/context.hpp"
 
@@ -55,20 +54,19 @@ uint32_t group_for(uint32_t units, const vk::DeviceInfo& info) {
 
 }  // namespace
 
-bool Engine::decode_path_available() const {
+bool Forward::decode_path_available() const {
   const auto& info = ctx_.info();
   if (!info.subgroup_arithmetic || info.subgroup_size == 0) return false;
   if (kGroup / std::min(info.subgroup_size, kGroup) > kMaxSubgroups) return false;
-  const GpuTensor& out = output_.rows ? output_ : tok_embd_;
-  bool ok = k_fits(out);
-  for (const Layer& l : layers_)
+  bool ok = k_fits(model_.output());
+  for (const GpuLayerWeights& l : model_.layers())
     for (const GpuTensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
       ok = ok && k_fits(*w);
-  for (const Layer& l : layers_) ok = ok && l.gate.type == l.up.type;
+  for (const GpuLayerWeights& l : model_.layers()) ok = ok && l.gate.type == l.up.type;
   return ok;
 }
 
-void Engine::bind_decode_sets() {
+void Forward::bind_decode_sets() {
   if (!decode_path_available()) return;
   auto d = std::make_unique<DecodeSets>();
   const uint32_t sets = 6 * hp_.layers + 1;
@@ -88,14 +86,14 @@ void Engine::bind_decode_sets() {
                         const GpuTensor* norm, const GpuTensor* up) {
     const vk::GpuBuffer* b[] = {&in,
                                 &w.buffer,
-                                bias ? &bias->buffer : &dummy_,
+                                bias ? &bias->buffer : &model_.placeholder(),
                                 &out,
-                                norm ? &norm->buffer : &dummy_,
-                                up ? &up->buffer : &dummy_};
+                                norm ? &norm->buffer : &model_.placeholder(),
+                                up ? &up->buffer : &model_.placeholder()};
     return Matvec{ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr, kRows), b),
                   kRows};
   };
-  for (const Layer& l : layers_) {
+  for (const GpuLayerWeights& l : model_.layers()) {
     DecodeSets::LayerSets s;
     s.q = bind(x_, l.wq, l.bq, q_, &l.attn_norm, nullptr);
     s.k = bind(x_, l.wk, l.bk, k_, &l.attn_norm, nullptr);
@@ -106,54 +104,48 @@ void Engine::bind_decode_sets() {
     d->layers.push_back(std::move(s));
   }
   d->logits =
-      bind(x_, output_.rows ? output_ : tok_embd_, std::nullopt, logits_, &output_norm_, nullptr);
+      bind(x_, model_.output(), std::nullopt, logits_, &model_.output_norm(), nullptr);
   decode_ = std::move(d);
 }
 
-void Engine::record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias) {
+void Forward::record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias) {
   const uint32_t groups = ceil_div(w.rows, mv.rows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
-  cmd_.dispatch(mv.set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps},
+  cmd_->dispatch(mv.set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps},
                 {gx, ceil_div(groups, gx), 1});
 }
 
-void Engine::record_layer_decode(uint32_t li) {
-  const Layer& l = layers_[li];
+void Forward::record_layer_decode(uint32_t li, LayerAttention& attention, uint32_t rope_row) {
+  const GpuLayerWeights& l = model_.layers()[li];
   const auto& s = decode_->layers[li];
   const uint32_t qd = hp_.heads * hp_.head_dim, kvd = hp_.kv_heads * hp_.head_dim;
   record_matvec(s.q, l.wq, false, l.bq.has_value());
   record_matvec(s.k, l.wk, false, l.bk.has_value());
   record_matvec(s.v, l.wv, false, l.bv.has_value());
-  cmd_.compute_barrier();
+  cmd_->compute_barrier();
   stamp("attn_norm+qkv");
   check(q_, qd, li, "attn_q (RMSNorm + matmul)");
   check(k_, kvd, li, "attn_k (RMSNorm + matmul)");
   check(v_, kvd, li, "attn_v (RMSNorm + matmul)");
-  kv::LayerIo io;
-  io.q_stride = io.out_stride = qd;
-  io.kv_stride = kvd;
-  io.sink_offset = li * hp_.heads;
-  io.rope_token = rope_row_;
-  cache_->record_layer(cmd_, li, 1, io);  // ends with a barrier
+  attention.record_layer(*cmd_, li, 1, layer_io(li, rope_row));  // ends with a barrier
   stamp("kv_append+attention");
   check(att_, qd, li, "attention (RoPE, KV cache, softmax)");
-  if (probe_first_) cache_->record_probe(cmd_, li, io, li * hp_.heads * probe_first_);
   record_matvec(s.o, l.wo, true, false);
-  cmd_.compute_barrier();
+  cmd_->compute_barrier();
   stamp("attn_output");
   check(x_, hp_.dim, li, "attn_output (matmul + residual)");
   record_matvec(s.gate_up, l.gate, false, false);
-  cmd_.compute_barrier();
+  cmd_->compute_barrier();
   stamp("ffn_norm+gate_up+swiglu");
   check(gate_, hp_.ffn, li, "ffn_gate/up + SwiGLU (RMSNorm + matmuls)");
   record_matvec(s.down, l.down, true, false);
-  cmd_.compute_barrier();
+  cmd_->compute_barrier();
   stamp("ffn_down");
   check(x_, hp_.dim, li, "ffn_down (matmul + residual)");
 }
 
-void Engine::record_logits_decode() {
-  record_matvec(decode_->logits, output_.rows ? output_ : tok_embd_, false, false);
+void Forward::record_logits_decode() {
+  record_matvec(decode_->logits, model_.output(), false, false);
   stamp("output_norm+logits");
 }
 

@@ -1,12 +1,12 @@
-// What engine.cpp, engine_products.cpp and engine_decode.cpp share: one layer's
-// weights on the GPU with the binding sets of the chunk path and of the fused
-// one-token path, the shader variant of each weight type, and workgroup sizes.
+// What forward.cpp, forward_products.cpp and forward_decode.cpp share: one
+// layer's binding sets of the chunk path and of the fused one-token path, the
+// shader variant of each weight type, and workgroup sizes.
 #pragma once
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "model/engine.hpp"
+#include "model/forward.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::model {
@@ -50,9 +50,8 @@ inline const char* weight_variant(GgmlType t) {
   }
 }
 
-struct Engine::Layer {
-  GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
-  std::optional<GpuTensor> bq, bk, bv;
+struct Forward::Layer {
+  const GpuLayerWeights* w = nullptr;  // the model's
   vk::BindingSet norm1, norm2, swiglu;
   MatmulSets q, k, v, o, gate_set, up_set, down_set;
   vk::BindingSet glu;  // chunks: gate/up and SwiGLU in one product (kernel null where not)
@@ -60,12 +59,12 @@ struct Engine::Layer {
 };
 
 // The binding sets of the fused one-token path (engine_decode.cpp).
-struct Engine::Matvec {
+struct Forward::Matvec {
   vk::BindingSet set;
   uint32_t rows = 0;  // weight rows per workgroup (ROWS in matvec.comp)
 };
 
-struct Engine::DecodeSets {
+struct Forward::DecodeSets {
   struct LayerSets {
     Matvec q, k, v, o, gate_up, down;
   };
