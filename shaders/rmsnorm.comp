@@ -1,5 +1,7 @@
 #version 450
 // RMSNorm of one row per workgroup: out = x / sqrt(mean(x^2) + eps) * w.
+// With gather on, out row i is the norm of x row rows[i] (the final norm
+// before the logits takes only the rows whose logits are wanted).
 #extension GL_GOOGLE_include_directive : require
 #define PC_RMSNORM
 #include "model_pc.glsl"
@@ -8,12 +10,13 @@ layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };    // (row, dim)
 layout(std430, binding = 1) readonly buffer W { float w[]; };    // (dim)
 layout(std430, binding = 2) writeonly buffer Out { float o[]; }; // (row, dim)
+layout(std430, binding = 3) readonly buffer Rows { uint rows[]; }; // (out row) x row, with gather
 
 shared float partial[gl_WorkGroupSize.x];
 
 void main() {
   const uint row = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x, n = gl_WorkGroupSize.x;
-  const uint base = row * pc.dim;
+  const uint base = (pc.gather != 0u ? rows[row] : row) * pc.dim, dst = row * pc.dim;
   float ss = 0.0;
   for (uint i = tid; i < pc.dim; i += n) ss += x[base + i] * x[base + i];
   partial[tid] = ss;
@@ -23,5 +26,5 @@ void main() {
     barrier();
   }
   const float inv = inversesqrt(partial[0] / float(pc.dim) + pc.eps);
-  for (uint i = tid; i < pc.dim; i += n) o[base + i] = x[base + i] * inv * w[i];
+  for (uint i = tid; i < pc.dim; i += n) o[dst + i] = x[base + i] * inv * w[i];
 }

@@ -194,7 +194,7 @@ int bench_attention(const std::vector<std::string>& argv) {
 
 int cmd_bench(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help") {
-    std::fputs("usage: sinkstream bench attention|generate|stream [options]   (see `sinkstream bench <name> --help`)\n",
+    std::fputs("usage: sinkstream bench attention|generate|stream|batch [options]   (see `sinkstream bench <name> --help`)\n",
                argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;
   }
@@ -202,7 +202,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (argv[0] == "attention") return bench_attention(rest);
   if (argv[0] == "generate") return bench_generate(rest);
   if (argv[0] == "stream") return bench_stream(rest);
-  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention, generate, stream)");
+  if (argv[0] == "batch") return bench_batch(rest);
+  throw InvalidArgument("unknown benchmark '" + argv[0] + "' (available: attention, generate, stream, batch)");
 }
 
 }  // namespace sinkstream::app

@@ -31,7 +31,12 @@ constexpr const char* kHelp =
     "  --repeat-penalty R  (1.0 = off)     --seed S (42)\n"
     "  --ignore-eos        keep going past end-of-sequence tokens\n"
     "  --ids               print the generated token ids instead of text\n"
-    "  --json              print one JSON object (text, ids, statistics) instead\n";
+    "  --json              print one JSON object (text, ids, statistics) instead\n"
+    "  --prompts FILE      one prompt per line, each its own stream, all run together\n"
+    "                      on one copy of the weights; results in input order (with\n"
+    "                      --json one object per line: index, ids, text, ...)\n"
+    "  --streams N         streams run at once with --prompts (32; fewer if they do\n"
+    "                      not fit in device memory)\n";
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -158,13 +163,17 @@ void decode(model::Engine& engine, model::Sampler& sampler, bool greedy,
 int cmd_generate(const std::vector<std::string>& argv) {
   auto options = model_options();
   options.insert({"prompt", "prompt-file", "tokens", "temperature", "top-k", "top-p", "min-p",
-                  "repeat-penalty", "seed"});
+                  "repeat-penalty", "seed", "prompts", "streams"});
   const cli::Args a(argv, {"help", "ignore-eos", "ids", "json"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
   }
   install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
+  if (a.has("prompts")) {
+    if (a.has("prompt") || a.has("prompt-file")) throw InvalidArgument("give --prompts or --prompt/--prompt-file, not both");
+    return generate_prompts(a);
+  }
   if (a.has("prompt") && a.has("prompt-file"))
     throw InvalidArgument("give --prompt or --prompt-file, not both");
   const std::string prompt =

@@ -12,6 +12,7 @@ int bench_stream(const std::vector<std::string>& args);    // `bench stream`
 int cmd_demo(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
+int bench_batch(const std::vector<std::string>& args);  // `bench batch`
 int cmd_chat(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_ppl(const std::vector<std::string>& args);

@@ -35,5 +35,7 @@ std::vector<int32_t> bos_and_encode(const model::Tokenizer& tok, const std::stri
                                     bool parse_special);
 model::SamplerConfig sampler_config(const cli::Args& a);
 GpuOptions gpu_options(const cli::Args& a);
+// generate --prompts FILE (cmd_generate_batch.cpp).
+int generate_prompts(const cli::Args& a);
 
 }  // namespace sinkstream::app

@@ -14,7 +14,7 @@ layout(push_constant) uniform PC {
   uint n_rows;
   uint dim;
   float eps;
-  uint pad0;
+  uint gather;
 } pc;
 #elif defined(PC_MATMUL)
 layout(push_constant) uniform PC {

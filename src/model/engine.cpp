@@ -100,8 +100,10 @@ void Engine::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, co
 }
 
 void Engine::record_chunk(uint32_t n, bool all_logits) {
+  logit_rows_.clear();
+  for (uint32_t i = all_logits ? 0 : n - 1; i < n; ++i) logit_rows_.push_back(i);
   fwd_->begin(cmd_);
-  fwd_->record(n, all_logits ? 0 : n - 1, *this);
+  fwd_->record(n, logit_rows_, *this);
   fwd_->finish(all_logits ? n : 1);
 }
 

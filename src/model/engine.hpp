@@ -146,6 +146,7 @@ class Engine : private LayerAttention {
   vk::GpuBuffer probe_;  // (layer, head, first) attention on the first tokens, host-read
   uint32_t probe_first_ = 0;
   std::vector<float> all_logits_;
+  std::vector<uint32_t> logit_rows_;  // of the chunk being recorded
 };
 
 }  // namespace sinkstream::model

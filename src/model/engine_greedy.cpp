@@ -30,7 +30,8 @@ void Engine::record_greedy_batch(uint32_t k, uint32_t row0) {
   cmd_.compute_barrier();
   for (uint32_t j = 0; j < k; ++j) {
     cache_->prepare(1, row0 + j);
-    fwd_->record(1, 0, *this, row0 + j);
+    const uint32_t row = 0;
+    fwd_->record(1, {&row, 1}, *this, row0 + j);
     fwd_->record_argmax(0, 0, row0 + j);
     cmd_.compute_barrier();
     cache_->advance(1);

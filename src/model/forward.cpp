@@ -47,6 +47,7 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
   up_ = act(M * hp_.ffn, "activations");
   logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
   history_ = ctx_.create_buffer(M * 4, vk::MemoryUse::readback, "greedy tokens");
+  logit_rows_ = ctx_.create_buffer(M * 4, vk::MemoryUse::upload, "logit rows");
   coop_ = cfg.coop_prefill && ctx_.info().coopmat_prefill && vk::env("SINKSTREAM_COOPMAT") != "0";
   // Two workgroups per SM: on the H100 (pp512, F16) 4 and 8 were slower.
   split_target_ = coop_ ? 2 * ctx_.info().compute_units : 0;
@@ -66,7 +67,7 @@ void Forward::make_kernels() {
                                  sizeof(EmbedPC),
                                  {kElementwiseGroup, 1, 1},
                                  {}});
-  kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 3, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
+  kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 4, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kElementwiseGroup, 1, 1}, {}});
   kernels_.argmax = &ctx_.kernel({"argmax", 3, sizeof(ArgmaxPC), {256, 1, 1}, {}});
   kernels_.reduce =
@@ -113,7 +114,7 @@ void Forward::bind_sets() {
     return s;
   };
   const auto norm = [&](const vk::GpuBuffer& in, const GpuTensor& w, const vk::GpuBuffer& out) {
-    const vk::GpuBuffer* b[] = {&in, &w.buffer, &out};
+    const vk::GpuBuffer* b[] = {&in, &w.buffer, &out, &logit_rows_};
     return ctx_.bind(pool, *kernels_.rmsnorm, b);
   };
   for (const GpuLayerWeights& w : model_.layers()) {
@@ -242,10 +243,16 @@ void Forward::begin(vk::CommandBuffer& cmd) {
   }
 }
 
-void Forward::record(uint32_t n, uint32_t logit_row0, LayerAttention& attention, uint32_t rope_row) {
-  if (n == 0 || n > rows_ || logit_row0 >= n)
+void Forward::record(uint32_t n, std::span<const uint32_t> logit_rows, LayerAttention& attention,
+                     uint32_t rope_row) {
+  const auto m = static_cast<uint32_t>(logit_rows.size());
+  if (n == 0 || n > rows_ || m > n || (n == 1 && m != 1))
     throw Error("internal error: a step of " + std::to_string(n) + " rows (at most " +
-                std::to_string(rows_) + "), logits from row " + std::to_string(logit_row0));
+                std::to_string(rows_) + ") with " + std::to_string(m) + " logit rows");
+  for (uint32_t i = 0; i < m; ++i) {
+    if (logit_rows[i] >= n) throw Error("internal error: logits of a row past the step");
+    static_cast<uint32_t*>(logit_rows_.mapped())[i] = logit_rows[i];
+  }
   const GpuTensor& embd = model_.tok_embd();
   cmd_->dispatch(embed_set_, EmbedPC{n, hp_.dim, embd.row_bytes, 0},
                  {ceil_div(n * hp_.dim / 4, kElementwiseGroup), 1, 1});
@@ -258,13 +265,13 @@ void Forward::record(uint32_t n, uint32_t logit_row0, LayerAttention& attention,
     return;
   }
   for (uint32_t l = 0; l < hp_.layers; ++l) record_layer(l, n, attention, rope_row);
-  cmd_->dispatch(final_norm_set_, RmsNormPC{n, hp_.dim, hp_.rms_eps, 0}, {n, 1, 1});
+  if (m == 0) return;
+  cmd_->dispatch(final_norm_set_, RmsNormPC{m, hp_.dim, hp_.rms_eps, 1}, {m, 1, 1});
   cmd_->compute_barrier();
   stamp("output_norm");
-  check(xn_, uint64_t{n} * hp_.dim, UINT32_MAX, "output_norm (RMSNorm)");
+  check(xn_, uint64_t{m} * hp_.dim, UINT32_MAX, "output_norm (RMSNorm)");
   MatmulPC pc = matmul_io(model_.output(), hp_.dim, hp_.vocab, false, false);
-  pc.x_offset = logit_row0 * hp_.dim;
-  record_matmul(logits_set_, n - logit_row0, hp_.vocab, pc);
+  record_matmul(logits_set_, m, hp_.vocab, pc);
   if (!reduces_.empty()) end_products();
   stamp("logits");
 }

@@ -54,10 +54,11 @@ class Forward {
 
   // Starts recording a step into cmd (timestamps, the NaN guard, the profile).
   void begin(vk::CommandBuffer& cmd);
-  // Records embedding, layers and the final norm of rows [0, n) whose token ids
-  // are in ids(), then the logits of rows [logit_row0, n) into logits() rows
-  // [0, n - logit_row0). rope_row: the RoPE table row of a one-row step.
-  void record(uint32_t n, uint32_t logit_row0, LayerAttention& attention, uint32_t rope_row = 0);
+  // Records embedding and layers of rows [0, n) whose token ids are in ids(),
+  // then the logits of the rows `logit_rows` into logits() rows 0, 1, ...
+  // (none: no logits). rope_row: the RoPE table row of a one-row step.
+  void record(uint32_t n, std::span<const uint32_t> logit_rows, LayerAttention& attention,
+              uint32_t rope_row = 0);
   // Greedy pick of logits() row `logit_row`: its index goes to ids()[id_row]
   // (the next step's input) and to history()[slot].
   void record_argmax(uint32_t logit_row, uint32_t id_row, uint32_t slot);
@@ -142,6 +143,7 @@ class Forward {
   vk::GpuBuffer gate_, up_;  // (row, ffn)
   vk::GpuBuffer logits_;     // (logit row, vocab), host-read
   vk::GpuBuffer history_;    // (slot) tokens picked on the GPU, host-read
+  vk::GpuBuffer logit_rows_; // (logit row) the step row it is of, host-written
   // (split, row, n) partial sums of the products split along K since the last
   // end_products(), one dense block each from its part_offset.
   vk::GpuBuffer part_;

@@ -14,15 +14,17 @@ struct EmbedPC {
 };
 static_assert(sizeof(EmbedPC) == 16);
 
-// rmsnorm.comp: out[m] = x[m] / rms(x[m]) * w, one workgroup per row.
+// rmsnorm.comp: out[m] = x[m] / rms(x[m]) * w, one workgroup per row
+// (with gather: out[m] = norm(x[rows[m]])).
 struct RmsNormPC {
   uint32_t n_rows;
   uint32_t dim;
   float eps;
-  uint32_t pad0;
+  uint32_t gather;
 };
 static_assert(sizeof(RmsNormPC) == 16);
 static_assert(offsetof(RmsNormPC, eps) == 8);
+static_assert(offsetof(RmsNormPC, gather) == 12);
 
 // matmul.comp: out[m][n] (+)= sum_k x[m][k] * W[n][k] (+ bias[n]).
 struct MatmulPC {

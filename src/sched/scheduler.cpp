@@ -82,6 +82,20 @@ uint64_t Scheduler::stream_bytes(const StreamSettings& s) const {
   return kv::KvCache::required_bytes(cache_config(model_->hparams(), s, cfg_.step_tokens));
 }
 
+uint64_t Scheduler::free_device_bytes() const {
+  const uint64_t cap = ctx_.memory_limit() ? ctx_.memory_limit() : ctx_.info().device_local_bytes;
+  if (cap == 0) return ~uint64_t{0};  // the device reports no size: let allocation decide
+  const uint64_t used = ctx_.allocated_bytes();
+  return cap > used ? cap - used : 0;
+}
+
+uint32_t Scheduler::streams_that_fit(const StreamSettings& s) const {
+  const uint64_t per = stream_bytes(s);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t room = cfg_.max_streams > streams_.size() ? cfg_.max_streams - streams_.size() : 0;
+  return static_cast<uint32_t>(std::min<uint64_t>(room, free_device_bytes() / std::max<uint64_t>(per, 1)));
+}
+
 StreamId Scheduler::create(const StreamSettings& s) {
   const StreamConfig cc = cache_config(model_->hparams(), s, cfg_.step_tokens);
   validate(cc);
@@ -89,10 +103,8 @@ StreamId Scheduler::create(const StreamSettings& s) {
   if (streams_.size() >= cfg_.max_streams)
     throw InvalidArgument("the scheduler already serves " + std::to_string(streams_.size()) +
                           " streams, its limit (max_streams, --streams)");
-  const uint64_t need = kv::KvCache::required_bytes(cc);
-  const uint64_t cap = ctx_.memory_limit() ? ctx_.memory_limit() : ctx_.info().device_local_bytes;
-  const uint64_t used = ctx_.allocated_bytes(), have = cap > used ? cap - used : 0;
-  if (cap && need > have) {
+  const uint64_t need = kv::KvCache::required_bytes(cc), have = free_device_bytes();
+  if (need > have) {
     const uint32_t lo = largest_window(cc, have);
     throw OutOfDeviceMemory(
         "a stream of " + std::to_string(cc.sinks) + " sinks + " + std::to_string(cc.window) + " window slots (" +
@@ -165,6 +177,13 @@ void Scheduler::destroy(StreamId id) {
     if (!s.busy && !in_step_) free_destroyed();
   }
   work_.notify_all();
+}
+
+void Scheduler::assume_appended(StreamId id, uint64_t tokens) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stream& s = find(id);
+  if (s.busy) throw InvalidArgument("assume_appended() on a stream that is running a request");
+  s.cache->assume_appended(tokens);
 }
 
 StreamInfo Scheduler::info(StreamId id) const {

@@ -105,6 +105,8 @@ class Scheduler {
 
   // Device bytes a stream of these settings takes (its cache and state).
   uint64_t stream_bytes(const StreamSettings& s) const;
+  // How many more streams of these settings fit now (device memory and max_streams).
+  uint32_t streams_that_fit(const StreamSettings& s) const;
   // Allocates a stream's cache. Throws OutOfDeviceMemory saying how many such
   // streams still fit and what would make it fit, or InvalidArgument.
   StreamId create(const StreamSettings& s);
@@ -115,8 +117,17 @@ class Scheduler {
   // Cancels, then frees the stream before the next step; its id is gone.
   void destroy(StreamId id);
   StreamInfo info(StreamId id) const;
+  // Benchmarks only: the stream's cache counts `tokens` tokens as appended,
+  // whatever its slots hold, so a full ring can be timed without filling it.
+  void assume_appended(StreamId id, uint64_t tokens);
   SchedulerCounters counters() const;
   const model::HParams& hparams() const { return model_->hparams(); }
+
+  // Profiling: GPU time per op of the steps from now on (see Engine::op_profile).
+  void enable_op_profile() { fwd_->enable_op_profile(); }
+  std::vector<std::pair<std::string, double>> op_profile() const { return fwd_->op_profile(); }
+  uint64_t op_profile_steps() const { return fwd_->op_profile_chunks(); }
+  void reset_op_profile() { fwd_->reset_op_profile(); }
 
   // One GPU step over the work of all streams; false when there was none.
   bool step();
@@ -130,6 +141,7 @@ class Scheduler {
   struct Plan;
   Stream& find(StreamId id) const;
   void free_destroyed();
+  uint64_t free_device_bytes() const;  // what the device (or the memory limit) has left
   Plan plan_step(std::vector<std::function<void()>>& events);
   void record_step(const Plan& plan);
   void finish_step(const Plan& plan, std::vector<std::function<void()>>& events);

@@ -37,50 +37,64 @@ void Scheduler::free_destroyed() {
 }
 
 // Ends cancelled requests, then picks the rows: every generating stream's next
-// token, and one prompt chunk from the next ingesting stream after the last one
-// served (round robin by id).
+// token, then prompt chunks of up to step_tokens tokens in all, taken round
+// robin (by id) from the stream after the last one served.
 Scheduler::Plan Scheduler::plan_step(Events& events) {
   for (auto& [id, s] : streams_)
     if (s->busy && s->cancel) end_request(*s, {s->cancel_reason}, events);
   free_destroyed();
   Plan p;
   for (auto& [id, s] : streams_)
-    if (s->decoding()) p.decode.push_back(s.get());
-  Stream* pick = nullptr;
+    if (s->decoding()) {
+      p.logit_rows.push_back(p.rows++);
+      p.decode.push_back(s.get());
+    }
+  std::vector<Stream*> order;  // ingesting streams, the one after the cursor first
   for (auto& [id, s] : streams_)
-    if (s->ingesting() && (!pick || (pick->id <= ingest_cursor_ && id > ingest_cursor_))) pick = s.get();
-  if (pick) {
-    ingest_cursor_ = pick->id;
-    const size_t left = pick->req.prompt.size() - pick->prompt_fed;
-    p.chunk_stream = pick;
-    p.chunk = static_cast<uint32_t>(std::min<size_t>(left, cfg_.step_tokens));
+    if (s->ingesting() && id > ingest_cursor_) order.push_back(s.get());
+  for (auto& [id, s] : streams_)
+    if (s->ingesting() && id <= ingest_cursor_) order.push_back(s.get());
+  uint32_t budget = cfg_.step_tokens;
+  for (Stream* s : order) {
+    if (budget == 0) break;
+    const size_t left = s->req.prompt.size() - s->prompt_fed;
+    Plan::Chunk c{s, p.rows, static_cast<uint32_t>(std::min<size_t>(left, budget))};
+    if (c.n == left && s->req.max_tokens > 0) {
+      c.logit = static_cast<int32_t>(p.logit_rows.size());
+      p.logit_rows.push_back(c.row0 + c.n - 1);
+    }
+    p.chunks.push_back(c);
+    p.rows += c.n;
+    budget -= c.n;
+    ingest_cursor_ = s->id;
   }
   return p;
 }
 
 void Scheduler::record_step(const Plan& p) {
   int32_t* ids = fwd_->ids();  // (row)
-  attention_.reset(p.chunk_stream ? p.chunk_stream->cache.get() : nullptr, p.chunk);
-  if (p.chunk) {
-    std::memcpy(ids, p.chunk_stream->req.prompt.data() + p.chunk_stream->prompt_fed, p.chunk * 4ull);
-    p.chunk_stream->cache->prepare(p.chunk);
-  }
+  attention_.reset();
   for (size_t i = 0; i < p.decode.size(); ++i) {
-    ids[p.chunk + i] = p.decode[i]->next;
+    ids[i] = p.decode[i]->next;
     p.decode[i]->cache->prepare(1);
     attention_.add_decode_row(p.decode[i]->cache.get());
   }
-  const uint32_t n = p.rows(), l0 = p.logit_row0();
+  for (const Plan::Chunk& c : p.chunks) {
+    std::memcpy(ids + c.row0, c.stream->req.prompt.data() + c.stream->prompt_fed, c.n * 4ull);
+    c.stream->cache->prepare(c.n);
+    attention_.add_chunk(c.stream->cache.get(), c.n);
+  }
   fwd_->begin(cmd_);
-  fwd_->record(n, l0, attention_);
+  fwd_->record(p.rows, p.logit_rows, attention_);
   // Greedy picks on the GPU: history slot = logits row.
-  if (p.chunk_picks() && !p.chunk_stream->sampler) fwd_->record_argmax(0, 0, 0);
   for (size_t i = 0; i < p.decode.size(); ++i)
-    if (!p.decode[i]->sampler) {
-      const auto row = static_cast<uint32_t>(p.chunk + i);
-      fwd_->record_argmax(row - l0, row, row - l0);
+    if (!p.decode[i]->sampler) fwd_->record_argmax(static_cast<uint32_t>(i), static_cast<uint32_t>(i), static_cast<uint32_t>(i));
+  for (const Plan::Chunk& c : p.chunks)
+    if (c.logit >= 0 && !c.stream->sampler) {
+      const auto at = static_cast<uint32_t>(c.logit);
+      fwd_->record_argmax(at, c.row0, at);
     }
-  fwd_->finish(n - l0);
+  fwd_->finish(static_cast<uint32_t>(p.logit_rows.size()));
 }
 
 // A picked token: a stop token ends the request; any other is handed out and
@@ -110,29 +124,27 @@ void Scheduler::deliver(Stream& s, int32_t token, Events& events) {
 }
 
 void Scheduler::finish_step(const Plan& p, Events& events) {
-  const uint32_t l0 = p.logit_row0();
-  const auto pick = [&](Stream& s, uint32_t row) {
-    const uint32_t at = row - l0;  // logits row
+  const auto pick = [&](Stream& s, uint32_t at) {  // from logits() row `at`
     if (!s.sampler) return fwd_->history()[at];
     return s.sampler->sample({fwd_->logits() + uint64_t{at} * hparams().vocab, hparams().vocab});
   };
-  if (Stream* s = p.chunk_stream) {
-    const bool picks = p.chunk_picks();
-    if (s->sampler)
-      for (uint32_t i = 0; i < p.chunk; ++i) s->sampler->accept(s->req.prompt[s->prompt_fed + i]);
-    s->cache->advance(p.chunk);
-    s->prompt_fed += p.chunk;
-    counters_.prompt_tokens += p.chunk;
-    if (picks)
-      deliver(*s, pick(*s, p.chunk - 1), events);
-    else if (s->prompt_fed == s->req.prompt.size())
-      end_request(*s, {FinishReason::length}, events);  // ingest only
-  }
   for (size_t i = 0; i < p.decode.size(); ++i) {
     Stream& s = *p.decode[i];
     s.cache->advance(1);
     s.next = -1;
-    if (s.busy) deliver(s, pick(s, p.chunk + static_cast<uint32_t>(i)), events);
+    if (s.busy) deliver(s, pick(s, static_cast<uint32_t>(i)), events);
+  }
+  for (const Plan::Chunk& c : p.chunks) {
+    Stream& s = *c.stream;
+    if (s.sampler)
+      for (uint32_t i = 0; i < c.n; ++i) s.sampler->accept(s.req.prompt[s.prompt_fed + i]);
+    s.cache->advance(c.n);
+    s.prompt_fed += c.n;
+    counters_.prompt_tokens += c.n;
+    if (c.logit >= 0)
+      deliver(s, pick(s, static_cast<uint32_t>(c.logit)), events);
+    else if (s.prompt_fed == s.req.prompt.size())
+      end_request(s, {FinishReason::length}, events);  // ingest only
   }
 }
 
@@ -143,18 +155,18 @@ bool Scheduler::step() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     plan = plan_step(events);
-    if (plan.rows()) {
+    if (plan.rows) {
       record_step(plan);
       cmd_.submit();
       in_step_ = true;
     }
   }
-  const bool ran = plan.rows() > 0;
+  const bool ran = plan.rows > 0;
   std::exception_ptr failure;
   if (ran) {
     try {
       cmd_.wait();
-      fwd_->after_step(plan.chunk_stream ? plan.chunk_stream->cache->state().appended : 0, plan.rows());
+      fwd_->after_step(0, plan.rows);
     } catch (...) {
       failure = std::current_exception();
     }
@@ -168,7 +180,7 @@ bool Scheduler::step() {
         what = e.what();
       }
       std::vector<Stream*> all = plan.decode;
-      if (plan.chunk_stream) all.push_back(plan.chunk_stream);
+      for (const Plan::Chunk& c : plan.chunks) all.push_back(c.stream);
       for (Stream* s : all) {
         s->broken = true;
         Finish f{FinishReason::error};

@@ -31,18 +31,20 @@ struct Scheduler::Stream {
   bool decoding() const { return busy && next >= 0; }
 };
 
-// What one step runs: a prompt chunk of one stream (rows [0, chunk)), then one
-// row per generating stream.
+// What one step runs: one row per generating stream (rows [0, decode)), then
+// prompt chunks. logit_rows lists the rows whose logits are read, in the order
+// of logits() rows: every decode row, then the last row of each chunk that
+// completes its prompt and generates.
 struct Scheduler::Plan {
-  Stream* chunk_stream = nullptr;
-  uint32_t chunk = 0;
+  struct Chunk {
+    Stream* stream;
+    uint32_t row0, n;
+    int32_t logit = -1;  // its logits() row, or -1
+  };
   std::vector<Stream*> decode;
-  uint32_t rows() const { return chunk + static_cast<uint32_t>(decode.size()); }
-  uint32_t logit_row0() const { return chunk ? chunk - 1 : 0; }
-  bool chunk_picks() const {
-    return chunk_stream && chunk_stream->prompt_fed + chunk == chunk_stream->req.prompt.size() &&
-           chunk_stream->req.max_tokens > 0;
-  }
+  std::vector<Chunk> chunks;
+  std::vector<uint32_t> logit_rows;
+  uint32_t rows = 0;
 };
 
 }  // namespace sinkstream::sched

@@ -6,10 +6,15 @@
 
 namespace sinkstream::sched {
 
-void StepAttention::reset(const kv::KvCache* chunk_cache, uint32_t chunk) {
-  chunk_cache_ = chunk_cache;
-  chunk_ = chunk_cache ? chunk : 0;
-  decode_.clear();
+void StepAttention::add_decode_row(const kv::KvCache* cache) {
+  if (!chunks_.empty()) throw Error("internal error: decode rows come before the chunks");
+  decode_.push_back(cache);
+  ++rows_;
+}
+
+void StepAttention::add_chunk(const kv::KvCache* cache, uint32_t n) {
+  chunks_.push_back({cache, rows_, n});
+  rows_ += n;
 }
 
 kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {
@@ -25,15 +30,13 @@ kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {
 
 void StepAttention::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const kv::LayerIo& io) {
   if (n != rows()) throw Error("internal error: a step of " + std::to_string(n) + " rows planned as " + std::to_string(rows()));
-  if (!decode_.empty()) {
-    for (size_t i = 0; i < decode_.size(); ++i)
-      decode_[i]->record_decode_append(cmd, layer, row_io(io, chunk_ + static_cast<uint32_t>(i)));
-    cmd.compute_barrier();
-    for (size_t i = 0; i < decode_.size(); ++i)
-      decode_[i]->record_decode_attend(cmd, layer, row_io(io, chunk_ + static_cast<uint32_t>(i)));
-  }
-  if (chunk_) chunk_cache_->record_layer(cmd, layer, chunk_, row_io(io, 0));  // ends with a barrier
-  else cmd.compute_barrier();
+  for (size_t i = 0; i < decode_.size(); ++i)
+    decode_[i]->record_decode_append(cmd, layer, row_io(io, static_cast<uint32_t>(i)));
+  if (!decode_.empty()) cmd.compute_barrier();
+  for (size_t i = 0; i < decode_.size(); ++i)
+    decode_[i]->record_decode_attend(cmd, layer, row_io(io, static_cast<uint32_t>(i)));
+  cmd.compute_barrier();
+  for (const Chunk& c : chunks_) c.cache->record_layer(cmd, layer, c.n, row_io(io, c.row0));  // each ends with a barrier
   if (io.mark) io.mark("kv_append+attention (all streams)");
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <string_view>
 
 #include "vk/check.hpp"
 
@@ -178,6 +179,8 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   d.coopmat_prefill = d.coopmat_nv && f12.shaderFloat16 && f12.vulkanMemoryModel &&
                       p11.subgroupSize == 32 && coopmat_nv_f16_16(inst, pd);
   d.executable_stats = has_extension(pd, "VK_KHR_pipeline_executable_properties");
+  d.buffer_address = f12.bufferDeviceAddress && props.properties.apiVersion >= VK_API_VERSION_1_2 &&
+                     env("SINKSTREAM_BUFFER_ADDRESS") != "0";
   d.compute_units = sm.shaderSMCount;
   d.max_shared_bytes = lim.maxComputeSharedMemorySize;
   d.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
@@ -452,6 +455,7 @@ void Context::create_device() {
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   f11.storageBuffer16BitAccess = info_.storage_16bit;
   f12.shaderFloat16 = info_.fp16_arithmetic;
+  f12.bufferDeviceAddress = info_.buffer_address;
   f11.pNext = &f12;
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};

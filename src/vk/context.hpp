@@ -38,6 +38,9 @@ struct DeviceInfo {
   bool coopmat_nv = false;
   bool coopmat_prefill = false;   // NV 16x16x16 f16 -> f32, f16 math, memory model, subgroup 32
   bool executable_stats = false;  // VK_KHR_pipeline_executable_properties (registers per kernel)
+  // Buffer device addresses (core in Vulkan 1.2): kernels that serve many streams
+  // reach each stream's cache through an address in a descriptor buffer.
+  bool buffer_address = false;
   uint32_t compute_units = 0;  // streaming multiprocessors (VK_NV_shader_sm_builtins); 0: unknown
   uint32_t max_shared_bytes = 0;
   uint32_t max_workgroup_invocations = 0;
@@ -105,6 +108,8 @@ class GpuBuffer {
   uint64_t size() const { return size_; }
   bool host_visible() const { return mapped_ != nullptr; }
   void* mapped() const { return mapped_; }  // nullptr unless host-visible
+  // Its device address (device buffers, where the device has buffer addresses); 0 otherwise.
+  uint64_t address() const { return address_; }
 
  private:
   friend class Context;
@@ -112,6 +117,7 @@ class GpuBuffer {
   DeviceMemory memory_;
   uint64_t size_ = 0;
   void* mapped_ = nullptr;
+  uint64_t address_ = 0;
   std::atomic<uint64_t>* account_ = nullptr;  // the owning context's byte counter
 };
 

@@ -32,6 +32,7 @@ GpuBuffer::GpuBuffer(GpuBuffer&& o) noexcept
       memory_(std::move(o.memory_)),
       size_(std::exchange(o.size_, 0)),
       mapped_(std::exchange(o.mapped_, nullptr)),
+      address_(std::exchange(o.address_, 0)),
       account_(std::exchange(o.account_, nullptr)) {}
 
 GpuBuffer& GpuBuffer::operator=(GpuBuffer&& o) noexcept {
@@ -41,6 +42,7 @@ GpuBuffer& GpuBuffer::operator=(GpuBuffer&& o) noexcept {
     memory_ = std::move(o.memory_);
     size_ = std::exchange(o.size_, 0);
     mapped_ = std::exchange(o.mapped_, nullptr);
+    address_ = std::exchange(o.address_, 0);
     account_ = std::exchange(o.account_, nullptr);
   }
   return *this;
@@ -100,6 +102,8 @@ GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view
   bci.size = bytes;
   bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  const bool addressed = info_.buffer_address && use == MemoryUse::device;
+  if (addressed) bci.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkBuffer buf = VK_NULL_HANDLE;
   VK_CHECK(vkCreateBuffer(device(), &bci, nullptr, &buf));
@@ -110,6 +114,9 @@ GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view
   VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   mai.allocationSize = req.size;
   mai.memoryTypeIndex = find_memory_type(req.memoryTypeBits, use);
+  VkMemoryAllocateFlagsInfo flags{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO};
+  flags.flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT;
+  if (addressed) mai.pNext = &flags;
   VkDeviceMemory mem = VK_NULL_HANDLE;
   const VkResult r = vkAllocateMemory(device(), &mai, nullptr, &mem);
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
@@ -123,6 +130,11 @@ GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view
   if (memory_props_.memoryTypes[mai.memoryTypeIndex].propertyFlags &
       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
     VK_CHECK(vkMapMemory(device(), mem, 0, VK_WHOLE_SIZE, 0, &out.mapped_));
+  if (addressed) {
+    VkBufferDeviceAddressInfo ai{VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};
+    ai.buffer = buf;
+    out.address_ = vkGetBufferDeviceAddress(device(), &ai);
+  }
   out.size_ = bytes;
   out.account_ = &allocated_;
   allocated_.fetch_add(bytes);

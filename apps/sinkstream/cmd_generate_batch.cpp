@@ -1,0 +1,160 @@
+// `sinkstream generate --prompts FILE`: one stream per line of FILE, all run
+// together through the scheduler on one copy of the weights. Every other
+// generate option applies to each stream (the same seed too, so each stream
+// samples what `generate --prompt LINE` would). Results print in input order.
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "files.hpp"
+#include "interrupt.hpp"
+#include "json.hpp"
+#include "model_cli.hpp"
+#include "sched/scheduler.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::app {
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+  const std::string text = read_text_file(path);
+  std::vector<std::string> lines;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+    at = end + 1;
+  }
+  if (lines.empty()) throw InvalidArgument("'" + path + "' holds no prompt (one prompt per line)");
+  return lines;
+}
+
+struct Result {
+  std::vector<int32_t> input;
+  std::vector<int32_t> ids;
+  std::string text;
+  std::unique_ptr<model::StreamingDecoder> decoder;
+  sched::FinishReason reason = sched::FinishReason::length;
+  std::string error;
+  bool done = false;
+  uint64_t evicted = 0;
+};
+
+// Prints finished results in input order: result `next` once it and all before it are done.
+class OrderedPrinter {
+ public:
+  OrderedPrinter(std::vector<Result>& results, bool json, bool ids) : r_(results), json_(json), ids_(ids) {}
+  void flush() {
+    for (; next_ < r_.size() && r_[next_].done; ++next_) print(next_);
+  }
+
+ private:
+  void print(size_t i) {
+    const Result& r = r_[i];
+    if (json_) {
+      JsonWriter j;
+      j.field("index", static_cast<uint64_t>(i)).field("ids", r.ids).field("text", r.text);
+      j.field("prompt_tokens", static_cast<uint64_t>(r.input.size()))
+          .field("tokens", static_cast<uint64_t>(r.ids.size()))
+          .field("stop", sched::finish_reason_name(r.reason))
+          .field("evicted_tokens", r.evicted);
+      if (!r.error.empty()) j.field("error", r.error);
+      std::printf("%s\n", j.str().c_str());
+    } else if (ids_) {
+      for (size_t k = 0; k < r.ids.size(); ++k) std::printf("%s%d", k ? " " : "", r.ids[k]);
+      std::printf("\n");
+    } else {
+      std::printf("%s\n", r.text.c_str());
+    }
+    std::fflush(stdout);
+  }
+
+  std::vector<Result>& r_;
+  bool json_, ids_;
+  size_t next_ = 0;
+};
+
+std::vector<int32_t> stop_tokens(const model::Tokenizer& tok) {
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < tok.size(); ++i)
+    if (tok.is_eog(static_cast<int32_t>(i))) out.push_back(static_cast<int32_t>(i));
+  return out;
+}
+
+}  // namespace
+
+int generate_prompts(const cli::Args& a) {
+  const std::vector<std::string> prompts = read_lines(a.str("prompts", ""));
+  const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0} >> 33);
+  const auto max_streams = static_cast<uint32_t>(a.u64("streams", 32, 1, 4096));
+  const model::SamplerConfig sampling = sampler_config(a);
+  model::validate(sampling);
+  const model::EngineConfig ec = engine_config(a);
+  LoadedModel lm = load_model_and_tokenizer(a);
+  const model::Tokenizer& tok = *lm.tokenizer;
+  Gpu gpu(gpu_options(a));
+  auto weights = std::make_shared<const model::GpuModel>(gpu.context(), *lm.file);
+  sched::SchedulerConfig sc;
+  sc.max_streams = std::min<uint32_t>(max_streams, static_cast<uint32_t>(prompts.size()));
+  sc.step_tokens = ec.max_chunk;
+  sched::Scheduler scheduler(weights, sc);
+  sched::StreamSettings settings{ec.sinks, ec.window, ec.kv_type, 0};
+
+  std::vector<Result> results(prompts.size());
+  const std::vector<int32_t> stops = a.has("ignore-eos") ? std::vector<int32_t>{} : stop_tokens(tok);
+  OrderedPrinter printer(results, a.has("json"), a.has("ids"));
+  size_t started = 0;
+  // Starts prompt `i` on a fresh stream; its stream is freed when it finishes,
+  // and the next waiting prompt takes the room.
+  std::function<void()> start_next = [&] {
+    if (started == prompts.size() || interrupted()) return;
+    const size_t i = started++;
+    Result& r = results[i];
+    r.input = bos_and_encode(tok, prompts[i], true);
+    if (r.input.empty()) throw InvalidArgument("the model has no BOS token: prompt " + std::to_string(i) + " is empty");
+    r.decoder = std::make_unique<model::StreamingDecoder>(tok);
+    const sched::StreamId id = scheduler.create(settings);
+    sched::Request req;
+    req.prompt = r.input;
+    req.max_tokens = static_cast<uint32_t>(n_generate);
+    req.sampler = sampling;
+    req.stop_tokens = stops;
+    req.on_token = [&r](int32_t t) {
+      std::string piece = r.decoder->push(t);
+      // As SentencePiece does, the first piece after a bare BOS loses its leading space.
+      if (r.ids.empty() && r.input.size() == 1 && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+      r.ids.push_back(t);
+      r.text += piece;
+      return !interrupted();
+    };
+    req.on_finish = [&, id, i](const sched::Finish& f) {
+      Result& done = results[i];
+      done.text += done.decoder->flush();
+      done.reason = f.reason;
+      done.error = f.error;
+      done.evicted = scheduler.info(id).evicted;
+      done.done = true;
+      scheduler.destroy(id);
+      start_next();
+      printer.flush();
+    };
+    scheduler.submit(id, std::move(req));
+  };
+  const uint32_t fit = scheduler.streams_that_fit(settings);
+  if (fit > 0 && fit < sc.max_streams)
+    std::fprintf(stderr, "note: %u streams of this size fit in device memory; running %u at a time\n", fit, fit);
+  for (uint32_t s = 0; s < std::max(1u, std::min(fit, sc.max_streams)); ++s) start_next();
+  scheduler.run();
+  printer.flush();
+  return interrupted() ? 130 : 0;
+}
+
+}  // namespace sinkstream::app
