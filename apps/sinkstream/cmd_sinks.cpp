@@ -103,7 +103,7 @@ int cmd_sinks(const std::vector<std::string>& argv) {
     for (uint32_t l = 0; l < r.layers; ++l)
       for (uint32_t h = 0; h < r.heads; ++h) v.push_back(r.at(l, h, 0));
     write_text_file(a.str("heatmap", ""),
-                    svg_heatmap("Attention on the first token: " + lm.file->path, "layer", "head",
+                    svg_heatmap("Attention on the first token: " + display_name(lm.file->path), "layer", "head",
                                 r.layers, r.heads, v));
   }
   if (a.has("json")) {
