@@ -193,7 +193,10 @@ int cmd_ppl(const std::vector<std::string>& argv) {
       break;
     }
   }
-  if (runs.empty()) throw Error("interrupted before the first token was scored");
+  if (runs.empty()) {
+    std::fprintf(stderr, "interrupted before the first token was scored\n");
+    return kInterruptedExit;
+  }
 
   if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
   if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, file->path));

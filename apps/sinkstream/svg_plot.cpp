@@ -112,7 +112,10 @@ Axes make_axes(const std::vector<Series>& series, bool log_x) {
   if (log_x) {
     a.x_lo = std::floor(std::log10(std::isfinite(x_min) ? x_min : 1.0));
     a.x_hi = std::max(a.x_lo + 1, std::ceil(std::log10(x_max)));
-    for (double e = a.x_lo; e <= a.x_hi; ++e) a.x_ticks.push_back(std::pow(10.0, e));
+    const bool few = a.x_hi - a.x_lo <= 2;  // two decades or less: 2 and 5 as well
+    for (double e = a.x_lo; e <= a.x_hi; ++e)
+      for (double m : {1.0, 2.0, 5.0})
+        if ((m == 1 || few) && std::log10(m) + e <= a.x_hi + 1e-9) a.x_ticks.push_back(m * std::pow(10.0, e));
   } else {
     a.x_ticks = nice_ticks(0, x_max, 5);
     a.x_hi = a.x_ticks.back();
@@ -130,7 +133,8 @@ std::string grid(const Axes& a, double x_right) {
   }
   for (double x : a.x_ticks) {
     o += vline(a.px(x), kTop, bottom, "#eee");
-    o += text(a.px(x), bottom + 18, tick_label(x), "middle");
+    o += "<text class=\"xtick\" x=\"" + num(a.px(x)) + "\" y=\"" + num(bottom + 18) + "\" text-anchor=\"middle\">" +
+         tick_label(x) + "</text>\n";
   }
   return o;
 }
