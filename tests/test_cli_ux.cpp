@@ -203,6 +203,48 @@ TEST_SUITE("cli_ux") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("chat without a terminal: slash commands, --chat-template, --stop") {
+    REQUIRE_FIXTURE("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+    const std::string model = synthetic("chat");
+    auto r = run_sh("printf '/help\\n/nope\\nhello\\n/stats\\n/quit\\n' | \"$B\" chat --model " + model +
+                    " --tokens 4 --chat-template chatml");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    CHECK(r.out.find("chat format chatml") != std::string::npos);
+    CHECK(r.out.find("/clear   forget the conversation") != std::string::npos);
+    CHECK_MESSAGE(r.out.find("unknown command /nope") != std::string::npos, r.out);
+    CHECK(r.out.find("tokens streamed") != std::string::npos);
+    r = run_sh("printf '/quit\\n' | \"$B\" chat --model " + model + " --chat-template " +
+               fixture("templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+    CHECK_MESSAGE(r.out.find("chat format chatml") != std::string::npos, r.out);
+    r = run("chat --model " + model + " --chat-template /nonexistent.jinja");
+    CHECK(r.code == 2);
+    std::filesystem::remove(model);
+  }
+
+  TEST_CASE("analysis commands: logits prints its top-5 ids, info adds up, helps list what works") {
+    const std::string model = synthetic("analysis"), out = temp("logits.f32");
+    auto r = run("logits --model " + model + " --text ab --out " + out);
+    REQUIRE(r.code == 0);
+    CHECK_MESSAGE(std::regex_search(r.out, std::regex(R"(\n +0 +[0-9]+ +[0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+\n)")), r.out);
+    r = run("info --model " + model + " --json");
+    std::smatch m;
+    REQUIRE(std::regex_search(r.out, m, std::regex(R"("weight_bytes":([0-9]+))")));
+    const uint64_t total = std::stoull(m[1]);
+    uint64_t sum = 0;
+    const std::string types = r.out.substr(r.out.find("\"tensor_bytes_by_type\""));
+    const std::regex number(R"(:([0-9]+))");
+    for (std::sregex_iterator it(types.begin(), types.end(), number), end; it != end; ++it)
+      sum += std::stoull((*it)[1]);
+    CHECK(sum == total);
+    CHECK(run("bench generate --help").out.find("--json") != std::string::npos);
+    const auto sinks_help = run("sinks --help").out;
+    for (const char* ignored : {"--window", "--sinks N", "--kv-type"})
+      CHECK_MESSAGE(sinks_help.find(ignored) == std::string::npos, ignored);
+    CHECK(run("sinks --model " + model + " --text x --window 5").code == 2);
+    std::filesystem::remove(model);
+    std::filesystem::remove(out);
+  }
+
   TEST_CASE("the top-level help and the README list the same environment variables") {
     const auto r = run("--help");
     const std::string all = slurp(std::string(SINKSTREAM_TESTS_DIR) + "/../README.md");
