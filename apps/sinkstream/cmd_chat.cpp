@@ -101,7 +101,11 @@ int cmd_chat(const std::vector<std::string>& argv) {
   std::vector<model::ChatMessage> preamble;
   if (!system.empty()) preamble.push_back({"system", system});
   const bool pin = a.has("pin-system") && !system.empty();
-  if (pin) ec.sinks = std::max(ec.sinks, pinned_tokens(*lm.tokenizer, format, preamble));
+  if (pin) {
+    const uint32_t ctx = ec.sinks + ec.window;  // --ctx-size: the whole cache stays that size
+    ec.sinks = std::max(ec.sinks, pinned_tokens(*lm.tokenizer, format, preamble));
+    if (a.has("ctx-size")) ec.window = ctx > ec.sinks ? ctx - ec.sinks : 1;
+  }
   const uint64_t max_tokens = token_limit(a, "tokens", 512);
   const model::SamplerConfig sampling = sampler_config(a);
   Gpu gpu(gpu_options(a));

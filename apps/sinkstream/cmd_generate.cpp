@@ -23,7 +23,8 @@ namespace {
 constexpr const char* kHelp =
     "usage: sinkstream generate --model PATH [options]\n"
     "Streams generated text to stdout as it is produced, then a summary line on stderr\n"
-    "(prompt and generated tokens with their speeds, evictions, seed, why it stopped).\n"
+    "(prompt and generated tokens with their speeds, evictions, seed, why it stopped;\n"
+    "with --json, the same figures are fields of the JSON object).\n"
     "Memory stays constant: the cache keeps the first tokens (attention sinks) and a\n"
     "window of recent ones; text older than the window is forgotten.\n"
     "  --prompt TEXT       prompt (default: start from BOS alone)\n"

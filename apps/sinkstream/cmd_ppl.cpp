@@ -63,6 +63,19 @@ uint32_t auto_segment(uint64_t predictions) {
   return static_cast<uint32_t>(predictions >= 10240 ? 1024 : best);
 }
 
+// Says when a policy never evicted anything (the comparison is then empty).
+void warn_unfilled(const std::vector<model::PerplexityResult>& runs, size_t n_ids) {
+  for (const auto& r : runs)
+    if (!window_filled(r)) {
+      warn_once("window-never-filled",
+                "the " + std::to_string(n_ids) + " tokens fit in the cache (" + std::to_string(r.sinks) +
+                    " sinks + " + std::to_string(r.window) +
+                    " window slots): nothing was evicted, so the policies saw the same tokens. A smaller "
+                    "--window or a longer text (--tokens) compares them");
+      return;
+    }
+}
+
 std::string result_json(const model::PerplexityResult& r, uint32_t segment) {
   JsonWriter j;
   j.field("policy", r.policy)
@@ -206,15 +219,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
     print_table(
         runs, pc.segment,
         file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
-  for (const auto& r : runs)
-    if (!window_filled(r)) {
-      warn_once("window-never-filled",
-                "the " + std::to_string(ids.size()) + " tokens fit in the cache (" + std::to_string(r.sinks) +
-                    " sinks + " + std::to_string(r.window) +
-                    " window slots): nothing was evicted, so the policies saw the same tokens. A smaller "
-                    "--window or a longer text (--tokens) compares them");
-      break;
-    }
+  warn_unfilled(runs, ids.size());
   return interrupted() ? kInterruptedExit : 0;
 }
 
