@@ -197,6 +197,8 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
     const double ly = kTop + 10 + 22.0 * static_cast<double>(i);
     o += "<line x1=\"" + num(legend_x) + "\" x2=\"" + num(legend_x + 25) + "\" y1=\"" + num(ly) + "\" y2=\"" +
          num(ly) + "\" stroke=\"" + color + "\" stroke-width=\"3\"/>\n";
+    if (series[i].points.size() <= kMarkersUpTo)  // the legend shows the marker the chart uses
+      o += "<circle cx=\"" + num(legend_x + 12.5) + "\" cy=\"" + num(ly) + "\" r=\"3.5\" fill=\"" + color + "\"/>\n";
     o += text(legend_x + 31, ly + 4, series[i].name, "start");
   }
   return o + "</svg>\n";
