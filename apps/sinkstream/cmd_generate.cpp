@@ -159,12 +159,16 @@ void decode(model::Engine& engine, model::Sampler& sampler, bool greedy,
   } while (emit(next));
 }
 
-// Prompt ids, with a warning when the cache cannot hold all of it.
-std::vector<int32_t> prompt_ids(const cli::Args& a, const model::Tokenizer& tok, const model::Engine& engine,
-                                uint32_t context) {
+// The prompt's text, read before anything slow so that a bad path fails at once.
+std::string prompt_text(const cli::Args& a) {
   if (a.has("prompt") && a.has("prompt-file"))
     throw InvalidArgument("give --prompt or --prompt-file, not both");
-  const std::string prompt = a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
+  return a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
+}
+
+// Prompt ids, with a warning when the cache cannot hold all of it.
+std::vector<int32_t> prompt_ids(const std::string& prompt, const model::Tokenizer& tok, const model::Engine& engine,
+                                uint32_t context) {
   std::vector<int32_t> input = bos_and_encode(tok, prompt, true);
   if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
   warn_dropped_input("the prompt", input.size(), 0, engine.cache_config(), context);
@@ -183,6 +187,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     return 0;
   }
   install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
+  const std::string prompt = prompt_text(a);
   const uint64_t n_generate = token_limit(a, "tokens", 256);
   const bool json = a.has("json"), ignore_eos = a.has("ignore-eos");
   const model::SamplerConfig sampling = sampler_config(a);
@@ -193,7 +198,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   Gpu gpu(gpu_options(a));
   model::Engine engine(gpu, *lm.file, engine_config(a));
   warn_cache_beyond_context(engine.cache_config(), lm.file->hp.context);
-  const std::vector<int32_t> input = prompt_ids(a, tok, engine, lm.file->hp.context);
+  const std::vector<int32_t> input = prompt_ids(prompt, tok, engine, lm.file->hp.context);
   for (int32_t t : input) sampler.accept(t);
 
   Generation g;
