@@ -15,8 +15,9 @@ const char* const kModelOptionsHelp =
     "  --kv-type T         f16 (default) or f32\n"
     "  --chunk N           tokens per prefill chunk (64)\n"
     "  --device SEL        Vulkan device index or name substring\n"
-    "llama.cpp's spellings work too: -m, -p, -f (--prompt-file), -n (--tokens), -c,\n"
-    "-s (--seed), --temp, -r/--reverse-prompt (--stop), -sys (--system), -h.\n";
+    "llama.cpp's spellings work too, for the options a command has: -m, -p, -f\n"
+    "(--prompt-file), -n (--tokens), -c (--ctx-size), -s (--seed), --temp,\n"
+    "-r/--reverse-prompt (--stop), -sys (--system), -h.\n";
 
 std::set<std::string> model_options() {
   return {"model", "tokenizer", "sinks", "window", "ctx-size", "kv-type", "chunk", "device"};
