@@ -210,7 +210,7 @@ int bench_stream(const std::vector<std::string>& argv) {
     r.print_json(file->path, gpu.device_name());
   else
     r.print_table(file->path, gpu.device_name());
-  return 0;
+  return interrupted() ? kInterruptedExit : 0;
 }
 
 }  // namespace sinkstream::app

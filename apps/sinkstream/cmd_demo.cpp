@@ -48,6 +48,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
+  install_interrupt_handler();  // from the start: Ctrl-C during set-up also ends cleanly
   StreamConfig cfg;
   cfg.layers = static_cast<uint32_t>(a.u64("layers", 4, 1, 64));
   cfg.heads = 8;
@@ -78,7 +79,6 @@ int cmd_demo(const std::vector<std::string>& argv) {
   double worst = 0.0;
   const uint64_t first_bytes = gpu.allocated_bytes();
   Progress progress("streaming", limit);
-  install_interrupt_handler();
   const auto t0 = std::chrono::steady_clock::now();
   for (uint64_t t = 0; t < tokens && !interrupted(); ++t) {
     const auto q = noise(rng, q_n, 3.0f), k = noise(rng, kv_n, 1.0f), v = noise(rng, kv_n, 1.0f);

@@ -159,6 +159,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   }
   if (a.has("text") == a.has("token-ids"))
     throw InvalidArgument("give exactly one of --text FILE and --token-ids FILE");
+  install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
   std::vector<model::CachePolicy> policies;
   for (const auto& p : split(a.has("compare") ? a.str("compare", "") : a.str("policy", "sinks")))
     policies.push_back(model::parse_policy(p));
@@ -189,7 +190,6 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   if (ids.size() < 2) throw InvalidArgument("the text has fewer than 2 tokens: nothing to predict");
   pc.segment = static_cast<uint32_t>(a.u64("segment", auto_segment(ids.size() - 1), 1, 1 << 30));
   Gpu gpu(gpu_options(a));
-  install_interrupt_handler();
   std::vector<model::PerplexityResult> runs;
   for (auto policy : policies) {
     pc.policy = policy;
