@@ -4,7 +4,7 @@
 # nothing when all are present.
 set -euo pipefail
 PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
-vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config"
+vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config libedit-dev tmux python3"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -5,7 +5,7 @@
 # Extra arguments go to `sinkstream generate` (e.g. --tokens 100000 --ignore-eos).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh >&2  # the build's output (ninja's "no work to do") stays off stdout, which is the text
 MODEL=models/sinkstream-books-14m.gguf
 if [ ! -f "$MODEL" ]; then
   echo "missing $MODEL (it is committed with the repository; is this a partial checkout?)" >&2

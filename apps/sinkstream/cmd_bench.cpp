@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "kv/kv_cache.hpp"
+#include "progress.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::app {
@@ -158,12 +159,13 @@ int bench_attention(const std::vector<std::string>& argv) {
   opts.device = a.str("device", "");
   vk::Context ctx(opts);
   std::vector<Row> rows;
+  Progress progress("shapes", kvs.size() * caches.size());
   for (KvType kv : kvs)
     for (uint64_t c : caches) {
       rows.push_back(bench_one(ctx, s, kv, c));
-      if (!a.has("json")) std::fprintf(stderr, "\r%zu/%zu shapes", rows.size(), kvs.size() * caches.size());
+      progress.update(rows.size());
     }
-  if (!a.has("json")) std::fprintf(stderr, "\n");
+  progress.finish();
 
   if (a.has("json")) {
     std::printf("{\"device\":\"%s\",\"heads\":%u,\"kv_heads\":%u,\"head_dim\":%u,\"sinks\":%u,\"results\":[",
@@ -193,7 +195,7 @@ int bench_attention(const std::vector<std::string>& argv) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  if (argv.empty() || argv[0] == "--help") {
+  if (argv.empty() || argv[0] == "--help" || argv[0] == "-h") {
     std::fputs("usage: sinkstream bench attention|generate|stream|batch [options]   (see `sinkstream bench <name> --help`)\n",
                argv.empty() ? stderr : stdout);
     return argv.empty() ? 2 : 0;

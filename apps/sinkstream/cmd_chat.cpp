@@ -1,155 +1,149 @@
 // `sinkstream chat`: a multi-turn conversation on one endless stream. Old turns
 // leave the window and are forgotten; the attention sinks (and, with
 // --pin-system, the whole system prompt) stay pinned.
-#include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
+#include "chat_session.hpp"
 #include "commands.hpp"
+#include "files.hpp"
 #include "interrupt.hpp"
-#include "model/chat_template.hpp"
+#include "line_input.hpp"
 #include "model_cli.hpp"
 #include "sinkstream/error.hpp"
+#include "warnings.hpp"
 
 namespace sinkstream::app {
 namespace {
 
 constexpr const char* kHelp =
     "usage: sinkstream chat --model PATH [options]\n"
-    "Chat on one endless stream in constant memory. Commands at the prompt:\n"
-    "/stats (cache occupancy, evictions, speed), /quit. Ctrl-D also quits.\n"
+    "Chat on one endless stream in constant memory, with line editing and history\n"
+    "in a terminal. End a line with \\ to continue it, or wrap several lines in \"\"\".\n"
     "Turns older than the window are forgotten: the model no longer sees them.\n"
+    "Ctrl-C stops a reply; at the prompt, Ctrl-C or Ctrl-D quits.\n"
     "  --system TEXT       system prompt\n"
     "  --pin-system        pin BOS + the system prompt next to the sinks: never evicted\n"
-    "  --tokens N          most tokens per reply (512)\n"
-    "  --temperature T ... sampling options as for `generate`\n";
+    "  --chat-template T   a chat format by name (chatml, llama2, llama3, mistral, phi3,\n"
+    "                      gemma, zephyr, plain) or a .jinja file, recognised by its\n"
+    "                      family as the model's own template is (default: the model's)\n"
+    "  --tokens N          most tokens per reply (512; 0 = until end of turn)\n"
+    "  --stop S            end a reply where it produces S; repeatable\n"
+    "  --temperature T ... sampling options as for `generate` (the seed is random\n"
+    "                      unless --seed S)\n";
 
-struct Chat {
-  const model::Tokenizer& tok;
-  model::Engine& engine;
-  model::Sampler& sampler;
+constexpr const char* kCommandsHelp =
+    "/help    this list\n"
+    "/clear   forget the conversation: a fresh stream (the system prompt stays)\n"
+    "/stats   cache occupancy, evictions, speed\n"
+    "/quit    leave (also /exit, /bye, Ctrl-D)\n"
+    "To send a message that starts with /, start it with a space.\n";
+
+model::ChatFormat chat_format(const cli::Args& a, const std::string& model_template) {
+  std::string warning;
   model::ChatFormat format;
-  std::vector<model::ChatMessage> messages;
-  std::string fed;  // the rendered conversation fed so far
-  uint64_t generated = 0;
-  double decode_s = 0;
-
-  std::string special(int32_t id) const { return id >= 0 ? tok.piece(id) : std::string(); }
-
-  void feed_text(const std::string& text, bool with_bos, std::vector<float>& logits) {
-    std::vector<int32_t> ids;
-    if (with_bos && tok.bos() >= 0 && !model::writes_bos(format)) ids.push_back(tok.bos());
-    const auto enc = tok.encode(text, false, true);
-    ids.insert(ids.end(), enc.begin(), enc.end());
-    if (ids.empty()) return;
-    for (int32_t t : ids) sampler.accept(t);
-    const auto l = engine.feed(ids);
-    logits.assign(l.begin(), l.end());
-    fed += text;
+  if (!a.has("chat-template")) {
+    format = model::choose_chat_format(model_template, warning);
+  } else {
+    const std::string t = a.str("chat-template", "");
+    for (int f = 0; f <= static_cast<int>(model::ChatFormat::plain); ++f)
+      if (t == model::chat_format_name(static_cast<model::ChatFormat>(f))) return static_cast<model::ChatFormat>(f);
+    format = model::choose_chat_format(read_text_file(t), warning);
   }
+  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  return format;
+}
 
-  // Feeds what the new turn adds to the rendered conversation.
-  void add_user_turn(const std::string& user, std::vector<float>& logits) {
-    messages.push_back({"user", user});
-    const std::string full = model::render_chat(format, messages, true, special(tok.bos()), special(tok.eos()));
-    const bool first = fed.empty();
-    if (full.compare(0, fed.size(), fed) == 0) {
-      feed_text(full.substr(fed.size()), first, logits);
-    } else {  // the template rewrote earlier turns: feed this turn on its own
-      const std::vector<model::ChatMessage> turn = {messages.back()};
-      feed_text(model::render_chat(format, turn, true, special(tok.bos()), special(tok.eos())), false, logits);
-    }
+// Slash commands at the prompt; false when the chat should end.
+bool slash_command(const std::string& line, ChatSession& chat) {
+  const std::string cmd = line.substr(0, line.find_first_of(" \t"));
+  if (cmd == "/quit" || cmd == "/exit" || cmd == "/bye") return false;
+  if (cmd == "/help" || cmd == "/?") {
+    std::fputs(kCommandsHelp, stdout);
+  } else if (cmd == "/stats") {
+    chat.print_stats(stdout);
+  } else if (cmd == "/clear") {
+    chat.clear();
+    std::printf("[conversation cleared: a fresh stream]\n");
+  } else {
+    std::fprintf(stderr, "unknown command %s: /help lists them (start a message with a space to send a /)\n",
+                 cmd.c_str());
   }
+  std::fflush(stdout);
+  return true;
+}
 
-  std::string reply(uint64_t max_tokens, std::vector<float>& logits) {
-    model::StreamingDecoder decoder(tok);
-    std::string text;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (uint64_t i = 0; i < max_tokens && !interrupted(); ++i) {
-      const int32_t next = sampler.sample(logits);
-      sampler.accept(next);
-      const auto l = engine.feed({&next, 1});  // the end-of-turn token too: it closes the turn in the stream
-      logits.assign(l.begin(), l.end());
-      ++generated;
-      if (tok.is_eog(next)) break;
-      const std::string piece = decoder.push(next);
-      text += piece;
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-      std::fflush(stdout);
-    }
-    const std::string rest = decoder.flush();
-    text += rest;
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-    decode_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    messages.push_back({"assistant", text});
-    fed = model::render_chat(format, messages, false, special(tok.bos()), special(tok.eos()));
-    return text;
-  }
-
-  void print_stats() const {
-    const auto c = engine.counters();
-    std::printf("[cache %u/%u slots (%u pinned), %llu tokens streamed, %llu evicted; %.1f tokens/s; %.1f MiB on device]\n",
-                c.slots_used, c.capacity, engine.cache_config().sinks, static_cast<unsigned long long>(c.tokens),
-                static_cast<unsigned long long>(c.evicted), static_cast<double>(generated) / std::max(decode_s, 1e-9),
-                static_cast<double>(c.device_bytes) / (1 << 20));
-  }
-};
+// With --pin-system, the sinks grow to cover BOS + the system prompt.
+uint32_t pinned_tokens(const model::Tokenizer& tok, model::ChatFormat format,
+                       const std::vector<model::ChatMessage>& preamble) {
+  const std::string text = model::render_chat(format, preamble, false, tok.bos() >= 0 ? tok.piece(tok.bos()) : "",
+                                              tok.eos() >= 0 ? tok.piece(tok.eos()) : "");
+  return static_cast<uint32_t>(tok.encode(text, false, true).size() + 1);
+}
 
 }  // namespace
 
 int cmd_chat(const std::vector<std::string>& argv) {
   auto options = model_options();
-  options.insert({"system", "tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed"});
+  options.insert({"system", "tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "stop",
+                  "chat-template"});
   const cli::Args a(argv, {"help", "pin-system"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
   }
   LoadedModel lm = load_model_and_tokenizer(a);
-  std::string warning;
-  const auto format = model::choose_chat_format(lm.tokenizer->vocab().chat_template, warning);
-  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  const auto format = chat_format(a, lm.tokenizer->vocab().chat_template);
   model::EngineConfig ec = engine_config(a);
+  const uint32_t default_sinks = ec.sinks, context = lm.file->hp.context;
   const std::string system = a.str("system", "");
   std::vector<model::ChatMessage> preamble;
   if (!system.empty()) preamble.push_back({"system", system});
-  if (a.has("pin-system") && !system.empty()) {
-    // The pinned slots are the first tokens of the stream: make them cover BOS + the system prompt.
-    const auto& tok = *lm.tokenizer;
-    const std::string text = model::render_chat(format, preamble, false, tok.bos() >= 0 ? tok.piece(tok.bos()) : "",
-                                                tok.eos() >= 0 ? tok.piece(tok.eos()) : "");
-    const auto n = static_cast<uint32_t>(tok.encode(text, false, true).size() + 1);
-    ec.sinks = std::max(ec.sinks, n);
+  const bool pin = a.has("pin-system") && !system.empty();
+  if (pin) {
+    const uint32_t ctx = ec.sinks + ec.window;  // --ctx-size: the whole cache stays that size
+    ec.sinks = std::max(ec.sinks, pinned_tokens(*lm.tokenizer, format, preamble));
+    if (a.has("ctx-size")) ec.window = ctx > ec.sinks ? ctx - ec.sinks : 1;
   }
+  const uint64_t max_tokens = token_limit(a, "tokens", 512);
+  const model::SamplerConfig sampling = sampler_config(a);
   Gpu gpu(gpu_options(a));
   model::Engine engine(gpu, *lm.file, ec);
-  model::Sampler sampler(sampler_config(a));
-  Chat chat{*lm.tokenizer, engine, sampler, format, preamble, "", 0, 0};
-  std::fprintf(stderr, "chat format %s, %u sink slots + %u window slots on %s. /stats, /quit.\n",
-               model::chat_format_name(format), engine.cache_config().sinks, engine.cache_config().window,
-               gpu.device_name().c_str());
+  const auto& cc = engine.cache_config();
+  if (pin) warn_pinned_system(cc.sinks, default_sinks, cc, context);
+  warn_cache_beyond_context(cc, context);
+  ChatSession chat(*lm.tokenizer, engine, sampling, format, preamble, a.all("stop"), context);
+  std::fprintf(stderr, "chat format %s, %u sink slots + %u window slots on %s, seed %llu. /help lists commands.\n",
+               model::chat_format_name(format), cc.sinks, cc.window, gpu.device_name().c_str(),
+               static_cast<unsigned long long>(sampling.seed));
   install_interrupt_handler();
-  const uint64_t max_tokens = a.u64("tokens", 512, 1, ~uint64_t{0});
-  std::vector<float> logits;
-  std::string line;
-  while (!interrupted()) {
-    std::printf("> ");
-    std::fflush(stdout);
-    if (!std::getline(std::cin, line)) break;
-    if (line == "/quit") break;
-    if (line == "/stats") {
-      chat.print_stats();
+  LineInput input;
+  int status = 0;
+  for (;;) {
+    const auto line = input.message();
+    if (!line) {  // Ctrl-D, or Ctrl-C at the prompt: leave on a line of its own
+      if (interrupted()) status = kInterruptedExit;
+      if (input.terminal()) std::printf("\n");
+      break;
+    }
+    if (!line->empty() && (*line)[0] == '/') {
+      if (!slash_command(*line, chat)) break;
       continue;
     }
-    if (line.empty()) continue;
-    chat.add_user_turn(line, logits);
-    chat.reply(max_tokens, logits);
+    if (line->find_first_not_of(" \t\n") == std::string::npos) continue;
+    chat.add_user_turn(*line);
+    const StopReason why = chat.reply(max_tokens);
     std::printf("\n");
+    if (why == StopReason::interrupted) {
+      std::fprintf(stderr, "[reply stopped]\n");
+      clear_interrupt();
+    }
+    std::fflush(stdout);
   }
-  chat.print_stats();
-  return 0;
+  std::fflush(stdout);
+  chat.print_stats(stderr);
+  return status;
 }
 
 }  // namespace sinkstream::app

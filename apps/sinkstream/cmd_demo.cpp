@@ -12,6 +12,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 #include "ref/attention_ref.hpp"
 #include "sinkstream/error.hpp"
@@ -23,13 +24,14 @@ namespace {
 constexpr const char* kHelp =
     "usage: sinkstream demo [options]\n"
     "Streams synthetic tokens through a GPU KV cache with attention sinks.\n"
-    "  --tokens N     tokens to stream (5000)\n"
+    "  --tokens N     tokens to stream (5000; 0 = no limit, until Ctrl-C)\n"
     "  --sinks N      pinned sink slots (4)\n"
     "  --window N     window slots (252)\n"
     "  --layers N     layers (4)\n"
     "  --check N      compare the first N tokens with the CPU reference (512)\n"
     "  --kv-type T    f16 or f32 (f16)\n"
-    "  --device SEL   Vulkan device index or name substring\n";
+    "  --device SEL   Vulkan device index or name substring\n"
+    "Ctrl-C stops the stream, prints what was done and exits with status 130.\n";
 
 std::vector<float> noise(std::mt19937& rng, size_t n, float gain) {
   std::uniform_real_distribution<float> d(-gain, gain);
@@ -46,6 +48,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
+  install_interrupt_handler();  // from the start: Ctrl-C during set-up also ends cleanly
   StreamConfig cfg;
   cfg.layers = static_cast<uint32_t>(a.u64("layers", 4, 1, 64));
   cfg.heads = 8;
@@ -57,7 +60,8 @@ int cmd_demo(const std::vector<std::string>& argv) {
   const std::string kv = a.str("kv-type", "f16");
   if (kv != "f16" && kv != "f32") throw InvalidArgument("--kv-type must be f16 or f32");
   cfg.kv_type = kv == "f16" ? KvType::f16 : KvType::f32;
-  const uint64_t tokens = a.u64("tokens", 5000, 1, uint64_t{1} << 40);
+  const uint64_t limit = a.str("tokens", "") == "-1" ? 0 : a.u64("tokens", 5000, 0, uint64_t{1} << 40);
+  const uint64_t tokens = limit ? limit : ~uint64_t{0};
   const uint64_t check = std::min(tokens, a.u64("check", 512, 0, 100000));
 
   GpuOptions go;
@@ -74,9 +78,9 @@ int cmd_demo(const std::vector<std::string>& argv) {
   std::vector<float> out(q_n);
   double worst = 0.0;
   const uint64_t first_bytes = gpu.allocated_bytes();
-  Progress progress("streaming", tokens);
+  Progress progress("streaming", limit);
   const auto t0 = std::chrono::steady_clock::now();
-  for (uint64_t t = 0; t < tokens; ++t) {
+  for (uint64_t t = 0; t < tokens && !interrupted(); ++t) {
     const auto q = noise(rng, q_n, 3.0f), k = noise(rng, kv_n, 1.0f), v = noise(rng, kv_n, 1.0f);
     stream.step(q, k, v, 1, out);
     if (t < check) {
@@ -88,19 +92,21 @@ int cmd_demo(const std::vector<std::string>& argv) {
   progress.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto c = stream.counters();
-  std::printf("streamed %llu tokens in %.1f s (%.0f tokens/s, one submission per token)\n",
-              static_cast<unsigned long long>(c.tokens_seen), secs, static_cast<double>(tokens) / secs);
+  std::printf("streamed %llu tokens in %.1f s (%.0f tokens/s, one submission per token)%s\n",
+              static_cast<unsigned long long>(c.tokens_seen), secs, static_cast<double>(c.tokens_seen) / secs,
+              interrupted() ? ", interrupted" : "");
   std::printf("cache: %u of %u slots used, %llu tokens evicted; device memory %.2f MiB, unchanged since start: %s\n",
               c.slots_used, c.capacity, static_cast<unsigned long long>(c.evicted),
               static_cast<double>(c.device_bytes) / (1 << 20), gpu.allocated_bytes() == first_bytes ? "yes" : "NO");
-  if (check) {
+  const uint64_t checked = std::min<uint64_t>(check, c.tokens_seen);
+  if (checked) {
     const double tol = cfg.kv_type == KvType::f16 ? 4e-3 : 2e-4;
     std::printf("first %llu tokens vs CPU reference (paper semantics, double): max |diff| = %.2e (tolerance %.0e) %s\n",
-                static_cast<unsigned long long>(check), worst, tol, worst <= tol ? "OK" : "MISMATCH");
+                static_cast<unsigned long long>(checked), worst, tol, worst <= tol ? "OK" : "MISMATCH");
     if (worst > tol) return 1;
   }
   std::printf("Evicted tokens are gone: the sinks keep attention stable, they do not extend memory.\n");
-  return 0;
+  return interrupted() ? kInterruptedExit : 0;
 }
 
 }  // namespace sinkstream::app

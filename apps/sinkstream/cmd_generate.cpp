@@ -13,22 +13,30 @@
 #include "model_cli.hpp"
 #include "progress.hpp"
 #include "sinkstream/error.hpp"
+#include "stop_strings.hpp"
+#include "summary.hpp"
+#include "warnings.hpp"
 
 namespace sinkstream::app {
 namespace {
 
 constexpr const char* kHelp =
     "usage: sinkstream generate --model PATH [options]\n"
-    "Streams generated text to stdout as it is produced. Memory stays constant: the\n"
-    "cache keeps the first tokens (attention sinks) and a window of recent ones;\n"
-    "text older than the window is forgotten.\n"
+    "Streams generated text to stdout as it is produced, then a summary line on stderr\n"
+    "(prompt and generated tokens with their speeds, evictions, seed, why it stopped;\n"
+    "with --json, the same figures are fields of the JSON object).\n"
+    "Memory stays constant: the cache keeps the first tokens (attention sinks) and a\n"
+    "window of recent ones; text older than the window is forgotten.\n"
     "  --prompt TEXT       prompt (default: start from BOS alone)\n"
     "  --prompt-file PATH  read the prompt from a file\n"
-    "  --tokens N          tokens to generate, prompt not counted (256)\n"
+    "  --tokens N          tokens to generate, prompt not counted (256; 0 = no limit:\n"
+    "                      until end of sequence or Ctrl-C)\n"
+    "  --stop S            stop when the text produces S (not printed); repeatable\n"
     "  --temperature T     0 = greedy (0.8); greedy with no repeat penalty runs\n"
     "                      several steps per GPU submission, the pick on the GPU\n"
     "  --top-k K           (40, 0 = off)   --top-p P (0.95)   --min-p P (0.05)\n"
-    "  --repeat-penalty R  (1.0 = off)     --seed S (42)\n"
+    "  --repeat-penalty R  (1.0 = off)\n"
+    "  --seed S            sampling seed (random, printed in the summary; -1 = random)\n"
     "  --ignore-eos        keep going past end-of-sequence tokens\n"
     "  --ids               print the generated token ids instead of text\n"
     "  --json              print one JSON object (text, ids, statistics) instead\n"
@@ -36,7 +44,8 @@ constexpr const char* kHelp =
     "                      on one copy of the weights; results in input order (with\n"
     "                      --json one object per line: index, ids, text, ...)\n"
     "  --streams N         streams run at once with --prompts (32; fewer if they do\n"
-    "                      not fit in device memory)\n";
+    "                      not fit in device memory)\n"
+    "Ctrl-C stops generation, prints the summary and exits with status 130.\n";
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -62,18 +71,20 @@ std::vector<float> ingest(model::Engine& engine, std::span<const int32_t> input,
 struct Generation {
   std::string text;  // filled only in --json mode (otherwise it went to stdout)
   std::vector<int32_t> ids;
-  bool stopped_at_eos = false;
-  double prompt_tokens = 0, prefill_s = 0, decode_s = 0;
+  GenerationStats stats;
 };
 
 void print_json(const Generation& g, const model::EngineCounters& c, const std::string& device) {
+  const GenerationStats& st = g.stats;
   JsonWriter j;
-  j.field("text", g.text).field("ids", g.ids).field("prompt_tokens", g.prompt_tokens);
+  j.field("text", g.text).field("ids", g.ids).field("prompt_tokens", st.prompt_tokens);
   j.field("tokens", g.ids.size())
-      .field("stopped_at_eos", g.stopped_at_eos)
-      .field("interrupted", interrupted());
-  j.field("prefill_tokens_per_s", g.prompt_tokens / std::max(g.prefill_s, 1e-9));
-  j.field("decode_tokens_per_s", static_cast<double>(g.ids.size()) / std::max(g.decode_s, 1e-9));
+      .field("stopped_at_eos", st.reason == StopReason::eos)
+      .field("stop_reason", stop_reason_word(st.reason))
+      .field("interrupted", st.reason == StopReason::interrupted)
+      .field("seed", st.seed);
+  j.field("prefill_tokens_per_s", static_cast<double>(st.prompt_tokens) / std::max(st.prefill_s, 1e-9));
+  j.field("decode_tokens_per_s", static_cast<double>(g.ids.size()) / std::max(st.decode_s, 1e-9));
   j.field("cache_slots_used", c.slots_used)
       .field("cache_capacity", c.capacity)
       .field("evicted_tokens", c.evicted);
@@ -81,43 +92,37 @@ void print_json(const Generation& g, const model::EngineCounters& c, const std::
   std::printf("%s\n", j.str().c_str());
 }
 
-// The statistics a Ctrl-C leaves on stderr.
-void print_interrupted(const Generation& g, size_t prompt_size, const model::EngineCounters& c) {
-  std::fprintf(
-      stderr,
-      "interrupted: %.0f of %zu prompt tokens ingested (%.1f tokens/s), %zu tokens generated "
-      "(%.1f tokens/s), %llu evicted\n",
-      g.prompt_tokens, prompt_size, g.prompt_tokens / std::max(g.prefill_s, 1e-9), g.ids.size(),
-      static_cast<double>(g.ids.size()) / std::max(g.decode_s, 1e-9),
-      static_cast<unsigned long long>(c.evicted));
-}
-
 // Where the generated tokens go: text to stdout as it comes, ids to stdout, or
-// text collected into the Generation for --json (which wins over --ids).
+// text collected into the Generation for --json (which wins over --ids). Text is
+// held back while it may be the start of a --stop string.
 class TokenOutput {
  public:
   enum class Mode { text, ids, json };
 
-  TokenOutput(const model::Tokenizer& tok, Mode mode, Generation& g)
-      : decoder_(tok), mode_(mode), g_(g) {}
+  TokenOutput(const model::Tokenizer& tok, Mode mode, Generation& g, std::vector<std::string> stops)
+      : decoder_(tok), mode_(mode), g_(g), stops_(std::move(stops)) {}
 
   // `strip_space`: as SentencePiece (and llama2.c) do, the first piece after a
-  // bare BOS loses its leading space.
-  void token(int32_t id, bool strip_space) {
+  // bare BOS loses its leading space. False once a stop string completed.
+  bool token(int32_t id, bool strip_space) {
     g_.ids.push_back(id);
     std::string piece = decoder_.push(id);
     if (strip_space && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+    const std::string shown = stops_.push(piece);
     if (mode_ == Mode::ids) {
       std::printf("%s%d", g_.ids.size() > 1 ? " " : "", id);
     } else {
-      write(piece);
+      write(shown);
     }
     std::fflush(stdout);
+    return !stops_.matched();
   }
 
-  // The bytes of an incomplete UTF-8 sequence the decoder still holds.
+  // The bytes of an incomplete UTF-8 sequence the decoder still holds, and any
+  // text held back for a stop string that never completed.
   void finish() {
-    if (mode_ != Mode::ids) write(decoder_.flush());
+    const std::string rest = stops_.push(decoder_.flush()) + stops_.flush();
+    if (mode_ != Mode::ids) write(rest);
   }
 
  private:
@@ -132,6 +137,7 @@ class TokenOutput {
   model::StreamingDecoder decoder_;
   Mode mode_;
   Generation& g_;
+  StopStrings stops_;
 };
 
 // Samples from the prompt's logits, then decodes until `emit` says stop: in
@@ -158,12 +164,28 @@ void decode(model::Engine& engine, model::Sampler& sampler, bool greedy,
   } while (emit(next));
 }
 
+// The prompt's text, read before anything slow so that a bad path fails at once.
+std::string prompt_text(const cli::Args& a) {
+  if (a.has("prompt") && a.has("prompt-file"))
+    throw InvalidArgument("give --prompt or --prompt-file, not both");
+  return a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
+}
+
+// Prompt ids, with a warning when the cache cannot hold all of it.
+std::vector<int32_t> prompt_ids(const std::string& prompt, const model::Tokenizer& tok, const model::Engine& engine,
+                                uint32_t context) {
+  std::vector<int32_t> input = bos_and_encode(tok, prompt, true);
+  if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
+  warn_dropped_input("the prompt", input.size(), 0, engine.cache_config(), context);
+  return input;
+}
+
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
   auto options = model_options();
-  options.insert({"prompt", "prompt-file", "tokens", "temperature", "top-k", "top-p", "min-p",
-                  "repeat-penalty", "seed", "prompts", "streams"});
+  options.insert({"prompt", "prompt-file", "tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty",
+                  "seed", "stop", "prompts", "streams"});
   const cli::Args a(argv, {"help", "ignore-eos", "ids", "json"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
@@ -174,12 +196,9 @@ int cmd_generate(const std::vector<std::string>& argv) {
     if (a.has("prompt") || a.has("prompt-file")) throw InvalidArgument("give --prompts or --prompt/--prompt-file, not both");
     return generate_prompts(a);
   }
-  if (a.has("prompt") && a.has("prompt-file"))
-    throw InvalidArgument("give --prompt or --prompt-file, not both");
-  const std::string prompt =
-      a.has("prompt-file") ? read_text_file(a.str("prompt-file", "")) : a.str("prompt", "");
-  const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0});
-  const bool ids_only = a.has("ids"), json = a.has("json"), ignore_eos = a.has("ignore-eos");
+  const std::string prompt = prompt_text(a);
+  const uint64_t n_generate = token_limit(a, "tokens", 256);
+  const bool json = a.has("json"), ignore_eos = a.has("ignore-eos");
   const model::SamplerConfig sampling = sampler_config(a);
   model::Sampler sampler(sampling);
 
@@ -187,43 +206,52 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const model::Tokenizer& tok = *lm.tokenizer;
   Gpu gpu(gpu_options(a));
   model::Engine engine(gpu, *lm.file, engine_config(a));
-
-  const std::vector<int32_t> input = bos_and_encode(tok, prompt, true);
-  if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
+  warn_cache_beyond_context(engine.cache_config(), lm.file->hp.context);
+  const std::vector<int32_t> input = prompt_ids(prompt, tok, engine, lm.file->hp.context);
   for (int32_t t : input) sampler.accept(t);
 
   Generation g;
+  GenerationStats& st = g.stats;
+  st.sampled = sampling.temperature > 0;
+  st.seed = sampling.seed;
+  st.prompt_total = input.size();
   const auto t_prefill = std::chrono::steady_clock::now();
   size_t fed = 0;
   const std::vector<float> logits = ingest(engine, input, fed);
-  g.prefill_s = seconds_since(t_prefill);
-  g.prompt_tokens = static_cast<double>(fed);  // fewer than the prompt's after a Ctrl-C
+  st.prefill_s = seconds_since(t_prefill);
+  st.prompt_tokens = fed;  // fewer than the prompt's after a Ctrl-C
 
   using Mode = TokenOutput::Mode;
-  TokenOutput out(tok, json ? Mode::json : ids_only ? Mode::ids : Mode::text, g);
-  // Prints one generated token; false once generation should stop.
+  TokenOutput out(tok, json ? Mode::json : a.has("ids") ? Mode::ids : Mode::text, g, a.all("stop"));
+  // Prints one generated token; false once generation should stop, with the reason.
   auto emit = [&](int32_t next) {
     if (tok.is_eog(next) && !ignore_eos) {
-      g.stopped_at_eos = true;
+      st.reason = StopReason::eos;
       return false;
     }
     sampler.accept(next);
-    out.token(next, g.ids.empty() && input.size() == 1);
-    return g.ids.size() < n_generate && !interrupted();
+    if (!out.token(next, g.ids.empty() && input.size() == 1)) st.reason = StopReason::stop_string;
+    else if (n_generate && g.ids.size() >= n_generate) st.reason = StopReason::token_limit;
+    else if (interrupted()) st.reason = StopReason::interrupted;
+    return st.reason == StopReason::none;
   };
   const auto t_decode = std::chrono::steady_clock::now();
-  if (n_generate > 0 && !interrupted())
-    decode(engine, sampler, model::plain_greedy(sampling), logits, n_generate, g.ids, emit);
-  g.decode_s = seconds_since(t_decode);
+  const uint64_t batch_limit = n_generate ? n_generate : ~uint64_t{0};
+  if (!interrupted()) decode(engine, sampler, model::plain_greedy(sampling), logits, batch_limit, g.ids, emit);
+  if (interrupted()) st.reason = StopReason::interrupted;
+  st.decode_s = seconds_since(t_decode);
   out.finish();
   const auto c = engine.counters();
+  st.generated = g.ids.size();
+  st.evicted = c.evicted;
   if (json) {
     print_json(g, c, gpu.device_name());
   } else {
     std::printf("\n");
-    if (interrupted()) print_interrupted(g, input.size(), c);
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s\n", summary_line(st).c_str());
   }
-  return 0;
+  return interrupted() ? kInterruptedExit : 0;
 }
 
 }  // namespace sinkstream::app

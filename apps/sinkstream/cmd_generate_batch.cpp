@@ -17,6 +17,7 @@
 #include "model_cli.hpp"
 #include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"
+#include "stop_strings.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -42,6 +43,7 @@ struct Result {
   std::vector<int32_t> ids;
   std::string text;
   std::unique_ptr<model::StreamingDecoder> decoder;
+  std::unique_ptr<StopStrings> stop;  // --stop: the text ends before a stop string
   sched::FinishReason reason = sched::FinishReason::length;
   std::string error;
   bool done = false;
@@ -51,7 +53,8 @@ struct Result {
 // Prints finished results in input order: result `next` once it and all before it are done.
 class OrderedPrinter {
  public:
-  OrderedPrinter(std::vector<Result>& results, bool json, bool ids) : r_(results), json_(json), ids_(ids) {}
+  OrderedPrinter(std::vector<Result>& results, bool json, bool ids, uint64_t seed)
+      : r_(results), json_(json), ids_(ids), seed_(seed) {}
   void flush() {
     for (; next_ < r_.size() && r_[next_].done; ++next_) print(next_);
   }
@@ -62,9 +65,9 @@ class OrderedPrinter {
     if (json_) {
       JsonWriter j;
       j.field("index", static_cast<uint64_t>(i)).field("ids", r.ids).field("text", r.text);
-      j.field("prompt_tokens", static_cast<uint64_t>(r.input.size()))
+      j.field("seed", seed_).field("prompt_tokens", static_cast<uint64_t>(r.input.size()))
           .field("tokens", static_cast<uint64_t>(r.ids.size()))
-          .field("stop", sched::finish_reason_name(r.reason))
+          .field("stop", r.stop->matched() ? "stop_string" : sched::finish_reason_name(r.reason))
           .field("evicted_tokens", r.evicted);
       if (!r.error.empty()) j.field("error", r.error);
       std::printf("%s\n", j.str().c_str());
@@ -79,6 +82,7 @@ class OrderedPrinter {
 
   std::vector<Result>& r_;
   bool json_, ids_;
+  uint64_t seed_;
   size_t next_ = 0;
 };
 
@@ -93,7 +97,8 @@ std::vector<int32_t> stop_tokens(const model::Tokenizer& tok) {
 
 int generate_prompts(const cli::Args& a) {
   const std::vector<std::string> prompts = read_lines(a.str("prompts", ""));
-  const uint64_t n_generate = a.u64("tokens", 256, 0, ~uint64_t{0} >> 33);
+  const uint64_t limit = token_limit(a, "tokens", 256);  // 0: no limit
+  const uint32_t n_generate = limit == 0 || limit > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(limit);
   const auto max_streams = static_cast<uint32_t>(a.u64("streams", 32, 1, 4096));
   const model::SamplerConfig sampling = sampler_config(a);
   model::validate(sampling);
@@ -110,7 +115,7 @@ int generate_prompts(const cli::Args& a) {
 
   std::vector<Result> results(prompts.size());
   const std::vector<int32_t> stops = a.has("ignore-eos") ? std::vector<int32_t>{} : stop_tokens(tok);
-  OrderedPrinter printer(results, a.has("json"), a.has("ids"));
+  OrderedPrinter printer(results, a.has("json"), a.has("ids"), sampling.seed);
   size_t started = 0;
   // Starts prompt `i` on a fresh stream; its stream is freed when it finishes,
   // and the next waiting prompt takes the room.
@@ -121,10 +126,11 @@ int generate_prompts(const cli::Args& a) {
     r.input = bos_and_encode(tok, prompts[i], true);
     if (r.input.empty()) throw InvalidArgument("the model has no BOS token: prompt " + std::to_string(i) + " is empty");
     r.decoder = std::make_unique<model::StreamingDecoder>(tok);
+    r.stop = std::make_unique<StopStrings>(a.all("stop"));
     const sched::StreamId id = scheduler.create(settings);
     sched::Request req;
     req.prompt = r.input;
-    req.max_tokens = static_cast<uint32_t>(n_generate);
+    req.max_tokens = n_generate;
     req.sampler = sampling;
     req.stop_tokens = stops;
     req.on_token = [&r](int32_t t) {
@@ -132,12 +138,12 @@ int generate_prompts(const cli::Args& a) {
       // As SentencePiece does, the first piece after a bare BOS loses its leading space.
       if (r.ids.empty() && r.input.size() == 1 && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
       r.ids.push_back(t);
-      r.text += piece;
-      return !interrupted();
+      r.text += r.stop->push(piece);
+      return !interrupted() && !r.stop->matched();
     };
     req.on_finish = [&, id, i](const sched::Finish& f) {
       Result& done = results[i];
-      done.text += done.decoder->flush();
+      if (!done.stop->matched()) done.text += done.stop->push(done.decoder->flush()) + done.stop->flush();
       done.reason = f.reason;
       done.error = f.error;
       done.evicted = scheduler.info(id).evicted;

@@ -22,10 +22,17 @@ int cmd_info(const std::vector<std::string>& argv) {
   const auto& h = m.hp;
   std::map<std::string, uint64_t> types;  // tensor type -> bytes
   const auto count = [&](const model::Tensor& t) { types[model::ggml_type_name(t.type)] += t.data.size(); };
+  // Every tensor weight_bytes() counts, norms and biases (F32) included, so the
+  // breakdown adds up to the total.
   count(m.tok_embd);
+  count(m.output_norm);
   if (!m.tied_output) count(m.output);
-  for (const auto& l : m.layers)
-    for (const auto* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) count(*t);
+  for (const auto& l : m.layers) {
+    for (const auto* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
+      count(*t);
+    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.sinks})
+      if (*t) count(**t);
+  }
   const auto& vocab = lm.tokenizer->vocab();
   const std::string tmpl = vocab.chat_template;
   const std::string chat = tmpl.empty() ? "none" : model::chat_format_name(model::detect_chat_format(tmpl));

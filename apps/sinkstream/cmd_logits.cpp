@@ -86,8 +86,13 @@ int cmd_logits(const std::vector<std::string>& argv) {
     j.field("vocab", vocab).field("out", out).raw("top5", rows + "]");
     std::printf("%s\n", j.str().c_str());
   } else {
-    std::printf("%zu x %u logits written to %s (%s)\n", ids.size(), vocab, out.c_str(),
-                gpu.device_name().c_str());
+    std::printf("%zu x %u logits written to %s (%s)\nposition  input id  top-5 ids\n", ids.size(), vocab,
+                out.c_str(), gpu.device_name().c_str());
+    for (size_t t = 0; t < ids.size(); ++t) {
+      std::printf("%8zu  %8d ", t, ids[t]);
+      for (const int32_t id : top5(logits.data() + t * vocab, vocab)) std::printf(" %d", id);
+      std::printf("\n");
+    }
   }
   return 0;
 }

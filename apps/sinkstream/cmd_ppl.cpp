@@ -14,6 +14,7 @@
 #include "progress.hpp"
 #include "sinkstream/error.hpp"
 #include "svg_plot.hpp"
+#include "warnings.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -31,17 +32,48 @@ constexpr const char* kHelp =
     "  --token-ids FILE    exactly these whitespace-separated ids (no BOS added)\n"
     "  --policy P          one policy (sinks)\n"
     "  --compare P1,P2,..  several policies on the same tokens, one table and one chart\n"
-    "  --tokens N          use only the first N tokens\n"
-    "  --segment K         tokens per point of the perplexity curve (1024)\n"
+    "  --tokens N          use only the first N tokens (0 = the whole text, the default)\n"
+    "  --segment K         tokens per point of the perplexity curve (about a tenth of\n"
+    "                      the run, a round number, at most 1024)\n"
     "  --csv FILE          per-segment perplexity as CSV\n"
     "  --plot FILE.svg     perplexity (log scale) vs tokens processed\n"
-    "  --json              one JSON object (a \"runs\" array with --compare)\n";
+    "  --json              one JSON object (a \"runs\" array with --compare)\n"
+    "Ctrl-C stops the run, reports the tokens scored so far and exits with status 130.\n";
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
   for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
   return out;
+}
+
+// Whether the policy ever evicted a token: with a text no longer than its cache
+// budget every policy sees the same tokens, and the comparison says nothing.
+bool window_filled(const model::PerplexityResult& r) {
+  return r.policy == "dense" || r.tokens + 1 > uint64_t{r.sinks} + r.window;
+}
+
+// The default segment: about ten points on the curve, a round size, at most 1024.
+uint32_t auto_segment(uint64_t predictions) {
+  const uint64_t target = std::max<uint64_t>(1, predictions / 10);
+  uint64_t best = 1;
+  for (uint64_t p = 1; p <= 1024; p *= 10)
+    for (uint64_t m : {1, 2, 5})
+      if (p * m <= target && p * m <= 1024) best = p * m;
+  return static_cast<uint32_t>(predictions >= 10240 ? 1024 : best);
+}
+
+// Says when a policy never evicted anything (the comparison is then empty).
+void warn_unfilled(const std::vector<model::PerplexityResult>& runs, size_t n_ids) {
+  for (const auto& r : runs)
+    if (!window_filled(r)) {
+      warn_once("window-never-filled",
+                "the " + std::to_string(n_ids) + " tokens fit in the cache (" + std::to_string(r.sinks) +
+                    " sinks + " + std::to_string(r.window) +
+                    " window slots): nothing was evicted, so the policies saw the same tokens. A smaller "
+                    "--window or a longer text (--tokens) compares them");
+      return;
+    }
 }
 
 std::string result_json(const model::PerplexityResult& r, uint32_t segment) {
@@ -54,7 +86,7 @@ std::string result_json(const model::PerplexityResult& r, uint32_t segment) {
   j.field("ppl", r.ppl()).field("segment_tokens", segment).field("segments", r.segment_ppl);
   j.field("tokens_per_s", static_cast<double>(r.tokens) / std::max(r.seconds, 1e-9))
       .field("device_bytes", r.device_bytes);
-  j.field("interrupted", r.interrupted);
+  j.field("interrupted", r.interrupted).field("window_filled", window_filled(r));
   return j.str();
 }
 
@@ -80,7 +112,7 @@ std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t seg
                             r.segment_ppl[i]);
     series.push_back(std::move(s));
   }
-  return svg_line_chart("Streaming perplexity: " + name, "tokens processed",
+  return svg_line_chart("Streaming perplexity: " + display_name(name), "tokens processed",
                         "perplexity (log scale)", series);
 }
 
@@ -127,6 +159,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   }
   if (a.has("text") == a.has("token-ids"))
     throw InvalidArgument("give exactly one of --text FILE and --token-ids FILE");
+  install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
   std::vector<model::CachePolicy> policies;
   for (const auto& p : split(a.has("compare") ? a.str("compare", "") : a.str("policy", "sinks")))
     policies.push_back(model::parse_policy(p));
@@ -146,7 +179,7 @@ int cmd_ppl(const std::vector<std::string>& argv) {
     pc.recompute_from_bos = lm.tokenizer->bos() >= 0;
     ids = bos_and_encode(*lm.tokenizer, read_text_file(a.str("text", "")), false);
   }
-  const uint64_t limit = a.u64("tokens", 0, 0, ~uint64_t{0});
+  const uint64_t limit = token_limit(a, "tokens", 0);
   if (limit && ids.size() > limit) ids.resize(limit);
 
   const model::EngineConfig ec = engine_config(a);
@@ -154,9 +187,9 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   pc.window = ec.window;
   pc.kv_type = ec.kv_type;
   pc.chunk = ec.max_chunk;
-  pc.segment = static_cast<uint32_t>(a.u64("segment", 1024, 1, 1 << 30));
+  if (ids.size() < 2) throw InvalidArgument("the text has fewer than 2 tokens: nothing to predict");
+  pc.segment = static_cast<uint32_t>(a.u64("segment", auto_segment(ids.size() - 1), 1, 1 << 30));
   Gpu gpu(gpu_options(a));
-  install_interrupt_handler();
   std::vector<model::PerplexityResult> runs;
   for (auto policy : policies) {
     pc.policy = policy;
@@ -173,7 +206,10 @@ int cmd_ppl(const std::vector<std::string>& argv) {
       break;
     }
   }
-  if (runs.empty()) throw Error("interrupted before the first token was scored");
+  if (runs.empty()) {
+    std::fprintf(stderr, "interrupted before the first token was scored\n");
+    return kInterruptedExit;
+  }
 
   if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
   if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, file->path));
@@ -183,7 +219,8 @@ int cmd_ppl(const std::vector<std::string>& argv) {
     print_table(
         runs, pc.segment,
         file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
-  return 0;
+  warn_unfilled(runs, ids.size());
+  return interrupted() ? kInterruptedExit : 0;
 }
 
 }  // namespace sinkstream::app

@@ -11,6 +11,7 @@
 #include "progress.hpp"
 #include "sinkstream/error.hpp"
 #include "svg_plot.hpp"
+#include "warnings.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -26,7 +27,11 @@ constexpr const char* kHelp =
     "  --first K           positions to measure (4)\n"
     "  --threshold T       alpha above which a head counts as a sink (0.3)\n"
     "  --heatmap FILE.svg  layers x heads, colour = attention on the first token\n"
-    "  --json              one JSON object\n";
+    "  --json              one JSON object\n"
+    "  --model PATH        GGUF model, or llama2.c checkpoint (.bin) with --tokenizer\n"
+    "  --tokenizer PATH    tokenizer file (llama2.c tok*.bin, or a GGUF to take it from)\n"
+    "  --device SEL        Vulkan device index or name substring\n"
+    "(No cache options: the analysis attends densely, with no sinks and no window.)\n";
 
 void print_report(const model::SinkReport& r, const std::string& title) {
   std::printf(
@@ -76,11 +81,10 @@ std::string report_json(const model::SinkReport& r) {
 }  // namespace
 
 int cmd_sinks(const std::vector<std::string>& argv) {
-  auto options = model_options();
-  options.insert({"text", "tokens", "first", "threshold", "heatmap"});
-  const cli::Args a(argv, {"help", "json"}, options);
+  const cli::Args a(argv, {"help", "json"},
+                    {"model", "tokenizer", "device", "text", "tokens", "first", "threshold", "heatmap"});
   if (a.has("help")) {
-    std::printf("%s%s", kHelp, kModelOptionsHelp);
+    std::fputs(kHelp, stdout);
     return 0;
   }
   if (!a.has("text")) throw InvalidArgument("--text FILE is required");
@@ -90,6 +94,11 @@ int cmd_sinks(const std::vector<std::string>& argv) {
       bos_and_encode(*lm.tokenizer, read_text_file(a.str("text", "")), false);
   const uint64_t context = lm.file->hp.context ? lm.file->hp.context : 2048;
   ids.resize(std::min<uint64_t>(ids.size(), a.u64("tokens", context, 2, 1 << 20)));
+  if (lm.file->hp.context && ids.size() > lm.file->hp.context)
+    warn_once("context", "analysing " + std::to_string(ids.size()) + " tokens, past the model's training context of " +
+                             std::to_string(lm.file->hp.context) +
+                             ": positions beyond it were never trained, so the attention measured there may not "
+                             "be the model's own (a smaller --tokens stays within it)");
   const auto first = static_cast<uint32_t>(a.u64("first", 4, 1, 64));
   const double threshold = a.real("threshold", 0.3, 0.0, 1.0);
 
@@ -103,7 +112,7 @@ int cmd_sinks(const std::vector<std::string>& argv) {
     for (uint32_t l = 0; l < r.layers; ++l)
       for (uint32_t h = 0; h < r.heads; ++h) v.push_back(r.at(l, h, 0));
     write_text_file(a.str("heatmap", ""),
-                    svg_heatmap("Attention on the first token: " + lm.file->path, "layer", "head",
+                    svg_heatmap("Attention on the first token: " + display_name(lm.file->path), "layer", "head",
                                 r.layers, r.heads, v));
   }
   if (a.has("json")) {

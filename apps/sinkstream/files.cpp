@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -12,9 +13,16 @@
 namespace sinkstream::app {
 
 std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InvalidArgument("cannot read '" + path + "': it is a directory, not a text file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InvalidArgument("cannot read '" + path + "': " + std::strerror(errno));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  try {
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  } catch (const std::exception&) {  // a device or special file that cannot be read as a stream
+    throw InvalidArgument("cannot read '" + path + "' as a text file");
+  }
 }
 
 void write_text_file(const std::string& path, const std::string& text) {

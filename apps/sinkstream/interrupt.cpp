@@ -15,5 +15,6 @@ extern "C" void on_sigint(int) {
 
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
 bool interrupted() { return g_interrupted != 0; }
+void clear_interrupt() { g_interrupted = 0; }
 
 }  // namespace sinkstream::app

@@ -1,10 +1,12 @@
 // sinkstream: endless LLM streams in constant memory on any Vulkan GPU.
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "sinkstream_version.hpp"
 
 namespace {
 
@@ -26,9 +28,24 @@ constexpr const char* kUsage =
     "  tokenize           print the token ids (and pieces) of a text\n"
     "  logits             write the logits of every position (cross-framework checks)\n"
     "\n"
-    "Run `sinkstream <command> --help` for the options of a command.\n"
-    "Environment: SINKSTREAM_DEVICE (index or name), SINKSTREAM_VALIDATION=1,\n"
-    "SINKSTREAM_DEVICE_MEMORY_LIMIT (e.g. 512M), SINKSTREAM_PIPELINE_CACHE (file).\n";
+    "Run `sinkstream <command> --help` for the options of a command;\n"
+    "`sinkstream --version` prints the version.\n"
+    "\n"
+    "environment (the README says more):\n"
+    "  SINKSTREAM_DEVICE=SEL              the device, by index or name substring\n"
+    "  SINKSTREAM_VALIDATION=1            Khronos validation + synchronization validation\n"
+    "  SINKSTREAM_DEVICE_MEMORY_LIMIT=N   cap on device memory, e.g. 512M\n"
+    "  SINKSTREAM_PIPELINE_CACHE=FILE     compiled-pipeline cache file, or off\n"
+    "  SINKSTREAM_CHECK_FINITE=1          NaN/Inf guard naming the first bad layer and op\n"
+    "  SINKSTREAM_FUSED_DECODE=0          one-token steps through the general kernels\n"
+    "  SINKSTREAM_COOPMAT=0               prompt chunks through the portable kernels\n"
+    "  SINKSTREAM_INJECT_DEVICE_LOST=N    submission N fails as a lost device (tests)\n"
+    "  SINKSTREAM_SUBMIT_TIMEOUT=S        a submission unfinished after S s is a lost device\n"
+    "  SINKSTREAM_PIPELINE_STATS=1        print each kernel's driver statistics\n"
+    "  SINKSTREAM_DECODE_UNROLL=U         keys in flight per lane group in decode attention\n";
+
+const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
+                                          "devices",  "demo", "bench",    "logits", "tokenize"};
 
 }  // namespace
 
@@ -37,6 +54,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::printf("sinkstream %s\n", sinkstream::app::kVersion);
+    return 0;
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
@@ -51,7 +72,9 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);
     if (cmd == "logits") return sinkstream::app::cmd_logits(args);
     if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
-    std::fprintf(stderr, "sinkstream: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    const std::string near = sinkstream::cli::closest(cmd, kCommands);
+    std::fprintf(stderr, "sinkstream: unknown command '%s'%s\n\n%s", cmd.c_str(),
+                 near.empty() ? "" : ("; did you mean '" + near + "'?").c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {
     return sinkstream::cli::report_error(e);

@@ -1,5 +1,7 @@
 #include "model_cli.hpp"
 
+#include <random>
+
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::app {
@@ -9,12 +11,16 @@ const char* const kModelOptionsHelp =
     "  --tokenizer PATH    tokenizer file (llama2.c tok*.bin, or a GGUF to take it from)\n"
     "  --sinks N           pinned attention-sink slots (4)\n"
     "  --window N          window slots (the model's training context minus the sinks)\n"
+    "  --ctx-size N        the whole cache instead: sinks + window = N (llama.cpp's -c)\n"
     "  --kv-type T         f16 (default) or f32\n"
     "  --chunk N           tokens per prefill chunk (64)\n"
-    "  --device SEL        Vulkan device index or name substring\n";
+    "  --device SEL        Vulkan device index or name substring\n"
+    "llama.cpp's spellings work too, for the options a command has: -m, -p, -f\n"
+    "(--prompt-file), -n (--tokens), -c (--ctx-size), -s (--seed), --temp,\n"
+    "-r/--reverse-prompt (--stop), -sys (--system), -h.\n";
 
 std::set<std::string> model_options() {
-  return {"model", "tokenizer", "sinks", "window", "kv-type", "chunk", "device"};
+  return {"model", "tokenizer", "sinks", "window", "ctx-size", "kv-type", "chunk", "device"};
 }
 
 LoadedModel load_model_and_tokenizer(const cli::Args& a) {
@@ -50,11 +56,27 @@ model::EngineConfig engine_config(const cli::Args& a) {
   model::EngineConfig c;
   c.sinks = static_cast<uint32_t>(a.u64("sinks", 4, 0, 1 << 20));
   c.window = static_cast<uint32_t>(a.u64("window", 0, 1, 1 << 24));
+  if (a.has("ctx-size")) {
+    if (a.has("window")) throw InvalidArgument("give --window or --ctx-size (-c), not both");
+    const uint64_t ctx = a.u64("ctx-size", 0, uint64_t{c.sinks} + 1, (1 << 24) + uint64_t{c.sinks});
+    c.window = static_cast<uint32_t>(ctx - c.sinks);
+  }
   const std::string kv = a.str("kv-type", "f16");
   if (kv != "f16" && kv != "f32") throw InvalidArgument("--kv-type must be f16 or f32");
   c.kv_type = kv == "f16" ? KvType::f16 : KvType::f32;
   c.max_chunk = static_cast<uint32_t>(a.u64("chunk", 64, 1, 4096));
   return c;
+}
+
+uint64_t seed_option(const cli::Args& a) {
+  if (a.str("seed", "-1") != "-1") return a.u64("seed", 0, 0, ~uint64_t{0});
+  std::random_device rd;  // a different sampling every run, as llama.cpp and Ollama do
+  return (uint64_t{rd()} << 32) ^ rd();
+}
+
+uint64_t token_limit(const cli::Args& a, const std::string& name, uint64_t fallback) {
+  if (a.str(name, "") == "-1") return 0;  // llama.cpp's -n -1: no limit
+  return a.u64(name, fallback, 0, ~uint64_t{0});
 }
 
 model::SamplerConfig sampler_config(const cli::Args& a) {
@@ -64,7 +86,7 @@ model::SamplerConfig sampler_config(const cli::Args& a) {
   s.top_p = static_cast<float>(a.real("top-p", 0.95, 1e-6, 1.0));
   s.min_p = static_cast<float>(a.real("min-p", 0.05, 0.0, 0.999));
   s.repeat_penalty = static_cast<float>(a.real("repeat-penalty", 1.0, 0.01, 10.0));
-  s.seed = a.u64("seed", 42, 0, ~uint64_t{0});
+  s.seed = seed_option(a);
   return s;
 }
 

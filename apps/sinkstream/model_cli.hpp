@@ -33,7 +33,11 @@ model::EngineConfig engine_config(const cli::Args& a);
 // text's tokens; control-token text is parsed as such only when `parse_special`.
 std::vector<int32_t> bos_and_encode(const model::Tokenizer& tok, const std::string& text,
                                     bool parse_special);
+// --seed S; absent or -1: a random seed (print it, so a run can be repeated).
+uint64_t seed_option(const cli::Args& a);
 model::SamplerConfig sampler_config(const cli::Args& a);
+// --tokens N where 0 (or llama.cpp's -1) means no limit.
+uint64_t token_limit(const cli::Args& a, const std::string& name, uint64_t fallback);
 GpuOptions gpu_options(const cli::Args& a);
 // generate --prompts FILE (cmd_generate_batch.cpp).
 int generate_prompts(const cli::Args& a);

@@ -1,5 +1,6 @@
 #include "model/model_file.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "sinkstream/error.hpp"
@@ -145,6 +146,10 @@ std::unique_ptr<ModelFile> load_llama2c(const std::string& path) {
   const auto bytes = m->raw->bytes();
   int32_t hdr[7];
   if (bytes.size() < sizeof(hdr)) bad(path, "file too short for a llama2.c header (and not a GGUF file)");
+  // A llama2.c header is seven small int32s, so it is full of zero bytes; text
+  // (a prompt or a README given as --model) has none and is named as such.
+  if (std::all_of(bytes.begin(), bytes.begin() + sizeof(hdr), [](uint8_t c) { return c >= 0x20 || c == '\n' || c == '\t' || c == '\r'; }))
+    bad(path, "not a GGUF file and not a llama2.c checkpoint: it starts with text, not a model header");
   std::memcpy(hdr, bytes.data(), sizeof(hdr));
   for (int i = 0; i < 7; ++i)
     if (i != 5 && hdr[i] <= 0) bad(path, "not a GGUF file, and not a llama2.c checkpoint (header field " +

@@ -144,8 +144,16 @@ Vocab vocab_from_llama2c(const std::string& path) {
   ByteReader r({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
                "'" + path + "' is not a valid llama2.c tokenizer");
   const int32_t max_len = r.read<int32_t>();
-  if (max_len <= 0 || max_len > (1 << 20))
-    r.fail("implausible max_token_length " + std::to_string(max_len));
+  if (max_len <= 0 || max_len > (1 << 20)) {
+    // SentencePiece's tokenizer.model is a protobuf: it opens with field 1 (pieces), tag 0x0A.
+    if (!bytes.empty() && bytes[0] == 0x0A)
+      throw InvalidArgument("'" + path +
+                            "' looks like a SentencePiece tokenizer.model (protobuf), which sinkstream does not "
+                            "read: give a llama2.c tok*.bin (llama2.c's tokenizer.py exports one) or a GGUF file "
+                            "that holds the tokenizer");
+    r.fail("not a GGUF file or a llama2.c tokenizer (implausible max_token_length " + std::to_string(max_len) +
+           ")");
+  }
   Vocab v;
   v.kind = VocabKind::spm;
   v.bos_id = 1, v.eos_id = 2, v.unk_id = 0;

@@ -328,10 +328,10 @@ Context::Context(const ContextOptions& options) {
         parse_seconds(env("SINKSTREAM_SUBMIT_TIMEOUT"), "SINKSTREAM_SUBMIT_TIMEOUT") * 1000;
   if (submit_timeout_ms_ == 0) submit_timeout_ms_ = default_submit_timeout_ms(info_.type);
   create_device();
-  pipeline_cache_path_ =
-      pipeline_cache_file(options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE")
-                                                              : options.pipeline_cache_path,
-                          info_);
+  const std::string cache_setting =
+      options.pipeline_cache_path.empty() ? env("SINKSTREAM_PIPELINE_CACHE") : options.pipeline_cache_path;
+  pipeline_cache_path_ = pipeline_cache_file(cache_setting, info_);
+  pipeline_cache_default_ = cache_setting.empty();
   load_pipeline_cache();
   transfer_pool_ = create_command_pool();
   transfer_fence_ = create_fence();
@@ -345,8 +345,9 @@ Context::~Context() {
         device_.get());  // result ignored on purpose: nothing can be done in a destructor
     try {
       save_pipeline_cache();
-    } catch (...) {
+    } catch (const std::exception& e) {
       // An unwritable cache path must not turn a clean shutdown into a crash.
+      std::fprintf(stderr, "sinkstream: warning: %s\n", e.what());
     }
   }
 }

@@ -221,6 +221,7 @@ class Context {
   // and every later one fail as VK_ERROR_DEVICE_LOST. 0 = off.
   uint64_t inject_lost_at_ = 0, submissions_ = 0;
   std::string pipeline_cache_path_;   // "" = no cache file
+  bool pipeline_cache_default_ = false;  // the default location: its folder may be created
   size_t pipeline_cache_loaded_ = 0;  // bytes read at start: an unchanged cache is not rewritten
 
   Instance instance_;

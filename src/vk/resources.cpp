@@ -441,7 +441,13 @@ void Context::save_pipeline_cache() const {
   // never leave a half-written cache behind.
   const std::filesystem::path path(pipeline_cache_path_);
   std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  // Only the default location's folder is created: a path the user gave names a
+  // folder that should exist (a typo must not leave new folders behind).
+  if (pipeline_cache_default_ && path.has_parent_path())
+    std::filesystem::create_directories(path.parent_path(), ec);
+  if (path.has_parent_path() && !std::filesystem::is_directory(path.parent_path(), ec))
+    throw Error("cannot write the pipeline cache to " + pipeline_cache_path_ + ": no folder " +
+                path.parent_path().string());
   const std::filesystem::path tmp =
       path.string() + ".tmp" + std::to_string(reinterpret_cast<uintptr_t>(this));
   {
