@@ -71,8 +71,9 @@ std::vector<int32_t> engine_tokens(const std::shared_ptr<const model::GpuModel>&
 
 // Runs the jobs together through one scheduler; returns each one's tokens.
 std::vector<std::vector<int32_t>> scheduler_tokens(const std::shared_ptr<const model::GpuModel>& m,
-                                                   const std::vector<Job>& js) {
+                                                   const std::vector<Job>& js, bool batch_decode = true) {
   sched::SchedulerConfig sc;
+  sc.batch_decode = batch_decode;
   sc.max_streams = static_cast<uint32_t>(js.size());
   sc.step_tokens = kChunk;
   sched::Scheduler s(m, sc);
@@ -105,13 +106,13 @@ std::shared_ptr<const model::GpuModel> upload(const std::string& path) {
 
 // Each stream's tokens alone (Engine) and batched in groups of these sizes.
 void check_batching(const std::shared_ptr<const model::GpuModel>& m, KvType kv,
-                    std::initializer_list<size_t> groups) {
+                    std::initializer_list<size_t> groups, bool batch_decode = true) {
   const auto all = jobs(static_cast<uint32_t>(std::max(groups)), m->hparams().vocab, kv);
   std::vector<std::vector<int32_t>> alone;
   for (const Job& j : all) alone.push_back(engine_tokens(m, j));
   for (size_t group : groups) {
     const std::vector<Job> js(all.begin(), all.begin() + static_cast<long>(group));
-    const auto got = scheduler_tokens(m, js);
+    const auto got = scheduler_tokens(m, js, batch_decode);
     for (size_t i = 0; i < group; ++i) {
       INFO("stream " << i << " of " << group << " (sinks " << js[i].settings.sinks << ", window "
                      << js[i].settings.window << ", prompt " << js[i].prompt.size() << " tokens)");
@@ -132,7 +133,10 @@ TEST_SUITE("scheduler") {
   TEST_CASE("the same with f16 KV, and with learned sink logits") {
     REQUIRE_FIXTURE("stories260K.bin");
     ValidationScope validation;
-    check_batching(upload(fixture("stories260K.bin")), KvType::f16, {1, 8});
+    const auto stories = upload(fixture("stories260K.bin"));
+    check_batching(stories, KvType::f16, {1, 8});
+    // Each stream's own decode dispatches (devices without buffer addresses).
+    check_batching(stories, KvType::f32, {8}, false);
     model::SyntheticSpec spec;
     spec.learned_sinks = true;
     const std::string path = temp_path("sched-learned-sinks.gguf");

@@ -61,6 +61,36 @@ layout(push_constant) uniform PC {
   uint sink_offset;
   uint out_offset;
 } pc;
+#elif defined(PC_KV_APPEND_ROWS)
+layout(push_constant) uniform PC {
+  uint n_rows;
+  uint kv_heads;
+  uint head_dim;
+  uint rot_half;
+  uint neox;
+  uint heads;
+  uint layer;
+  uint max_rows;
+  uint q_stride;
+  uint kv_stride;
+  uint kv_f16;
+  uint pad0;
+} pc;
+#elif defined(PC_ATTN_ROWS)
+layout(push_constant) uniform PC {
+  uint heads;
+  uint kv_heads;
+  uint layer;
+  uint max_rows;
+  float scale;
+  uint has_sink_logit;
+  uint sink_offset;
+  uint out_stride;
+  uint part_rows;
+  uint kv_f16;
+  uint pad0;
+  uint pad1;
+} pc;
 #elif defined(PC_ATTN_PROBE)
 layout(push_constant) uniform PC {
   uint heads;

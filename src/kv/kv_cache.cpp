@@ -22,6 +22,11 @@ using vk::ceil_div;
 
 uint32_t kv_elem_bytes(KvType t) { return t == KvType::f16 ? 2 : 4; }
 
+// Workgroups the split kernels aim for: a few per core on CPU drivers.
+uint32_t default_target_workgroups(const vk::DeviceInfo& info) {
+  return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 2 * std::max(1u, std::thread::hardware_concurrency()) : 512;
+}
+
 // Shared memory of attn_split.comp for R rows (keep in sync with its declarations).
 uint32_t split_shared_bytes(uint32_t rows, uint32_t hd4, uint32_t wg) {
   const uint32_t row_stride = wg + wg / rows;
@@ -71,9 +76,7 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
   while (bq_prefill_ * 2 * group <= kMaxRows && bq_prefill_ * 2 <= cfg_.max_chunk &&
          split_shared_bytes(bq_prefill_ * 2 * group, hd4, wg_) <= info.max_shared_bytes)
     bq_prefill_ *= 2;
-  target_workgroups_ = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU
-                           ? 2 * std::max(1u, std::thread::hardware_concurrency())
-                           : 512;
+  target_workgroups_ = default_target_workgroups(info);
 
   const std::string kv = cfg_.kv_type == KvType::f16 ? "f16" : "f32";
   append_ = &ctx.kernel({"kv_append_" + kv, 7, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
@@ -116,26 +119,40 @@ KvCache::~KvCache() = default;
 // The subgroup decode kernel needs shuffles, a power-of-two subgroup size,
 // rows of whole 16-byte units and at most 4 units per lane (otherwise the
 // portable kernel is used).
-void KvCache::pick_decode_kernel() {
-  const auto& info = ctx_->info();
-  const uint32_t sg = info.subgroup_size, hd4 = cfg_.head_dim / 4;
-  const uint32_t per_unit = cfg_.kv_type == KvType::f16 ? 2 : 1;  // vec4s per 16-byte unit (UV)
-  if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128 || hd4 % per_unit) return;
+DecodeShape decode_shape(const vk::DeviceInfo& info, const StreamConfig& cfg) {
+  DecodeShape d;
+  const uint32_t sg = info.subgroup_size, hd4 = cfg.head_dim / 4;
+  const uint32_t per_unit = cfg.kv_type == KvType::f16 ? 2 : 1;  // vec4s per 16-byte unit (UV)
+  if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128 || hd4 % per_unit) return d;
   const uint32_t units = hd4 / per_unit;
   uint32_t lg = 1;
   while (lg * 2 <= sg && units % (lg * 2) == 0) lg *= 2;
-  if (units / lg > 4) return;
+  if (units / lg > 4) return d;
   uint32_t wg = std::max(128u, sg);
   const auto shared_bytes = [&](uint32_t w) { return (w / lg) * (hd4 * 16 + 8) + 1024 * 8 + 64 + 4; };
   while (wg > sg && shared_bytes(wg) > info.max_shared_bytes) wg /= 2;
-  if (shared_bytes(wg) > info.max_shared_bytes) return;
-  const std::string name = cfg_.kv_type == KvType::f16 ? "attn_decode_f16" : "attn_decode_f32";
+  if (shared_bytes(wg) > info.max_shared_bytes) return d;
   // U in attn_decode.comp: keys in flight per lane group. $SINKSTREAM_DECODE_UNROLL tunes it.
   uint32_t keys_per_group = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 4 : 8;
   if (const char* u = std::getenv("SINKSTREAM_DECODE_UNROLL")) keys_per_group = std::clamp(std::atoi(u), 1, 16);
-  decode_ = &ctx_->kernel({name, 8, sizeof(AttnDecodePC), {wg, 1, 1},
-                           {{3, hd4}, {4, cfg_.heads / cfg_.kv_heads}, {5, lg}, {6, keys_per_group}}});
-  decode_keys_step_ = wg / lg * keys_per_group;
+  return {true, wg, lg, keys_per_group};
+}
+
+std::vector<vk::SpecConstant> decode_spec(const StreamConfig& cfg, const DecodeShape& s) {
+  return {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, s.lanes}, {6, s.keys_per_group}};
+}
+
+uint32_t max_decode_splits(const vk::DeviceInfo& info, const StreamConfig& cfg) {
+  const uint32_t want = std::max(1u, default_target_workgroups(info) / cfg.kv_heads);
+  return std::min({kMaxDecodeSplits, 1024u / (cfg.heads / cfg.kv_heads), want});
+}
+
+void KvCache::pick_decode_kernel() {
+  const DecodeShape s = decode_shape(ctx_->info(), cfg_);
+  if (!s.ok) return;
+  const std::string name = cfg_.kv_type == KvType::f16 ? "attn_decode_f16" : "attn_decode_f32";
+  decode_ = &ctx_->kernel({name, 8, sizeof(AttnDecodePC), {s.wg, 1, 1}, decode_spec(cfg_, s)});
+  decode_keys_step_ = s.keys_step();
 }
 
 // attn_coop.comp needs the cooperative-matrix shape of the prefill products
@@ -300,25 +317,46 @@ AttnDecodePC KvCache::decode_pc(const RingState& cache, const LayerIo& io) const
   return pc;
 }
 
-void KvCache::record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
-  check_recordable(layer);
-  const RingState after = state_.after(1);
-  const uint32_t n_keys = after.slots_used();
+DecodeSplit KvCache::decode_split() const {
+  const uint32_t n_keys = state_.after(1).slots_used();
   const uint32_t granule = decode_ ? decode_keys_step_ : wg_;
   // attn_decode.comp combines at most 1024 (head, split) rows of a KV head in shared memory.
   const uint32_t max_splits = std::min({kMaxDecodeSplits, partial_rows_ / cfg_.heads, 1024u / (cfg_.heads / cfg_.kv_heads)});
   const uint32_t splits = splits_for(n_keys, granule, 1, max_splits);
   const uint32_t keys_per_split = ceil_div(ceil_div(n_keys, splits), granule) * granule;
+  return {keys_per_split, ceil_div(n_keys, keys_per_split)};
+}
+
+void KvCache::describe_decode_row(DecodeRow& d) const {
+  const RingState after = state_.after(1);
+  const DecodeSplit split = decode_split();
+  d.rope_address = rope_.address();
+  d.kv_f16 = cfg_.kv_type == KvType::f16;
+  d.sinks = cfg_.sinks;
+  d.window = cfg_.window;
+  d.sinks_before = state_.sinks_filled();
+  d.ring_next = state_.ring_next();
+  d.is_sink = state_.chunk_sinks(1);
+  d.cache_sinks = after.sinks_filled();
+  d.ring_filled = after.ring_filled();
+  d.keys_per_split = split.keys_per_split;
+  d.n_splits = split.n_splits;
+}
+
+void KvCache::record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {
+  check_recordable(layer);
+  const RingState after = state_.after(1);
+  const DecodeSplit split = decode_split();
   if (decode_) {
     AttnDecodePC pc = decode_pc(after, io);
-    pc.keys_per_split = keys_per_split;
-    pc.n_splits = ceil_div(n_keys, keys_per_split);
+    pc.keys_per_split = split.keys_per_split;
+    pc.n_splits = split.n_splits;
     cmd.dispatch(fast_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
     return;
   }
   AttnSplitPC pc = split_pc(after, 1, 0, io);
-  pc.keys_per_split = keys_per_split;
-  pc.n_splits = ceil_div(n_keys, keys_per_split);
+  pc.keys_per_split = split.keys_per_split;
+  pc.n_splits = split.n_splits;
   cmd.dispatch(decode_sets_[layer], pc, {pc.n_splits, cfg_.kv_heads, 1});
   cmd.compute_barrier();
   record_reduce(cmd, 1, pc.n_splits, io);

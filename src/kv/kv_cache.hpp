@@ -14,6 +14,38 @@
 
 namespace sinkstream::kv {
 
+// The subgroup decode kernel's shape for a cache shape on a device (ok false:
+// the device lacks what it needs; the portable split kernel is used).
+struct DecodeShape {
+  bool ok = false;
+  uint32_t wg = 0, lanes = 0, keys_per_group = 0;
+  uint32_t keys_step() const { return wg / lanes * keys_per_group; }  // keys per workgroup step
+};
+DecodeShape decode_shape(const vk::DeviceInfo& info, const StreamConfig& cfg);
+std::vector<vk::SpecConstant> decode_spec(const StreamConfig& cfg, const DecodeShape& s);
+// The most splits a decode step of a cache of this shape takes on this device.
+uint32_t max_decode_splits(const vk::DeviceInfo& info, const StreamConfig& cfg);
+
+// A decode step's split of the keys: keys_per_split is a multiple of the kernel's step.
+struct DecodeSplit {
+  uint32_t keys_per_split, n_splits;
+};
+
+// One row of a batched decode step (attn_rows.comp, kv_append_rows.comp):
+// where its stream's token goes and what it attends. Mirrored in decode_rows.glsl.
+struct DecodeRow {
+  uint64_t rope_address;  // the stream's RoPE table (row 0 written by prepare(1))
+  uint32_t kv_f16;
+  uint32_t sinks, window;
+  uint32_t sinks_before, ring_next, is_sink;  // the append
+  uint32_t cache_sinks, ring_filled;          // the attention, the new token included
+  uint32_t keys_per_split, n_splits;
+  uint32_t pad[4];
+};
+static_assert(sizeof(DecodeRow) == 64);
+static_assert(offsetof(DecodeRow, cache_sinks) == 32);
+static_assert(offsetof(DecodeRow, n_splits) == 44);
+
 // Where one layer's step inputs and output live, in floats.
 struct LayerIo {
   uint32_t q_offset = 0, q_stride = 0;    // q: (token, head, head_dim)
@@ -52,6 +84,10 @@ class KvCache {
   void use_coop_prefill(bool on);
   // Whether decode steps read a query that kv_append rotated (per-step RoPE rows).
   bool decode_rotates_query() const { return decode_ != nullptr; }
+  // The next decode step's split (after prepare(1)), and its batched-row description.
+  DecodeSplit decode_split() const;
+  void describe_decode_row(DecodeRow& d) const;
+  const StreamConfig& config() const { return cfg_; }
 
   // Host work before recording a chunk of n tokens: writes the RoPE table from
   // row `row` on (one-token steps recorded together each take their own row).

@@ -81,6 +81,46 @@ static_assert(sizeof(AttnDecodePC) == 48);
 static_assert(offsetof(AttnDecodePC, scale) == 32);
 static_assert(offsetof(AttnDecodePC, out_offset) == 44);
 
+// kv_append_rows.comp: each decode row's K/V into its own stream's cache (the
+// address table's row for this layer) and its query rotated both ways.
+// Grid: x covers one row's items, y the rows.
+struct KvAppendRowsPC {
+  uint32_t n_rows;
+  uint32_t kv_heads;
+  uint32_t head_dim;
+  uint32_t rot_half;
+  uint32_t neox;
+  uint32_t heads;
+  uint32_t layer;
+  uint32_t max_rows;   // rows per layer in the address table
+  uint32_t q_stride;   // floats between rows of q
+  uint32_t kv_stride;  // floats between rows of k and v
+  uint32_t kv_f16;     // the rows this dispatch takes: f16 caches (1) or f32 (0)
+  uint32_t pad0;
+};
+static_assert(sizeof(KvAppendRowsPC) == 48);
+static_assert(offsetof(KvAppendRowsPC, max_rows) == 28);
+static_assert(offsetof(KvAppendRowsPC, kv_f16) == 40);
+
+// attn_rows.comp: attn_decode.comp for one row of each of many streams.
+// Grid: (split, kv head, row).
+struct AttnRowsPC {
+  uint32_t heads;
+  uint32_t kv_heads;
+  uint32_t layer;
+  uint32_t max_rows;
+  float scale;
+  uint32_t has_sink_logit;
+  uint32_t sink_offset;  // this layer's sink logits
+  uint32_t out_stride;   // floats between output rows
+  uint32_t part_rows;    // (head, split) partial rows per row
+  uint32_t kv_f16;
+  uint32_t pad0, pad1;
+};
+static_assert(sizeof(AttnRowsPC) == 48);
+static_assert(offsetof(AttnRowsPC, scale) == 16);
+static_assert(offsetof(AttnRowsPC, kv_f16) == 36);
+
 // attn_probe.comp: attention on the first `first` stream tokens, per head (analysis).
 struct AttnProbePC {
   uint32_t heads;

@@ -43,6 +43,9 @@ struct SchedulerConfig {
   bool check_finite = false;  // the NaN/Inf guard (also SINKSTREAM_CHECK_FINITE=1)
   bool fused_decode = true;   // a step of one row through the fused matvec kernels
   bool coop_prefill = true;   // several rows on cooperative matrices where the device has them
+  // Decode rows' attention in one dispatch per layer for all streams, where the
+  // device has buffer addresses (false, or SINKSTREAM_BATCH_DECODE=0: one per stream).
+  bool batch_decode = true;
 };
 
 struct StreamSettings {
@@ -154,6 +157,7 @@ class Scheduler {
   std::unique_ptr<model::Forward> fwd_;
   vk::CommandBuffer cmd_;
   StepAttention attention_;
+  std::unique_ptr<kv::BatchDecode> batch_;  // null: each stream's decode step on its own
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable work_;
   std::map<StreamId, std::unique_ptr<Stream>> streams_;

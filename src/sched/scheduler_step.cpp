@@ -84,6 +84,7 @@ void Scheduler::record_step(const Plan& p) {
     c.stream->cache->prepare(c.n);
     attention_.add_chunk(c.stream->cache.get(), c.n);
   }
+  attention_.prepare_batch();
   fwd_->begin(cmd_);
   fwd_->record(p.rows, p.logit_rows, attention_);
   // Greedy picks on the GPU: history slot = logits row.

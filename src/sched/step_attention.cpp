@@ -30,12 +30,16 @@ kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {
 
 void StepAttention::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const kv::LayerIo& io) {
   if (n != rows()) throw Error("internal error: a step of " + std::to_string(n) + " rows planned as " + std::to_string(rows()));
-  for (size_t i = 0; i < decode_.size(); ++i)
-    decode_[i]->record_decode_append(cmd, layer, row_io(io, static_cast<uint32_t>(i)));
-  if (!decode_.empty()) cmd.compute_barrier();
-  for (size_t i = 0; i < decode_.size(); ++i)
-    decode_[i]->record_decode_attend(cmd, layer, row_io(io, static_cast<uint32_t>(i)));
-  cmd.compute_barrier();
+  if (batch_ && !decode_.empty()) {
+    batch_->record_layer(cmd, layer);  // ends with a barrier
+  } else {
+    for (size_t i = 0; i < decode_.size(); ++i)
+      decode_[i]->record_decode_append(cmd, layer, row_io(io, static_cast<uint32_t>(i)));
+    if (!decode_.empty()) cmd.compute_barrier();
+    for (size_t i = 0; i < decode_.size(); ++i)
+      decode_[i]->record_decode_attend(cmd, layer, row_io(io, static_cast<uint32_t>(i)));
+    cmd.compute_barrier();
+  }
   for (const Chunk& c : chunks_) c.cache->record_layer(cmd, layer, c.n, row_io(io, c.row0));  // each ends with a barrier
   if (io.mark) io.mark("kv_append+attention (all streams)");
 }

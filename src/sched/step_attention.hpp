@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kv/batch_decode.hpp"
 #include "kv/kv_cache.hpp"
 #include "model/forward.hpp"
 
@@ -16,6 +17,8 @@ class StepAttention : public model::LayerAttention {
   StepAttention(uint32_t q_row_floats, uint32_t kv_row_floats)
       : qd_(q_row_floats), kvd_(kv_row_floats) {}
 
+  // Decode rows through one batched dispatch per layer (null: each cache's own step).
+  void use_batch(kv::BatchDecode* batch) { batch_ = batch; }
   // Starts a step: decode rows first, then the chunks, in the order added.
   void reset() {
     decode_.clear();
@@ -25,6 +28,10 @@ class StepAttention : public model::LayerAttention {
   void add_decode_row(const kv::KvCache* cache);
   void add_chunk(const kv::KvCache* cache, uint32_t n);
   uint32_t rows() const { return rows_; }
+  // Host side of the batched decode rows, once every row's cache is prepared.
+  void prepare_batch() {
+    if (batch_) batch_->set_rows(decode_);
+  }
 
   void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const kv::LayerIo& io) override;
 
@@ -36,6 +43,7 @@ class StepAttention : public model::LayerAttention {
     const kv::KvCache* cache;
     uint32_t row0, n;
   };
+  kv::BatchDecode* batch_ = nullptr;
   std::vector<const kv::KvCache*> decode_;  // row i: decode_[i]'s next token
   std::vector<Chunk> chunks_;
   uint32_t rows_ = 0;

@@ -108,7 +108,7 @@ class GpuBuffer {
   uint64_t size() const { return size_; }
   bool host_visible() const { return mapped_ != nullptr; }
   void* mapped() const { return mapped_; }  // nullptr unless host-visible
-  // Its device address (device buffers, where the device has buffer addresses); 0 otherwise.
+  // Its device address, where the device has buffer addresses; 0 otherwise.
   uint64_t address() const { return address_; }
 
  private:

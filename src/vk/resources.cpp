@@ -102,7 +102,7 @@ GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view
   bci.size = bytes;
   bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-  const bool addressed = info_.buffer_address && use == MemoryUse::device;
+  const bool addressed = info_.buffer_address;
   if (addressed) bci.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkBuffer buf = VK_NULL_HANDLE;
