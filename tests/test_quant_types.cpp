@@ -13,7 +13,13 @@
 #include <vector>
 
 #include "gpu_fixture.hpp"
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "model/engine_layer.hpp"
+#include "model/model_file.hpp"
+#include "model/synthetic.hpp"
 #include "model/quant_types.hpp"
 #include "model/quantize.hpp"
 #include "vk/commands.hpp"
@@ -255,6 +261,35 @@ TEST_SUITE("quant") {
       model::dequantize(bt.type, model::quantize(zero, bt.type), y);
       for (float v : y) CHECK(v == 0.0f);
     }
+  }
+
+  TEST_CASE("a tensor of a type the kernels do not read is refused at load, naming it and its type") {
+    // A synthetic F32 model with blk.0.attn_q.weight's type field rewritten: to
+    // I32 (same size, known to the reader, no kernel), then to 16 (IQ2_XXS,
+    // whose layout the reader does not know).
+    const std::string path = temp_path("unsupported.gguf");
+    model::write_synthetic_gguf(path, model::SyntheticSpec{});
+    std::vector<char> bytes;
+    {
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string name = "blk.0.attn_q.weight";
+    const size_t at = std::string(bytes.begin(), bytes.end()).find(name);
+    REQUIRE(at != std::string::npos);
+    const size_t type_at = at + name.size() + 4 + 2 * 8;  // n_dims, two dims, then the type
+    uint32_t type = 0;
+    std::memcpy(&type, bytes.data() + type_at, 4);
+    REQUIRE(type == static_cast<uint32_t>(GgmlType::f32));
+    for (uint32_t bad : {26u, 16u}) {
+      std::memcpy(bytes.data() + type_at, &bad, 4);
+      std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      INFO("type " << bad);
+      CHECK_THROWS_WITH(model::load_model(path),
+                        doctest::Contains(bad == 26 ? "tensor 'blk.0.attn_q.weight' has type I32"
+                                                    : "tensor 'blk.0.attn_q.weight' has unknown type 16"));
+    }
+    std::filesystem::remove(path);
   }
 
   TEST_CASE("GPU decoding equals the CPU decoder bit for bit, random blocks and extreme scales") {
