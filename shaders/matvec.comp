@@ -68,9 +68,11 @@ void load_w(uint first) {
     [[unroll]] for (uint j = 0u; j < UPT; ++j) {
       const uint u = min(gl_LocalInvocationID.x + j * WG, units - 1u);  // likewise
 #ifdef W_DEQUANT
+      // One scale per unit (weights_blocks.glsl), decoded as dequant4() does.
+      const vec2 s = blk_scale(false, row, u * UNIT), su = SWIGLU ? blk_scale(true, row, u * UNIT) : vec2(0.0);
       [[unroll]] for (uint c = 0u; c < 4u; ++c) {
-        wv[(r * UPT + j) * 4u + c] = load_w4_of(false, row, u * UNIT + c * 4u);
-        if (SWIGLU) uv[(r * UPT + j) * 4u + c] = load_w4_of(true, row, u * UNIT + c * 4u);
+        wv[(r * UPT + j) * 4u + c] = s.x * blk_quants(false, row, u * UNIT + c * 4u) - s.y;
+        if (SWIGLU) uv[(r * UPT + j) * 4u + c] = su.x * blk_quants(true, row, u * UNIT + c * 4u) - su.y;
       }
 #else
       wr[r * UPT + j] = fetch_unit(false, row, u);

@@ -2,12 +2,26 @@
 // dequant4() decodes weights k..k+3 (k a multiple of 4) of the row starting at
 // byte `row`, bit for bit as src/model/quant_types.cpp (and ggml's
 // dequantize_row_*). Every product of a scale and a quant below is exact in
-// float32 (at most 24 significant bits), so the one rounding of the types with
-// a min (d * q - m) is the same whether or not the compiler fuses it.
+// float32 (at most 24 significant bits: float16 11, sub-block scale <= 8, quant
+// <= 7), so the one rounding of the types with a min (d q - m) is the same
+// whether or not the compiler fuses it.
 // Included by weights.glsl after w_word / w_u16 / w_u32.
 #if defined(W_Q4_1) || defined(W_Q5_0) || defined(W_Q5_1) || defined(W_Q2_K) || defined(W_Q3_K) || \
     defined(W_Q4_K) || defined(W_Q5_K) || defined(W_Q6_K) || defined(W_IQ4_NL) || defined(W_IQ4_XS)
 #define W_DEQUANT
+#if defined(W_Q4_1)
+const uint BLK_BYTES = 20u;
+#elif defined(W_Q5_0)
+const uint BLK_BYTES = 22u;
+#elif defined(W_Q5_1)
+const uint BLK_BYTES = 24u;
+#elif defined(W_IQ4_NL)
+const uint BLK_BYTES = 18u;
+#elif defined(W_Q4_K)
+const uint BLK_BYTES = 144u;
+#elif defined(W_Q5_K)
+const uint BLK_BYTES = 176u;
+#endif
 
 uint w_u8(bool up, uint off) { return (w_word(up, off >> 2u) >> ((off & 3u) * 8u)) & 0xffu; }
 float w_f16(bool up, uint off) { return unpackHalf2x16(w_u16(up, off)).x; }
@@ -40,67 +54,93 @@ uint fifth_bits(uint qh, uint j) {
 }
 #endif
 
-vec4 dequant4(bool up, uint row, uint k) {
-#if defined(W_Q4_1)  // 20 bytes: d, m, 16 bytes (weight j low nibble, j + 16 high)
-  const uint b = row + (k >> 5u) * 20u, j = k & 31u;
-  const vec2 dm = unpackHalf2x16(w_word(up, b >> 2u));
-  return bytes4(nibbles(w_word(up, (b + 4u + (j & 15u)) >> 2u), j >= 16u)) * dm.x + dm.y;
-#elif defined(W_Q5_0)  // 22 bytes: d, qh (32 bits), 16 bytes
-  const uint b = row + (k >> 5u) * 22u, j = k & 31u;
-  const uint q = nibbles(w_u32(up, b + 6u + (j & 15u)), j >= 16u) | fifth_bits(w_u32(up, b + 2u), j);
-  return (bytes4(q) - 16.0) * w_f16(up, b);
-#elif defined(W_Q5_1)  // 24 bytes: d, m, qh, 16 bytes
-  const uint b = row + (k >> 5u) * 24u, j = k & 31u;
-  const vec2 dm = unpackHalf2x16(w_word(up, b >> 2u));
-  const uint q = nibbles(w_word(up, (b + 8u + (j & 15u)) >> 2u), j >= 16u) | fifth_bits(w_word(up, (b + 4u) >> 2u), j);
-  return bytes4(q) * dm.x + dm.y;
-#elif defined(W_IQ4_NL)  // 18 bytes: d, 16 bytes of level codes
-  const uint b = row + (k >> 5u) * 18u, j = k & 31u;
-  return w_f16(up, b) * iq4_levels(nibbles(w_u32(up, b + 2u + (j & 15u)), j >= 16u));
-#elif defined(W_IQ4_XS)  // 136 bytes: d, scales_h (16 bits), scales_l[4], qs[128]
-  const uint b = row + (k >> 8u) * 136u, i = k & 255u, ib = i >> 5u, j = i & 31u;
+// Each type in two parts, for weights k..k+3 of the row at byte `row`: the
+// scale and negated offset of the 16 (or 32) weights around k (d * sub-block
+// scale, and dmin * sub-block min or -m; 0 where the type has none), and the
+// four quants as the integers the scale multiplies (offsets and IQ4 levels
+// applied). A 16-weight unit at a multiple of 16 has one scale.
+vec2 blk_scale(bool up, uint row, uint k) {
+#if defined(W_Q4_1) || defined(W_Q5_1)  // d, m first: q * d + m
+  const vec2 dm = unpackHalf2x16(w_word(up, (row + (k >> 5u) * BLK_BYTES) >> 2u));
+  return vec2(dm.x, -dm.y);
+#elif defined(W_Q5_0) || defined(W_IQ4_NL)
+  return vec2(w_f16(up, row + (k >> 5u) * BLK_BYTES), 0.0);
+#elif defined(W_IQ4_XS)  // d, scales_h (16 bits), scales_l[4]: 6-bit scales + 32 per 32 weights
+  const uint b = row + (k >> 8u) * 136u, ib = (k & 255u) >> 5u;
   const uint ls = ((w_u8(up, b + 4u + ib / 2u) >> (4u * (ib & 1u))) & 15u) | (((w_u16(up, b + 2u) >> (2u * ib)) & 3u) << 4u);
-  const float dl = w_f16(up, b) * float(int(ls) - 32);
-  return dl * iq4_levels(nibbles(w_word(up, (b + 8u + 16u * ib + (j & 15u)) >> 2u), j >= 16u));
-#elif defined(W_Q2_K)  // 84 bytes: scales[16] (scale | min << 4), qs[64], d, dmin
-  const uint b = row + (k >> 8u) * 84u, i = k & 255u, n = i >> 7u, j = (i >> 5u) & 3u, l = i & 31u;
-  const uint sc = w_u8(up, b + 8u * n + 2u * j + l / 16u);
+  return vec2(w_f16(up, b) * float(int(ls) - 32), 0.0);
+#elif defined(W_Q2_K)  // scales[16] at 0 (scale | min << 4), d and dmin at 80
+  const uint b = row + (k >> 8u) * 84u, sc = w_u8(up, b + ((k & 255u) >> 4u));
   const vec2 dm = unpackHalf2x16(w_word(up, (b + 80u) >> 2u));
-  const uint q = (w_word(up, (b + 16u + 32u * n + l) >> 2u) >> (2u * j)) & 0x03030303u;
-  return (dm.x * float(sc & 15u)) * bytes4(q) - dm.y * float(sc >> 4u);
-#elif defined(W_Q3_K)  // 110 bytes: hmask[32], qs[64], scales[12], d
-  const uint b = row + (k >> 8u) * 110u, i = k & 255u, n = i >> 7u, j = (i >> 5u) & 3u, l = i & 31u;
-  const uint s = 8u * n + 2u * j + l / 16u;
+  return vec2(dm.x * float(sc & 15u), dm.y * float(sc >> 4u));
+#elif defined(W_Q3_K)  // 16 6-bit scales + 32 in 12 bytes at 96 (see q3_scale in quant_types.cpp), d at 108
+  const uint b = row + (k >> 8u) * 110u, s = (k & 255u) >> 4u;
   const uint lo = s < 8u ? w_u8(up, b + 96u + s) & 15u : w_u8(up, b + 96u + s - 8u) >> 4u;
   const uint sc = lo | (((w_u8(up, b + 104u + (s & 3u)) >> (2u * (s / 4u))) & 3u) << 4u);
+  return vec2(w_f16(up, b + 108u) * float(int(sc) - 32), 0.0);
+#elif defined(W_Q4_K) || defined(W_Q5_K)  // d, dmin, 8 6-bit scales and mins in 12 bytes
+  const uint b = row + (k >> 8u) * BLK_BYTES;
+  const vec2 dm = unpackHalf2x16(w_word(up, b >> 2u));
+  const uvec2 sm = scale_min_k4(up, b + 4u, (k & 255u) >> 5u);
+  return vec2(dm.x * float(sm.x), dm.y * float(sm.y));
+#elif defined(W_Q6_K)  // int8 scales[16] at 192, d at 208; sub-block (k & 255) / 16 = 8n + 2c + l / 16
+  const uint b = row + (k >> 8u) * 210u;
+  const int sc = int(w_u8(up, b + 192u + ((k & 255u) >> 4u)) << 24u) >> 24;
+  return vec2(w_f16(up, b + 208u) * float(sc), 0.0);
+#endif
+}
+
+vec4 blk_quants(bool up, uint row, uint k) {
+#if defined(W_Q4_1)  // d, m, 16 bytes (weight j low nibble, j + 16 high)
+  const uint b = row + (k >> 5u) * 20u, j = k & 31u;
+  return bytes4(nibbles(w_word(up, (b + 4u + (j & 15u)) >> 2u), j >= 16u));
+#elif defined(W_Q5_0)  // d, qh (32 bits), 16 bytes
+  const uint b = row + (k >> 5u) * 22u, j = k & 31u;
+  return bytes4(nibbles(w_u32(up, b + 6u + (j & 15u)), j >= 16u) | fifth_bits(w_u32(up, b + 2u), j)) - 16.0;
+#elif defined(W_Q5_1)  // d, m, qh, 16 bytes
+  const uint b = row + (k >> 5u) * 24u, j = k & 31u;
+  return bytes4(nibbles(w_word(up, (b + 8u + (j & 15u)) >> 2u), j >= 16u) | fifth_bits(w_word(up, (b + 4u) >> 2u), j));
+#elif defined(W_IQ4_NL)  // d, 16 bytes of level codes
+  const uint b = row + (k >> 5u) * 18u, j = k & 31u;
+  return iq4_levels(nibbles(w_u32(up, b + 2u + (j & 15u)), j >= 16u));
+#elif defined(W_IQ4_XS)  // qs[128] at 8: 16 bytes per 32 weights
+  const uint b = row + (k >> 8u) * 136u, i = k & 255u, j = i & 31u;
+  return iq4_levels(nibbles(w_word(up, (b + 8u + 16u * (i >> 5u) + (j & 15u)) >> 2u), j >= 16u));
+#elif defined(W_Q2_K) || defined(W_Q3_K)
+  // Weight 128n + 32j + l: 2 bits (qs[32n + l] >> 2j) & 3; Q3_K subtracts 4
+  // unless bit 4n + j of hmask[l] (at 0) is set. qs at 16 (Q2_K) or 32 (Q3_K).
+  const uint i = k & 255u, n = i >> 7u, j = (i >> 5u) & 3u, l = i & 31u;
+#if defined(W_Q2_K)
+  const uint b = row + (k >> 8u) * 84u;
+  return bytes4((w_word(up, (b + 16u + 32u * n + l) >> 2u) >> (2u * j)) & 0x03030303u);
+#else
+  const uint b = row + (k >> 8u) * 110u;
   const uint q = (w_u32(up, b + 32u + 32u * n + l) >> (2u * j)) & 0x03030303u;
   const uint h = (w_u32(up, b + l) >> (4u * n + j)) & 0x01010101u;
-  return (w_f16(up, b + 108u) * float(int(sc) - 32)) * (bytes4(q | (h << 2u)) - 4.0);
-#elif defined(W_Q4_K) || defined(W_Q5_K)
-  // Q4_K, 144 bytes: d, dmin, scales[12], qs[128]; Q5_K, 176 bytes: qh[32] before qs.
-  // Group g = i / 64 takes 32 bytes of qs, low nibbles for its first 32 weights.
-#if defined(W_Q4_K)
-  const uint bytes = 144u, qs = 16u;
-#else
-  const uint bytes = 176u, qs = 48u;
+  return bytes4(q | (h << 2u)) - 4.0;
 #endif
-  const uint b = row + (k >> 8u) * bytes, i = k & 255u, g = i >> 6u, h = (i >> 5u) & 1u, l = i & 31u;
-  const vec2 dm = unpackHalf2x16(w_word(up, b >> 2u));
-  const uvec2 sm = scale_min_k4(up, b + 4u, 2u * g + h);
-  uint q = nibbles(w_word(up, (b + qs + 32u * g + l) >> 2u), h != 0u);
+#elif defined(W_Q4_K) || defined(W_Q5_K)
+  // qs (at 16, or 48 after Q5_K's qh[32]): group g = i / 64 takes 32 bytes, low
+  // nibbles for its first 32 weights; Q5_K's fifth bit: bit 2g + h of qh[l].
+  const uint i = k & 255u, g = i >> 6u, h = (i >> 5u) & 1u, l = i & 31u, b = row + (k >> 8u) * BLK_BYTES;
+  uint q = nibbles(w_word(up, (b + BLK_BYTES - 128u + 32u * g + l) >> 2u), h != 0u);
 #if defined(W_Q5_K)
   q |= ((w_word(up, (b + 16u + l) >> 2u) >> (2u * g + h)) & 0x01010101u) << 4u;
 #endif
-  return (dm.x * float(sm.x)) * bytes4(q) - dm.y * float(sm.y);
+  return bytes4(q);
 #elif defined(W_Q6_K)
-  // 210 bytes: ql[128], qh[64], int8 scales[16], d. In half n = i / 128, quarter
-  // c of 32 weights: low bits from ql[64n + l + 32 (c & 1)] (high nibbles for
-  // c >= 2), top two from qh[32n + l] >> 2c, scale 8n + 2c + l / 16.
+  // ql[128], qh[64]. In half n = i / 128, quarter c of 32 weights: low bits from
+  // ql[64n + l + 32 (c & 1)] (high nibbles for c >= 2), top two from qh[32n + l] >> 2c.
   const uint b = row + (k >> 8u) * 210u, i = k & 255u, n = i >> 7u, c = (i >> 5u) & 3u, l = i & 31u;
   const uint lo = nibbles(w_u32(up, b + 64u * n + l + 32u * (c & 1u)), c >= 2u);
   const uint hi = (w_u32(up, b + 128u + 32u * n + l) >> (2u * c)) & 0x03030303u;
-  const int sc = int(w_u8(up, b + 192u + 8u * n + 2u * c + l / 16u) << 24u) >> 24;
-  return (w_f16(up, b + 208u) * float(sc)) * (bytes4(lo | (hi << 4u)) - 32.0);
+  return bytes4(lo | (hi << 4u)) - 32.0;
 #endif
+}
+
+// The decoded weights: one exact product and (with a min) one rounding, as on the CPU.
+vec4 dequant4(bool up, uint row, uint k) {
+  const vec2 s = blk_scale(up, row, k);
+  return s.x * blk_quants(up, row, k) - s.y;
 }
 #endif
