@@ -1,6 +1,7 @@
 // ggml's block types: the CPU decoder on hand-made blocks whose values are
 // worked out by hand from ggml's layouts, extreme scales, the encoders' round
-// trip, and the GPU decoder (weights_blocks.glsl through embed.comp) against
+// trip, and the GPU decoder (weights_blocks.glsl through embed.comp and
+// matvec.comp) against
 // the CPU one, bit for bit, over random blocks.
 #include <doctest/doctest.h>
 
@@ -55,6 +56,84 @@ std::vector<float> decode(GgmlType t, const std::vector<uint8_t>& block) {
 
 // One block of t, zero but for the bytes set by the caller.
 std::vector<uint8_t> blank(GgmlType t) { return std::vector<uint8_t>(model::block_bytes(t), 0); }
+
+// Runs one kernel over the weight matrix `data` (rows of row_bytes) and returns `out_floats` results.
+struct WeightKernelRun {
+  vk::Context& ctx;
+  vk::GpuBuffer weights;
+  explicit WeightKernelRun(const std::vector<uint8_t>& data)
+      : ctx(gpu().context()), weights(ctx.create_buffer(data.size() + 8, vk::MemoryUse::device, "test weights")) {
+    ctx.upload(weights, data.data(), data.size());
+  }
+};
+
+// embed.comp: rows `ids` of the matrix, decoded.
+std::vector<float> gpu_embed(GgmlType t, const std::vector<uint8_t>& data, const std::vector<uint32_t>& id,
+                             uint32_t dim, uint32_t row_bytes) {
+  WeightKernelRun w(data);
+  auto& ctx = w.ctx;
+  const auto rows = static_cast<uint32_t>(id.size());
+  auto ids = ctx.create_buffer(rows * 4, vk::MemoryUse::upload, "test ids");
+  ctx.upload(ids, id.data(), rows * 4);
+  auto out = ctx.create_buffer(uint64_t{rows} * dim * 4, vk::MemoryUse::readback, "test out");
+  const auto& kernel = ctx.kernel({std::string("embed_") + model::weight_variant(t), 3, sizeof(model::EmbedPC),
+                                   {model::kElementwiseGroup, 1, 1}, {}});
+  auto pool = ctx.create_descriptor_pool(1, 3);
+  const vk::GpuBuffer* bufs[] = {&ids, &w.weights, &out};
+  const auto set = ctx.bind(pool.get(), kernel, bufs);
+  vk::CommandBuffer cmd(ctx);
+  cmd.begin();
+  cmd.dispatch(set, model::EmbedPC{rows, dim, row_bytes, 0},
+               {vk::ceil_div(rows * dim / 4, model::kElementwiseGroup), 1, 1});
+  cmd.host_read_barrier();
+  cmd.end();
+  cmd.submit_and_wait();
+  std::vector<float> got(uint64_t{rows} * dim);
+  ctx.download(out, got.data(), got.size() * 4);
+  return got;
+}
+
+// matvec.comp (the fused decode product, no fusions) against every unit vector
+// e_k: result (k, n) is weight (n, k), the sum of one product and zeros.
+std::vector<float> gpu_matvec_columns(GgmlType t, const std::vector<uint8_t>& data, uint32_t rows, uint32_t cols,
+                                      uint32_t row_bytes) {
+  WeightKernelRun w(data);
+  auto& ctx = w.ctx;
+  std::vector<float> eye(uint64_t{cols} * cols, 0.0f);
+  for (uint32_t k = 0; k < cols; ++k) eye[uint64_t{k} * cols + k] = 1.0f;
+  auto x = ctx.create_buffer(eye.size() * 4, vk::MemoryUse::device, "test unit vectors");
+  ctx.upload(x, eye.data(), eye.size() * 4);
+  auto dummy = ctx.create_buffer(64, vk::MemoryUse::device, "test placeholder");
+  auto out = ctx.create_buffer(uint64_t{cols} * rows * 4, vk::MemoryUse::readback, "test out");
+  const uint32_t group = 128, units = cols / 16, rows_per_group = 2;
+  const auto& kernel = ctx.kernel({std::string("matvec_") + model::weight_variant(t), 6, sizeof(model::MatvecPC),
+                                   {group, 1, 1}, {{3, rows_per_group}, {4, 0}, {5, 0}, {6, vk::ceil_div(units, group)}}});
+  auto pool = ctx.create_descriptor_pool(1, 6);
+  const vk::GpuBuffer* bufs[] = {&x, &w.weights, &dummy, &out, &dummy, &dummy};
+  const auto set = ctx.bind(pool.get(), kernel, bufs);
+  vk::CommandBuffer cmd(ctx);
+  cmd.begin();
+  for (uint32_t k = 0; k < cols; ++k)
+    cmd.dispatch(set, model::MatvecPC{rows, cols, row_bytes, k * cols, k * rows, 0, 0, 1e-5f},
+                 {vk::ceil_div(rows, rows_per_group), 1, 1});
+  cmd.host_read_barrier();
+  cmd.end();
+  cmd.submit_and_wait();
+  std::vector<float> got(uint64_t{cols} * rows);
+  ctx.download(out, got.data(), got.size() * 4);
+  return got;
+}
+
+// Counts the places where got(i) differs from want(i) (NaN equal to NaN).
+template <typename Got, typename Want>
+size_t mismatches(size_t n, Got got, Want want, size_t* first) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const float g = got(i), w = want(i);
+    if (!(g == w) && !(std::isnan(g) && std::isnan(w)) && bad++ == 0) *first = i;
+  }
+  return bad;
+}
 
 constexpr uint16_t kHalfMax = 0x7bff, kHalfTiny = 0x0001, kHalfNeg2 = 0xc000;  // 65504, 2^-24, -2
 
@@ -292,9 +371,8 @@ TEST_SUITE("quant") {
     std::filesystem::remove(path);
   }
 
-  TEST_CASE("GPU decoding equals the CPU decoder bit for bit, random blocks and extreme scales") {
+  TEST_CASE("GPU decoding (embed and the decode matvec) equals the CPU decoder bit for bit, random blocks and extreme scales") {
     ValidationScope validation;
-    auto& ctx = gpu().context();
     std::mt19937 rng(11);
     for (const auto& bt : kBlockTypes) {
       const uint32_t per_block = model::block_bytes(bt.type), n = model::block_weights(bt.type);
@@ -312,37 +390,21 @@ TEST_SUITE("quant") {
           }
       std::vector<float> want(uint64_t{rows} * dim);
       model::dequantize(bt.type, data, want);
-
-      auto weights = ctx.create_buffer(data.size() + 8, vk::MemoryUse::device, "test weights");
-      ctx.upload(weights, data.data(), data.size());
-      auto ids = ctx.create_buffer(rows * 4, vk::MemoryUse::upload, "test ids");
       std::vector<uint32_t> id(rows);
       for (uint32_t r = 0; r < rows; ++r) id[r] = rows - 1 - r;  // every row, reversed
-      ctx.upload(ids, id.data(), rows * 4);
-      auto out = ctx.create_buffer(want.size() * 4, vk::MemoryUse::readback, "test out");
-      const auto& kernel = ctx.kernel({std::string("embed_") + model::weight_variant(bt.type), 3,
-                                       sizeof(model::EmbedPC), {model::kElementwiseGroup, 1, 1}, {}});
-      auto pool = ctx.create_descriptor_pool(1, 3);
-      const vk::GpuBuffer* bufs[] = {&ids, &weights, &out};
-      const auto set = ctx.bind(pool.get(), kernel, bufs);
-      vk::CommandBuffer cmd(ctx);
-      cmd.begin();
-      cmd.dispatch(set, model::EmbedPC{rows, dim, row_bytes, 0},
-                   {vk::ceil_div(rows * dim / 4, model::kElementwiseGroup), 1, 1});
-      cmd.host_read_barrier();
-      cmd.end();
-      cmd.submit_and_wait();
-      std::vector<float> got(want.size());
-      ctx.download(out, got.data(), got.size() * 4);
-      size_t mismatches = 0, first = 0;
-      for (uint32_t r = 0; r < rows; ++r)
-        for (uint32_t k = 0; k < dim; ++k) {
-          const float g = got[uint64_t{r} * dim + k], w = want[uint64_t{id[r]} * dim + k];
-          if (!(g == w) && !(std::isnan(g) && std::isnan(w)) && mismatches++ == 0) first = uint64_t{r} * dim + k;
-        }
-      INFO(std::string(model::ggml_type_name(bt.type)) << ": " << mismatches << " mismatches, first at " << first << " (gpu "
-                                         << got[first] << ")");
-      CHECK(mismatches == 0);
+      const auto emb = gpu_embed(bt.type, data, id, dim, row_bytes);
+      size_t first = 0;
+      const size_t bad_embed = mismatches(
+          emb.size(), [&](size_t i) { return emb[i]; },
+          [&](size_t i) { return want[uint64_t{id[i / dim]} * dim + i % dim]; }, &first);
+      INFO(std::string(model::ggml_type_name(bt.type)) << " embed: " << bad_embed << " mismatches, first at " << first);
+      CHECK(bad_embed == 0);
+      const auto mv = gpu_matvec_columns(bt.type, data, rows, dim, row_bytes);
+      const size_t bad_matvec = mismatches(
+          mv.size(), [&](size_t i) { return mv[i]; }, [&](size_t i) { return want[(i % rows) * dim + i / rows]; },
+          &first);
+      INFO("matvec: " << bad_matvec << " mismatches, first at " << first);
+      CHECK(bad_matvec == 0);
     }
   }
 }
