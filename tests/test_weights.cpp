@@ -237,6 +237,53 @@ TEST_SUITE("weights") {
     }
   }
 
+  TEST_CASE("Q4_K, Q6_K and IQ4_NL through wide tiles, K splits and the fused gate/up chunk product") {
+    // The shapes of the three tests above, widened to whole 256-weight
+    // super-blocks. On a GPU with cooperative matrices they take those kernels
+    // (the block types decode through weights.glsl there too); elsewhere the
+    // portable one.
+    const auto& info = gpu().context().info();
+    for (auto type : {model::GgmlType::q4_k, model::GgmlType::q6_k, model::GgmlType::iq4_nl}) {
+      const std::string name = ggml_type_name(type);
+      {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 256;
+        spec.ffn = 768;
+        spec.vocab = 8192;
+        const double err = max_logit_error(spec, "tiles-" + name, false, {120, 100, 150});
+        INFO(name << " tiles: max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+      }
+      {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 512;
+        spec.heads = 8;
+        spec.ffn = 1024;
+        PathsTaken paths;
+        const double err = max_logit_error(spec, "ksplit-" + name, false, {40, 64, 80}, &paths);
+        INFO(name << " K splits: max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+        if (info.coopmat_prefill && info.compute_units > 0) CHECK(paths.split_products > 0);
+      }
+      {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 256;
+        spec.ffn = 8192;
+        PathsTaken paths;
+        const double err = max_logit_error(spec, "glu-" + name, false, {40, 64, 80}, &paths);
+        INFO(name << " fused gate/up: max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+        CHECK(paths.fused_glu == info.coopmat_prefill);
+      }
+    }
+  }
+
   TEST_CASE("a Q4_K_M mix (Q4_K and Q6_K tensors) loads and runs with no special case") {
     model::SyntheticSpec spec;
     spec.dim = 256;
