@@ -235,6 +235,19 @@ TEST_SUITE("weights") {
         CHECK(err <= 1e-3);
       }
     }
+    // A long ffn_down row (K = 4352, 17 super-blocks) in the fused decode path:
+    // a workgroup past 128 threads, the last one holding a partial share.
+    for (auto type : {model::GgmlType::q4_k, model::GgmlType::q6_k}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.dim = 256;
+      spec.ffn = 4352;
+      const std::string name = std::string("blocks-longk-") + ggml_type_name(type);
+      const double err = max_logit_error(spec, name, true, {20, 7, 20});
+      INFO(name << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
   }
 
   TEST_CASE("Q4_K, Q6_K and IQ4_NL through wide tiles, K splits and the fused gate/up chunk product") {
