@@ -36,6 +36,9 @@ layout(std430, binding = 4) readonly buffer NormW { vec4 norm_w[]; }; // (k / 4)
 const uint UNIT = 8u;
 #elif defined(W_F32)
 const uint UNIT = 4u;
+#elif defined(W_DEQUANT)
+// The block types of weights_blocks.glsl: 16 weights, decoded when loaded.
+const uint UNIT = 16u;
 #else
 // Half a 32-weight block (Q4_0: both halves load the block's 16 bytes, low
 // nibbles for the first, high for the second; whole blocks per thread left half
@@ -51,8 +54,12 @@ vec4 xr[UPT * V];  // this thread's units of xin
 
 // This thread's units of its ROWS rows (and of the up matrix), loaded before x so
 // that their memory latency overlaps the x load and the RMSNorm reduction.
+#ifdef W_DEQUANT
+vec4 wv[ROWS * UPT * 4u], uv[ROWS * UPT * 4u];  // (row, unit, 4 weights): decoded weights
+#else
 uvec4 wr[ROWS * UPT], ur[ROWS * UPT];  // (row, unit)
 float wd[ROWS * UPT], ud[ROWS * UPT];  // (row, unit): block scales
+#endif
 
 void load_w(uint first) {
   const uint units = pc.k_cols / UNIT;
@@ -60,11 +67,20 @@ void load_w(uint first) {
     const uint row = min(first + r, pc.n_rows - 1u) * pc.row_bytes;  // past the end: unused
     [[unroll]] for (uint j = 0u; j < UPT; ++j) {
       const uint u = min(gl_LocalInvocationID.x + j * WG, units - 1u);  // likewise
+#ifdef W_DEQUANT
+      // One scale per unit (weights_blocks.glsl), decoded as dequant4() does.
+      const vec2 s = blk_scale(false, row, u * UNIT), su = SWIGLU ? blk_scale(true, row, u * UNIT) : vec2(0.0);
+      [[unroll]] for (uint c = 0u; c < 4u; ++c) {
+        wv[(r * UPT + j) * 4u + c] = s.x * blk_quants(false, row, u * UNIT + c * 4u) - s.y;
+        if (SWIGLU) uv[(r * UPT + j) * 4u + c] = su.x * blk_quants(true, row, u * UNIT + c * 4u) - su.y;
+      }
+#else
       wr[r * UPT + j] = fetch_unit(false, row, u);
       wd[r * UPT + j] = fetch_scale(false, row, u);
       if (!SWIGLU) continue;
       ur[r * UPT + j] = fetch_unit(true, row, u);
       ud[r * UPT + j] = fetch_scale(true, row, u);
+#endif
     }
   }
 }
@@ -75,11 +91,22 @@ float unit_dot(uvec4 w, float d, uint u, uint j) {
   return dot(halves_to_vec4(w.x, w.y), xr[j * 2u]) + dot(halves_to_vec4(w.z, w.w), xr[j * 2u + 1u]);
 #elif defined(W_F32)
   return dot(uintBitsToFloat(w), xr[j]);
-#else
+#elif !defined(W_DEQUANT)
   return d * (dot(unit_quants(w, u, 0u), xr[j * 4u]) + dot(unit_quants(w, u, 1u), xr[j * 4u + 1u]) +
               dot(unit_quants(w, u, 2u), xr[j * 4u + 2u]) + dot(unit_quants(w, u, 3u), xr[j * 4u + 3u]));
+#else
+  return 0.0;  // not used: the block types decode when loading (unit_dot_dq)
 #endif
 }
+
+#ifdef W_DEQUANT
+// Decoded unit i (row, unit) of the gate or up matrix, dotted with this thread's j-th unit of x.
+float unit_dot_dq(bool up, uint i, uint j) {
+  float s = 0.0;
+  [[unroll]] for (uint c = 0u; c < 4u; ++c) s += dot(up ? uv[i * 4u + c] : wv[i * 4u + c], xr[j * 4u + c]);
+  return s;
+}
+#endif
 
 void load_x() {
   const uint units = pc.k_cols / UNIT;
@@ -112,8 +139,13 @@ void main() {
     [[unroll]] for (uint j = 0u; j < UPT; ++j) {
       const uint u = gl_LocalInvocationID.x + j * WG;
       if (u >= units) break;
+#ifdef W_DEQUANT
+      acc += unit_dot_dq(false, r * UPT + j, j);
+      if (SWIGLU) acc_up += unit_dot_dq(true, r * UPT + j, j);
+#else
       acc += unit_dot(wr[r * UPT + j], wd[r * UPT + j], u, j);
       if (SWIGLU) acc_up += unit_dot(ur[r * UPT + j], ud[r * UPT + j], u, j);
+#endif
     }
     acc = subgroupAdd(acc);
     if (SWIGLU) acc_up = subgroupAdd(acc_up);

@@ -235,6 +235,32 @@ TEST_SUITE("cli") {
     std::filesystem::remove(ids);
   }
 
+  TEST_CASE("info lists every tensor's type, and counts and bytes per type, F32 included") {
+    const std::string model = (std::filesystem::temp_directory_path() / "sinkstream-cli-q4_k_m.gguf").string();
+    model::SyntheticSpec spec;
+    spec.dim = 256;
+    spec.ffn = 256;
+    spec.layers = 8;
+    model::set_synthetic_type(spec, "q4_k_m");
+    model::write_synthetic_gguf(model, spec);
+    const auto j = run("info --json --model " + model);
+    REQUIRE_MESSAGE(j.code == 0, j.out);
+    // 8 layers: attn_v and ffn_down of layers 0, 3, 6, 7 and output are Q6_K; 17 norms F32.
+    CHECK(j.out.find("\"tensor_count_by_type\":{\"F32\":17,\"Q4_K\":49,\"Q6_K\":9}") != std::string::npos);
+    CHECK(j.out.find("{\"name\":\"blk.3.attn_v.weight\",\"type\":\"Q6_K\",\"shape\":[256,128]}") !=
+          std::string::npos);
+    CHECK(j.out.find("{\"name\":\"blk.4.ffn_down.weight\",\"type\":\"Q4_K\",\"shape\":[256,256]}") !=
+          std::string::npos);
+    const auto t = run("info --tensors --model " + model);
+    REQUIRE_MESSAGE(t.code == 0, t.out);
+    CHECK(t.out.find("F32 ") != std::string::npos);
+    CHECK(t.out.find("(9 tensors)") != std::string::npos);
+    CHECK(t.out.find("output.weight                    Q6_K") != std::string::npos);
+    CHECK(t.out.find("blk.7.ffn_down.weight            Q6_K") != std::string::npos);
+    CHECK(t.out.find("blk.5.ffn_down.weight            Q4_K") != std::string::npos);
+    std::filesystem::remove(model);
+  }
+
   TEST_CASE("sinks --json and the heatmap") {
     const auto dir = std::filesystem::temp_directory_path();
     const std::string model = (dir / "sinkstream-cli-sinks.gguf").string(),

@@ -217,6 +217,116 @@ TEST_SUITE("weights") {
     CHECK((small.tokens == 64 && small.rows == 128));  // 30,720 + 4,096 bytes
   }
 
+  TEST_CASE("ggml's block types (K-quants, Q4_1/Q5_0/Q5_1, IQ4): chunks and one-token steps") {
+    // Rows of 256 (dim, attn_output) and 768 (ffn_down: three super-blocks) for
+    // the K-quants and IQ4_XS; the 32-weight types take the same shapes.
+    for (auto type : {model::GgmlType::q4_k, model::GgmlType::q6_k, model::GgmlType::q5_k, model::GgmlType::q3_k,
+                      model::GgmlType::q2_k, model::GgmlType::q4_1, model::GgmlType::q5_0, model::GgmlType::q5_1,
+                      model::GgmlType::iq4_nl, model::GgmlType::iq4_xs}) {
+      for (bool one_by_one : {false, true}) {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 256;
+        spec.ffn = 768;
+        const std::string name = std::string(one_by_one ? "blocks-decode-" : "blocks-") + ggml_type_name(type);
+        const double err = max_logit_error(spec, name, one_by_one, {20, 7, 40});
+        INFO(name << ": max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+      }
+    }
+    // A long ffn_down row (K = 4352, 17 super-blocks) in the fused decode path:
+    // a workgroup past 128 threads, the last one holding a partial share.
+    for (auto type : {model::GgmlType::q4_k, model::GgmlType::q6_k}) {
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.dim = 256;
+      spec.ffn = 4352;
+      const std::string name = std::string("blocks-longk-") + ggml_type_name(type);
+      const double err = max_logit_error(spec, name, true, {20, 7, 20});
+      INFO(name << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
+  }
+
+  TEST_CASE("Q4_K, Q6_K and IQ4_NL through wide tiles, K splits and the fused gate/up chunk product") {
+    // The shapes of the three tests above, widened to whole 256-weight
+    // super-blocks. On a GPU with cooperative matrices they take those kernels
+    // (the block types decode through weights.glsl there too); elsewhere the
+    // portable one.
+    const auto& info = gpu().context().info();
+    for (auto type : {model::GgmlType::q4_k, model::GgmlType::q6_k, model::GgmlType::iq4_nl}) {
+      const std::string name = ggml_type_name(type);
+      {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 256;
+        spec.ffn = 768;
+        spec.vocab = 8192;
+        const double err = max_logit_error(spec, "tiles-" + name, false, {120, 100, 150});
+        INFO(name << " tiles: max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+      }
+      {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 512;
+        spec.heads = 8;
+        spec.ffn = 1024;
+        PathsTaken paths;
+        const double err = max_logit_error(spec, "ksplit-" + name, false, {40, 64, 80}, &paths);
+        INFO(name << " K splits: max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+        if (info.coopmat_prefill && info.compute_units > 0) CHECK(paths.split_products > 0);
+      }
+      {
+        ValidationScope validation;
+        model::SyntheticSpec spec;
+        spec.type = type;
+        spec.dim = 256;
+        spec.ffn = 8192;
+        PathsTaken paths;
+        const double err = max_logit_error(spec, "glu-" + name, false, {40, 64, 80}, &paths);
+        INFO(name << " fused gate/up: max |gpu - reference| logit = " << err);
+        CHECK(err <= 1e-3);
+        CHECK(paths.fused_glu == info.coopmat_prefill);
+      }
+    }
+  }
+
+  TEST_CASE("a Q4_K_M mix (Q4_K and Q6_K tensors) loads and runs with no special case") {
+    model::SyntheticSpec spec;
+    spec.dim = 256;
+    spec.ffn = 512;
+    spec.layers = 8;  // use_more_bits picks layers 0, 3, 6 and 7 for attn_v / ffn_down
+    model::set_synthetic_type(spec, "q4_k_m");
+    const std::string path = temp_path("mix-q4_k_m.gguf");
+    model::write_synthetic_gguf(path, spec);
+    {
+      const auto m = model::load_model(path);
+      CHECK(m->output.type == model::GgmlType::q6_k);
+      CHECK(m->tok_embd.type == model::GgmlType::q4_k);
+      for (uint32_t l = 0; l < spec.layers; ++l) {
+        const bool more = l == 0 || l == 3 || l == 6 || l == 7;
+        INFO("layer " << l);
+        CHECK(m->layers[l].wv.type == (more ? model::GgmlType::q6_k : model::GgmlType::q4_k));
+        CHECK(m->layers[l].w_down.type == (more ? model::GgmlType::q6_k : model::GgmlType::q4_k));
+        CHECK(m->layers[l].wq.type == model::GgmlType::q4_k);
+        CHECK(m->layers[l].w_gate.type == model::GgmlType::q4_k);
+      }
+    }
+    std::filesystem::remove(path);
+    for (bool one_by_one : {false, true}) {
+      ValidationScope validation;
+      const double err = max_logit_error(spec, "mix-q4_k_m", one_by_one, {20, 7, 30});
+      INFO((one_by_one ? "decode" : "chunks") << ": max |gpu - reference| logit = " << err);
+      CHECK(err <= 1e-3);
+    }
+  }
+
   TEST_CASE("tied output and learned sink logits") {
     ValidationScope validation;
     model::SyntheticSpec spec;

@@ -1,5 +1,6 @@
 // sinkstream-synth: writes a random-weight Llama GGUF for tests and benchmarks.
 //   sinkstream-synth --preset llama-3.2-1b --type q8_0 --out /tmp/l1b-q8_0.gguf
+//   sinkstream-synth --preset llama-3.2-1b --type q4_k_m --out /tmp/l1b-q4_k_m.gguf
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -32,19 +33,16 @@ int main(int argc, char** argv) {
   }
   if (out.empty()) {
     std::fprintf(stderr,
-                 "usage: sinkstream-synth --out FILE.gguf [--preset tiny|llama-3.2-1b] [--type f32|f16|bf16|q8_0|q4_0]"
-                 " [--seed N] [--learned-sinks]\n");
+                 "usage: sinkstream-synth --out FILE.gguf [--preset tiny|llama-3.2-1b] [--type TYPE]"
+                 " [--seed N] [--learned-sinks]\n"
+                 "  TYPE: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs,\n"
+                 "        or q4_k_m (llama.cpp's Q4_K_M mix of Q4_K and Q6_K); K-quants and iq4_xs need\n"
+                 "        rows of a multiple of 256 (the llama-3.2-1b preset, not tiny)\n");
     return 2;
   }
   try {
     model::SyntheticSpec spec = model::synthetic_preset(preset);
-    const std::vector<std::pair<std::string, model::GgmlType>> types = {
-        {"f32", model::GgmlType::f32}, {"f16", model::GgmlType::f16}, {"bf16", model::GgmlType::bf16},
-        {"q8_0", model::GgmlType::q8_0}, {"q4_0", model::GgmlType::q4_0}};
-    bool found = false;
-    for (const auto& [name, t] : types)
-      if (name == type) spec.type = t, found = true;
-    if (!found) throw InvalidArgument("--type must be f32, f16, bf16, q8_0 or q4_0");
+    model::set_synthetic_type(spec, type);
     spec.seed = seed;
     spec.learned_sinks = sinks;
     model::write_synthetic_gguf(out, spec);

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "json.hpp"
@@ -9,29 +11,42 @@
 #include "model/chat_template.hpp"
 
 namespace sinkstream::app {
+namespace {
+
+// Every tensor the model's forward pass reads, in file order of roles.
+std::vector<const model::Tensor*> used_tensors(const model::ModelFile& m) {
+  std::vector<const model::Tensor*> out = {&m.tok_embd};
+  for (const auto& l : m.layers) {
+    for (const auto* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
+      out.push_back(t);
+    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.sinks})
+      if (*t) out.push_back(&**t);
+  }
+  out.push_back(&m.output_norm);
+  if (!m.tied_output) out.push_back(&m.output);
+  return out;
+}
+
+}  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
-  const cli::Args a(argv, {"help", "json"}, {"model", "tokenizer"});
+  const cli::Args a(argv, {"help", "json", "tensors"}, {"model", "tokenizer"});
   if (a.has("help")) {
-    std::printf("usage: sinkstream info --model PATH [--tokenizer PATH] [--json]\n"
-                "Prints the architecture, shapes, tensor types and tokenizer of a model.\n");
+    std::printf("usage: sinkstream info --model PATH [--tokenizer PATH] [--tensors] [--json]\n"
+                "Prints the architecture, shapes, tensor types and tokenizer of a model: the bytes and\n"
+                "count of tensors of each type, and with --tensors (always in --json) every tensor the\n"
+                "model uses with its type and shape.\n");
     return 0;
   }
   const LoadedModel lm = load_model_and_tokenizer(a);
   const auto& m = *lm.file;
   const auto& h = m.hp;
-  std::map<std::string, uint64_t> types;  // tensor type -> bytes
-  const auto count = [&](const model::Tensor& t) { types[model::ggml_type_name(t.type)] += t.data.size(); };
-  // Every tensor weight_bytes() counts, norms and biases (F32) included, so the
-  // breakdown adds up to the total.
-  count(m.tok_embd);
-  count(m.output_norm);
-  if (!m.tied_output) count(m.output);
-  for (const auto& l : m.layers) {
-    for (const auto* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
-      count(*t);
-    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.sinks})
-      if (*t) count(**t);
+  const std::vector<const model::Tensor*> tensors = used_tensors(m);
+  std::map<std::string, std::pair<uint64_t, uint32_t>> types;  // tensor type -> bytes, tensors
+  for (const auto* t : tensors) {
+    auto& [bytes, n] = types[model::ggml_type_name(t->type)];
+    bytes += t->data.size();
+    ++n;
   }
   const auto& vocab = lm.tokenizer->vocab();
   const std::string tmpl = vocab.chat_template;
@@ -46,9 +61,21 @@ int cmd_info(const std::vector<std::string>& argv) {
     j.field("rope_style", rope).field("tied_output", m.tied_output).field("learned_sinks", h.attn_sinks);
     j.field("weight_bytes", m.weight_bytes()).field("tokenizer", vocab.kind == model::VocabKind::spm ? "spm" : "bpe");
     j.field("chat_format", chat);
-    JsonWriter t;
-    for (const auto& [name, bytes] : types) t.field(name, bytes);
+    JsonWriter t, c;
+    for (const auto& [name, bn] : types) {
+      t.field(name, bn.first);
+      c.field(name, bn.second);
+    }
     j.raw("tensor_bytes_by_type", t.str());
+    j.raw("tensor_count_by_type", c.str());
+    std::string list = "[";
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      JsonWriter e;
+      e.field("name", tensors[i]->name).field("type", model::ggml_type_name(tensors[i]->type));
+      e.field("shape", std::vector<uint64_t>{tensors[i]->cols, tensors[i]->rows});
+      append_item(list, i == 0, e.str());
+    }
+    j.raw("tensors", list + "]");
     std::printf("%s\n", j.str().c_str());
     return 0;
   }
@@ -63,8 +90,15 @@ int cmd_info(const std::vector<std::string>& argv) {
               vocab.kind == model::VocabKind::spm ? "SentencePiece BPE" : "byte-level BPE",
               m.tied_output ? "tied to the embedding" : "separate");
   std::printf("  weights       %.2f MiB:", static_cast<double>(m.weight_bytes()) / (1 << 20));
-  for (const auto& [name, bytes] : types) std::printf(" %s %.2f MiB", name.c_str(), static_cast<double>(bytes) / (1 << 20));
+  for (const auto& [name, bn] : types)
+    std::printf(" %s %.2f MiB (%u tensors)", name.c_str(), static_cast<double>(bn.first) / (1 << 20), bn.second);
   std::printf("\n  chat format   %s\n", chat.c_str());
+  if (a.has("tensors")) {
+    std::printf("  tensors\n");
+    for (const auto* t : tensors)
+      std::printf("    %-32s %-6s [%llu, %llu]\n", t->name.c_str(), model::ggml_type_name(t->type),
+                  static_cast<unsigned long long>(t->cols), static_cast<unsigned long long>(t->rows));
+  }
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Reading four consecutive weights of any supported type, dequantised to float.
 // The weight buffer is raw 32-bit words (binding WEIGHTS_BINDING). Select the type
-// with -DW_F32, W_F16, W_BF16, W_Q8_0 or W_Q4_0.
+// with -DW_F32, W_F16, W_BF16, W_Q8_0, W_Q4_0, or one of the block types of
+// weights_blocks.glsl (W_Q4_1 ... W_IQ4_XS, which define W_DEQUANT).
 // Q8_0 and Q4_0 are not in the file's layout on the GPU: the host re-packs each
 // row as its quants (Q8_0: one byte per weight; Q4_0: 16 bytes per 32-weight
 // block, nibbles as in the file), then the block scales (float16), then padding
@@ -25,6 +26,8 @@ uint w_u32(bool up, uint byte_off) {
 }
 
 uint w_u16(bool up, uint byte_off) { return (w_word(up, byte_off >> 2u) >> ((byte_off & 2u) * 8u)) & 0xffffu; }
+
+#include "weights_blocks.glsl"
 
 #if defined(W_F16)
 // Four 16-bit weights packed in two words, as floats.
@@ -75,6 +78,8 @@ vec4 load_w4_of(bool up, uint row, uint k) {
   // row: W_COLS int8 quants, then a float16 scale per 32-weight block
   const float d = fetch_scale(up, row, k >> 4u);
   return d * q8_to_vec4(w_word(up, (row + k) >> 2u));
+#elif defined(W_DEQUANT)
+  return dequant4(up, row, k);
 #elif defined(W_Q4_0)
   // row: 16 bytes per block (element j < 16 is the low nibble of byte j, j >= 16
   // the high nibble of byte j - 16), then a float16 scale per block
@@ -83,7 +88,7 @@ vec4 load_w4_of(bool up, uint row, uint k) {
   const uint q = w_word(up, (row + (k >> 5u) * 16u + (j & 15u)) >> 2u);
   return d * q4_to_vec4(j < 16u ? q : q >> 4u);
 #else
-#error "define one of W_F32, W_F16, W_BF16, W_Q8_0, W_Q4_0"
+#error "define one of W_F32, W_F16, W_BF16, W_Q8_0, W_Q4_0 or a type of weights_blocks.glsl"
 #endif
 }
 

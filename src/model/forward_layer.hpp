@@ -45,6 +45,26 @@ inline const char* weight_variant(GgmlType t) {
       return "q8_0";
     case GgmlType::q4_0:
       return "q4_0";
+    case GgmlType::q4_1:
+      return "q4_1";
+    case GgmlType::q5_0:
+      return "q5_0";
+    case GgmlType::q5_1:
+      return "q5_1";
+    case GgmlType::q2_k:
+      return "q2_k";
+    case GgmlType::q3_k:
+      return "q3_k";
+    case GgmlType::q4_k:
+      return "q4_k";
+    case GgmlType::q5_k:
+      return "q5_k";
+    case GgmlType::q6_k:
+      return "q6_k";
+    case GgmlType::iq4_nl:
+      return "iq4_nl";
+    case GgmlType::iq4_xs:
+      return "iq4_xs";
     default:
       throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
   }

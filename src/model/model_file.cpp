@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/quant_types.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::model {
@@ -42,7 +43,8 @@ Tensor matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_
                        "], expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
   if (!supported_weight_type(t.type))
     bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) +
-                       "; supported: F32, F16, BF16, Q8_0, Q4_0");
+                       "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
+                       "Q5_K, Q6_K, IQ4_NL, IQ4_XS");
   return {name, t.type, rows, cols, t.data};
 }
 
@@ -202,10 +204,8 @@ std::unique_ptr<ModelFile> load_llama2c(const std::string& path) {
 
 }  // namespace
 
-bool supported_weight_type(GgmlType t) {
-  return t == GgmlType::f32 || t == GgmlType::f16 || t == GgmlType::bf16 || t == GgmlType::q8_0 ||
-         t == GgmlType::q4_0;
-}
+// The types the CPU decodes and the GPU kernels read (weights.glsl).
+bool supported_weight_type(GgmlType t) { return can_dequantize(t); }
 
 uint64_t ModelFile::weight_bytes() const {
   uint64_t n = tok_embd.data.size() + output_norm.data.size() + (tied_output ? 0 : output.data.size());

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "model/gguf_writer.hpp"
+#include "model/quant_types.hpp"
 #include "model/quantize.hpp"
 #include "sinkstream/error.hpp"
 
@@ -37,7 +38,43 @@ void add_vocab(GgufWriter& w, uint32_t n) {
   w.add("tokenizer.ggml.eos_token_id", 2u);
 }
 
+// llama.cpp's use_more_bits: the layers a K-quant "_M" mix gives more bits.
+bool use_more_bits(uint32_t layer, uint32_t layers) {
+  return layer < layers / 8 || layer >= 7 * layers / 8 ||
+         (static_cast<int64_t>(layer) - layers / 8) % 3 == 2;
+}
+
 }  // namespace
+
+GgmlType tensor_type(const SyntheticSpec& s, const std::string& tensor, uint32_t layer) {
+  if (s.mix.empty()) return s.type;
+  if (s.mix != "q4_k_m") throw InvalidArgument("unknown weight mix '" + s.mix + "'");
+  const bool output = tensor == "output.weight" || (s.tied_output && tensor == "token_embd.weight");
+  const bool more = (tensor == "attn_v.weight" || tensor == "ffn_down.weight") && use_more_bits(layer, s.layers);
+  return output || more ? GgmlType::q6_k : GgmlType::q4_k;
+}
+
+void set_synthetic_type(SyntheticSpec& spec, const std::string& name) {
+  static const std::pair<const char*, GgmlType> kTypes[] = {
+      {"f32", GgmlType::f32},   {"f16", GgmlType::f16},   {"bf16", GgmlType::bf16},     {"q8_0", GgmlType::q8_0},
+      {"q4_0", GgmlType::q4_0}, {"q4_1", GgmlType::q4_1}, {"q5_0", GgmlType::q5_0},     {"q5_1", GgmlType::q5_1},
+      {"q2_k", GgmlType::q2_k}, {"q3_k", GgmlType::q3_k}, {"q4_k", GgmlType::q4_k},     {"q5_k", GgmlType::q5_k},
+      {"q6_k", GgmlType::q6_k}, {"iq4_nl", GgmlType::iq4_nl}, {"iq4_xs", GgmlType::iq4_xs}};
+  spec.mix.clear();
+  if (name == "q4_k_m") {
+    spec.type = GgmlType::q4_k;
+    spec.mix = name;
+    return;
+  }
+  for (const auto& [n, t] : kTypes)
+    if (name == n) {
+      spec.type = t;
+      return;
+    }
+  std::string all;
+  for (const auto& [n, t] : kTypes) all += std::string(n) + ", ";
+  throw InvalidArgument("unknown weight type '" + name + "' (" + all + "or the mix q4_k_m)");
+}
 
 SyntheticSpec synthetic_preset(const std::string& name) {
   if (name == "tiny") return {};
@@ -77,6 +114,10 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   uint64_t stream = 0;
   // Each tensor gets its own generator so the file does not depend on write order.
   const auto matrix = [&](const std::string& name, uint64_t cols, uint64_t rows, float scale, GgmlType type) {
+    const uint32_t bw = block_weights(type);
+    if (cols % bw)
+      throw InvalidArgument("'" + name + "' has rows of " + std::to_string(cols) + " values; " + ggml_type_name(type) +
+                            " needs a multiple of " + std::to_string(bw));
     const uint64_t seed = s.seed * 1000003ull + ++stream;
     w.add_tensor(name, {cols, rows}, type, [=] {
       std::mt19937_64 rng(seed);
@@ -97,27 +138,28 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
     });
   };
   const float in_scale = std::sqrt(3.0f / static_cast<float>(s.dim)), ffn_scale = std::sqrt(3.0f / static_cast<float>(s.ffn));
-  matrix("token_embd.weight", s.dim, s.vocab, 1.0f, s.type);
+  const auto type = [&](const std::string& tensor, uint32_t layer) { return tensor_type(s, tensor, layer); };
+  matrix("token_embd.weight", s.dim, s.vocab, 1.0f, type("token_embd.weight", 0));
   for (uint32_t l = 0; l < s.layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     norm(p + "attn_norm.weight", s.dim);
-    matrix(p + "attn_q.weight", s.dim, uint64_t{s.heads} * hd, in_scale, s.type);
-    matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, s.type);
-    matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, s.type);
+    matrix(p + "attn_q.weight", s.dim, uint64_t{s.heads} * hd, in_scale, type("attn_q.weight", l));
+    matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_k.weight", l));
+    matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_v.weight", l));
     if (s.qwen2) {
       matrix(p + "attn_q.bias", uint64_t{s.heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_v.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
     }
-    matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, s.type);
+    matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, type("attn_output.weight", l));
     norm(p + "ffn_norm.weight", s.dim);
-    matrix(p + "ffn_gate.weight", s.dim, s.ffn, in_scale, s.type);
-    matrix(p + "ffn_up.weight", s.dim, s.ffn, in_scale, s.type);
-    matrix(p + "ffn_down.weight", s.ffn, s.dim, ffn_scale, s.type);
+    matrix(p + "ffn_gate.weight", s.dim, s.ffn, in_scale, type("ffn_gate.weight", l));
+    matrix(p + "ffn_up.weight", s.dim, s.ffn, in_scale, type("ffn_up.weight", l));
+    matrix(p + "ffn_down.weight", s.ffn, s.dim, ffn_scale, type("ffn_down.weight", l));
     if (s.learned_sinks) norm(p + "attn_sinks", s.heads);
   }
   norm("output_norm.weight", s.dim);
-  if (!s.tied_output) matrix("output.weight", s.dim, s.vocab, in_scale, s.type);
+  if (!s.tied_output) matrix("output.weight", s.dim, s.vocab, in_scale, type("output.weight", 0));
   w.write(path);
 }
 

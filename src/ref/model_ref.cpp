@@ -3,24 +3,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "model/quant_types.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::ref {
 namespace {
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 31, mant = h & 1023;
-  float v;
-  if (exp == 0)
-    v = std::ldexp(static_cast<float>(mant), -24);
-  else if (exp == 31)
-    v = mant ? NAN : INFINITY;
-  else
-    v = std::ldexp(static_cast<float>(mant + 1024), static_cast<int>(exp) - 25);
-  return sign ? -v : v;
-}
-
-uint16_t u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 
 StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t window) {
   StreamConfig c;
@@ -37,35 +24,13 @@ StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t 
 
 }  // namespace
 
+// Every weight type through model::dequantize, ggml's decoding bit for bit.
 std::vector<float> dequantize_row(const model::Tensor& t, uint64_t row) {
-  using model::GgmlType;
+  if (!model::can_dequantize(t.type))
+    throw Error(std::string("reference: unsupported weight type ") + model::ggml_type_name(t.type));
   const uint64_t row_bytes = model::ggml_type_bytes(t.type, t.cols);
-  const uint8_t* p = t.data.data() + row * row_bytes;
   std::vector<float> out(t.cols);
-  for (uint64_t k = 0; k < t.cols; ++k) {
-    switch (t.type) {
-      case GgmlType::f32: std::memcpy(&out[k], p + 4 * k, 4); break;
-      case GgmlType::f16: out[k] = half_to_float(u16(p + 2 * k)); break;
-      case GgmlType::bf16: {
-        const uint32_t bits = uint32_t{u16(p + 2 * k)} << 16;
-        std::memcpy(&out[k], &bits, 4);
-        break;
-      }
-      case GgmlType::q8_0: {
-        const uint8_t* block = p + (k / 32) * 34;
-        out[k] = half_to_float(u16(block)) * static_cast<float>(static_cast<int8_t>(block[2 + k % 32]));
-        break;
-      }
-      case GgmlType::q4_0: {
-        const uint8_t* block = p + (k / 32) * 18;
-        const uint32_t j = k % 32;
-        const int q = j < 16 ? (block[2 + j] & 15) : (block[2 + j - 16] >> 4);
-        out[k] = half_to_float(u16(block)) * static_cast<float>(q - 8);
-        break;
-      }
-      default: throw Error("reference: unsupported weight type");
-    }
-  }
+  model::dequantize(t.type, t.data.subspan(row * row_bytes, row_bytes), out);
   return out;
 }
 
