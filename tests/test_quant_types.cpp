@@ -18,7 +18,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "model/engine_layer.hpp"
+#include "model/forward_layer.hpp"
 #include "model/model_file.hpp"
 #include "model/synthetic.hpp"
 #include "model/quant_types.hpp"
