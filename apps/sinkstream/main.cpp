@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  bench stream       per-token latency and memory over a long stream vs re-computation\n"
     "  tokenize           print the token ids (and pieces) of a text\n"
     "  logits             write the logits of every position (cross-framework checks)\n"
+    "  template           render a chat template (the model's own, or a file) for messages\n"
     "\n"
     "Run `sinkstream <command> --help` for the options of a command.\n"
     "Environment: SINKSTREAM_DEVICE (index or name), SINKSTREAM_VALIDATION=1,\n"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);
     if (cmd == "logits") return sinkstream::app::cmd_logits(args);
     if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
+    if (cmd == "template") return sinkstream::app::cmd_template(args);
     std::fprintf(stderr, "sinkstream: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const std::exception& e) {
