@@ -70,7 +70,8 @@ Outcome render_case(const ojson& c) {
   jinja::RenderOptions opt;
   opt.date = c.value("date", "2026-01-15");
   try {
-    return {true, jinja::render_chat(jinja::Template(c["template"].get<std::string>()), in, opt), false};
+    return {true, jinja::render_chat(jinja::Template(c["template"].get<std::string>()), in, opt),
+            false};
   } catch (const jinja::RaisedError& e) {
     return {false, e.what(), true};
   } catch (const jinja::Error& e) {
@@ -97,18 +98,23 @@ bool agrees(const std::string& label, const ojson& c, const ojson& oracle) {
     const std::string err = oracle["error"].get<std::string>();
     const std::string prefix = "TemplateError: ";
     if (err.rfind(prefix, 0) != 0 || err.substr(prefix.size()) == mine.text) return true;
-    FAIL_CHECK(label << ": both raise, messages differ: python '" << err << "', c++ '" << mine.text << "'");
+    FAIL_CHECK(label << ": both raise, messages differ: python '" << err << "', c++ '" << mine.text
+                     << "'");
     return false;
   }
   if (py_ok && mine.ok)
-    FAIL_CHECK(label << ": renders differ " << first_difference(oracle["text"].get<std::string>(), mine.text));
+    FAIL_CHECK(label << ": renders differ "
+                     << first_difference(oracle["text"].get<std::string>(), mine.text));
   else
-    FAIL_CHECK(label << ": python " << (py_ok ? "renders" : "raises " + oracle["error"].get<std::string>())
+    FAIL_CHECK(label << ": python "
+                     << (py_ok ? "renders" : "raises " + oracle["error"].get<std::string>())
                      << ", c++ " << (mine.ok ? "renders" : "raises " + mine.text));
   return false;
 }
 
-ojson msg(const char* role, const char* content) { return ojson{{"role", role}, {"content", content}}; }
+ojson msg(const char* role, const char* content) {
+  return ojson{{"role", role}, {"content", content}};
+}
 
 ojson weather_tools() {
   return ojson::parse(R"([{"type": "function", "function": {"name": "get_weather",
@@ -131,9 +137,12 @@ ojson tool_conversation() {
 // The conversations every fixture template is rendered with: name and case
 // (without the template).
 std::vector<std::pair<std::string, ojson>> conversations() {
-  const ojson with_system = {msg("system", "Be brief."), msg("user", "Hi! caf\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \xF0\x9F\x98\x80"),
-                             msg("assistant", "Hello."), msg("user", "Why?")};
-  const ojson no_system = {msg("user", "Hi!"), msg("assistant", "Hello there."), msg("user", "Tell me more.")};
+  const ojson with_system = {
+      msg("system", "Be brief."),
+      msg("user", "Hi! caf\u00e9 \u00fcn\u00efc\u00f6d\u00e9 \xF0\x9F\x98\x80"),
+      msg("assistant", "Hello."), msg("user", "Why?")};
+  const ojson no_system = {msg("user", "Hi!"), msg("assistant", "Hello there."),
+                           msg("user", "Tell me more.")};
   const ojson odd = {msg("user", "  spaced  \n"), msg("assistant", "quotes \" ' <tag> & \\ back"),
                      msg("user", "line1\nline2\ttab")};
   const ojson thinking = {msg("user", "2+2?"), msg("assistant", "<think>\nadd them\n</think>\n\n4"),
@@ -142,17 +151,21 @@ std::vector<std::pair<std::string, ojson>> conversations() {
   std::vector<std::pair<std::string, ojson>> out;
   auto add = [&](const std::string& name, const ojson& m, bool gen, const ojson& tools = ojson(),
                  const ojson& extra = ojson::object()) {
-    ojson c = {{"messages", m}, {"tools", tools}, {"add_generation_prompt", gen},
-               {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"date", "2026-01-15"}, {"extra", extra}};
+    ojson c = {{"messages", m},      {"tools", tools},      {"add_generation_prompt", gen},
+               {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"date", "2026-01-15"},
+               {"extra", extra}};
     out.emplace_back(name, c);
   };
   for (bool gen : {false, true}) {
-    add(std::string("system, multi-turn, generation prompt ") + (gen ? "on" : "off"), with_system, gen);
-    add(std::string("no system, multi-turn, generation prompt ") + (gen ? "on" : "off"), no_system, gen);
+    add(std::string("system, multi-turn, generation prompt ") + (gen ? "on" : "off"), with_system,
+        gen);
+    add(std::string("no system, multi-turn, generation prompt ") + (gen ? "on" : "off"), no_system,
+        gen);
   }
   add("odd characters", odd, true);
   add("reasoning in an earlier turn", thinking, true);
-  add("reasoning, enable_thinking false", thinking, true, ojson(), ojson{{"enable_thinking", false}});
+  add("reasoning, enable_thinking false", thinking, true, ojson(),
+      ojson{{"enable_thinking", false}});
   add("two user turns in a row", two_users, true);
   add("tools offered, plain chat", no_system, true, weather_tools());
   add("tool call and result", tool_conversation(), true, weather_tools());
@@ -160,12 +173,12 @@ std::vector<std::pair<std::string, ojson>> conversations() {
   ojson string_args = tool_conversation();
   string_args[2]["tool_calls"][0]["function"]["arguments"] = "{\"city\": \"Paris\"}";
   add("tool call with arguments as a JSON string", string_args, true, weather_tools());
-  const ojson parts = ojson::parse(R"([{"role": "system", "content": [{"type": "text", "text": "Sys part."}]},
+  const ojson parts =
+      ojson::parse(R"([{"role": "system", "content": [{"type": "text", "text": "Sys part."}]},
     {"role": "user", "content": [{"type": "text", "text": "Look at"}, {"type": "text", "text": " this."}]}])");
   add("content as a list of parts", parts, true);
   return out;
 }
-
 
 // Feature snippets: scoping, loop variables, filters, tests, methods, Markup,
 // number formatting, errors. Each must render identically (or fail in both).
@@ -271,7 +284,8 @@ c'.splitlines() }})J",
     R"J({% if n > 2 %}big{% elif n > 1 %}mid{% else %}small{% endif %}{% if n < 0 %}neg{% elif n == 3 %}three{% endif %})J"};
 
 ojson snippet_variables() {
-  return ojson::parse(R"({"messages": [{"role": "user", "content": "Hi <b> & 'q'"}], "x": null, "n": 3,
+  return ojson::parse(
+      R"({"messages": [{"role": "user", "content": "Hi <b> & 'q'"}], "x": null, "n": 3,
     "s": "h\u00e9llo w\u00f6rld", "l": [3, 1, 2], "d": {"b": 2, "a": 1, "c": {"z": [1, 2.5, null, true]}}})");
 }
 
@@ -290,27 +304,35 @@ TEST_SUITE("jinja") {
   }
 
   TEST_CASE("loops, scopes, namespaces and macros behave as in jinja2") {
-    CHECK(render("{% set x = 'o' %}{% for i in [1,2] %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ x }}") ==
-          "o1o2o");
-    CHECK(render("{% set ns = namespace(n=0) %}{% for i in range(4) if i is odd %}{% set ns.n = ns.n + i %}"
+    CHECK(render("{% set x = 'o' %}{% for i in [1,2] %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ "
+                 "x }}") == "o1o2o");
+    CHECK(render("{% set ns = namespace(n=0) %}{% for i in range(4) if i is odd %}{% set ns.n = "
+                 "ns.n + i %}"
                  "{{ loop.index }}/{{ loop.length }}{% endfor %}={{ ns.n }}") == "1/22/2=4");
-    CHECK(render("{% macro m(a, b='B') %}[{{ a }}{{ b }}]{% endmacro %}{{ m(1) }}{{ m(2, b=3) }}") == "[1B][23]");
+    CHECK(
+        render("{% macro m(a, b='B') %}[{{ a }}{{ b }}]{% endmacro %}{{ m(1) }}{{ m(2, b=3) }}") ==
+        "[1B][23]");
     CHECK(render("{% for i in [] %}x{% else %}none{% endfor %}") == "none");
-    CHECK(render("{% for i in range(9) %}{% if i > 2 %}{% break %}{% endif %}{{ i }}{% endfor %}") == "012");
+    CHECK(
+        render("{% for i in range(9) %}{% if i > 2 %}{% break %}{% endif %}{{ i }}{% endfor %}") ==
+        "012");
   }
 
   TEST_CASE("values print as Python prints them and tojson is json.dumps without ASCII escapes") {
     CHECK(render("{{ [1, 'a', none, true, 1.5, (1,)] }}") == "[1, 'a', None, True, 1.5, (1,)]");
-    CHECK(render("{{ 1e16 }} {{ 0.00001 }} {{ 10 / 4 }} {{ 7 // 2 }} {{ -7 % 3 }}") == "1e+16 1e-05 2.5 3 2");
+    CHECK(render("{{ 1e16 }} {{ 0.00001 }} {{ 10 / 4 }} {{ 7 // 2 }} {{ -7 % 3 }}") ==
+          "1e+16 1e-05 2.5 3 2");
     const ojson vars = {{"d", {{"b", "\u00e9\""}, {"a", ojson::array()}}}};
     CHECK(render("{{ d|tojson }}", vars) == "{\"b\": \"\u00e9\\\"\", \"a\": []}");
-    CHECK(render("{{ d|tojson(indent=2) }}", vars) == "{\n  \"b\": \"\u00e9\\\"\",\n  \"a\": []\n}");
-    CHECK(render("{{ '<a>'|safe + '<b>' }}") == "<a>&lt;b&gt;");  // Markup escapes what is added to it
+    CHECK(render("{{ d|tojson(indent=2) }}", vars) ==
+          "{\n  \"b\": \"\u00e9\\\"\",\n  \"a\": []\n}");
+    CHECK(render("{{ '<a>'|safe + '<b>' }}") ==
+          "<a>&lt;b&gt;");  // Markup escapes what is added to it
   }
 
   TEST_CASE("raise_exception, syntax errors and undefined values are clear errors") {
-    CHECK_THROWS_WITH_AS(render("{{ raise_exception('Roles must alternate ' ~ 1) }}"), "Roles must alternate 1",
-                         jinja::RaisedError);
+    CHECK_THROWS_WITH_AS(render("{{ raise_exception('Roles must alternate ' ~ 1) }}"),
+                         "Roles must alternate 1", jinja::RaisedError);
     CHECK_THROWS_AS(render("{% if x %}"), jinja::SyntaxError);
     CHECK_THROWS_AS(render("{{ x | no_such_filter }}"), jinja::SyntaxError);
     CHECK_THROWS_AS(render("{% break %}"), jinja::SyntaxError);
@@ -323,22 +345,27 @@ TEST_SUITE("jinja") {
     jinja::RenderOptions opt;
     opt.limits.max_steps = 100000;
     opt.limits.max_output_bytes = 1 << 16;
-    CHECK_THROWS_AS(render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-                           ojson::object(), opt),
-                    jinja::Error);
+    CHECK_THROWS_AS(
+        render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+               ojson::object(), opt),
+        jinja::Error);
     CHECK_THROWS_AS(render("{{ 'x' * 100000 }}", ojson::object(), opt), jinja::Error);
-    CHECK_THROWS_AS(render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ojson::object(), opt), jinja::Error);
-    CHECK_THROWS_AS(render("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}"), jinja::SyntaxError);
-    CHECK_THROWS_AS(render("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}"
-                           "{% endfor %}"),
+    CHECK_THROWS_AS(render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", ojson::object(), opt),
                     jinja::Error);
+    CHECK_THROWS_AS(render("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}"),
+                    jinja::SyntaxError);
+    CHECK_THROWS_AS(
+        render("{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}"
+               "{% endfor %}"),
+        jinja::Error);
     CHECK_THROWS_AS(render("{{ range(1000000)|length }}"), jinja::Error);
   }
 
   TEST_CASE("strftime_now reports the fixed date") {
     jinja::RenderOptions opt;
     opt.date = "2026-01-15";
-    CHECK(render("{{ strftime_now('%d %b %Y, %A') }}", ojson::object(), opt) == "15 Jan 2026, Thursday");
+    CHECK(render("{{ strftime_now('%d %b %Y, %A') }}", ojson::object(), opt) ==
+          "15 Jan 2026, Thursday");
     opt.date = "2026-13-40";
     CHECK_THROWS_AS(render("x", ojson::object(), opt), jinja::Error);
   }
@@ -354,13 +381,19 @@ TEST_SUITE("jinja") {
     for (const char* snippet : kSnippets) {
       ojson extra = vars;
       extra.erase("messages");
-      cases.push_back({{"template", snippet}, {"messages", vars["messages"]}, {"tools", nullptr},
-                       {"add_generation_prompt", true}, {"bos_token", "<s>"}, {"eos_token", "</s>"},
-                       {"date", "2026-01-15"}, {"extra", extra}});
+      cases.push_back({{"template", snippet},
+                       {"messages", vars["messages"]},
+                       {"tools", nullptr},
+                       {"add_generation_prompt", true},
+                       {"bos_token", "<s>"},
+                       {"eos_token", "</s>"},
+                       {"date", "2026-01-15"},
+                       {"extra", extra}});
     }
     const ojson results = run_oracle(cases);
     size_t same = 0;
-    for (size_t i = 0; i < cases.size(); ++i) same += agrees(cases[i]["template"].get<std::string>(), cases[i], results[i]);
+    for (size_t i = 0; i < cases.size(); ++i)
+      same += agrees(cases[i]["template"].get<std::string>(), cases[i], results[i]);
     MESSAGE(same << " of " << cases.size() << " snippets agree");
     CHECK(same == cases.size());
   }

@@ -26,8 +26,10 @@ constexpr const char* kHelp =
     "  --template-file PATH     or: a Jinja template file\n"
     "  --bos-token S            the text bos_token stands for (default: the model's, or empty)\n"
     "  --eos-token S            the text eos_token stands for (default: the model's, or empty)\n"
-    "  --messages PATH          JSON: a list of {\"role\", \"content\", ...} messages, or an object\n"
-    "                           with \"messages\", optional \"tools\" and other template variables\n"
+    "  --messages PATH          JSON: a list of {\"role\", \"content\", ...} messages, or an "
+    "object\n"
+    "                           with \"messages\", optional \"tools\" and other template "
+    "variables\n"
     "                           (e.g. \"enable_thinking\": false)\n"
     "  --tools PATH             JSON list of tool (function) schemas\n"
     "  --add-generation-prompt  end with the opening of the assistant's turn\n"
@@ -60,8 +62,9 @@ TemplateSource load_template(const cli::Args& args) {
       throw InvalidArgument("'" + path + "' has no tokenizer.chat_template");
     src.text = vocab.chat_template;
     auto token = [&](int32_t id) {
-      return id >= 0 && static_cast<size_t>(id) < vocab.tokens.size() ? vocab.tokens[static_cast<size_t>(id)]
-                                                                    : std::string();
+      return id >= 0 && static_cast<size_t>(id) < vocab.tokens.size()
+                 ? vocab.tokens[static_cast<size_t>(id)]
+                 : std::string();
     };
     src.bos = token(vocab.bos_id);
     src.eos = token(vocab.eos_id);
@@ -77,14 +80,18 @@ text::jinja::ChatInputs load_inputs(const cli::Args& args) {
   nlohmann::ordered_json m = read_json(args.str("messages", ""));
   if (m.is_object()) {
     for (auto& [k, v] : m.items()) {
-      if (k == "messages") in.messages = v;
-      else if (k == "tools") in.tools = v;
-      else in.extra[k] = v;
+      if (k == "messages")
+        in.messages = v;
+      else if (k == "tools")
+        in.tools = v;
+      else
+        in.extra[k] = v;
     }
   } else {
     in.messages = std::move(m);
   }
-  if (!in.messages.is_array()) throw InvalidArgument("--messages must hold a JSON list of messages");
+  if (!in.messages.is_array())
+    throw InvalidArgument("--messages must hold a JSON list of messages");
   if (args.has("tools")) in.tools = read_json(args.str("tools", ""));
   if (!in.tools.is_null() && !in.tools.is_array())
     throw InvalidArgument("tools must be a JSON list");
@@ -95,8 +102,9 @@ text::jinja::ChatInputs load_inputs(const cli::Args& args) {
 }  // namespace
 
 int cmd_template(const std::vector<std::string>& argv) {
-  const cli::Args args(argv, {"add-generation-prompt", "help"},
-                       {"model", "template-file", "bos-token", "eos-token", "messages", "tools", "date"});
+  const cli::Args args(
+      argv, {"add-generation-prompt", "help"},
+      {"model", "template-file", "bos-token", "eos-token", "messages", "tools", "date"});
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;

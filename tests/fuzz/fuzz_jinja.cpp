@@ -22,9 +22,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const jinja::Template t(source, opt.limits);
     jinja::ChatInputs chat;
-    chat.messages = nlohmann::ordered_json::array(
-        {{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", content}},
-         {{"role", "assistant"}, {"content", "Hello."}, {"tool_calls", nlohmann::ordered_json::array()}}});
+    chat.messages =
+        nlohmann::ordered_json::array({{{"role", "system"}, {"content", "Be brief."}},
+                                       {{"role", "user"}, {"content", content}},
+                                       {{"role", "assistant"},
+                                        {"content", "Hello."},
+                                        {"tool_calls", nlohmann::ordered_json::array()}}});
     chat.add_generation_prompt = true;
     chat.bos_token = "<s>";
     chat.eos_token = "</s>";

@@ -14,21 +14,21 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
   enum class Kind {
-    literal,   // value
-    name,      // name
-    list,      // kids
-    tuple,     // kids
-    dict,      // kids: key, value, key, value, ...
-    attr,      // kids[0].name
-    item,      // kids[0][kids[1]]
-    slice,     // kids[0][kids[1]:kids[2]:kids[3]] (null kids where omitted)
-    call,      // kids[0](kids[1..], kwargs)
-    filter,    // name(kids[0], kids[1..], kwargs); kids[0] null in filter blocks: the body text
-    test,      // kids[0] is name(kids[1..], kwargs)
-    unary,     // name in {"-", "+", "not"} kids[0]
-    binary,    // kids[0] name kids[1]; name in + - * / // % ** ~ and or in "not in"
-    compare,   // kids[0] ops[0] kids[1] ops[1] kids[2] ... (chained)
-    cond,      // kids[1] if kids[0] else kids[2] (kids[2] null: undefined)
+    literal,  // value
+    name,     // name
+    list,     // kids
+    tuple,    // kids
+    dict,     // kids: key, value, key, value, ...
+    attr,     // kids[0].name
+    item,     // kids[0][kids[1]]
+    slice,    // kids[0][kids[1]:kids[2]:kids[3]] (null kids where omitted)
+    call,     // kids[0](kids[1..], kwargs)
+    filter,   // name(kids[0], kids[1..], kwargs); kids[0] null in filter blocks: the body text
+    test,     // kids[0] is name(kids[1..], kwargs)
+    unary,    // name in {"-", "+", "not"} kids[0]
+    binary,   // kids[0] name kids[1]; name in + - * / // % ** ~ and or in "not in"
+    compare,  // kids[0] ops[0] kids[1] ops[1] kids[2] ... (chained)
+    cond,     // kids[1] if kids[0] else kids[2] (kids[2] null: undefined)
   };
   Kind kind;
   int line = 0;
@@ -60,7 +60,7 @@ struct Node {
     filter_block,  // {% filter f %}body{% endfilter %}: expr is the filter chain
     break_,
     continue_,
-    scope,         // {% generation %}body{% endgeneration %} and similar transparent blocks
+    scope,  // {% generation %}body{% endgeneration %} and similar transparent blocks
   };
   Kind kind;
   int line = 0;

@@ -36,8 +36,8 @@ bool affix(const std::string& s, const Value& arg, bool prefix) {
   for (const auto& o : options) {
     if (!o.is_string()) throw Error("startswith/endswith first arg must be str or a tuple of str");
     const std::string& a = o.str();
-    if (a.size() <= s.size() &&
-        (prefix ? s.compare(0, a.size(), a) == 0 : s.compare(s.size() - a.size(), a.size(), a) == 0))
+    if (a.size() <= s.size() && (prefix ? s.compare(0, a.size(), a) == 0
+                                        : s.compare(s.size() - a.size(), a.size(), a) == 0))
       return true;
   }
   return false;
@@ -55,8 +55,10 @@ std::string str_format(const std::string& f, Args& a) {
   size_t auto_index = 0;
   for (size_t i = 0; i < f.size(); ++i) {
     if (f[i] == '}') {
-      if (i + 1 < f.size() && f[i + 1] == '}') ++i;
-      else throw Error("Single '}' encountered in format string");
+      if (i + 1 < f.size() && f[i + 1] == '}')
+        ++i;
+      else
+        throw Error("Single '}' encountered in format string");
       out += '}';
       continue;
     }
@@ -78,12 +80,15 @@ std::string str_format(const std::string& f, Args& a) {
       conv = field.back();
       field.resize(field.size() - 2);
     }
-    if (field.find(':') != std::string::npos) throw Error("format specs in str.format are not supported");
+    if (field.find(':') != std::string::npos)
+      throw Error("format specs in str.format are not supported");
     Value v;
-    if (field.empty()) v = a.take(auto_index++, "\x01");
+    if (field.empty())
+      v = a.take(auto_index++, "\x01");
     else if (std::all_of(field.begin(), field.end(), [](char c) { return c >= '0' && c <= '9'; }))
       v = a.take(static_cast<size_t>(std::atoi(field.c_str())), "\x01");
-    else v = a.take(SIZE_MAX, field);
+    else
+      v = a.take(SIZE_MAX, field);
     if (v.is_undefined()) throw Error("missing argument for format field '" + field + "'");
     out += conv == 'r' ? repr(v) : to_str(v);
   }
@@ -94,7 +99,8 @@ std::string str_format(const std::string& f, Args& a) {
 
 Value str_method(const std::string& s, const std::string& name, Args& a) {
   if (name == "strip" || name == "lstrip" || name == "rstrip")
-    return Value(py_strip(s, opt_str(a.take(0, "chars"), "chars"), name != "rstrip", name != "lstrip"));
+    return Value(
+        py_strip(s, opt_str(a.take(0, "chars"), "chars"), name != "rstrip", name != "lstrip"));
   if (name == "split" || name == "rsplit") {
     const Value sep = a.take(0, "sep");
     const long max = opt_long(a.take(1, "maxsplit"), -1);
@@ -103,7 +109,8 @@ Value str_method(const std::string& s, const std::string& name, Args& a) {
     return str_list(name == "split" ? py_split(s, sp, max) : py_rsplit(s, sp, max));
   }
   if (name == "splitlines") return str_list(py_splitlines(s, truthy(a.take(0, "keepends"))));
-  if (name == "startswith" || name == "endswith") return Value(affix(s, a.take(0, "prefix"), name == "startswith"));
+  if (name == "startswith" || name == "endswith")
+    return Value(affix(s, a.take(0, "prefix"), name == "startswith"));
   if (name == "upper") return Value(py_upper(s));
   if (name == "lower") return Value(py_lower(s));
   if (name == "title") return Value(py_title(s));
@@ -119,31 +126,39 @@ Value str_method(const std::string& s, const std::string& name, Args& a) {
     if (name == "count") {
       if (sub.str().empty()) return Value(static_cast<int64_t>(utf8_decode(s).size() + 1));
       int64_t n = 0;
-      for (size_t p = s.find(sub.str()); p != std::string::npos; p = s.find(sub.str(), p + sub.str().size())) ++n;
+      for (size_t p = s.find(sub.str()); p != std::string::npos;
+           p = s.find(sub.str(), p + sub.str().size()))
+        ++n;
       return Value(n);
     }
     const size_t at = name[0] == 'r' ? s.rfind(sub.str()) : s.find(sub.str());
-    if (at == std::string::npos && (name == "index" || name == "rindex")) throw Error("substring not found");
-    return Value(at == std::string::npos ? int64_t{-1}
-                                         : static_cast<int64_t>(utf8_decode(s.substr(0, at)).size()));
+    if (at == std::string::npos && (name == "index" || name == "rindex"))
+      throw Error("substring not found");
+    return Value(at == std::string::npos
+                     ? int64_t{-1}
+                     : static_cast<int64_t>(utf8_decode(s.substr(0, at)).size()));
   }
   if (name == "join") {
     std::string out;
     bool first = true;
     for (const auto& v : iterate(a.take(0, "iterable"))) {
-      if (!v.is_string()) throw Error("sequence item: expected str instance, " + type_name(v) + " found");
+      if (!v.is_string())
+        throw Error("sequence item: expected str instance, " + type_name(v) + " found");
       if (!first) out += s;
       out += v.str();
       first = false;
     }
     return Value(std::move(out));
   }
-  if (name == "isdigit") return Value(all_chars(s, [](char32_t c) { return c >= '0' && c <= '9'; }));
+  if (name == "isdigit")
+    return Value(all_chars(s, [](char32_t c) { return c >= '0' && c <= '9'; }));
   if (name == "isspace") return Value(all_chars(s, py_isspace));
   if (name == "isalpha")
     return Value(all_chars(s, [](char32_t c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }));
   if (name == "isalnum")
-    return Value(all_chars(s, [](char32_t c) { return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9'); }));
+    return Value(all_chars(s, [](char32_t c) {
+      return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9');
+    }));
   if (name == "format") return Value(str_format(s, a));
   if (name == "islower") return Value(py_lower(s) == s && py_upper(s) != s);
   if (name == "isupper") return Value(py_upper(s) == s && py_lower(s) != s);
@@ -159,13 +174,18 @@ Value dict_method(const Value& d, const std::string& name, Args& a) {
   }
   std::vector<Value> out;
   for (const auto& [k, v] : d.dict().items) {
-    if (name == "items") out.push_back(make_list({Value(k), v}, true));
-    else if (name == "keys") out.emplace_back(k);
-    else out.push_back(v);
+    if (name == "items")
+      out.push_back(make_list({Value(k), v}, true));
+    else if (name == "keys")
+      out.emplace_back(k);
+    else
+      out.push_back(v);
   }
   Value view = make_list(std::move(out));
   std::const_pointer_cast<ListData>(std::get<ListPtr>(view.v))->view =
-      name == "items" ? "dict_items" : name == "keys" ? "dict_keys" : "dict_values";
+      name == "items"  ? "dict_items"
+      : name == "keys" ? "dict_keys"
+                       : "dict_values";
   return view;
 }
 
@@ -192,10 +212,11 @@ bool is_one_of(const std::string& name, std::initializer_list<const char*> names
 Value bound_method(const Value& obj, const std::string& name) {
   std::function<Value(Args&)> fn;
   if (obj.is_string() &&
-      is_one_of(name, {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",
-                       "endswith", "upper", "lower", "title", "capitalize", "replace", "find",
-                       "rfind", "index", "rindex", "count", "join", "isdigit", "isspace",
-                       "isalpha", "isalnum", "islower", "isupper", "format"})) {
+      is_one_of(name, {"strip",      "lstrip",   "rstrip",  "split",   "rsplit",  "splitlines",
+                       "startswith", "endswith", "upper",   "lower",   "title",   "capitalize",
+                       "replace",    "find",     "rfind",   "index",   "rindex",  "count",
+                       "join",       "isdigit",  "isspace", "isalpha", "isalnum", "islower",
+                       "isupper",    "format"})) {
     fn = [s = obj.str(), name, markup = obj.markup](Args& a) {
       Value r = str_method(s, name, a);
       a.expect_done(name);
@@ -215,11 +236,13 @@ Value bound_method(const Value& obj, const std::string& name) {
       a.expect_done(name);
       return r;
     };
-  } else if ((obj.is_dict() && is_one_of(name, {"pop", "popitem", "setdefault", "update", "clear"})) ||
+  } else if ((obj.is_dict() &&
+              is_one_of(name, {"pop", "popitem", "setdefault", "update", "clear"})) ||
              (obj.is_list() && is_one_of(name, {"append", "extend", "insert", "pop", "remove",
                                                 "reverse", "sort", "clear"}))) {
     // The immutable sandbox refuses to change lists and dicts.
-    const std::string msg = "access to attribute '" + name + "' of '" + type_name(obj) + "' object is unsafe.";
+    const std::string msg =
+        "access to attribute '" + name + "' of '" + type_name(obj) + "' object is unsafe.";
     fn = [msg](Args&) -> Value { throw Error(msg); };
   } else {
     return Value(Undefined{});
@@ -247,20 +270,25 @@ void Renderer::install_globals() {
                  for (const auto& [k, v] : a.kw) d.set(k, v);
                  return make_dict(std::move(d));
                }));
-  globals_.set("range", make_function("range", [](Args& a) {
-                 if (a.pos.empty() || a.pos.size() > 3 || !a.kw.empty()) throw Error("range() takes 1 to 3 integers");
-                 int64_t v[3] = {0, 0, 1};
-                 for (size_t i = 0; i < a.pos.size(); ++i) {
-                   if (!a.pos[i].is_int() && !a.pos[i].is_bool()) throw Error("range() takes integers");
-                   v[a.pos.size() == 1 ? 1 : i] = static_cast<int64_t>(as_double(a.pos[i]));
-                 }
-                 if (v[2] == 0) throw Error("range() arg 3 must not be zero");
-                 const double n = std::max(0.0, std::ceil((static_cast<double>(v[1]) - static_cast<double>(v[0])) / static_cast<double>(v[2])));
-                 if (n > 100000) throw Error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
-                 std::vector<Value> items;
-                 for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) items.emplace_back(v[0] + i * v[2]);
-                 return make_list(std::move(items));
-               }));
+  globals_.set(
+      "range", make_function("range", [](Args& a) {
+        if (a.pos.empty() || a.pos.size() > 3 || !a.kw.empty())
+          throw Error("range() takes 1 to 3 integers");
+        int64_t v[3] = {0, 0, 1};
+        for (size_t i = 0; i < a.pos.size(); ++i) {
+          if (!a.pos[i].is_int() && !a.pos[i].is_bool()) throw Error("range() takes integers");
+          v[a.pos.size() == 1 ? 1 : i] = static_cast<int64_t>(as_double(a.pos[i]));
+        }
+        if (v[2] == 0) throw Error("range() arg 3 must not be zero");
+        const double n =
+            std::max(0.0, std::ceil((static_cast<double>(v[1]) - static_cast<double>(v[0])) /
+                                    static_cast<double>(v[2])));
+        if (n > 100000)
+          throw Error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+        std::vector<Value> items;
+        for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) items.emplace_back(v[0] + i * v[2]);
+        return make_list(std::move(items));
+      }));
   globals_.set("strftime_now", make_function("strftime_now", [this](Args& a) {
                  const Value f = a.take(0, "format");
                  if (!f.is_string()) throw Error("strftime() argument 1 must be str");
@@ -304,7 +332,8 @@ bool call_test(Renderer& r, const std::string& name, const Value& v, Args& a) {
   if (name == "ge" || name == ">=") return less(arg, v) || equal(v, arg);
   if (name == "in") return contains(arg, v);
   if (name == "sameas") {
-    if (v.is_none() || v.is_bool() || v.is_undefined()) return equal(v, arg) && v.v.index() == arg.v.index();
+    if (v.is_none() || v.is_bool() || v.is_undefined())
+      return equal(v, arg) && v.v.index() == arg.v.index();
     return v.is_namespace() && equal(v, arg);
   }
   if (name == "escaped") return false;
@@ -312,11 +341,13 @@ bool call_test(Renderer& r, const std::string& name, const Value& v, Args& a) {
 }
 
 bool known_test(const std::string& name) {
-  return is_one_of(name, {"defined", "undefined", "none", "boolean", "true", "false", "integer",
-                          "float", "number", "string", "mapping", "iterable", "sequence",
-                          "callable", "lower", "upper", "odd", "even", "divisibleby", "eq",
-                          "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt",
-                          "greaterthan", ">", "ge", ">=", "in", "sameas", "escaped"});
+  return is_one_of(name, {"defined",     "undefined", "none",    "boolean", "true",    "false",
+                          "integer",     "float",     "number",  "string",  "mapping", "iterable",
+                          "sequence",    "callable",  "lower",   "upper",   "odd",     "even",
+                          "divisibleby", "eq",        "equalto", "==",      "ne",      "!=",
+                          "lt",          "lessthan",  "<",       "le",      "<=",      "gt",
+                          "greaterthan", ">",         "ge",      ">=",      "in",      "sameas",
+                          "escaped"});
 }
 
 }  // namespace sinkstream::text::jinja

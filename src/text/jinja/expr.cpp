@@ -11,7 +11,9 @@
 namespace sinkstream::text::jinja {
 namespace {
 
-bool int_like(const Value& v) { return v.is_int() || v.is_bool(); }
+bool int_like(const Value& v) {
+  return v.is_int() || v.is_bool();
+}
 int64_t to_int(const Value& v) {
   return v.is_bool() ? (std::get<bool>(v.v) ? 1 : 0) : std::get<int64_t>(v.v);
 }
@@ -24,9 +26,12 @@ int64_t to_int(const Value& v) {
 Value int_op(const std::string& op, int64_t x, int64_t y) {
   int64_t r = 0;
   bool overflow = false;
-  if (op == "+") overflow = __builtin_add_overflow(x, y, &r);
-  else if (op == "-") overflow = __builtin_sub_overflow(x, y, &r);
-  else if (op == "*") overflow = __builtin_mul_overflow(x, y, &r);
+  if (op == "+")
+    overflow = __builtin_add_overflow(x, y, &r);
+  else if (op == "-")
+    overflow = __builtin_sub_overflow(x, y, &r);
+  else if (op == "*")
+    overflow = __builtin_mul_overflow(x, y, &r);
   else if (op == "//" || op == "%") {
     if (y == 0) throw Error("integer division or modulo by zero");
     if (x == INT64_MIN && y == -1) throw Error("integer overflow");
@@ -113,13 +118,18 @@ Value arith(Renderer& r, const std::string& op, const Value& a, const Value& b) 
   if (op == "*" && (b.is_string() || b.is_list()) && int_like(a)) return repeat(r, b, to_int(a));
   if (op == "%" && a.is_string()) {
     if (!a.markup) return Value(percent_format(a.str(), b));
-    auto escape = [](const Value& x) { return x.is_string() && !x.markup ? make_markup(html_escape(x.str())) : x; };
+    auto escape = [](const Value& x) {
+      return x.is_string() && !x.markup ? make_markup(html_escape(x.str())) : x;
+    };
     std::vector<Value> args;
     if (b.is_list() && b.list().tuple)
       for (const auto& x : b.list().items) args.push_back(escape(x));
-    return make_markup(percent_format(a.str(), args.empty() && !(b.is_list() && b.list().tuple) ? escape(b) : make_list(std::move(args), true)));
+    return make_markup(percent_format(a.str(), args.empty() && !(b.is_list() && b.list().tuple)
+                                                   ? escape(b)
+                                                   : make_list(std::move(args), true)));
   }
-  if (op == "+" && a.is_string()) throw Error("can only concatenate str (not \"" + type_name(b) + "\") to str");
+  if (op == "+" && a.is_string())
+    throw Error("can only concatenate str (not \"" + type_name(b) + "\") to str");
   unsupported(op, a, b);
 }
 
@@ -187,7 +197,8 @@ Value get_item(const Value& obj, const Value& key) {
 namespace {
 
 // Python's PySlice_AdjustIndices: the positions a slice visits.
-std::vector<size_t> slice_positions(size_t len, const Value& start, const Value& stop, const Value& step) {
+std::vector<size_t> slice_positions(size_t len, const Value& start, const Value& stop,
+                                    const Value& step) {
   auto num = [](const Value& v, int64_t fallback) {
     if (v.is_none() || v.is_undefined()) return fallback;
     if (!int_like(v)) throw Error("slice indices must be integers or None");
@@ -198,8 +209,10 @@ std::vector<size_t> slice_positions(size_t len, const Value& start, const Value&
   auto adjust = [&](const Value& v, int64_t fallback) {
     int64_t x = num(v, fallback);
     if (v.is_none() || v.is_undefined()) return x;
-    if (x < 0) x = std::max<int64_t>(x + n, st < 0 ? -1 : 0);
-    else if (x >= n) x = st < 0 ? n - 1 : n;
+    if (x < 0)
+      x = std::max<int64_t>(x + n, st < 0 ? -1 : 0);
+    else if (x >= n)
+      x = st < 0 ? n - 1 : n;
     return x;
   };
   const int64_t b = adjust(start, st < 0 ? n - 1 : 0), e = adjust(stop, st < 0 ? -1 : n);
@@ -252,8 +265,10 @@ std::vector<Value> iterate(const Value& v) {
 Value Renderer::eval(const Expr& e) {
   step();
   switch (e.kind) {
-    case Expr::Kind::literal: return e.value;
-    case Expr::Kind::name: return lookup(e.name);
+    case Expr::Kind::literal:
+      return e.value;
+    case Expr::Kind::name:
+      return lookup(e.name);
     case Expr::Kind::list:
     case Expr::Kind::tuple: {
       std::vector<Value> items;
@@ -279,9 +294,12 @@ Value Renderer::eval(const Expr& e) {
       if (o.is_undefined()) undefined_error(o);
       return get_item(o, eval(*e.kids[1]));
     }
-    case Expr::Kind::slice: return eval_slice(e);
-    case Expr::Kind::call: return eval_call(e);
-    case Expr::Kind::filter: return eval_filter(e);
+    case Expr::Kind::slice:
+      return eval_slice(e);
+    case Expr::Kind::call:
+      return eval_call(e);
+    case Expr::Kind::filter:
+      return eval_filter(e);
     case Expr::Kind::test: {
       const Value v = eval(*e.kids[0]);
       Args a = eval_args(e, 1);
@@ -298,12 +316,15 @@ Value Renderer::eval(const Expr& e) {
       if (v.is_float()) return Value(-std::get<double>(v.v));
       return int_op("-", 0, to_int(v));
     }
-    case Expr::Kind::binary: return eval_binary(e);
-    case Expr::Kind::compare: return eval_compare(e);
+    case Expr::Kind::binary:
+      return eval_binary(e);
+    case Expr::Kind::compare:
+      return eval_compare(e);
     case Expr::Kind::cond:
       if (truthy(eval(*e.kids[0]))) return eval(*e.kids[1]);
       if (e.kids[2]) return eval(*e.kids[2]);
-      return Value(Undefined{"the inline if-expression evaluated to false and no else section was defined"});
+      return Value(
+          Undefined{"the inline if-expression evaluated to false and no else section was defined"});
   }
   throw Error("unknown expression");
 }
@@ -330,14 +351,22 @@ Value Renderer::eval_compare(const Expr& e) {
     Value right = eval(*e.kids[i + 1]);
     const std::string& op = e.ops[i];
     bool ok;
-    if (op == "==") ok = equal(left, right);
-    else if (op == "!=") ok = !equal(left, right);
-    else if (op == "<") ok = less(left, right);
-    else if (op == ">") ok = less(right, left);
-    else if (op == "<=") ok = less(left, right) || equal(left, right);
-    else if (op == ">=") ok = less(right, left) || equal(left, right);
-    else if (op == "in") ok = contains(right, left);
-    else ok = !contains(right, left);
+    if (op == "==")
+      ok = equal(left, right);
+    else if (op == "!=")
+      ok = !equal(left, right);
+    else if (op == "<")
+      ok = less(left, right);
+    else if (op == ">")
+      ok = less(right, left);
+    else if (op == "<=")
+      ok = less(left, right) || equal(left, right);
+    else if (op == ">=")
+      ok = less(right, left) || equal(left, right);
+    else if (op == "in")
+      ok = contains(right, left);
+    else
+      ok = !contains(right, left);
     if (!ok) return Value(false);
     left = std::move(right);
   }
@@ -382,12 +411,14 @@ Value Renderer::eval_slice(const Expr& e) {
   const Value o = eval(*e.kids[0]);
   Value b[3];
   for (int i = 0; i < 3; ++i)
-    b[i] = e.kids[static_cast<size_t>(i) + 1] ? eval(*e.kids[static_cast<size_t>(i) + 1]) : Value(None{});
+    b[i] = e.kids[static_cast<size_t>(i) + 1] ? eval(*e.kids[static_cast<size_t>(i) + 1])
+                                              : Value(None{});
   return slice(*this, o, b[0], b[1], b[2]);
 }
 
 std::string percent_format(const std::string& fmt, const Value& args) {
-  std::vector<Value> vals = args.is_list() && args.list().tuple ? args.list().items : std::vector<Value>{args};
+  std::vector<Value> vals =
+      args.is_list() && args.list().tuple ? args.list().items : std::vector<Value>{args};
   size_t next = 0;
   std::string out;
   for (size_t i = 0; i < fmt.size(); ++i) {
@@ -397,7 +428,8 @@ std::string percent_format(const std::string& fmt, const Value& args) {
     }
     size_t j = i + 1;
     while (j < fmt.size() && std::string_view("-+ 0#").find(fmt[j]) != std::string_view::npos) ++j;
-    while (j < fmt.size() && (std::isdigit(static_cast<unsigned char>(fmt[j])) || fmt[j] == '.')) ++j;
+    while (j < fmt.size() && (std::isdigit(static_cast<unsigned char>(fmt[j])) || fmt[j] == '.'))
+      ++j;
     if (j >= fmt.size()) throw Error("incomplete format");
     const char conv = fmt[j];
     const std::string spec = fmt.substr(i, j - i);
@@ -414,18 +446,21 @@ std::string percent_format(const std::string& fmt, const Value& args) {
       std::u32string u = utf8_decode(conv == 's' ? to_str(v) : repr(v));
       size_t k = 1;
       bool left = false;
-      for (; k < spec.size() && std::string_view("-+ 0#").find(spec[k]) != std::string_view::npos; ++k)
+      for (; k < spec.size() && std::string_view("-+ 0#").find(spec[k]) != std::string_view::npos;
+           ++k)
         left |= spec[k] == '-';
       const size_t width = static_cast<size_t>(std::atoi(spec.c_str() + k));
       const size_t dot = spec.find('.');
-      if (dot != std::string::npos) u.resize(std::min(u.size(), static_cast<size_t>(std::atoi(spec.c_str() + dot + 1))));
+      if (dot != std::string::npos)
+        u.resize(std::min(u.size(), static_cast<size_t>(std::atoi(spec.c_str() + dot + 1))));
       const std::string pad(width > u.size() ? width - u.size() : 0, ' ');
       out += left ? utf8_encode(u) + pad : pad + utf8_encode(u);
     } else if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
       const auto n = static_cast<long long>(v.is_float() ? std::trunc(as_double(v)) : as_double(v));
       std::snprintf(buf, sizeof buf, (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), n);
       out += buf;
-    } else if (conv == 'f' || conv == 'F' || conv == 'e' || conv == 'E' || conv == 'g' || conv == 'G') {
+    } else if (conv == 'f' || conv == 'F' || conv == 'e' || conv == 'E' || conv == 'g' ||
+               conv == 'G') {
       std::snprintf(buf, sizeof buf, (spec + conv).c_str(), as_double(v));
       out += buf;
     } else {

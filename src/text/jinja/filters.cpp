@@ -22,8 +22,10 @@ Value attr_path(const Value& obj, const Value& path) {
   Value v = obj;
   for (const auto& part : py_split(to_str(path), &dot, -1)) {
     if (v.is_undefined()) return v;
-    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    v = get_item(v, digits ? Value(static_cast<int64_t>(std::strtoll(part.c_str(), nullptr, 10))) : Value(part));
+    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
+    v = get_item(v, digits ? Value(static_cast<int64_t>(std::strtoll(part.c_str(), nullptr, 10)))
+                           : Value(part));
   }
   return v;
 }
@@ -66,8 +68,12 @@ Value do_indent(const Value& v, Args& a) {
   const bool first = truthy(a.take(1, "first", Value(false)));
   const bool blank = truthy(a.take(2, "blank", Value(false)));
   std::string ind;
-  if (width.is_string()) ind = width.str();
-  else ind.assign(static_cast<size_t>(std::clamp<int64_t>(static_cast<int64_t>(as_double(width)), 0, 4096)), ' ');
+  if (width.is_string())
+    ind = width.str();
+  else
+    ind.assign(
+        static_cast<size_t>(std::clamp<int64_t>(static_cast<int64_t>(as_double(width)), 0, 4096)),
+        ' ');
   const std::vector<std::string> lines = py_splitlines(to_str(v) + "\n");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -161,7 +167,8 @@ Value do_unique(const Value& v, Args& a) {
   for (const auto& item : iterate(v)) {
     const Value k = fold(attribute.is_none() ? item : attr_path(item, attribute), cs);
     if (k.is_list() || k.is_dict()) throw Error("unhashable type: '" + type_name(k) + "'");
-    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equal(s, k); })) continue;
+    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equal(s, k); }))
+      continue;
     seen.push_back(k);
     out.push_back(item);
   }
@@ -222,9 +229,12 @@ Value do_tojson(const Value& v, Args& a) {
 }
 
 Value first_or_last(const Value& v, bool first) {
-  if (!first && v.is_list() && v.list().generator) throw Error("'generator' object is not reversible");
+  if (!first && v.is_list() && v.list().generator)
+    throw Error("'generator' object is not reversible");
   const std::vector<Value> items = iterate(v);
-  if (items.empty()) return Value(Undefined{first ? "No first item, sequence was empty." : "No last item, sequence was empty."});
+  if (items.empty())
+    return Value(Undefined{first ? "No first item, sequence was empty."
+                                 : "No last item, sequence was empty."});
   return first ? items.front() : items.back();
 }
 
@@ -233,7 +243,9 @@ Value do_round(const Value& v, Args& a) {
   const std::string method = to_str(a.take(1, "method", Value("common")));
   if (v.is_int() && method == "common") return v;
   const double scale = std::pow(10.0, static_cast<double>(precision)), d = as_double(v) * scale;
-  const double r = method == "ceil" ? std::ceil(d) : method == "floor" ? std::floor(d) : std::nearbyint(d);
+  const double r = method == "ceil"    ? std::ceil(d)
+                   : method == "floor" ? std::floor(d)
+                                       : std::nearbyint(d);
   return Value(r / scale);
 }
 
@@ -272,7 +284,8 @@ Value text_filter(const std::string& name, const Value& v, Args& a) {
   if (name == "escape" || name == "e" || name == "forceescape")
     return v.markup && name != "forceescape" ? v : make_markup(html_escape(s));
   if (name == "center") {
-    const auto w = static_cast<size_t>(std::clamp<int64_t>(static_cast<int64_t>(as_double(a.take(0, "width", Value(80)))), 0, 1 << 20));
+    const auto w = static_cast<size_t>(std::clamp<int64_t>(
+        static_cast<int64_t>(as_double(a.take(0, "width", Value(80)))), 0, 1 << 20));
     const size_t n = utf8_decode(s).size();
     if (w <= n) return Value(s);
     const size_t left = (w - n) / 2 + ((w - n) & n & 1);
@@ -282,7 +295,8 @@ Value text_filter(const std::string& name, const Value& v, Args& a) {
 }
 
 // Filters over sequences and mappings; nullopt when `name` is none of them.
-std::optional<Value> sequence_filter(Renderer& r, const std::string& name, const Value& v, Args& a) {
+std::optional<Value> sequence_filter(Renderer& r, const std::string& name, const Value& v,
+                                     Args& a) {
   Value out;
   if (name == "list") {
     out = make_list(iterate(v));
@@ -352,8 +366,10 @@ Value call_filter(Renderer& r, const std::string& name, Value v, Args& a) {
   } else if (name == "float") {
     out = do_float(v, a);
   } else if (name == "abs") {
-    if (v.is_int()) out = std::get<int64_t>(v.v) < 0 ? arith(r, "-", Value(0), v) : v;
-    else out = Value(std::fabs(as_double(v)));
+    if (v.is_int())
+      out = std::get<int64_t>(v.v) < 0 ? arith(r, "-", Value(0), v) : v;
+    else
+      out = Value(std::fabs(as_double(v)));
   } else if (name == "round") {
     out = do_round(v, a);
   } else if (name == "attr") {
@@ -362,7 +378,8 @@ Value call_filter(Renderer& r, const std::string& name, Value v, Args& a) {
   } else if (name == "sum") {
     const Value attribute = a.take(0, "attribute", Value(None{}));
     out = a.take(1, "start", Value(0));
-    for (const auto& x : iterate(v)) out = arith(r, "+", out, attribute.is_none() ? x : attr_path(x, attribute));
+    for (const auto& x : iterate(v))
+      out = arith(r, "+", out, attribute.is_none() ? x : attr_path(x, attribute));
   } else if (name == "min" || name == "max") {
     const bool cs = truthy(a.take(0, "case_sensitive", Value(false)));
     const Value attribute = a.take(1, "attribute", Value(None{}));
@@ -383,11 +400,12 @@ Value call_filter(Renderer& r, const std::string& name, Value v, Args& a) {
 
 bool known_filter(const std::string& name) {
   static const char* names[] = {
-      "trim", "upper", "lower", "capitalize", "title", "replace", "escape", "e", "forceescape",
-      "center", "format", "default", "d", "length", "count", "string", "safe", "list", "join",
-      "first", "last", "reverse", "indent", "tojson", "items", "dictsort", "sort", "unique", "map",
-      "select", "reject", "selectattr", "rejectattr", "int", "float", "abs", "round", "attr",
-      "sum", "min", "max"};
+      "trim",    "upper",       "lower",  "capitalize", "title",      "replace", "escape",
+      "e",       "forceescape", "center", "format",     "default",    "d",       "length",
+      "count",   "string",      "safe",   "list",       "join",       "first",   "last",
+      "reverse", "indent",      "tojson", "items",      "dictsort",   "sort",    "unique",
+      "map",     "select",      "reject", "selectattr", "rejectattr", "int",     "float",
+      "abs",     "round",       "attr",   "sum",        "min",        "max"};
   return std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 

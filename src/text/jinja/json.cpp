@@ -20,13 +20,27 @@ void dump_string(std::string& out, const std::string& s) {
   out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -55,7 +69,9 @@ void dump(std::string& out, const Value& v, const JsonStyle& st, size_t level) {
     out += std::to_string(std::get<int64_t>(v.v));
   } else if (v.is_float()) {
     const double d = std::get<double>(v.v);
-    out += std::isnan(d) ? "NaN" : std::isinf(d) ? (d < 0 ? "-Infinity" : "Infinity") : float_repr(d);
+    out += std::isnan(d)   ? "NaN"
+           : std::isinf(d) ? (d < 0 ? "-Infinity" : "Infinity")
+                           : float_repr(d);
   } else if (v.is_string()) {
     dump_string(out, v.str());
   } else if (v.is_list() && !v.list().generator && !v.list().view) {
@@ -80,7 +96,8 @@ void dump(std::string& out, const Value& v, const JsonStyle& st, size_t level) {
       return;
     }
     if (st.sort_keys)
-      std::stable_sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      std::stable_sort(items.begin(), items.end(),
+                       [](auto* a, auto* b) { return a->first < b->first; });
     out += '{';
     for (size_t i = 0; i < items.size(); ++i) {
       if (i) out += st.item_sep;
@@ -106,7 +123,9 @@ std::string to_json(const Value& v, const Value& indent, const Value& separators
     if (indent.is_string()) {
       st.indent = indent.str();
     } else if (indent.is_int() || indent.is_bool()) {
-      st.indent.assign(static_cast<size_t>(std::clamp<int64_t>(static_cast<int64_t>(as_double(indent)), 0, 256)), ' ');
+      st.indent.assign(
+          static_cast<size_t>(std::clamp<int64_t>(static_cast<int64_t>(as_double(indent)), 0, 256)),
+          ' ');
     } else {
       throw Error("tojson indent must be an int or a str");
     }

@@ -25,13 +25,23 @@ std::string normalize_newlines(std::string_view src) {
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || is_digit(c);
+}
 
 // Python's whitespace test on a run of UTF-8 text (text.rstrip() and \s).
-std::string rstrip_py(const std::string& s) { return py_strip(s, nullptr, false, true); }
+std::string rstrip_py(const std::string& s) {
+  return py_strip(s, nullptr, false, true);
+}
 bool all_py_space(std::string_view s) {
   if (s.empty()) return false;
   for (char32_t c : utf8_decode(s))
@@ -93,7 +103,8 @@ std::vector<Token> Lexer::run() {
       break;
     }
     const char kind = s_[at + 1];
-    const char sign = at + 2 < s_.size() && (s_[at + 2] == '-' || s_[at + 2] == '+') ? s_[at + 2] : 0;
+    const char sign =
+        at + 2 < s_.size() && (s_[at + 2] == '-' || s_[at + 2] == '+') ? s_[at + 2] : 0;
     text_before(at, kind, sign);
     advance(at + 2 + (sign ? 1 : 0));
     if (kind == '#') {
@@ -164,8 +175,9 @@ bool Lexer::tag_end(char kind) {
 void Lexer::tag(char kind) {
   std::vector<char> stack;  // open brackets: the closing delimiter does not count inside them
   for (;;) {
-    if (pos_ >= s_.size()) fail(kind == '{' ? "unexpected end of template, expected '}}'"
-                                            : "unexpected end of template, expected '%}'");
+    if (pos_ >= s_.size())
+      fail(kind == '{' ? "unexpected end of template, expected '}}'"
+                       : "unexpected end of template, expected '%}'");
     if (stack.empty() && tag_end(kind)) return;
     const char c = s_[pos_];
     if (is_space(c)) {
@@ -187,7 +199,8 @@ void Lexer::tag(char kind) {
 
 void Lexer::number() {
   auto digits = [&](size_t p) {  // digits with single underscores between them
-    while (p < s_.size() && (is_digit(s_[p]) || (s_[p] == '_' && p + 1 < s_.size() && is_digit(s_[p + 1]))))
+    while (p < s_.size() &&
+           (is_digit(s_[p]) || (s_[p] == '_' && p + 1 < s_.size() && is_digit(s_[p + 1]))))
       ++p;
     return p;
   };
@@ -223,7 +236,9 @@ void Lexer::string_literal() {
     char32_t cp = 0;
     for (size_t k = 0; k < n; ++k) {
       const char h = s_[p + k];
-      const int d = is_digit(h) ? h - '0' : (h | 32) >= 'a' && (h | 32) <= 'f' ? (h | 32) - 'a' + 10 : -1;
+      const int d = is_digit(h)                          ? h - '0'
+                    : (h | 32) >= 'a' && (h | 32) <= 'f' ? (h | 32) - 'a' + 10
+                                                         : -1;
       if (d < 0) fail("bad \\x, \\u or \\U escape in a string");
       cp = cp * 16 + static_cast<char32_t>(d);
     }
@@ -294,6 +309,8 @@ void Lexer::op(std::vector<char>& stack) {
 
 }  // namespace
 
-std::vector<Token> lex(std::string_view source) { return Lexer(normalize_newlines(source)).run(); }
+std::vector<Token> lex(std::string_view source) {
+  return Lexer(normalize_newlines(source)).run();
+}
 
 }  // namespace sinkstream::text::jinja

@@ -10,7 +10,19 @@
 
 namespace sinkstream::text::jinja {
 
-enum class Tok { text, var_begin, var_end, block_begin, block_end, name, string, integer, real, op, eof };
+enum class Tok {
+  text,
+  var_begin,
+  var_end,
+  block_begin,
+  block_end,
+  name,
+  string,
+  integer,
+  real,
+  op,
+  eof
+};
 
 struct Token {
   Tok type;

@@ -246,7 +246,8 @@ ExprPtr Parser::parse_subscript(ExprPtr node) {
     if (cur().type != Tok::integer) fail("expected a name or number after '.', got " + describe());
     auto it = make(Expr::Kind::item, line);
     it->kids.push_back(std::move(node));
-    it->kids.push_back(literal(Value(static_cast<int64_t>(std::strtoll(cur().value.c_str(), nullptr, 10))), line));
+    it->kids.push_back(
+        literal(Value(static_cast<int64_t>(std::strtoll(cur().value.c_str(), nullptr, 10))), line));
     next();
     return it;
   }
@@ -368,6 +369,5 @@ ExprPtr Parser::parse_test(ExprPtr node) {
   n->kids.push_back(std::move(t));
   return n;
 }
-
 
 }  // namespace sinkstream::text::jinja::detail

@@ -70,7 +70,8 @@ NodePtr Parser::statement() {
     n->body = subparse({"endgeneration"});
     finish("endgeneration");
   } else {
-    throw SyntaxError("line " + std::to_string(line) + ": unknown or unsupported tag '" + tag + "'");
+    throw SyntaxError("line " + std::to_string(line) + ": unknown or unsupported tag '" + tag +
+                      "'");
   }
   return n;
 }
@@ -179,7 +180,6 @@ NodePtr Parser::parse_macro(int line) {
   finish("endmacro");
   return n;
 }
-
 
 }  // namespace detail
 

@@ -24,7 +24,6 @@ inline ExprPtr literal(Value v, int line) {
   return e;
 }
 
-
 class Parser {
  public:
   Parser(std::vector<Token> toks, int max_depth) : t_(std::move(toks)), max_depth_(max_depth) {}
@@ -56,11 +55,16 @@ class Parser {
   }
   std::string describe() const {
     switch (cur().type) {
-      case Tok::eof: return "end of template";
-      case Tok::block_end: return "end of statement block";
-      case Tok::var_end: return "end of print statement";
-      case Tok::text: return "template text";
-      default: return "'" + cur().value + "'";
+      case Tok::eof:
+        return "end of template";
+      case Tok::block_end:
+        return "end of statement block";
+      case Tok::var_end:
+        return "end of print statement";
+      case Tok::text:
+        return "template text";
+      default:
+        return "'" + cur().value + "'";
     }
   }
   void expect_op(const char* o) {

@@ -67,8 +67,8 @@ size_t utf8_length(std::string_view s) {
 
 bool py_isspace(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 bool py_is_linebreak(char32_t c) {
@@ -150,15 +150,15 @@ std::vector<std::string> py_splitlines(std::string_view s, bool keepends) {
     if (!py_is_linebreak(u[i])) continue;
     size_t end = i;
     if (u[i] == '\r' && i + 1 < u.size() && u[i + 1] == '\n') ++i;
-    out.push_back(utf8_encode(std::u32string_view(u).substr(start, (keepends ? i + 1 : end) - start)));
+    out.push_back(
+        utf8_encode(std::u32string_view(u).substr(start, (keepends ? i + 1 : end) - start)));
     start = i + 1;
   }
   if (start < u.size()) out.push_back(utf8_encode(std::u32string_view(u).substr(start)));
   return out;
 }
 
-std::string py_replace(std::string_view s, std::string_view from, std::string_view to,
-                       long count) {
+std::string py_replace(std::string_view s, std::string_view from, std::string_view to, long count) {
   std::string out;
   if (from.empty()) {  // Python inserts `to` between code points and at both ends
     const std::u32string u = utf8_decode(s);
@@ -200,15 +200,19 @@ char32_t to_lower(char32_t c) {
   if (c >= 0x100 && c <= 0x17F && !(c & 1) && c != 0x130 && c != 0x138) return c + 1;
   return c;
 }
-bool is_cased(char32_t c) { return to_upper(c) != c || to_lower(c) != c; }
+bool is_cased(char32_t c) {
+  return to_upper(c) != c || to_lower(c) != c;
+}
 
 }  // namespace
 
 std::string py_upper(std::string_view s) {
   std::u32string out;
   for (char32_t c : utf8_decode(s)) {
-    if (c == 0xDF) out += U"SS";  // the one Latin-1 letter whose upper case is two letters
-    else out.push_back(to_upper(c));
+    if (c == 0xDF)
+      out += U"SS";  // the one Latin-1 letter whose upper case is two letters
+    else
+      out.push_back(to_upper(c));
   }
   return utf8_encode(out);
 }
@@ -267,7 +271,11 @@ std::string py_repr(std::string_view s) {
       utf8_append(out, c);
     } else {
       const unsigned v = static_cast<unsigned>(c);
-      std::snprintf(buf, sizeof buf, v < 0x100 ? "\\x%02x" : v < 0x10000 ? "\\u%04x" : "\\U%08x", v);
+      std::snprintf(buf, sizeof buf,
+                    v < 0x100     ? "\\x%02x"
+                    : v < 0x10000 ? "\\u%04x"
+                                  : "\\U%08x",
+                    v);
       out += buf;
     }
   }

@@ -21,8 +21,7 @@ std::string py_strip(std::string_view s, const std::string* chars, bool left, bo
 std::vector<std::string> py_split(std::string_view s, const std::string* sep, long maxsplit);
 std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, long maxsplit);
 std::vector<std::string> py_splitlines(std::string_view s, bool keepends = false);
-std::string py_replace(std::string_view s, std::string_view from, std::string_view to,
-                       long count);
+std::string py_replace(std::string_view s, std::string_view from, std::string_view to, long count);
 std::string py_upper(std::string_view s);
 std::string py_lower(std::string_view s);
 std::string py_title(std::string_view s);       // str.title()

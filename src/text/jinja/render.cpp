@@ -115,23 +115,34 @@ Value Renderer::apply_chain(const Expr* chain, Value text) {
 Renderer::Flow Renderer::exec_node(const Node& n, std::string& out) {
   step();
   switch (n.kind) {
-    case Node::Kind::text: append(out, n.text); break;
-    case Node::Kind::output: append(out, to_str(eval(*n.expr))); break;
+    case Node::Kind::text:
+      append(out, n.text);
+      break;
+    case Node::Kind::output:
+      append(out, to_str(eval(*n.expr)));
+      break;
     case Node::Kind::if_:
       for (const auto& [cond, body] : n.branches)
         if (truthy(eval(*cond))) return exec(body, out);
       return exec(n.else_body, out);
-    case Node::Kind::for_: return exec_for(n, out);
-    case Node::Kind::set: exec_set(n, eval(*n.expr)); break;
+    case Node::Kind::for_:
+      return exec_for(n, out);
+    case Node::Kind::set:
+      exec_set(n, eval(*n.expr));
+      break;
     case Node::Kind::set_block:
       exec_set(n, apply_chain(n.expr.get(), Value(capture(n.body))));
       break;
-    case Node::Kind::macro: assign(n.text, make_macro(n)); break;
+    case Node::Kind::macro:
+      assign(n.text, make_macro(n));
+      break;
     case Node::Kind::filter_block:
       append(out, to_str(apply_chain(n.expr.get(), Value(capture(n.body)))));
       break;
-    case Node::Kind::break_: return Flow::brk;
-    case Node::Kind::continue_: return Flow::cont;
+    case Node::Kind::break_:
+      return Flow::brk;
+    case Node::Kind::continue_:
+      return Flow::cont;
     case Node::Kind::scope: {  // a CallBlock in transformers: assignments inside stay inside
       frames_.push_back(Frame{});
       Flow f;
@@ -152,15 +163,17 @@ namespace {
 
 // Binds `targets` to `v`, unpacking it when there are several.
 void bind_targets(const std::vector<std::string>& targets, const Value& v,
-          const std::function<void(const std::string&, Value)>& set) {
+                  const std::function<void(const std::string&, Value)>& set) {
   if (targets.size() == 1) {
     set(targets[0], v);
     return;
   }
   if (v.is_undefined()) undefined_error(v);
   std::vector<Value> items;
-  if (v.is_list() || v.is_string() || v.is_dict()) items = iterate(v);
-  else throw Error("cannot unpack non-iterable " + type_name(v) + " object");
+  if (v.is_list() || v.is_string() || v.is_dict())
+    items = iterate(v);
+  else
+    throw Error("cannot unpack non-iterable " + type_name(v) + " object");
   if (items.size() != targets.size())
     throw Error("cannot unpack " + std::to_string(items.size()) + " values into " +
                 std::to_string(targets.size()) + " names");
@@ -170,9 +183,11 @@ void bind_targets(const std::vector<std::string>& targets, const Value& v,
 DictData loop_object(const std::vector<Value>& items, size_t i) {
   const auto n = static_cast<int64_t>(items.size()), k = static_cast<int64_t>(i);
   DictData d;
-  d.items = {{"index", Value(k + 1)},       {"index0", Value(k)},     {"revindex", Value(n - k)},
-             {"revindex0", Value(n - k - 1)}, {"first", Value(k == 0)}, {"last", Value(k == n - 1)},
-             {"length", Value(n)},           {"depth", Value(1)},      {"depth0", Value(0)}};
+  d.items = {{"index", Value(k + 1)},    {"index0", Value(k)},
+             {"revindex", Value(n - k)}, {"revindex0", Value(n - k - 1)},
+             {"first", Value(k == 0)},   {"last", Value(k == n - 1)},
+             {"length", Value(n)},       {"depth", Value(1)},
+             {"depth0", Value(0)}};
   if (i > 0) d.items.emplace_back("previtem", items[i - 1]);
   if (i + 1 < items.size()) d.items.emplace_back("nextitem", items[i + 1]);
   const auto at = static_cast<size_t>(k);
@@ -257,7 +272,9 @@ Value Renderer::call_macro(const Node& n, Args& args) {
                        : Value(Undefined{"parameter '" + p.name + "' was not provided"});
       assign(p.name, std::move(v));
     }
-    std::vector<Value> extra(args.pos.begin() + static_cast<std::ptrdiff_t>(std::min(args.pos.size(), n.params.size())), args.pos.end());
+    std::vector<Value> extra(
+        args.pos.begin() + static_cast<std::ptrdiff_t>(std::min(args.pos.size(), n.params.size())),
+        args.pos.end());
     assign("varargs", make_list(std::move(extra), true));
     DictData kw;
     for (auto& [k, v] : args.kw) kw.set(k, v);
@@ -275,16 +292,21 @@ Value Renderer::call_macro(const Node& n, Args& args) {
 
 Value from_json(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return Value(None{});
-    case nlohmann::ordered_json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return Value(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::null:
+      return Value(None{});
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Value(j.get<int64_t>());
     case nlohmann::ordered_json::value_t::number_unsigned: {
       const auto u = j.get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(u));
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::ordered_json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value(j.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       std::vector<Value> items;
       for (const auto& x : j) items.push_back(from_json(x));
@@ -295,7 +317,8 @@ Value from_json(const nlohmann::ordered_json& j) {
       for (const auto& [k, v] : j.items()) d.set(k, from_json(v));
       return make_dict(std::move(d));
     }
-    default: throw Error("unsupported JSON value");
+    default:
+      throw Error("unsupported JSON value");
   }
 }
 

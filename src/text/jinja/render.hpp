@@ -74,7 +74,8 @@ Value arith(Renderer& r, const std::string& op, const Value& a, const Value& b);
 bool contains(const Value& container, const Value& item);
 Value get_attr(const Value& obj, const std::string& name);
 Value get_item(const Value& obj, const Value& key);
-Value slice(Renderer& r, const Value& obj, const Value& start, const Value& stop, const Value& step);
+Value slice(Renderer& r, const Value& obj, const Value& start, const Value& stop,
+            const Value& step);
 std::vector<Value> iterate(const Value& v);  // what `for` walks: list items, dict keys, characters
 // Python's str % args (%s %r %d %i %f %x %%).
 std::string percent_format(const std::string& fmt, const Value& args);

@@ -57,6 +57,8 @@ void check_body(const Body& body, bool soft, bool in_loop) {
 
 }  // namespace
 
-void validate(const Body& body) { check_body(body, false, false); }
+void validate(const Body& body) {
+  check_body(body, false, false);
+}
 
 }  // namespace sinkstream::text::jinja

@@ -70,7 +70,9 @@ RecursionGuard::RecursionGuard() {
     throw Error("value nested too deeply");
   }
 }
-RecursionGuard::~RecursionGuard() { --recursion; }
+RecursionGuard::~RecursionGuard() {
+  --recursion;
+}
 
 Value make_list(std::vector<Value> items, bool tuple) {
   auto l = std::make_shared<ListData>();
@@ -97,12 +99,23 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -136,8 +149,8 @@ bool truthy(const Value& v) {
 }
 
 std::string type_name(const Value& v) {
-  static const char* names[] = {"Undefined", "NoneType", "bool",      "int",     "float",
-                                "str",       "list",     "dict",      "Namespace", "function"};
+  static const char* names[] = {"Undefined", "NoneType", "bool", "int",       "float",
+                                "str",       "list",     "dict", "Namespace", "function"};
   if (v.is_list() && v.list().tuple) return "tuple";
   if (v.is_list() && v.list().generator) return "generator";
   if (v.is_list() && v.list().view) return v.list().view;
@@ -234,7 +247,9 @@ double as_double(const Value& v) {
 
 namespace {
 
-bool int_like(const Value& v) { return v.is_int() || v.is_bool(); }
+bool int_like(const Value& v) {
+  return v.is_int() || v.is_bool();
+}
 int64_t as_int(const Value& v) {
   return v.is_bool() ? (std::get<bool>(v.v) ? 1 : 0) : std::get<int64_t>(v.v);
 }
@@ -287,8 +302,8 @@ bool less(const Value& a, const Value& b) {
   }
   if (a.is_undefined()) undefined_error(a);
   if (b.is_undefined()) undefined_error(b);
-  throw Error("'<' not supported between instances of '" + type_name(a) + "' and '" +
-              type_name(b) + "'");
+  throw Error("'<' not supported between instances of '" + type_name(a) + "' and '" + type_name(b) +
+              "'");
 }
 
 void undefined_error(const Value& v) {

@@ -34,8 +34,8 @@ class RaisedError : public Error {
 struct Value;
 struct ListData {
   std::vector<Value> items;
-  bool tuple = false;      // prints as (a, b) instead of [a, b]
-  bool generator = false;  // what select/map/... return: always true, no len(), no [i]
+  bool tuple = false;          // prints as (a, b) instead of [a, b]
+  bool generator = false;      // what select/map/... return: always true, no len(), no [i]
   const char* view = nullptr;  // "dict_items", "dict_keys", "dict_values": print as such, no [i]
   uint32_t depth = 1;  // nesting, bounded so that printing and freeing cannot overflow the stack
 };
