@@ -281,7 +281,84 @@ c'.splitlines() }})J",
     R"J({% set x = [1,2] %}{% set y = x + [3] %}{{ y }}{{ x|list + (3,)|list }})J",
     R"J({{ '{}-{}'.format(1, 2) }})J",
     R"J({# comment #}a{#- trimmed -#}   b)J",
-    R"J({% if n > 2 %}big{% elif n > 1 %}mid{% else %}small{% endif %}{% if n < 0 %}neg{% elif n == 3 %}three{% endif %})J"};
+    R"J({% if n > 2 %}big{% elif n > 1 %}mid{% else %}small{% endif %}{% if n < 0 %}neg{% elif n == 3 %}three{% endif %})J",
+    R"J(  {# c #}
+after
+  {#- c2 #}
+  x {# c3 -#}
+  y)J",
+    R"J(\t{% if true %}\ttab
+\t{% endif %}
+)J",
+    R"J({{ '}}' }}|{% set q = '%}' %}{{ q }}|{{ {'a': {'b': 1}} }}|{{ '{%' }}|{ {x} }|{)J",
+    R"J({%- for i in [1,2] -%}
+  {{ i }}
+{%- endfor %}
+end)J",
+    R"J({% for i in [1,2] +%}
+{{ i }}
+{% endfor %})J",
+    R"J(  {%+ if true +%}
+  keep
+  {%- endif %})J",
+    R"J(a {{- ' b ' -}} c {{ 'd' }}
+
+  {{- 'e' }})J",
+    R"J({% if true %}x{% endif %}
+{% if false %}y{% endif %}
+z
+)J",
+    R"J(line\r
+with\r
+crlf {% if true %}\r
+  yes\r
+{% endif %}\r
+end)J",
+    R"J({% set x %}
+  a
+  {% if true %}
+  b
+  {% endif %}
+{% endset %}[{{ x }}])J",
+    R"J({% macro m() -%}
+  body
+{%- endmacro %}[{{ m() }}])J",
+    R"J({{ "multi
+line" }}{{ 'tab\there' }}{{ "esc \\ \" \x41 \u00e9 \101" }})J",
+    R"J({% if 1 %}{% elif 2 %}{% else %}{% endif %}ok)J",
+    R"J({{ 1 }}{# {{ 2 }} #}{{ 3 }})J",
+    R"J({{ x if x is not none else 'dflt' }}{{ (1 if true else 2) + 1 }}{{ 'a' if false }}|)J",
+    R"J({{ [1,2,3][1:] }}{{ [1,2,3][:-1] }}{{ 'abc'[1] }}{{ 'abc'[-1:] }}{{ [][0] is defined }})J",
+    R"J({{ l|join }}{{ l|join('-') }}{{ [none, 1]|join(',') }}{{ messages|map(attribute='role')|list }}{{ messages|map(attribute='nope', default='zz')|list }})J",
+    R"J({{ 'x'|default }}{{ false|default('f', true) }}{{ 0|default(5) }})J",
+    R"J({{ {'a': 1, 'b': 2}|items|list }}{{ {'a': 1}|list }}{{ 'ab'|list }}{{ messages[0].keys()|list }})J",
+    R"J({{ d.c.z|tojson }}{{ d|tojson(separators=(',', ':')) }}{{ d|tojson(indent='\t') }}{{ 'é'|tojson(ensure_ascii=true) }}{{ "😀"|tojson(true) }})J",
+    R"J({{ 42|string + 'x' }}{{ 4.0|int }}{{ '0x1A'|int }}{{ '1e3'|int }}{{ true|int }}{{ none|int }}{{ '3.0'|float }}{{ 'nan'|float }}{{ 2|float }})J",
+    R"J({{ -3|abs }}{{ 2.567|round(2) }}{{ 2.5|round(0, 'floor') }}{{ 7|round }}{{ 1.5|round }}{{ 0.5|round }})J",
+    R"J({{ l|select('odd')|list }}{{ l|reject('odd')|list }}{{ l|select('gt', 1)|list }}{{ l|select('in', [1,3])|list }})J",
+    R"J({{ ['b','a','B']|sort }}{{ ['b','a','B']|sort(case_sensitive=true) }}{{ ['b','a','B']|unique|list }}{{ ['b','a','B']|unique(case_sensitive=true)|list }})J",
+    R"J({{ [{'a': 2}, {'a': 1}]|sort(attribute='a')|map(attribute='a')|join }}{{ [{'a': 'x'}, {'a': 'y'}]|selectattr('a', 'eq', 'y')|list }})J",
+    R"J({% set a = [1] %}{% set b = a %}{{ a is sameas b }}{{ none is sameas none }}{{ 1 is sameas 1 }})J",
+    R"J({{ 'Hello World'.lower().split(' ')|join('_') }}{{ '  a  b  '.split(' ') }}{{ 'a b'.split(none, 0) }}{{ ''.split() }}{{ ''.split(',') }})J",
+    R"J({{ 'x'.center(5) }})J",
+    R"J({{ '%s and %r' % ('a', 'b') }}{{ '%d%%' % 50 }}{{ '%05.1f' % 3.14159 }}{{ '%x' % 255 }}{{ '%s' % none }}{{ '%s' % [1] }})J",
+    R"J({{ 10 // 3 }}{{ 10 % 3 }}{{ -10 // 3 }}{{ 10.5 // 3 }}{{ 2 ** 0.5 }}{{ 3 * 'ab' }}{{ 1 + 2 * 3 - 4 / 2 }}{{ (1 + 2) * 3 }}{{ 2 ** 3 ** 2 }}{{ -2 ** 2 }})J",
+    R"J({{ 1 == 1 == 1 }}{{ 1 < 2 < 3 }}{{ 3 > 2 > 2 }}{{ 'a' in 'abc' in 'xabcx' }}{{ not 1 in [1] }}{{ 1 not in [2] }})J",
+    R"J({{ true + 1 }}{{ true and false or true }}{{ none ~ '' }}{{ [1] ~ 'x' }}{{ 1 ~ 2 }})J",
+    R"J({% for k in d %}{{ k }}{% endfor %}{% for k, v in d.items() if v is number %}{{ k }}={{ v }}{% endfor %}{% for c in 'hé' %}[{{ c }}]{% endfor %})J",
+    R"J({% for i in range(3) %}{% for j in range(2) %}{{ loop.index }}{{ loop.depth }}{% endfor %}{{ loop.index }}|{% endfor %})J",
+    R"J({% for m in messages %}{{ loop.previtem is defined }}{{ loop.nextitem is defined }}{{ loop.revindex0 }}{% endfor %})J",
+    R"J({% set ns = namespace(items=[]) %}{% for i in range(3) %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }})J",
+    R"J({% macro f(a, b) %}{{ a }}|{{ b }}|{{ varargs }}|{{ kwargs }}{% endmacro %}{{ f(1) }}{{ f(1, 2, 3) }}{{ f(1, c=4) }})J",
+    R"J({% macro outer() %}{% macro inner() %}in{% endmacro %}{{ inner() }}out{% endmacro %}{{ outer() }})J",
+    R"J({{ undefined_fn() }})J",
+    R"J({{ messages.0.role }}{{ messages[0]['role']|upper }}{{ messages|first|attr('keys') is defined }})J",
+    R"J({{ (messages|last).content }}{{ messages[-1]['content'][:2] }}{{ messages|length > 0 and messages[0].role == 'user' }})J",
+    R"J({%- if messages[0]['role'] == 'system' -%}{%- set sys = messages[0]['content'] -%}{%- else -%}{%- set sys = 'none' -%}{%- endif -%}{{ sys }})J",
+    R"J({{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }})J",
+    R"J({{ 'abc' is string and 'abc' is not mapping }}{{ [] is iterable }}{{ 5 is iterable }}{{ '' is sequence }}{{ {} is mapping }}{{ x is none }}{{ zz is undefined }})J",
+    R"J({{ "a" < "B" }}{{ [1] == [1] }}{{ (1,) == [1] }}{{ {'a':1} == {'a':1} }}{{ 1.0 == 1 }}{{ 'a' != 'b' }})J",
+    R"J({{ "\u00e9"|upper }}{{ "ÉCOLE"|lower }}{{ "straße"|upper }}{{ "hello world"|capitalize }}{{ "HELLO"|title }}{{ "o'neil mc-don"|title }})J"};
 
 ojson snippet_variables() {
   return ojson::parse(

@@ -160,6 +160,10 @@ Value str_method(const std::string& s, const std::string& name, Args& a) {
       return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9');
     }));
   if (name == "format") return Value(str_format(s, a));
+  if (name == "center") {
+    const long width = std::clamp<long>(opt_long(a.take(0, "width"), 0), 0, 1 << 20);
+    return Value(py_center(s, static_cast<size_t>(width)));
+  }
   if (name == "islower") return Value(py_lower(s) == s && py_upper(s) != s);
   if (name == "isupper") return Value(py_upper(s) == s && py_lower(s) != s);
   throw Error("'str' object has no attribute '" + name + "'");
@@ -201,6 +205,17 @@ Value list_method(const Value& l, const std::string& name, Args& a) {
   return Value(n);
 }
 
+// Python's `is`: identity for containers; None, booleans and small ints are singletons.
+bool same_object(const Value& a, const Value& b) {
+  if (a.v.index() != b.v.index()) return false;
+  if (a.is_list()) return std::get<ListPtr>(a.v) == std::get<ListPtr>(b.v);
+  if (a.is_dict()) return std::get<DictPtr>(a.v) == std::get<DictPtr>(b.v);
+  if (a.is_int())
+    return equal(a, b) && std::get<int64_t>(a.v) >= -5 && std::get<int64_t>(a.v) <= 256;
+  if (a.is_float()) return false;
+  return equal(a, b);
+}
+
 bool is_one_of(const std::string& name, std::initializer_list<const char*> names) {
   for (const char* n : names)
     if (name == n) return true;
@@ -216,7 +231,7 @@ Value bound_method(const Value& obj, const std::string& name) {
                        "startswith", "endswith", "upper",   "lower",   "title",   "capitalize",
                        "replace",    "find",     "rfind",   "index",   "rindex",  "count",
                        "join",       "isdigit",  "isspace", "isalpha", "isalnum", "islower",
-                       "isupper",    "format"})) {
+                       "isupper",    "format",   "center"})) {
     fn = [s = obj.str(), name, markup = obj.markup](Args& a) {
       Value r = str_method(s, name, a);
       a.expect_done(name);
@@ -331,11 +346,7 @@ bool call_test(Renderer& r, const std::string& name, const Value& v, Args& a) {
   if (name == "gt" || name == "greaterthan" || name == ">") return less(arg, v);
   if (name == "ge" || name == ">=") return less(arg, v) || equal(v, arg);
   if (name == "in") return contains(arg, v);
-  if (name == "sameas") {
-    if (v.is_none() || v.is_bool() || v.is_undefined())
-      return equal(v, arg) && v.v.index() == arg.v.index();
-    return v.is_namespace() && equal(v, arg);
-  }
+  if (name == "sameas") return same_object(v, arg);
   if (name == "escaped") return false;
   throw Error("No test named '" + name + "'.");
 }

@@ -190,7 +190,8 @@ Value do_int(const Value& v, Args& a) {
   const long long i = std::strtoll(s.c_str(), &end, 10);
   if (!s.empty() && *end == 0 && errno == 0) return Value(static_cast<int64_t>(i));
   const double d = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != 0 || !std::isfinite(d) || std::fabs(d) > 9.2e18) return fallback;
+  if (!py_float_syntax(s) || *end != 0 || !std::isfinite(d) || std::fabs(d) > 9.2e18)
+    return fallback;
   return Value(static_cast<int64_t>(d));
 }
 
@@ -201,7 +202,7 @@ Value do_float(const Value& v, Args& a) {
   const std::string s = py_strip(v.str(), nullptr, true, true);
   char* end = nullptr;
   const double d = std::strtod(s.c_str(), &end);
-  return s.empty() || *end != 0 ? fallback : Value(d);
+  return !py_float_syntax(s) || *end != 0 ? fallback : Value(d);
 }
 
 Value do_tojson(const Value& v, Args& a) {
@@ -284,12 +285,9 @@ Value text_filter(const std::string& name, const Value& v, Args& a) {
   if (name == "escape" || name == "e" || name == "forceescape")
     return v.markup && name != "forceescape" ? v : make_markup(html_escape(s));
   if (name == "center") {
-    const auto w = static_cast<size_t>(std::clamp<int64_t>(
-        static_cast<int64_t>(as_double(a.take(0, "width", Value(80)))), 0, 1 << 20));
-    const size_t n = utf8_decode(s).size();
-    if (w <= n) return Value(s);
-    const size_t left = (w - n) / 2 + ((w - n) & n & 1);
-    return Value(std::string(left, ' ') + s + std::string(w - n - left, ' '));
+    const Value w = a.take(0, "width", Value(80));
+    return Value(py_center(s, static_cast<size_t>(std::clamp<int64_t>(
+                                  static_cast<int64_t>(as_double(w)), 0, 1 << 20))));
   }
   return Value(Undefined{});
 }

@@ -251,6 +251,32 @@ bool printable(char32_t c) {
 
 }  // namespace
 
+std::string py_center(std::string_view s, size_t width) {
+  const size_t n = utf8_decode(s).size();
+  if (width <= n) return std::string(s);
+  const size_t marg = width - n, left = marg / 2 + (marg & width & 1);
+  return std::string(left, ' ') + std::string(s) + std::string(marg - left, ' ');
+}
+
+bool py_float_syntax(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::string rest;
+  for (size_t k = i; k < s.size(); ++k) rest += static_cast<char>(s[k] | 0x20);
+  if (rest == "inf" || rest == "infinity" || rest == "nan") return true;
+  bool digits = false;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++, digits = true;
+  if (i < s.size() && s[i] == '.') ++i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++, digits = true;
+  if (digits && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  }
+  return digits && i == s.size();
+}
+
 std::string py_repr(std::string_view s) {
   const std::u32string u = utf8_decode(s);
   const bool dq = s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos;

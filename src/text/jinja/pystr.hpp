@@ -27,5 +27,8 @@ std::string py_lower(std::string_view s);
 std::string py_title(std::string_view s);       // str.title()
 std::string py_capitalize(std::string_view s);  // str.capitalize()
 std::string py_repr(std::string_view s);        // repr(str)
+std::string py_center(std::string_view s, size_t width);
+// Whether float(s) accepts s (C's strtod also takes hex and other forms Python refuses).
+bool py_float_syntax(std::string_view s);
 
 }  // namespace sinkstream::text::jinja
