@@ -180,8 +180,9 @@ std::vector<std::pair<std::string, ojson>> conversations() {
   return out;
 }
 
-// Feature snippets: scoping, loop variables, filters, tests, methods, Markup,
-// number formatting, errors. Each must render identically (or fail in both).
+// Feature snippets: scoping, loop variables, macros and call blocks, filters,
+// tests, methods, Markup, number formatting, whitespace control, errors.
+// Each must render identically (or fail in both).
 const char* const kSnippets[] = {
     R"J({% set x = 'outer' %}{% for i in [1,2] %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ x }})J",
     R"J({% macro m() %}{{ y }}{% endmacro %}{% set y = 3 %}{{ m() }})J",
@@ -358,7 +359,13 @@ line" }}{{ 'tab\there' }}{{ "esc \\ \" \x41 \u00e9 \101" }})J",
     R"J({{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }})J",
     R"J({{ 'abc' is string and 'abc' is not mapping }}{{ [] is iterable }}{{ 5 is iterable }}{{ '' is sequence }}{{ {} is mapping }}{{ x is none }}{{ zz is undefined }})J",
     R"J({{ "a" < "B" }}{{ [1] == [1] }}{{ (1,) == [1] }}{{ {'a':1} == {'a':1} }}{{ 1.0 == 1 }}{{ 'a' != 'b' }})J",
-    R"J({{ "\u00e9"|upper }}{{ "ÉCOLE"|lower }}{{ "straße"|upper }}{{ "hello world"|capitalize }}{{ "HELLO"|title }}{{ "o'neil mc-don"|title }})J"};
+    R"J({{ "\u00e9"|upper }}{{ "ÉCOLE"|lower }}{{ "straße"|upper }}{{ "hello world"|capitalize }}{{ "HELLO"|title }}{{ "o'neil mc-don"|title }})J",
+    R"J({% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ n }}{% endcall %})J",
+    R"J({% macro each(items) %}{% for i in items %}{{ caller(i) }};{% endfor %}{% endmacro %}{% set sfx = '!' %}{% call(x) each(l) %}{{ x * 2 }}{{ sfx }}{% endcall %})J",
+    R"J({% for m in messages %}{% macro show() %}[{{ caller() }}]{% endmacro %}{% call show() %}{{ m.role }}{{ loop.index }}{% endcall %}{% endfor %})J",
+    R"J({% macro m() %}{{ caller is defined }}{% endmacro %}{{ m() }}{% call m() %}x{% endcall %})J",
+    R"J({% call nosuch() %}x{% endcall %})J",
+    R"J({% call 1 %}x{% endcall %})J"};
 
 ojson snippet_variables() {
   return ojson::parse(

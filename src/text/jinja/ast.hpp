@@ -57,6 +57,7 @@ struct Node {
     set,           // targets (or ns.attr) = expr
     set_block,     // {% set target | filters %}body{% endset %}: expr is the filter chain or null
     macro,         // name(params) body
+    call_block,    // {% call(params) expr %}body{% endcall %}: expr is the call, body is caller()
     filter_block,  // {% filter f %}body{% endfilter %}: expr is the filter chain
     break_,
     continue_,

@@ -53,6 +53,7 @@ NodePtr Parser::statement() {
   if (tag == "if") return parse_if(line);
   if (tag == "set") return parse_set(line);
   if (tag == "macro") return parse_macro(line);
+  if (tag == "call") return parse_call_block(line);
   auto n = std::make_unique<Node>();
   n->line = line;
   if (tag == "break" || tag == "continue") {
@@ -155,29 +156,47 @@ NodePtr Parser::parse_set(int line) {
   return n;
 }
 
-NodePtr Parser::parse_macro(int line) {
-  auto n = std::make_unique<Node>();
-  n->kind = Node::Kind::macro;
-  n->line = line;
-  n->text = expect_name();
+void Parser::parse_params(Node& n) {
   expect_op("(");
   while (!is_op(")")) {
-    if (!n->params.empty()) expect_op(",");
+    if (!n.params.empty()) expect_op(",");
     if (is_op(")")) break;
     MacroParam p;
     p.name = expect_name();
     if (is_op("=")) {
       next();
       p.fallback = parse_expression();
-    } else if (!n->params.empty() && n->params.back().fallback) {
+    } else if (!n.params.empty() && n.params.back().fallback) {
       fail("non-default argument follows default argument");
     }
-    n->params.push_back(std::move(p));
+    n.params.push_back(std::move(p));
   }
   next();
+}
+
+NodePtr Parser::parse_macro(int line) {
+  auto n = std::make_unique<Node>();
+  n->kind = Node::Kind::macro;
+  n->line = line;
+  n->text = expect_name();
+  parse_params(*n);
   end_block();
   n->body = subparse({"endmacro"});
   finish("endmacro");
+  return n;
+}
+
+NodePtr Parser::parse_call_block(int line) {
+  auto n = std::make_unique<Node>();
+  n->kind = Node::Kind::call_block;
+  n->line = line;
+  n->text = "caller";
+  if (is_op("(")) parse_params(*n);  // the parameters caller() takes
+  n->expr = parse_expression();
+  if (n->expr->kind != Expr::Kind::call) fail("expected a macro call after 'call'");
+  end_block();
+  n->body = subparse({"endcall"});
+  finish("endcall");
   return n;
 }
 

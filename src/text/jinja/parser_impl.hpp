@@ -89,6 +89,8 @@ class Parser {
   NodePtr parse_if(int line);
   NodePtr parse_set(int line);
   NodePtr parse_macro(int line);
+  NodePtr parse_call_block(int line);
+  void parse_params(Node& n);
   void finish(const char* end_name);
 
   ExprPtr parse_tuple(bool with_condexpr = true, bool explicit_parens = false);

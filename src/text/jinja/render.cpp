@@ -68,7 +68,7 @@ Value Renderer::lookup(const std::string& name) const {
   for (size_t i = frames_.size(); i-- > 0;) {
     for (auto it = frames_[i].vars.rbegin(); it != frames_[i].vars.rend(); ++it)
       if (it->first == name) return it->second;
-    if (frames_[i].macro && i > 0) i = 1;  // skip to the top level (frame 0)
+    if (frames_[i].link < i) i = frames_[i].link + 1;  // continue at the linked frame
   }
   if (const Value* g = globals_.find(name)) return *g;
   return Value(Undefined{"'" + name + "' is undefined"});
@@ -135,6 +135,9 @@ Renderer::Flow Renderer::exec_node(const Node& n, std::string& out) {
       break;
     case Node::Kind::macro:
       assign(n.text, make_macro(n));
+      break;
+    case Node::Kind::call_block:
+      append(out, to_str(exec_call_block(n)));
       break;
     case Node::Kind::filter_block:
       append(out, to_str(apply_chain(n.expr.get(), Value(capture(n.body)))));
@@ -251,18 +254,33 @@ void Renderer::exec_set(const Node& n, Value v) {
 
 Value Renderer::make_macro(const Node& n) {
   const Node* node = &n;
-  return make_function(n.text, [this, node](Args& args) { return call_macro(*node, args); });
+  return make_function(n.text, [this, node](Args& args) { return call_macro(*node, args, 0); });
 }
 
-Value Renderer::call_macro(const Node& n, Args& args) {
+Value Renderer::exec_call_block(const Node& n) {
+  const size_t site = frames_.size() - 1;
+  const Node* node = &n;
+  Value caller = make_function("caller", [this, node, site](Args& args) {
+    if (site >= frames_.size()) throw Error("caller() used outside its call block");
+    return call_macro(*node, args, site);
+  });
+  Value fn = eval(*n.expr->kids[0]);
+  Args args = eval_args(*n.expr, 1);
+  args.kw.emplace_back("caller", std::move(caller));
+  return call(fn, args);
+}
+
+Value Renderer::call_macro(const Node& n, Args& args, size_t link) {
   if (++call_depth_ > opt_.limits.max_depth) {
     --call_depth_;
     throw Error("macro calls nested too deeply (more than " +
                 std::to_string(opt_.limits.max_depth) + ")");
   }
-  frames_.push_back(Frame{{}, true});
+  frames_.push_back(Frame{{}, link});
   std::string out;
   try {
+    if (args.has(static_cast<size_t>(-1), "caller"))
+      assign("caller", args.take(static_cast<size_t>(-1), "caller"));
     for (size_t i = 0; i < n.params.size(); ++i) {
       const auto& p = n.params[i];
       const bool given = args.has(i, p.name);

@@ -33,9 +33,12 @@ class Renderer {
 
  private:
   enum class Flow { normal, brk, cont };
+  static constexpr size_t kNoLink = static_cast<size_t>(-1);
   struct Frame {
     std::vector<std::pair<std::string, Value>> vars;
-    bool macro = false;  // lookups go from here straight to the top level
+    // Where lookups continue after this frame: the previous one (kNoLink), the
+    // top level (macros) or the frame of a call block's site (caller()).
+    size_t link = kNoLink;
   };
 
   RenderOptions opt_;
@@ -54,7 +57,9 @@ class Renderer {
   std::string capture(const Body& body);
   Value apply_chain(const Expr* chain, Value text);
   Value make_macro(const Node& n);
-  Value call_macro(const Node& n, Args& args);
+  // Runs a macro's (or a call block's caller's) body in a frame linked to `link`.
+  Value call_macro(const Node& n, Args& args, size_t link);
+  Value exec_call_block(const Node& n);
   void append(std::string& out, const std::string& s) const;
 
   Value lookup(const std::string& name) const;

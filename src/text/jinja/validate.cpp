@@ -38,6 +38,9 @@ void check_body(const Body& body, bool soft, bool in_loop) {
         check_body(n->body, false, true);
         check_body(n->else_body, false, in_loop);
         break;
+      case Node::Kind::call_block:
+        check_expr(*n->expr, soft);
+        [[fallthrough]];
       case Node::Kind::macro:
         for (const auto& p : n->params)
           if (p.fallback) check_expr(*p.fallback, false);
