@@ -355,6 +355,43 @@ TEST_SUITE("cli") {
     CHECK(r.code == 0);
     CHECK(r.out.find("generate") != std::string::npos);
   }
+
+  TEST_CASE("template prints exactly the rendered chat, and a raising template exits non-zero") {
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string tmpl = (dir / "sinkstream-cli-chat.jinja").string(),
+                      msgs = (dir / "sinkstream-cli-messages.json").string(),
+                      bad = (dir / "sinkstream-cli-raise.jinja").string();
+    std::ofstream(tmpl) << "{{ bos_token }}{% for m in messages %}<|{{ m.role }}|>\n{{ m.content | trim }}"
+                           "{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+                           "{{ strftime_now('%Y-%m-%d') }}\n";
+    std::ofstream(msgs) << R"([{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi \u00e9"}])";
+    std::ofstream(bad) << "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}";
+    auto r = run_sh("\"$B\" template --template-file " + tmpl + " --messages " + msgs +
+                    " --add-generation-prompt --bos-token '<s>' --eos-token '</s>' --date 2026-01-15 2>/dev/null");
+    CHECK(r.code == 0);
+    // The template's final newline is dropped (jinja2's keep_trailing_newline is off); nothing is added.
+    CHECK(r.out == "<s><|system|>\nBe brief.</s>\n<|user|>\nHi \xc3\xa9</s>\n<|assistant|>\n2026-01-15");
+    r = run("template --template-file " + bad + " --messages " + msgs);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("System role not supported") != std::string::npos);
+    std::ofstream(bad) << "{% for m in messages %}";
+    r = run("template --template-file " + bad + " --messages " + msgs);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("line 1") != std::string::npos);
+    r = run("template --template-file " + tmpl);
+    CHECK(r.code == 2);
+    CHECK(r.out.find("--messages") != std::string::npos);
+    if (have_fixture("tokenizers/ggml-vocab-phi-3.gguf")) {  // a GGUF's own template, BOS and EOS
+      r = run_sh("\"$B\" template --model " + fixture("tokenizers/ggml-vocab-phi-3.gguf") + " --messages " +
+                 msgs + " --add-generation-prompt 2>/dev/null");
+      CHECK(r.code == 0);
+      CHECK_MESSAGE(r.out.find("<|user|>\nHi \xc3\xa9<|end|>\n<|assistant|>\n") != std::string::npos, r.out);
+      CHECK(r.out.rfind("<s>", 0) == 0);
+    }
+    std::filesystem::remove(tmpl);
+    std::filesystem::remove(msgs);
+    std::filesystem::remove(bad);
+  }
 }
 
 }  // namespace sinkstream::test

@@ -27,6 +27,7 @@ constexpr const char* kUsage =
     "  bench stream       per-token latency and memory over a long stream vs re-computation\n"
     "  tokenize           print the token ids (and pieces) of a text\n"
     "  logits             write the logits of every position (cross-framework checks)\n"
+    "  template           render a chat template (the model's own, or a file) for messages\n"
     "\n"
     "Run `sinkstream <command> --help` for the options of a command;\n"
     "`sinkstream --version` prints the version.\n"
@@ -42,10 +43,12 @@ constexpr const char* kUsage =
     "  SINKSTREAM_INJECT_DEVICE_LOST=N    submission N fails as a lost device (tests)\n"
     "  SINKSTREAM_SUBMIT_TIMEOUT=S        a submission unfinished after S s is a lost device\n"
     "  SINKSTREAM_PIPELINE_STATS=1        print each kernel's driver statistics\n"
-    "  SINKSTREAM_DECODE_UNROLL=U         keys in flight per lane group in decode attention\n";
+    "  SINKSTREAM_DECODE_UNROLL=U         keys in flight per lane group in decode attention\n"
+    "  SINKSTREAM_BATCH_DECODE=0          many streams' decode steps one dispatch per stream\n"
+    "  SINKSTREAM_BUFFER_ADDRESS=0        leave buffer device addresses off\n";
 
 const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
-                                          "devices",  "demo", "bench",    "logits", "tokenize"};
+                                          "devices",  "demo", "bench",    "logits", "tokenize", "template"};
 
 }  // namespace
 
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return sinkstream::app::cmd_bench(args);
     if (cmd == "logits") return sinkstream::app::cmd_logits(args);
     if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
+    if (cmd == "template") return sinkstream::app::cmd_template(args);
     const std::string near = sinkstream::cli::closest(cmd, kCommands);
     std::fprintf(stderr, "sinkstream: unknown command '%s'%s\n\n%s", cmd.c_str(),
                  near.empty() ? "" : ("; did you mean '" + near + "'?").c_str(), kUsage);
