@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -21,6 +22,7 @@
 #include "ref/model_ref.hpp"
 #include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"
+#include "cli_run.hpp"
 
 namespace sinkstream::test {
 namespace {
@@ -160,6 +162,211 @@ TEST_SUITE("scheduler") {
       while (want.size() < js[i].tokens) want.push_back(argmax(reference.forward(want.back())));
       INFO("stream " << i);
       CHECK(got[i] == want);
+    }
+  }
+
+  TEST_CASE("a long prompt is ingested in chunks beside generating streams, which get a token every step") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = upload(fixture("stories260K.bin"));
+    sched::SchedulerConfig sc;
+    sc.max_streams = 4;
+    sc.step_tokens = 16;
+    sched::Scheduler s(m, sc);
+    // Two streams generate while a third ingests 200 tokens (13 chunks of <= 16).
+    std::vector<uint64_t> steps_at_token;  // the step count when stream A got each token
+    const auto a = s.create({4, 60, KvType::f32, 0}), b = s.create({4, 60, KvType::f32, 0});
+    const auto c = s.create({4, 60, KvType::f32, 0});
+    sched::Request ra;
+    ra.prompt = {1, 400};
+    ra.max_tokens = 30;
+    ra.on_token = [&](int32_t) {
+      steps_at_token.push_back(s.counters().steps);
+      return true;
+    };
+    s.submit(a, ra);
+    sched::Request rb;
+    rb.prompt = {1, 300, 301};
+    rb.max_tokens = 30;
+    s.submit(b, rb);
+    s.step();  // both prompts in one step
+    sched::Request rc;
+    for (int i = 0; i < 200; ++i) rc.prompt.push_back(1 + (i * 31) % 500);
+    s.submit(c, rc);
+    s.run();
+    REQUIRE(steps_at_token.size() == 30);
+    for (size_t i = 1; i < steps_at_token.size(); ++i) CHECK(steps_at_token[i] == steps_at_token[i - 1] + 1);
+    CHECK(s.info(c).tokens == 200);
+    CHECK(s.counters().prompt_tokens == 2 + 3 + 200);
+  }
+
+  TEST_CASE("cancel, destroy and reuse; stop tokens and the callback's verdict end a request") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = upload(fixture("stories260K.bin"));
+    sched::SchedulerConfig sc;
+    sc.max_streams = 2;
+    sched::Scheduler s(m, sc);
+    const auto id = s.create({4, 40, KvType::f16, 0});
+    std::vector<sched::Finish> ends;
+    std::vector<int32_t> got;
+    sched::Request r;
+    r.prompt = {1, 403, 407};
+    r.max_tokens = 1000;
+    r.on_token = [&](int32_t t) {
+      got.push_back(t);
+      return got.size() < 5;  // stop after the fifth token
+    };
+    r.on_finish = [&](const sched::Finish& f) { ends.push_back(f); };
+    s.submit(id, r);
+    CHECK_THROWS_AS(s.submit(id, r), InvalidArgument);  // busy
+    s.run();
+    REQUIRE(ends.size() == 1);
+    CHECK(ends[0].reason == sched::FinishReason::callback);
+    CHECK(got.size() == 5);
+    // A stop token: the next generated token of the same text ends the request unseen.
+    const int32_t stop = got.front();
+    got.clear();
+    sched::Request again = r;
+    again.on_token = [&](int32_t t) {
+      got.push_back(t);
+      return true;
+    };
+    s.destroy(id);
+    CHECK_THROWS_AS(s.info(id), InvalidArgument);
+    const auto id2 = s.create({4, 40, KvType::f16, 0});
+    again.stop_tokens = {stop};
+    s.submit(id2, again);
+    s.run();
+    REQUIRE(ends.size() == 2);
+    CHECK(ends[1].reason == sched::FinishReason::stop_token);
+    CHECK(ends[1].stop_token == stop);
+    CHECK(got.empty());
+    // Cancelled between steps.
+    sched::Request long_run = again;
+    long_run.stop_tokens.clear();
+    s.submit(id2, long_run);
+    s.step();
+    s.step();
+    s.cancel(id2);
+    s.run();
+    REQUIRE(ends.size() == 3);
+    CHECK(ends[2].reason == sched::FinishReason::cancelled);
+    CHECK(s.counters().live_streams == 1);
+  }
+
+  TEST_CASE("streams come and go from other threads while a driver thread steps") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = upload(fixture("stories260K.bin"));
+    const uint64_t baseline = gpu().allocated_bytes();
+    sched::SchedulerConfig sc;
+    sc.max_streams = 6;
+    sc.step_tokens = 8;
+    {
+      sched::Scheduler s(m, sc);
+      const uint64_t idle = gpu().allocated_bytes();
+      std::atomic<bool> stop{false};
+      std::thread driver([&] {
+        while (!stop) {
+          if (!s.step()) s.wait_for_work(std::chrono::milliseconds(2));
+        }
+      });
+      std::atomic<int> finished{0}, submitted{0};
+      const auto client = [&](int seed) {
+        std::mt19937 rng(static_cast<uint32_t>(seed));
+        for (int round = 0; round < 4; ++round) {
+          const auto id = s.create({static_cast<uint32_t>(rng() % 4), 20 + static_cast<uint32_t>(rng() % 40), KvType::f16, 0});
+          sched::Request r;
+          r.prompt = {1, static_cast<int32_t>(3 + rng() % 500)};
+          r.max_tokens = 4 + rng() % 12;
+          r.on_finish = [&](const sched::Finish&) { ++finished; };
+          s.submit(id, r);
+          ++submitted;
+          std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 30));
+          if (rng() % 2) s.cancel(id);
+          while (s.info(id).busy) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          s.destroy(id);
+        }
+      };
+      std::vector<std::thread> clients;
+      for (int c = 0; c < 3; ++c) clients.emplace_back(client, c);
+      for (auto& t : clients) t.join();
+      while (s.counters().live_streams > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      stop = true;
+      driver.join();
+      CHECK(finished == submitted);  // every request ended exactly once
+      CHECK(gpu().allocated_bytes() == idle);  // every stream's cache freed
+    }
+    CHECK(gpu().allocated_bytes() == baseline);
+  }
+
+  TEST_CASE("admission control refuses a stream that cannot fit, saying what would") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    const auto file = model::load_model(fixture("stories260K.bin"));
+    sched::SchedulerConfig sc;
+    sc.max_streams = 8;
+    const sched::StreamSettings big{4, 2000, KvType::f32, 0};
+    uint64_t fixed = 0, per = 0;  // the weights and the scheduler; one stream
+    {
+      const uint64_t before = gpu().allocated_bytes();
+      sched::Scheduler probe(std::make_shared<const model::GpuModel>(gpu().context(), *file), sc);
+      fixed = gpu().allocated_bytes() - before;
+      per = probe.stream_bytes(big);
+    }
+    // A device with room for two and a half such streams.
+    GpuOptions o;
+    o.memory_limit = fixed + 2 * per + per / 2;
+    o.pipeline_cache = "off";
+    Gpu limited(o);
+    auto lm = std::make_shared<const model::GpuModel>(limited.context(), *file);
+    sched::Scheduler s(lm, sc);
+    const uint64_t room = o.memory_limit - limited.allocated_bytes();
+    CHECK(s.streams_that_fit(big) == room / per);
+    std::vector<sched::StreamId> ids;
+    for (uint32_t i = 0; i < room / per; ++i) ids.push_back(s.create(big));
+    try {
+      s.create(big);
+      FAIL("the stream past the limit was accepted");
+    } catch (const OutOfDeviceMemory& e) {
+      const std::string msg = e.what();
+      INFO(msg);
+      CHECK(msg.find("no more stream of this size fits") != std::string::npos);
+      CHECK(msg.find("a window of at most") != std::string::npos);
+      CHECK(msg.find("f16 KV halves the cache") != std::string::npos);
+    }
+    s.destroy(ids.back());  // idle: freed at once, and its room is usable again
+    CHECK_NOTHROW(s.create(big));
+  }
+
+  TEST_CASE("generate --prompts: one stream per line, results in input order, each as generate alone") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    const std::string model = fixture("stories260K.gguf");
+    const std::string prompts = temp_path("prompts.txt");
+    {
+      std::ofstream f(prompts);
+      f << "Once upon a time\nThe little dog\n\nLily and Ben\n";
+    }
+    const auto batch = run("generate --model " + model + " --prompts " + prompts +
+                           " --temperature 0 --tokens 24 --window 30 --json 2>/dev/null");
+    REQUIRE(batch.code == 0);
+    std::vector<std::string> lines;
+    for (size_t at = 0; at < batch.out.size();) {
+      const size_t end = batch.out.find('\n', at);
+      lines.push_back(batch.out.substr(at, end - at));
+      at = end + 1;
+    }
+    REQUIRE(lines.size() == 4);
+    const char* texts[] = {"Once upon a time", "The little dog", "", "Lily and Ben"};
+    for (size_t i = 0; i < 4; ++i) {
+      INFO(lines[i]);
+      CHECK(lines[i].find("\"index\":" + std::to_string(i) + ",") != std::string::npos);
+      const auto one = run(std::string("generate --model ") + model + " --prompt '" + texts[i] +
+                           "' --temperature 0 --tokens 24 --window 30 --ids 2>/dev/null");
+      REQUIRE(one.code == 0);
+      std::string ids = one.out.substr(0, one.out.find('\n'));
+      for (char& ch : ids) ch = ch == ' ' ? ',' : ch;
+      CHECK(lines[i].find("\"ids\":[" + ids + "]") != std::string::npos);
     }
   }
 }

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # One device call (see docs/performance.md): the scheduler's `bench batch` on
-# Llama-3.2-1B-shaped random-weight models, F16, Q8_0 and Q4_0, with the
-# single-stream `bench generate` at the same depth as the baseline, and the
-# scheduler's tests on the GPU. Run from the repository root after
-# `source .vkdevice/env.sh`; results go to $OUT (or /tmp/batch-out).
-# TYPES and STREAMS override the defaults.
+# Llama-3.2-1B-shaped random-weight models, with the single-stream
+# `bench generate` at the same depth as the baseline, and an op profile.
+# Run from the repository root after `source .vkdevice/env.sh`; results go to
+# $OUT (or /tmp/batch-out). TYPES, STREAMS and PROFILE override the defaults.
 set -uo pipefail
 OUT="${OUT:-/tmp/batch-out}"
 mkdir -p "$OUT"
@@ -17,9 +16,19 @@ done
 for T in $TYPES; do
   echo "== $T"
   $B bench generate --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --prompt-tokens 512 \
-    --decode-tokens 64 --positions 4200 --json | tee "$OUT/generate-$T.json"
+    --decode-tokens 64 --positions 4200 --json > "$OUT/generate-$T.json"
   $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams "$STREAMS" \
-    --steps 32 --ingest-tokens 4096 | tee "$OUT/batch-$T.txt"
+    --steps 24 --ingest-tokens 4096 --json > "$OUT/batch-$T.json"
+  python3 - "$OUT/generate-$T.json" "$OUT/batch-$T.json" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+print(f"single stream (bench generate @4200): {g['decode_tokens_per_s']:.0f} tok/s, batched greedy {g['decode_batched_tokens_per_s']:.0f}")
+for r in b["rows"]:
+    print(f"{r['streams']:3d} streams{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s  x{r['vs_first']:.2f}  median {r['median_step_ms']:.2f} ms  p99 {r['p99_step_ms']:.2f} ms")
+PY
 done
-(cd build && SINKSTREAM_TEST_VALIDATION=0 SINKSTREAM_CHECK_FINITE=1 ./tests/sinkstream_tests -ts=scheduler) \
-  2>&1 | tail -4 | tee "$OUT/tests.txt"
+for T in ${PROFILE:-}; do
+  $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 --steps 16 \
+    --ingest-tokens 0 --profile 2> "$OUT/profile-$T.txt" >/dev/null
+  grep profile "$OUT/profile-$T.txt" | cut -c1-600
+done
