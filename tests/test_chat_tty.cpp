@@ -15,10 +15,12 @@ namespace sinkstream::test {
 namespace {
 
 // A detached tmux session on a private server socket, so tests never touch the
-// user's own tmux.
+// user's own tmux. Each session gets a socket of its own: a server killed by the
+// previous test may still be exiting on its socket when the next one starts.
 class Tmux {
  public:
-  explicit Tmux(const std::string& command) : socket_("sinkstream-test-" + std::to_string(getpid())) {
+  explicit Tmux(const std::string& command)
+      : socket_("sinkstream-test-" + std::to_string(getpid()) + "-" + std::to_string(++sessions_)) {
     const auto r = run_sh(tmux() + " new-session -d -s chat -x 160 -y 50 '" + command + "'");
     REQUIRE_MESSAGE(r.code == 0, r.out);
   }
@@ -36,6 +38,7 @@ class Tmux {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     return s;
   }
+  static inline int sessions_ = 0;
   std::string wait_for(const std::string& text, size_t times = 1, double seconds = 120) {
     return wait([&](const std::string& s) { return count(s, text) >= times; }, seconds);
   }

@@ -231,7 +231,8 @@ TEST_SUITE("cli_ux") {
     REQUIRE(std::regex_search(r.out, m, std::regex(R"("weight_bytes":([0-9]+))")));
     const uint64_t total = std::stoull(m[1]);
     uint64_t sum = 0;
-    const std::string types = r.out.substr(r.out.find("\"tensor_bytes_by_type\""));
+    const size_t from = r.out.find("\"tensor_bytes_by_type\"");
+    const std::string types = r.out.substr(from, r.out.find('}', from) - from);  // that object alone
     const std::regex number(R"(:([0-9]+))");
     for (std::sregex_iterator it(types.begin(), types.end(), number), end; it != end; ++it)
       sum += std::stoull((*it)[1]);

@@ -14,6 +14,7 @@
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
 #include "model/engine.hpp"
+#include "sched/scheduler.hpp"
 #include "vk/handles.hpp"
 
 namespace sinkstream::test {
@@ -74,6 +75,56 @@ TEST_SUITE("soak") {
     CHECK(checkpoints == total / 10000);
     CHECK(gpu().allocated_bytes() == bytes);
     CHECK(vk::live_objects() == objects);
+  }
+
+  TEST_CASE("10^5 tokens through the scheduler, 8 streams: device bytes = weights + streams x per stream + activations, flat") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    ValidationScope validation;
+    const auto file = model::load_model(fixture("stories260K.gguf"));
+    const uint64_t before = gpu().allocated_bytes();
+    auto m = std::make_shared<const model::GpuModel>(gpu().context(), *file);
+    sched::SchedulerConfig sc;
+    sc.max_streams = 8;
+    sc.step_tokens = 256;
+    sched::Scheduler s(m, sc);
+    const sched::StreamSettings st{4, 60, KvType::f16, 0};
+    std::vector<sched::StreamId> ids;
+    for (int i = 0; i < 8; ++i) ids.push_back(s.create(st));
+    const auto c0 = s.counters();
+    // What the device holds is exactly its parts.
+    CHECK(c0.device_bytes - before == c0.weight_bytes + c0.activation_bytes + 8 * s.stream_bytes(st));
+    MESSAGE("device bytes " << c0.device_bytes - before << " = weights " << c0.weight_bytes << " + 8 streams x "
+                            << s.stream_bytes(st) << " + activations " << c0.activation_bytes);
+    uint64_t state = 99;
+    const auto next_id = [&] {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      return static_cast<int32_t>((state >> 33) % file->hp.vocab);
+    };
+    // Rounds of a 1000-token prompt and 50 generated tokens on every stream, each
+    // request continuing its stream: 8 x 1050 tokens a round.
+    auto objects = vk::live_objects();
+    uint64_t fed = 0;
+    for (int round = 0; fed < 100000; ++round) {
+      for (sched::StreamId id : ids) {
+        sched::Request r;
+        for (int i = 0; i < 1000; ++i) r.prompt.push_back(next_id());
+        r.max_tokens = 50;
+        s.submit(id, std::move(r));
+      }
+      s.run();
+      fed = s.counters().prompt_tokens + s.counters().generated_tokens;
+      if (round == 0) objects = vk::live_objects();  // after the first round's kernels exist
+      CHECK(s.counters().device_bytes == c0.device_bytes);
+      CHECK(vk::live_objects() == objects);
+      for (sched::StreamId id : ids) CHECK(s.info(id).slots_used == 64);
+    }
+    uint64_t tokens = 0, evicted = 0;
+    for (sched::StreamId id : ids) {
+      tokens += s.info(id).tokens;
+      evicted += s.info(id).evicted;
+    }
+    CHECK(evicted == tokens - 8 * 64);
+    MESSAGE(fed << " tokens through 8 streams in " << s.counters().steps << " steps");
   }
 }
 
