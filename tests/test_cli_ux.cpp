@@ -213,9 +213,19 @@ TEST_SUITE("cli_ux") {
     CHECK(r.out.find("/clear   forget the conversation") != std::string::npos);
     CHECK_MESSAGE(r.out.find("unknown command /nope") != std::string::npos, r.out);
     CHECK(r.out.find("tokens streamed") != std::string::npos);
-    r = run_sh("printf '/quit\\n' | \"$B\" chat --model " + model + " --chat-template " +
-               fixture("templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
-    CHECK_MESSAGE(r.out.find("chat format chatml") != std::string::npos, r.out);
+    // A .jinja file is rendered by the Jinja engine: Qwen 2.5's template adds its
+    // default system prompt, which the built-in chatml format does not.
+    const auto streamed = [](const std::string& out) {
+      std::smatch m;
+      REQUIRE_MESSAGE(std::regex_search(out, m, std::regex(R"(([0-9]+) tokens streamed)")), out);
+      return std::stoull(m[1]);
+    };
+    const std::string say = "printf 'hello\\n/stats\\n/quit\\n' | \"$B\" chat --model " + model + " --tokens 1 --temperature 0";
+    const auto builtin = run_sh(say + " --chat-template chatml");
+    r = run_sh(say + " --chat-template " + fixture("templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    CHECK_MESSAGE(r.out.find("chat format Qwen-Qwen2.5-7B-Instruct.jinja") != std::string::npos, r.out);
+    CHECK(streamed(r.out) > streamed(builtin.out) + 5);
     r = run("chat --model " + model + " --chat-template /nonexistent.jinja");
     CHECK(r.code == 2);
     std::filesystem::remove(model);

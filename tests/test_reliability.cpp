@@ -138,11 +138,19 @@ TEST_SUITE("reliability") {
     GpuOptions o;
     o.memory_limit = 64 * 1024;  // the tiny model's weights alone are ~0.4 MiB
     Gpu small(o);
-    try {
-      model::Engine engine(small, *m.file, f32_engine(2, 20, 4));
-      FAIL("the engine was created under a 64 KiB cap");
-    } catch (const OutOfDeviceMemory& e) {
-      CHECK(std::string(e.what()).find("needs about") != std::string::npos);
+    // The advice names f16 KV only where the cache is not f16 already.
+    for (KvType kv : {KvType::f32, KvType::f16}) {
+      model::EngineConfig cfg = f32_engine(2, 20, 4);
+      cfg.kv_type = kv;
+      try {
+        model::Engine engine(small, *m.file, cfg);
+        FAIL("the engine was created under a 64 KiB cap");
+      } catch (const OutOfDeviceMemory& e) {
+        const std::string msg = e.what();
+        INFO(msg);
+        CHECK(msg.find("needs about") != std::string::npos);
+        CHECK((msg.find("--kv-type f16") != std::string::npos) == (kv == KvType::f32));
+      }
     }
     CHECK(small.allocated_bytes() == 0);  // everything was released on the way out
   }

@@ -10,25 +10,25 @@
 namespace sinkstream::app {
 
 ChatSession::ChatSession(const model::Tokenizer& tok, model::Engine& engine, const model::SamplerConfig& sampling,
-                         model::ChatFormat format, std::vector<model::ChatMessage> preamble,
+                         ChatRenderer renderer, std::vector<model::ChatMessage> preamble,
                          std::vector<std::string> stops, uint32_t context)
     : tok_(tok),
       engine_(engine),
       sampling_(sampling),
       sampler_(sampling),
-      format_(format),
+      renderer_(std::move(renderer)),
       preamble_(preamble),
       messages_(std::move(preamble)),
       stops_(std::move(stops)),
       context_(context) {}
 
 std::string ChatSession::render(bool generation_prompt) const {
-  return model::render_chat(format_, messages_, generation_prompt, special(tok_.bos()), special(tok_.eos()));
+  return renderer_.render(messages_, generation_prompt, special(tok_.bos()), special(tok_.eos()));
 }
 
 void ChatSession::feed_text(const std::string& text, bool with_bos) {
   std::vector<int32_t> ids;
-  if (with_bos && tok_.bos() >= 0 && !model::writes_bos(format_)) ids.push_back(tok_.bos());
+  if (with_bos && tok_.bos() >= 0 && !renderer_.writes_bos(special(tok_.bos()))) ids.push_back(tok_.bos());
   const auto enc = tok_.encode(text, false, true);
   ids.insert(ids.end(), enc.begin(), enc.end());
   if (ids.empty()) return;
@@ -47,7 +47,7 @@ void ChatSession::add_user_turn(const std::string& user) {
     feed_text(full.substr(fed_.size()), first);
   } else {  // the template rewrote earlier turns: feed this turn on its own
     const std::vector<model::ChatMessage> turn = {messages_.back()};
-    feed_text(model::render_chat(format_, turn, true, special(tok_.bos()), special(tok_.eos())), false);
+    feed_text(renderer_.render(turn, true, special(tok_.bos()), special(tok_.eos())), false);
   }
 }
 
@@ -58,7 +58,7 @@ void ChatSession::close_turn() {
   auto closed = messages_;
   closed.back().content = marker;
   const std::string r =
-      model::render_chat(format_, closed, false, special(tok_.bos()), special(tok_.eos()));
+      renderer_.render(closed, false, special(tok_.bos()), special(tok_.eos()));
   const size_t at = r.rfind(marker);
   if (at != std::string::npos) feed_text(r.substr(at + marker.size()), false);
 }

@@ -3,6 +3,7 @@
 // in the cache (also one cut short by a stop string, --tokens or Ctrl-C), so the
 // next turn follows a well-formed conversation.
 #pragma once
+#include "chat_renderer.hpp"
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -19,7 +20,7 @@ namespace sinkstream::app {
 class ChatSession {
  public:
   ChatSession(const model::Tokenizer& tok, model::Engine& engine, const model::SamplerConfig& sampling,
-              model::ChatFormat format, std::vector<model::ChatMessage> preamble, std::vector<std::string> stops,
+              ChatRenderer renderer, std::vector<model::ChatMessage> preamble, std::vector<std::string> stops,
               uint32_t context);
 
   void add_user_turn(const std::string& user);
@@ -39,7 +40,7 @@ class ChatSession {
   model::Engine& engine_;
   model::SamplerConfig sampling_;
   model::Sampler sampler_;
-  model::ChatFormat format_;
+  ChatRenderer renderer_;
   std::vector<model::ChatMessage> preamble_, messages_;
   std::vector<std::string> stops_;
   uint32_t context_;

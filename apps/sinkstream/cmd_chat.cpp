@@ -12,6 +12,7 @@
 #include "line_input.hpp"
 #include "model_cli.hpp"
 #include "sinkstream/error.hpp"
+#include "text/jinja/jinja.hpp"
 #include "warnings.hpp"
 
 namespace sinkstream::app {
@@ -26,8 +27,9 @@ constexpr const char* kHelp =
     "  --system TEXT       system prompt\n"
     "  --pin-system        pin BOS + the system prompt next to the sinks: never evicted\n"
     "  --chat-template T   a chat format by name (chatml, llama2, llama3, mistral, phi3,\n"
-    "                      gemma, zephyr, plain) or a .jinja file, recognised by its\n"
-    "                      family as the model's own template is (default: the model's)\n"
+    "                      gemma, zephyr, plain), or a .jinja file rendered as Hugging\n"
+    "                      Face renders it (default: the built-in format of the model's\n"
+    "                      template family)\n"
     "  --tokens N          most tokens per reply (512; 0 = until end of turn)\n"
     "  --stop S            end a reply where it produces S; repeatable\n"
     "  --temperature T ... sampling options as for `generate` (the seed is random\n"
@@ -40,19 +42,26 @@ constexpr const char* kCommandsHelp =
     "/quit    leave (also /exit, /bye, Ctrl-D)\n"
     "To send a message that starts with /, start it with a space.\n";
 
-model::ChatFormat chat_format(const cli::Args& a, const std::string& model_template) {
+// --chat-template NAME picks a built-in format; --chat-template FILE renders the
+// file's Jinja template as Hugging Face does; otherwise the built-in format of
+// the model's template family.
+ChatRenderer chat_renderer(const cli::Args& a, const std::string& model_template) {
   std::string warning;
-  model::ChatFormat format;
-  if (!a.has("chat-template")) {
-    format = model::choose_chat_format(model_template, warning);
-  } else {
+  if (a.has("chat-template")) {
     const std::string t = a.str("chat-template", "");
     for (int f = 0; f <= static_cast<int>(model::ChatFormat::plain); ++f)
-      if (t == model::chat_format_name(static_cast<model::ChatFormat>(f))) return static_cast<model::ChatFormat>(f);
-    format = model::choose_chat_format(read_text_file(t), warning);
+      if (t == model::chat_format_name(static_cast<model::ChatFormat>(f)))
+        return ChatRenderer(static_cast<model::ChatFormat>(f));
+    const std::string name = t.substr(t.find_last_of('/') + 1);
+    try {
+      return ChatRenderer::jinja(read_text_file(t), name);
+    } catch (const text::jinja::Error& e) {
+      throw InvalidArgument("--chat-template '" + t + "' is not a template sinkstream can render: " + e.what());
+    }
   }
+  ChatRenderer r(model::choose_chat_format(model_template, warning));
   if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
-  return format;
+  return r;
 }
 
 // Slash commands at the prompt; false when the chat should end.
@@ -75,10 +84,10 @@ bool slash_command(const std::string& line, ChatSession& chat) {
 }
 
 // With --pin-system, the sinks grow to cover BOS + the system prompt.
-uint32_t pinned_tokens(const model::Tokenizer& tok, model::ChatFormat format,
+uint32_t pinned_tokens(const model::Tokenizer& tok, const ChatRenderer& format,
                        const std::vector<model::ChatMessage>& preamble) {
-  const std::string text = model::render_chat(format, preamble, false, tok.bos() >= 0 ? tok.piece(tok.bos()) : "",
-                                              tok.eos() >= 0 ? tok.piece(tok.eos()) : "");
+  const std::string text = format.render(preamble, false, tok.bos() >= 0 ? tok.piece(tok.bos()) : "",
+                                         tok.eos() >= 0 ? tok.piece(tok.eos()) : "");
   return static_cast<uint32_t>(tok.encode(text, false, true).size() + 1);
 }
 
@@ -94,7 +103,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
     return 0;
   }
   LoadedModel lm = load_model_and_tokenizer(a);
-  const auto format = chat_format(a, lm.tokenizer->vocab().chat_template);
+  ChatRenderer format = chat_renderer(a, lm.tokenizer->vocab().chat_template);
   model::EngineConfig ec = engine_config(a);
   const uint32_t default_sinks = ec.sinks, context = lm.file->hp.context;
   const std::string system = a.str("system", "");
@@ -113,9 +122,10 @@ int cmd_chat(const std::vector<std::string>& argv) {
   const auto& cc = engine.cache_config();
   if (pin) warn_pinned_system(cc.sinks, default_sinks, cc, context);
   warn_cache_beyond_context(cc, context);
-  ChatSession chat(*lm.tokenizer, engine, sampling, format, preamble, a.all("stop"), context);
+  const std::string format_name = format.name();
+  ChatSession chat(*lm.tokenizer, engine, sampling, std::move(format), preamble, a.all("stop"), context);
   std::fprintf(stderr, "chat format %s, %u sink slots + %u window slots on %s, seed %llu. /help lists commands.\n",
-               model::chat_format_name(format), cc.sinks, cc.window, gpu.device_name().c_str(),
+               format_name.c_str(), cc.sinks, cc.window, gpu.device_name().c_str(),
                static_cast<unsigned long long>(sampling.seed));
   install_interrupt_handler();
   LineInput input;
