@@ -66,6 +66,7 @@ GpuModel::GpuModel(vk::Context& ctx, const ModelFile& m, uint64_t reserve_bytes)
                             ctx.info().name + " has " + mib(free_bytes(ctx)) +
                             (ctx.memory_limit() ? " left under the memory limit" : " available") +
                             ": try a more quantised model file");
+  const uint64_t before = ctx.allocated_bytes();
   tok_embd_ = upload(ctx, m.tok_embd);
   output_norm_ = upload(ctx, m.output_norm);
   if (!m.tied_output) output_ = upload(ctx, m.output);
@@ -94,6 +95,7 @@ GpuModel::GpuModel(vk::Context& ctx, const ModelFile& m, uint64_t reserve_bytes)
   sinks_ = ctx.create_buffer(std::max<uint64_t>(sink_logits.size(), 1) * 4, vk::MemoryUse::device,
                              "sink logits");
   if (!sink_logits.empty()) ctx.upload(sinks_, sink_logits.data(), sink_logits.size() * 4);
+  device_bytes_ = ctx.allocated_bytes() - before;
 }
 
 }  // namespace sinkstream::model

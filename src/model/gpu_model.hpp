@@ -36,7 +36,8 @@ class GpuModel {
   vk::Context& context() const { return *ctx_; }
   const HParams& hparams() const { return hp_; }
   const std::string& path() const { return path_; }
-  uint64_t weight_bytes() const { return weight_bytes_; }
+  uint64_t weight_bytes() const { return weight_bytes_; }  // in the file's types
+  uint64_t device_bytes() const { return device_bytes_; }  // what the upload allocated
 
   const GpuTensor& tok_embd() const { return tok_embd_; }
   const GpuTensor& output_norm() const { return output_norm_; }
@@ -50,7 +51,7 @@ class GpuModel {
   vk::Context* ctx_;
   HParams hp_;
   std::string path_;
-  uint64_t weight_bytes_ = 0;
+  uint64_t weight_bytes_ = 0, device_bytes_ = 0;
   GpuTensor tok_embd_, output_norm_, output_;
   std::vector<GpuLayerWeights> layers_;
   vk::GpuBuffer sinks_;

@@ -61,22 +61,25 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
     throw InvalidArgument("a scheduler needs at least one stream and one prompt token per step");
   model::ForwardConfig fc{cfg_.max_streams + cfg_.step_tokens, cfg_.check_finite, cfg_.fused_decode,
                           cfg_.coop_prefill};
-  uint64_t act = model::forward_activation_bytes(ctx_, model_->hparams(), fc.rows);
+  const uint64_t act = model::forward_activation_bytes(ctx_, model_->hparams(), fc.rows);
   const uint64_t cap = ctx_.memory_limit() ? ctx_.memory_limit() : ctx_.info().device_local_bytes;
   if (cap && ctx_.allocated_bytes() + act > cap)
     throw OutOfDeviceMemory("the scheduler's activations for " + std::to_string(fc.rows) + " rows need " +
                             model::mib(act) + " beside the weights, more than the device has left: try fewer --streams");
+  const uint64_t before = ctx_.allocated_bytes();
   fwd_ = std::make_unique<model::Forward>(*model_, fc);
   if (cfg_.batch_decode) {
     batch_ = kv::BatchDecode::make(ctx_, cache_config(model_->hparams(), {}, cfg_.step_tokens), cfg_.max_streams);
     if (batch_) {
       batch_->bind(fwd_->step_buffers());
       attention_.use_batch(batch_.get());
-      act += batch_->device_bytes();
     }
   }
-  counters_.weight_bytes = model_->weight_bytes();
-  counters_.activation_bytes = act;
+  // What the step's buffers took (activations, the NaN guard's, the batched
+  // attention's): the scheduler's share of device memory beside weights and streams.
+  const uint64_t step_bytes = ctx_.allocated_bytes() - before;
+  counters_.weight_bytes = model_->device_bytes();
+  counters_.activation_bytes = step_bytes;
 }
 
 Scheduler::~Scheduler() {

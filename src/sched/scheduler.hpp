@@ -95,7 +95,8 @@ struct SchedulerCounters {
   uint64_t evicted = 0;             // over all streams, live or freed
   uint32_t live_streams = 0;
   uint64_t device_bytes = 0;        // everything the device context holds
-  uint64_t weight_bytes = 0, activation_bytes = 0;
+  uint64_t weight_bytes = 0;      // the weights on the device
+  uint64_t activation_bytes = 0;  // the step's buffers: activations and attention scratch
   double last_step_ms = 0;          // host wall time of the last step
 };
 
