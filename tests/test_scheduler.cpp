@@ -279,7 +279,7 @@ TEST_SUITE("scheduler") {
           const auto id = s.create({static_cast<uint32_t>(rng() % 4), 20 + static_cast<uint32_t>(rng() % 40), KvType::f16, 0});
           sched::Request r;
           r.prompt = {1, static_cast<int32_t>(3 + rng() % 500)};
-          r.max_tokens = 4 + rng() % 12;
+          r.max_tokens = static_cast<uint32_t>(4 + rng() % 12);
           r.on_finish = [&](const sched::Finish&) { ++finished; };
           s.submit(id, r);
           ++submitted;
