@@ -87,7 +87,6 @@ class KvCache {
   // The next decode step's split (after prepare(1)), and its batched-row description.
   DecodeSplit decode_split() const;
   void describe_decode_row(DecodeRow& d) const;
-  const StreamConfig& config() const { return cfg_; }
 
   // Host work before recording a chunk of n tokens: writes the RoPE table from
   // row `row` on (one-token steps recorded together each take their own row).
