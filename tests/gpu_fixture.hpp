@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/engine.hpp"
+#include "engine/engine.hpp"
 #include "sinkstream/gpu.hpp"
 
 namespace sinkstream::test {

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "fixtures.hpp"
-#include "model/chat_template.hpp"
-#include "model/gguf.hpp"
-#include "model/tokenizer.hpp"
-#include "model/vocab.hpp"
+#include "text/chat_template.hpp"
+#include "format/gguf.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocab.hpp"
 
 namespace sinkstream::test {
 namespace {

@@ -19,8 +19,8 @@
 #include "cli_run.hpp"
 #include "fixtures.hpp"
 #include "golden.hpp"
-#include "model/synthetic.hpp"
-#include "model/utf8.hpp"
+#include "testing/synthetic.hpp"
+#include "text/utf8.hpp"
 
 namespace sinkstream::test {
 

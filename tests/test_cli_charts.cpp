@@ -8,7 +8,7 @@
 #include <string>
 
 #include "cli_run.hpp"
-#include "model/synthetic.hpp"
+#include "testing/synthetic.hpp"
 
 namespace sinkstream::test {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "cli_run.hpp"
 #include "fixtures.hpp"
-#include "model/synthetic.hpp"
+#include "testing/synthetic.hpp"
 
 namespace sinkstream::test {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "fixtures.hpp"
-#include "model/gguf.hpp"
+#include "format/gguf.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::test {

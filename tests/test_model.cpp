@@ -18,7 +18,7 @@
 #include "fixtures.hpp"
 #include "golden.hpp"
 #include "gpu_fixture.hpp"
-#include "model/engine.hpp"
+#include "engine/engine.hpp"
 #include "ref/model_ref.hpp"
 #include "sinkstream/error.hpp"
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "gpu_fixture.hpp"
-#include "model/perplexity.hpp"
-#include "model/synthetic.hpp"
+#include "eval/perplexity.hpp"
+#include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
 #include "sinkstream/error.hpp"
 

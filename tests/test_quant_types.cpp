@@ -18,11 +18,11 @@
 #include <fstream>
 #include <iterator>
 
-#include "model/forward_layer.hpp"
-#include "model/model_file.hpp"
-#include "model/synthetic.hpp"
-#include "model/quant_types.hpp"
-#include "model/quantize.hpp"
+#include "engine/forward_layer.hpp"
+#include "format/model_file.hpp"
+#include "testing/synthetic.hpp"
+#include "format/quant_types.hpp"
+#include "testing/quantize.hpp"
 #include "vk/commands.hpp"
 #include "vk/context.hpp"
 

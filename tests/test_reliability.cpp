@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "gpu_fixture.hpp"
-#include "model/engine.hpp"
-#include "model/synthetic.hpp"
+#include "engine/engine.hpp"
+#include "testing/synthetic.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::test {

@@ -6,7 +6,7 @@
 #include <map>
 #include <vector>
 
-#include "model/sampler.hpp"
+#include "sample/sampler.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::test {

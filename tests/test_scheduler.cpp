@@ -17,8 +17,8 @@
 
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
-#include "model/engine.hpp"
-#include "model/synthetic.hpp"
+#include "engine/engine.hpp"
+#include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
 #include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"

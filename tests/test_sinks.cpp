@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "gpu_fixture.hpp"
-#include "model/sink_analysis.hpp"
-#include "model/synthetic.hpp"
+#include "eval/sink_analysis.hpp"
+#include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
 
 namespace sinkstream::test {

@@ -13,8 +13,8 @@
 
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
-#include "model/engine.hpp"
-#include "model/synthetic.hpp"
+#include "engine/engine.hpp"
+#include "testing/synthetic.hpp"
 #include "sched/scheduler.hpp"
 #include "vk/handles.hpp"
 

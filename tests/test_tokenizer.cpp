@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "fixtures.hpp"
-#include "model/gguf.hpp"
-#include "model/tokenizer.hpp"
-#include "model/tokenizer_impl.hpp"
-#include "model/utf8.hpp"
-#include "model/vocab.hpp"
+#include "format/gguf.hpp"
+#include "text/tokenizer.hpp"
+#include "text/tokenizer_impl.hpp"
+#include "text/utf8.hpp"
+#include "text/vocab.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::test {

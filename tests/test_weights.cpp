@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "gpu_fixture.hpp"
-#include "model/engine.hpp"
-#include "model/quantize.hpp"
-#include "model/synthetic.hpp"
+#include "engine/engine.hpp"
+#include "testing/quantize.hpp"
+#include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
 
 namespace sinkstream::test {

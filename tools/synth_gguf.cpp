@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "model/synthetic.hpp"
+#include "testing/synthetic.hpp"
 #include "sinkstream/error.hpp"
 
 int main(int argc, char** argv) {

@@ -6,7 +6,7 @@
 #include <span>
 #include <string>
 
-#include "model/chat_template.hpp"
+#include "text/chat_template.hpp"
 
 namespace sinkstream::text::jinja {
 class Template;

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "model/chat_template.hpp"
-#include "model/engine.hpp"
-#include "model/sampler.hpp"
-#include "model/tokenizer.hpp"
+#include "text/chat_template.hpp"
+#include "engine/engine.hpp"
+#include "sample/sampler.hpp"
+#include "text/tokenizer.hpp"
 #include "summary.hpp"
 
 namespace sinkstream::app {

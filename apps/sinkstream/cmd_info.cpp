@@ -8,7 +8,7 @@
 #include "commands.hpp"
 #include "json.hpp"
 #include "model_cli.hpp"
-#include "model/chat_template.hpp"
+#include "text/chat_template.hpp"
 
 namespace sinkstream::app {
 namespace {

@@ -9,7 +9,7 @@
 #include "files.hpp"
 #include "interrupt.hpp"
 #include "json.hpp"
-#include "model/perplexity.hpp"
+#include "eval/perplexity.hpp"
 #include "model_cli.hpp"
 #include "progress.hpp"
 #include "sinkstream/error.hpp"

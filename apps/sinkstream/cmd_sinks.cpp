@@ -6,7 +6,7 @@
 #include "commands.hpp"
 #include "files.hpp"
 #include "json.hpp"
-#include "model/sink_analysis.hpp"
+#include "eval/sink_analysis.hpp"
 #include "model_cli.hpp"
 #include "progress.hpp"
 #include "sinkstream/error.hpp"

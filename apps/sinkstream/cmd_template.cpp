@@ -10,8 +10,8 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "files.hpp"
-#include "model/gguf.hpp"
-#include "model/vocab.hpp"
+#include "format/gguf.hpp"
+#include "text/vocab.hpp"
 #include "sinkstream/error.hpp"
 #include "text/jinja/jinja.hpp"
 

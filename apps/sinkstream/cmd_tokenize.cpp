@@ -9,10 +9,10 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "files.hpp"
-#include "model/tokenizer.hpp"
-#include "model/vocab.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocab.hpp"
 #include "sinkstream/error.hpp"
-#include "model/utf8.hpp"
+#include "text/utf8.hpp"
 
 namespace sinkstream::app {
 namespace {

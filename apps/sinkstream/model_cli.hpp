@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "model/engine.hpp"
-#include "model/model_file.hpp"
-#include "model/sampler.hpp"
-#include "model/tokenizer.hpp"
+#include "engine/engine.hpp"
+#include "format/model_file.hpp"
+#include "sample/sampler.hpp"
+#include "text/tokenizer.hpp"
 #include "sinkstream/gpu.hpp"
 
 namespace sinkstream::app {

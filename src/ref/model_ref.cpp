@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "model/quant_types.hpp"
+#include "format/quant_types.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::ref {

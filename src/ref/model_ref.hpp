@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "model/model_file.hpp"
+#include "format/model_file.hpp"
 #include "ref/attention_ref.hpp"
 
 namespace sinkstream::ref {

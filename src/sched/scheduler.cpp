@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "model/engine.hpp"
+#include "engine/engine.hpp"
 #include "sched/scheduler_stream.hpp"
 #include "sinkstream/error.hpp"
 

@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "model/forward.hpp"
-#include "model/gpu_model.hpp"
-#include "model/sampler.hpp"
+#include "engine/forward.hpp"
+#include "engine/gpu_model.hpp"
+#include "sample/sampler.hpp"
 #include "sched/step_attention.hpp"
 
 namespace sinkstream::sched {

@@ -8,7 +8,7 @@
 
 #include "kv/batch_decode.hpp"
 #include "kv/kv_cache.hpp"
-#include "model/forward.hpp"
+#include "engine/forward.hpp"
 
 namespace sinkstream::sched {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "model/chat_template.hpp"
+#include "text/chat_template.hpp"
 
 using namespace sinkstream::model;
 

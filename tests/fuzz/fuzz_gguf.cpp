@@ -1,8 +1,8 @@
 // libFuzzer target: the GGUF reader on arbitrary bytes (must throw sinkstream::Error or succeed).
 #include <cstdint>
 #include <span>
-#include "model/gguf.hpp"
-#include "model/model_file.hpp"
+#include "format/gguf.hpp"
+#include "format/model_file.hpp"
 #include "sinkstream/error.hpp"
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "model/model_file.hpp"
-#include "model/vocab.hpp"
+#include "format/model_file.hpp"
+#include "text/vocab.hpp"
 #include "sinkstream/error.hpp"
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // RAM-backed where there is /dev/shm: the file is rewritten for every input.

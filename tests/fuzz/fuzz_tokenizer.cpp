@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "model/gguf.hpp"
-#include "model/tokenizer.hpp"
-#include "model/vocab.hpp"
+#include "format/gguf.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocab.hpp"
 #include "sinkstream/error.hpp"
 using namespace sinkstream::model;
 #include <filesystem>

@@ -1,0 +1,96 @@
+// What forward.cpp, forward_products.cpp and forward_decode.cpp share: one
+// layer's binding sets of the chunk path and of the fused one-token path, the
+// shader variant of each weight type, and workgroup sizes.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/forward.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::model {
+
+using vk::ceil_div;
+
+constexpr uint32_t kElementwiseGroup = 64;  // elementwise kernels
+constexpr uint32_t kMatmulGroup = 128;      // threads per matmul workgroup
+constexpr uint32_t kMatmulRows = 2;         // RN in matmul.comp
+constexpr uint32_t kMatmulTokens = 8;       // MT in matmul.comp for chunks; decode uses MT = 1
+constexpr uint32_t kSplitReduceGroup = 256;
+
+// The push constants of a product's shapes and flags (m_rows and n_rows are set when recorded).
+inline MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride,
+                          bool accumulate, bool bias) {
+  MatmulPC pc{};
+  pc.k_cols = w.cols;
+  pc.row_bytes = w.row_bytes;
+  pc.x_stride = in_stride;
+  pc.out_stride = out_stride;
+  pc.accumulate = accumulate;
+  pc.has_bias = bias;
+  return pc;
+}
+
+// The -D suffix of the weight kernels (matmul_, matvec_, embed_) for a weight type.
+inline const char* weight_variant(GgmlType t) {
+  switch (t) {
+    case GgmlType::f32:
+      return "f32";
+    case GgmlType::f16:
+      return "f16";
+    case GgmlType::bf16:
+      return "bf16";
+    case GgmlType::q8_0:
+      return "q8_0";
+    case GgmlType::q4_0:
+      return "q4_0";
+    case GgmlType::q4_1:
+      return "q4_1";
+    case GgmlType::q5_0:
+      return "q5_0";
+    case GgmlType::q5_1:
+      return "q5_1";
+    case GgmlType::q2_k:
+      return "q2_k";
+    case GgmlType::q3_k:
+      return "q3_k";
+    case GgmlType::q4_k:
+      return "q4_k";
+    case GgmlType::q5_k:
+      return "q5_k";
+    case GgmlType::q6_k:
+      return "q6_k";
+    case GgmlType::iq4_nl:
+      return "iq4_nl";
+    case GgmlType::iq4_xs:
+      return "iq4_xs";
+    default:
+      throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
+  }
+}
+
+struct Forward::Layer {
+  const GpuLayerWeights* w = nullptr;  // the model's
+  vk::BindingSet norm1, norm2, swiglu;
+  MatmulSets q, k, v, o, gate_set, up_set, down_set;
+  vk::BindingSet glu;  // chunks: gate/up and SwiGLU in one product (kernel null where not)
+  CoopTile glu_tile;
+};
+
+// The binding sets of the fused one-token path (engine_decode.cpp).
+struct Forward::Matvec {
+  vk::BindingSet set;
+  uint32_t rows = 0;  // weight rows per workgroup (ROWS in matvec.comp)
+};
+
+struct Forward::DecodeSets {
+  struct LayerSets {
+    Matvec q, k, v, o, gate_up, down;
+  };
+  std::vector<LayerSets> layers;
+  Matvec logits;
+  vk::DescriptorPool pool;
+};
+
+}  // namespace sinkstream::model

@@ -1,0 +1,231 @@
+#include "format/model_file.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "format/quant_types.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::model {
+namespace {
+
+constexpr uint32_t kMaxDim = 1 << 16, kMaxLayers = 1024, kMaxVocab = 1 << 22;
+
+[[noreturn]] void bad(const std::string& path, const std::string& what) {
+  throw Error("cannot load '" + path + "': " + what);
+}
+
+void check_hparams(const std::string& path, const HParams& h) {
+  if (h.dim == 0 || h.dim > kMaxDim) bad(path, "embedding size " + std::to_string(h.dim) + " is out of range");
+  if (h.layers == 0 || h.layers > kMaxLayers) bad(path, "layer count " + std::to_string(h.layers) + " is out of range");
+  if (h.vocab == 0 || h.vocab > kMaxVocab) bad(path, "vocabulary size " + std::to_string(h.vocab) + " is out of range");
+  if (h.ffn == 0 || h.ffn > 8 * kMaxDim) bad(path, "FFN size " + std::to_string(h.ffn) + " is out of range");
+  if (h.heads == 0 || h.kv_heads == 0 || h.heads % h.kv_heads != 0)
+    bad(path, "head counts " + std::to_string(h.heads) + "/" + std::to_string(h.kv_heads) + " are inconsistent");
+  if (h.head_dim == 0 || h.head_dim % 4 != 0 || h.head_dim > 256)
+    bad(path, "head dimension " + std::to_string(h.head_dim) + " is not supported (multiples of 4 up to 256)");
+  if (h.heads / h.kv_heads > 16) bad(path, "more than 16 query heads per KV head is not supported");
+  if (!(h.rms_eps > 0.0f && h.rms_eps < 1.0f)) bad(path, "RMS norm epsilon is out of range");
+}
+
+const GgufTensor& need(const GgufFile& g, const std::string& name) {
+  const GgufTensor* t = g.find_tensor(name);
+  if (!t) bad(g.label(), "tensor '" + name + "' is missing");
+  return *t;
+}
+
+// A GGUF tensor as a matrix of `rows` x `cols`, checking the expected shape.
+Tensor matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_t rows) {
+  const GgufTensor& t = need(g, name);
+  const uint64_t t_rows = t.dims.size() > 1 ? t.dims[1] : 1;
+  if (t.dims.size() > 2 || t.dims[0] != cols || t_rows != rows)
+    bad(g.label(), "tensor '" + name + "' has shape [" + std::to_string(t.dims[0]) + ", " + std::to_string(t_rows) +
+                       "], expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
+  if (!supported_weight_type(t.type))
+    bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) +
+                       "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
+                       "Q5_K, Q6_K, IQ4_NL, IQ4_XS");
+  return {name, t.type, rows, cols, t.data};
+}
+
+Tensor vector_f32(const GgufFile& g, const std::string& name, uint64_t n) {
+  Tensor t = matrix(g, name, n, 1);
+  if (t.type != GgmlType::f32) bad(g.label(), "tensor '" + name + "' must be F32");
+  return t;
+}
+
+HParams gguf_hparams(const GgufFile& g) {
+  HParams h;
+  const std::string arch = g.get_string("general.architecture").value_or("");
+  if (arch == "llama") {
+    h.arch = Arch::llama;
+    h.rope.style = RopeStyle::adjacent;
+  } else if (arch == "qwen2") {
+    h.arch = Arch::qwen2;
+    h.rope.style = RopeStyle::neox;
+    h.qkv_bias = true;
+  } else {
+    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2)");
+  }
+  const auto u = [&](const std::string& key) -> uint32_t {
+    const auto v = g.get_uint(arch + "." + key);
+    if (!v) bad(g.label(), "metadata '" + arch + "." + key + "' is missing");
+    if (*v > 0xffffffffull) bad(g.label(), "metadata '" + arch + "." + key + "' is out of range");
+    return static_cast<uint32_t>(*v);
+  };
+  h.dim = u("embedding_length");
+  h.layers = u("block_count");
+  h.ffn = u("feed_forward_length");
+  h.heads = u("attention.head_count");
+  h.kv_heads = g.has(arch + ".attention.head_count_kv") ? u("attention.head_count_kv") : h.heads;
+  h.context = g.has(arch + ".context_length") ? u("context_length") : 0;
+  h.head_dim = g.has(arch + ".attention.key_length") ? u("attention.key_length") : (h.heads ? h.dim / h.heads : 0);
+  h.rms_eps = static_cast<float>(g.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-5));
+  h.rope.theta = g.get_float(arch + ".rope.freq_base").value_or(10000.0);
+  h.rope.rotary_dims = g.has(arch + ".rope.dimension_count") ? u("rope.dimension_count") : h.head_dim;
+  if (h.rope.rotary_dims == h.head_dim) h.rope.rotary_dims = 0;
+  const auto* tokens = g.get_strings("tokenizer.ggml.tokens");
+  h.vocab = g.has(arch + ".vocab_size") ? u("vocab_size") : (tokens ? static_cast<uint32_t>(tokens->size()) : 0);
+  return h;
+}
+
+std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
+  auto m = std::make_unique<ModelFile>();
+  m->path = path;
+  m->format = "gguf";
+  m->gguf.emplace(GgufFile::open(path));
+  const GgufFile& g = *m->gguf;
+  HParams& h = m->hp = gguf_hparams(g);
+  check_hparams(path, h);
+  if (!(h.rope.theta > 1.0 && h.rope.theta < 1e12)) bad(path, "rope.freq_base is out of range");
+  const uint32_t rot = h.rope.rotary_dims ? h.rope.rotary_dims : h.head_dim;
+  if (rot % 2 || rot > h.head_dim) bad(path, "rope dimension count is inconsistent with the head dimension");
+  if (const GgufTensor* f = g.find_tensor("rope_freqs.weight")) {
+    const Tensor t = vector_f32(g, "rope_freqs.weight", rot / 2);
+    h.rope.freq_factors.resize(rot / 2);
+    std::memcpy(h.rope.freq_factors.data(), t.data.data(), rot / 2 * 4);
+    (void)f;
+  }
+  const uint64_t q_dim = uint64_t{h.heads} * h.head_dim, kv_dim = uint64_t{h.kv_heads} * h.head_dim;
+  m->tok_embd = matrix(g, "token_embd.weight", h.dim, h.vocab);
+  m->output_norm = vector_f32(g, "output_norm.weight", h.dim);
+  m->tied_output = g.find_tensor("output.weight") == nullptr;
+  m->output = m->tied_output ? m->tok_embd : matrix(g, "output.weight", h.dim, h.vocab);
+  for (uint32_t l = 0; l < h.layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.attn_norm = vector_f32(g, p + "attn_norm.weight", h.dim);
+    w.wq = matrix(g, p + "attn_q.weight", h.dim, q_dim);
+    w.wk = matrix(g, p + "attn_k.weight", h.dim, kv_dim);
+    w.wv = matrix(g, p + "attn_v.weight", h.dim, kv_dim);
+    w.wo = matrix(g, p + "attn_output.weight", q_dim, h.dim);
+    w.ffn_norm = vector_f32(g, p + "ffn_norm.weight", h.dim);
+    w.w_gate = matrix(g, p + "ffn_gate.weight", h.dim, h.ffn);
+    w.w_up = matrix(g, p + "ffn_up.weight", h.dim, h.ffn);
+    w.w_down = matrix(g, p + "ffn_down.weight", h.ffn, h.dim);
+    if (h.qkv_bias) {
+      w.bq = vector_f32(g, p + "attn_q.bias", q_dim);
+      w.bk = vector_f32(g, p + "attn_k.bias", kv_dim);
+      w.bv = vector_f32(g, p + "attn_v.bias", kv_dim);
+    }
+    if (g.find_tensor(p + "attn_sinks")) {
+      w.sinks = vector_f32(g, p + "attn_sinks", h.heads);
+      h.attn_sinks = true;
+    }
+    m->layers.push_back(std::move(w));
+  }
+  for (const auto& w : m->layers)
+    if (w.sinks.has_value() != h.attn_sinks) bad(path, "attn_sinks must be present in every layer or in none");
+  return m;
+}
+
+// llama2.c legacy checkpoint: 7 int32 header, then F32 weights in a fixed order.
+std::unique_ptr<ModelFile> load_llama2c(const std::string& path) {
+  auto m = std::make_unique<ModelFile>();
+  m->path = path;
+  m->format = "llama2.c";
+  m->raw.emplace(path);
+  const auto bytes = m->raw->bytes();
+  int32_t hdr[7];
+  if (bytes.size() < sizeof(hdr)) bad(path, "file too short for a llama2.c header (and not a GGUF file)");
+  // A llama2.c header is seven small int32s, so it is full of zero bytes; text
+  // (a prompt or a README given as --model) has none and is named as such.
+  if (std::all_of(bytes.begin(), bytes.begin() + sizeof(hdr), [](uint8_t c) { return c >= 0x20 || c == '\n' || c == '\t' || c == '\r'; }))
+    bad(path, "not a GGUF file and not a llama2.c checkpoint: it starts with text, not a model header");
+  std::memcpy(hdr, bytes.data(), sizeof(hdr));
+  for (int i = 0; i < 7; ++i)
+    if (i != 5 && hdr[i] <= 0) bad(path, "not a GGUF file, and not a llama2.c checkpoint (header field " +
+                                              std::to_string(i) + " = " + std::to_string(hdr[i]) + ")");
+  HParams& h = m->hp;
+  h.dim = static_cast<uint32_t>(hdr[0]);
+  h.ffn = static_cast<uint32_t>(hdr[1]);
+  h.layers = static_cast<uint32_t>(hdr[2]);
+  h.heads = static_cast<uint32_t>(hdr[3]);
+  h.kv_heads = static_cast<uint32_t>(hdr[4]);
+  m->tied_output = hdr[5] > 0;  // a negative vocab size marks an unshared classifier
+  if (hdr[5] == 0 || hdr[5] == INT32_MIN) bad(path, "vocabulary size is 0");
+  h.vocab = static_cast<uint32_t>(hdr[5] > 0 ? hdr[5] : -hdr[5]);
+  h.context = static_cast<uint32_t>(hdr[6]);
+  h.head_dim = h.heads ? h.dim / h.heads : 0;
+  if (h.head_dim * h.heads != h.dim) bad(path, "dim is not a multiple of the head count");
+  check_hparams(path, h);
+  if (h.context > (1u << 24)) bad(path, "sequence length is out of range");
+
+  const uint64_t D = h.dim, L = h.layers, F = h.ffn, V = h.vocab, KV = uint64_t{h.kv_heads} * h.head_dim;
+  uint64_t at = sizeof(hdr);
+  const auto take = [&](const std::string& name, uint64_t rows, uint64_t cols) {
+    const uint64_t n = rows * cols * 4;
+    if (at > bytes.size() || n > bytes.size() - at) bad(path, "truncated at tensor '" + name + "'");
+    Tensor t{name, GgmlType::f32, rows, cols, bytes.subspan(at, n)};
+    at += n;
+    return t;
+  };
+  // Per-kind blocks hold all layers; slice them into per-layer tensors.
+  const auto per_layer = [&](const std::string& name, uint64_t rows, uint64_t cols) {
+    const Tensor all = take(name, L * rows, cols);
+    std::vector<Tensor> out;
+    for (uint64_t l = 0; l < L; ++l)
+      out.push_back({name + "." + std::to_string(l), GgmlType::f32, rows, cols,
+                     all.data.subspan(l * rows * cols * 4, rows * cols * 4)});
+    return out;
+  };
+  m->tok_embd = take("token_embedding", V, D);
+  const auto rms_att = per_layer("rms_att", 1, D), wq = per_layer("wq", D, D), wk = per_layer("wk", KV, D),
+             wv = per_layer("wv", KV, D), wo = per_layer("wo", D, D), rms_ffn = per_layer("rms_ffn", 1, D),
+             w1 = per_layer("w1", F, D), w2 = per_layer("w2", D, F), w3 = per_layer("w3", F, D);
+  m->output_norm = take("rms_final", 1, D);
+  take("freq_cis_real", h.context, h.head_dim / 2);  // unused: RoPE is computed, theta 10000
+  take("freq_cis_imag", h.context, h.head_dim / 2);
+  m->output = m->tied_output ? m->tok_embd : take("wcls", V, D);
+  for (uint64_t l = 0; l < L; ++l)
+    m->layers.push_back({rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w3[l], w2[l], {}, {}, {}, {}});
+  return m;
+}
+
+}  // namespace
+
+// The types the CPU decodes and the GPU kernels read (weights.glsl).
+bool supported_weight_type(GgmlType t) { return can_dequantize(t); }
+
+uint64_t ModelFile::weight_bytes() const {
+  uint64_t n = tok_embd.data.size() + output_norm.data.size() + (tied_output ? 0 : output.data.size());
+  for (const auto& w : layers) {
+    for (const Tensor* t : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.ffn_norm, &w.w_gate, &w.w_up, &w.w_down})
+      n += t->data.size();
+    for (const auto* t : {&w.bq, &w.bk, &w.bv, &w.sinks})
+      if (*t) n += (*t)->data.size();
+  }
+  return n;
+}
+
+std::unique_ptr<ModelFile> load_model(const std::string& path) {
+  char magic[4] = {};
+  {
+    MappedFile probe(path);
+    const auto b = probe.bytes();
+    if (b.size() >= 4) std::memcpy(magic, b.data(), 4);
+  }
+  return std::memcmp(magic, "GGUF", 4) == 0 ? load_gguf(path) : load_llama2c(path);
+}
+
+}  // namespace sinkstream::model

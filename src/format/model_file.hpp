@@ -1,0 +1,70 @@
+// A model's hyper-parameters and weight tensors, read from a GGUF file or a
+// llama2.c checkpoint into one description. Weights stay in the memory map in
+// their file type (F32, F16, BF16, Q8_0, Q4_0); nothing is converted here.
+#pragma once
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "format/gguf.hpp"
+#include "sinkstream/config.hpp"
+
+namespace sinkstream::model {
+
+enum class Arch { llama, qwen2 };
+
+struct HParams {
+  Arch arch = Arch::llama;
+  uint32_t vocab = 0;
+  uint32_t dim = 0;
+  uint32_t layers = 0;
+  uint32_t heads = 0;
+  uint32_t kv_heads = 0;
+  uint32_t head_dim = 0;
+  uint32_t ffn = 0;         // hidden size of the SwiGLU FFN
+  float rms_eps = 1e-5f;
+  uint32_t context = 0;     // training context length from the file
+  RopeConfig rope;          // style, theta, rotary dims, llama3 frequency factors
+  bool qkv_bias = false;    // qwen2
+  bool attn_sinks = false;  // learned per-head sink logits (gpt-oss style)
+};
+
+// A 2-D (or 1-D) weight in file layout: `rows` rows of `cols` elements, each
+// row contiguous (ggml dims = {cols, rows}).
+struct Tensor {
+  std::string name;
+  GgmlType type = GgmlType::f32;
+  uint64_t rows = 1, cols = 0;
+  std::span<const uint8_t> data;
+};
+
+struct LayerWeights {
+  Tensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+  std::optional<Tensor> bq, bk, bv;  // qwen2 biases (F32)
+  std::optional<Tensor> sinks;       // (heads) F32 sink logits
+};
+
+struct ModelFile {
+  std::string path;
+  std::string format;  // "gguf" or "llama2.c"
+  HParams hp;
+  Tensor tok_embd, output_norm, output;  // output aliases tok_embd when tied
+  bool tied_output = false;
+  std::vector<LayerWeights> layers;
+  std::optional<GgufFile> gguf;          // the GGUF (metadata, tokenizer) when format == "gguf"
+  std::optional<MappedFile> raw;         // the llama2.c checkpoint mapping
+
+  uint64_t weight_bytes() const;
+};
+
+// Opens a GGUF (by magic) or a llama2.c checkpoint. Throws Error naming the
+// file and the problem: unknown architecture or tensor type, missing tensors,
+// shape mismatches, truncation, absurd sizes.
+std::unique_ptr<ModelFile> load_model(const std::string& path);
+
+// Weight types the GPU kernels read.
+bool supported_weight_type(GgmlType t);
+
+}  // namespace sinkstream::model

@@ -1,0 +1,33 @@
+// ggml's block-quantised weight types on the CPU: decoding, bit for bit as
+// ggml's reference dequantize_row_* (block layouts, scales, mins, the
+// K-quants' packed 6-bit scales). The CPU reference model and the tests use
+// it; the GPU kernels (shaders/include/weights.glsl) must agree with it exactly.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "format/gguf.hpp"
+
+namespace sinkstream::model {
+
+constexpr uint32_t kQK_K = 256;  // weights per K-quant super-block (and IQ4_XS)
+
+float half_to_float(uint16_t h);  // exact, subnormals and infinities included
+
+// Weights per block and bytes per block of a block type (1 and the element
+// size for plain float types); throws Error for types without a layout here.
+uint32_t block_weights(GgmlType t);
+uint32_t block_bytes(GgmlType t);
+
+// True for every type dequantize() decodes: F32, F16, BF16, Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS.
+bool can_dequantize(GgmlType t);
+
+// Decodes out.size() weights (a whole number of blocks) from `in`, which holds
+// exactly those blocks. Throws Error for other types or partial blocks.
+void dequantize(GgmlType t, std::span<const uint8_t> in, std::span<float> out);
+
+// IQ4_NL / IQ4_XS: the 16 non-linear levels their 4-bit codes index.
+extern const int8_t kIq4Levels[16];
+
+}  // namespace sinkstream::model

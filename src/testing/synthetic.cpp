@@ -1,0 +1,166 @@
+#include "testing/synthetic.hpp"
+
+#include <cmath>
+#include <random>
+
+#include "testing/gguf_writer.hpp"
+#include "format/quant_types.hpp"
+#include "testing/quantize.hpp"
+#include "sinkstream/error.hpp"
+
+namespace sinkstream::model {
+namespace {
+
+// SentencePiece-style vocabulary: specials, the 256 byte tokens, then filler pieces.
+void add_vocab(GgufWriter& w, uint32_t n) {
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    tokens.push_back(buf);
+    types.push_back(6);
+  }
+  for (uint32_t i = static_cast<uint32_t>(tokens.size()); i < n; ++i) {
+    tokens.push_back("\xe2\x96\x81t" + std::to_string(i));
+    types.push_back(1);
+  }
+  tokens.resize(n);
+  types.resize(n);
+  std::vector<float> scores(n);
+  for (uint32_t i = 0; i < n; ++i) scores[i] = -static_cast<float>(i);
+  w.add("tokenizer.ggml.model", std::string("llama"));
+  w.add("tokenizer.ggml.tokens", tokens);
+  w.add("tokenizer.ggml.scores", scores);
+  w.add("tokenizer.ggml.token_type", types);
+  w.add("tokenizer.ggml.unknown_token_id", 0u);
+  w.add("tokenizer.ggml.bos_token_id", 1u);
+  w.add("tokenizer.ggml.eos_token_id", 2u);
+}
+
+// llama.cpp's use_more_bits: the layers a K-quant "_M" mix gives more bits.
+bool use_more_bits(uint32_t layer, uint32_t layers) {
+  return layer < layers / 8 || layer >= 7 * layers / 8 ||
+         (static_cast<int64_t>(layer) - layers / 8) % 3 == 2;
+}
+
+}  // namespace
+
+GgmlType tensor_type(const SyntheticSpec& s, const std::string& tensor, uint32_t layer) {
+  if (s.mix.empty()) return s.type;
+  if (s.mix != "q4_k_m") throw InvalidArgument("unknown weight mix '" + s.mix + "'");
+  const bool output = tensor == "output.weight" || (s.tied_output && tensor == "token_embd.weight");
+  const bool more = (tensor == "attn_v.weight" || tensor == "ffn_down.weight") && use_more_bits(layer, s.layers);
+  return output || more ? GgmlType::q6_k : GgmlType::q4_k;
+}
+
+void set_synthetic_type(SyntheticSpec& spec, const std::string& name) {
+  static const std::pair<const char*, GgmlType> kTypes[] = {
+      {"f32", GgmlType::f32},   {"f16", GgmlType::f16},   {"bf16", GgmlType::bf16},     {"q8_0", GgmlType::q8_0},
+      {"q4_0", GgmlType::q4_0}, {"q4_1", GgmlType::q4_1}, {"q5_0", GgmlType::q5_0},     {"q5_1", GgmlType::q5_1},
+      {"q2_k", GgmlType::q2_k}, {"q3_k", GgmlType::q3_k}, {"q4_k", GgmlType::q4_k},     {"q5_k", GgmlType::q5_k},
+      {"q6_k", GgmlType::q6_k}, {"iq4_nl", GgmlType::iq4_nl}, {"iq4_xs", GgmlType::iq4_xs}};
+  spec.mix.clear();
+  if (name == "q4_k_m") {
+    spec.type = GgmlType::q4_k;
+    spec.mix = name;
+    return;
+  }
+  for (const auto& [n, t] : kTypes)
+    if (name == n) {
+      spec.type = t;
+      return;
+    }
+  std::string all;
+  for (const auto& [n, t] : kTypes) all += std::string(n) + ", ";
+  throw InvalidArgument("unknown weight type '" + name + "' (" + all + "or the mix q4_k_m)");
+}
+
+SyntheticSpec synthetic_preset(const std::string& name) {
+  if (name == "tiny") return {};
+  if (name == "llama-3.2-1b") {
+    SyntheticSpec s;
+    s.dim = 2048;
+    s.layers = 16;
+    s.heads = 32;
+    s.kv_heads = 8;
+    s.ffn = 8192;
+    s.vocab = 32000;
+    s.context = 4096;
+    s.rope_theta = 500000.0f;
+    return s;
+  }
+  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, llama-3.2-1b)");
+}
+
+void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
+  if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
+  const uint32_t hd = s.dim / s.heads;
+  GgufWriter w;
+  const std::string arch = s.qwen2 ? "qwen2" : "llama";
+  w.add("general.architecture", arch);
+  w.add("general.name", std::string("sinkstream synthetic"));
+  w.add(arch + ".context_length", s.context);
+  w.add(arch + ".embedding_length", s.dim);
+  w.add(arch + ".block_count", s.layers);
+  w.add(arch + ".feed_forward_length", s.ffn);
+  w.add(arch + ".attention.head_count", s.heads);
+  w.add(arch + ".attention.head_count_kv", s.kv_heads);
+  w.add(arch + ".rope.freq_base", s.rope_theta);
+  w.add(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+  w.add(arch + ".rope.dimension_count", hd);
+  add_vocab(w, s.vocab);
+
+  uint64_t stream = 0;
+  // Each tensor gets its own generator so the file does not depend on write order.
+  const auto matrix = [&](const std::string& name, uint64_t cols, uint64_t rows, float scale, GgmlType type) {
+    const uint32_t bw = block_weights(type);
+    if (cols % bw)
+      throw InvalidArgument("'" + name + "' has rows of " + std::to_string(cols) + " values; " + ggml_type_name(type) +
+                            " needs a multiple of " + std::to_string(bw));
+    const uint64_t seed = s.seed * 1000003ull + ++stream;
+    w.add_tensor(name, {cols, rows}, type, [=] {
+      std::mt19937_64 rng(seed);
+      std::uniform_real_distribution<float> u(-scale, scale);
+      std::vector<float> x(cols * rows);
+      for (float& v : x) v = u(rng);
+      return quantize(x, type);
+    });
+  };
+  const auto norm = [&](const std::string& name, uint64_t n) {
+    const uint64_t seed = s.seed * 1000003ull + ++stream;
+    w.add_tensor(name, {n}, GgmlType::f32, [=] {
+      std::mt19937_64 rng(seed);
+      std::uniform_real_distribution<float> u(0.8f, 1.2f);
+      std::vector<float> x(n);
+      for (float& v : x) v = u(rng);
+      return quantize(x, GgmlType::f32);
+    });
+  };
+  const float in_scale = std::sqrt(3.0f / static_cast<float>(s.dim)), ffn_scale = std::sqrt(3.0f / static_cast<float>(s.ffn));
+  const auto type = [&](const std::string& tensor, uint32_t layer) { return tensor_type(s, tensor, layer); };
+  matrix("token_embd.weight", s.dim, s.vocab, 1.0f, type("token_embd.weight", 0));
+  for (uint32_t l = 0; l < s.layers; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    norm(p + "attn_norm.weight", s.dim);
+    matrix(p + "attn_q.weight", s.dim, uint64_t{s.heads} * hd, in_scale, type("attn_q.weight", l));
+    matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_k.weight", l));
+    matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_v.weight", l));
+    if (s.qwen2) {
+      matrix(p + "attn_q.bias", uint64_t{s.heads} * hd, 1, 0.5f, GgmlType::f32);
+      matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
+      matrix(p + "attn_v.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
+    }
+    matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, type("attn_output.weight", l));
+    norm(p + "ffn_norm.weight", s.dim);
+    matrix(p + "ffn_gate.weight", s.dim, s.ffn, in_scale, type("ffn_gate.weight", l));
+    matrix(p + "ffn_up.weight", s.dim, s.ffn, in_scale, type("ffn_up.weight", l));
+    matrix(p + "ffn_down.weight", s.ffn, s.dim, ffn_scale, type("ffn_down.weight", l));
+    if (s.learned_sinks) norm(p + "attn_sinks", s.heads);
+  }
+  norm("output_norm.weight", s.dim);
+  if (!s.tied_output) matrix("output.weight", s.dim, s.vocab, in_scale, type("output.weight", 0));
+  w.write(path);
+}
+
+}  // namespace sinkstream::model

@@ -1,0 +1,41 @@
+// Random-weight Llama GGUF files of any shape and weight type: test models for
+// every kernel, and realistic shapes (Llama-3.2-1B) for benchmarks without
+// downloading anything. Deterministic given the seed.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "format/gguf.hpp"
+
+namespace sinkstream::model {
+
+struct SyntheticSpec {
+  uint32_t dim = 64, layers = 2, heads = 4, kv_heads = 2, ffn = 96, vocab = 300, context = 128;
+  GgmlType type = GgmlType::f32;  // every matrix, embedding and output included; norms stay F32
+  // "q4_k_m": llama.cpp's Q4_K_M mix instead of one type (see tensor_type()); "" for `type`.
+  std::string mix;
+  bool tied_output = false;
+  bool learned_sinks = false;     // adds blk.N.attn_sinks
+  bool qwen2 = false;             // architecture qwen2: Q/K/V biases and NeoX (split-half) RoPE
+  float rope_theta = 10000.0f;
+  uint64_t seed = 1;
+};
+
+// A named preset: "tiny" (the default above) or "llama-3.2-1b" (dim 2048, 16
+// layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096).
+SyntheticSpec synthetic_preset(const std::string& name);
+
+// The type of a weight matrix (`tensor` without its "blk.N." prefix, `layer` its
+// N). With mix "q4_k_m", llama.cpp's Q4_K_M rule (llama_tensor_get_type): output
+// (or the tied embedding) Q6_K; attn_v and ffn_down Q6_K in the layers
+// use_more_bits() picks (the first and last eighth, every third in between);
+// every other matrix Q4_K.
+GgmlType tensor_type(const SyntheticSpec& spec, const std::string& tensor, uint32_t layer);
+
+// Parses a --type name of sinkstream-synth ("f32", "q4_k", "iq4_xs", ... or the
+// mix "q4_k_m") into spec.type / spec.mix; throws InvalidArgument for others.
+void set_synthetic_type(SyntheticSpec& spec, const std::string& name);
+
+void write_synthetic_gguf(const std::string& path, const SyntheticSpec& spec);
+
+}  // namespace sinkstream::model
