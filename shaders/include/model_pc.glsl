@@ -1,4 +1,4 @@
-// Mirrors src/model/push_constants.hpp field by field (static_asserts there).
+// Mirrors src/engine/push_constants.hpp field by field (static_asserts there).
 #ifndef MODEL_PC_GLSL
 #define MODEL_PC_GLSL
 

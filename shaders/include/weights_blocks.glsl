@@ -1,6 +1,6 @@
 // ggml's block types read in the file's own layout (no re-packing at upload):
 // dequant4() decodes weights k..k+3 (k a multiple of 4) of the row starting at
-// byte `row`, bit for bit as src/model/quant_types.cpp (and ggml's
+// byte `row`, bit for bit as src/format/quant_types.cpp (and ggml's
 // dequantize_row_*). Every product of a scale and a quant below is exact in
 // float32 (at most 24 significant bits: float16 11, sub-block scale <= 8, quant
 // <= 7), so the one rounding of the types with a min (d q - m) is the same
