@@ -71,6 +71,9 @@ class Forward {
   int32_t* ids() const { return static_cast<int32_t*>(ids_.mapped()); }              // (row)
   const float* logits() const { return static_cast<const float*>(logits_.mapped()); }  // (row, vocab)
   const int32_t* history() const { return static_cast<const int32_t*>(history_.mapped()); }  // (slot)
+  // For a sampler that picks from logits() rows into history() slots on the GPU.
+  const vk::GpuBuffer& logits_buffer() const { return logits_; }
+  const vk::GpuBuffer& history_buffer() const { return history_; }
   bool timing_or_checks() const { return stamps_ || finite_ || profile_.pool; }
   bool checks_finite() const { return finite_ != nullptr; }
   bool profiling() const { return static_cast<bool>(profile_.pool); }

@@ -75,6 +75,10 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
       attention_.use_batch(batch_.get());
     }
   }
+  if (cfg_.gpu_sampling && vk::env("SINKSTREAM_GPU_SAMPLING") != "0") {
+    sampler_ = std::make_unique<model::GpuSampler>(ctx_, model_->hparams().vocab, fc.rows);
+    sampler_->bind(fwd_->logits_buffer(), fwd_->history_buffer());
+  }
   // What the step's buffers took (activations, the NaN guard's, the batched
   // attention's): the scheduler's share of device memory beside weights and streams.
   const uint64_t step_bytes = ctx_.allocated_bytes() - before;
