@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
 #include "engine/engine.hpp"
@@ -390,6 +392,27 @@ TEST_SUITE("scheduler") {
     }
     s.destroy(ids.back());  // idle: freed at once, and its room is usable again
     CHECK_NOTHROW(s.create(big));
+  }
+
+  TEST_CASE("bench batch --json: a row per count, alone and beside an ingest, finite logits with full rings") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    // The NaN guard on and sampled streams: the benchmark's assumed-full rings must hold finite values.
+    const auto r = run_sh("SINKSTREAM_CHECK_FINITE=1 \"$B\" bench batch --model " + fixture("stories260K.gguf") +
+                          " --streams 1,3 --steps 3 --ingest-tokens 40 --window 60 --sample --json 2>/dev/null");
+    REQUIRE(r.code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["rows"].size() == 4);
+    CHECK(j["window"] == 60);
+    const uint32_t streams[] = {1, 3, 1, 3};
+    for (size_t i = 0; i < 4; ++i) {
+      const auto& row = j["rows"][i];
+      INFO(row.dump());
+      CHECK(row["streams"] == streams[i]);
+      CHECK(row["ingesting"] == (i >= 2));
+      CHECK(row["aggregate_tokens_per_s"].get<double>() > 0);
+      CHECK(row["p99_step_ms"].get<double>() >= row["median_step_ms"].get<double>());
+      CHECK((row["prompt_tokens_ingested"].get<uint64_t>() > 0) == (i >= 2));
+    }
   }
 
   TEST_CASE("generate --prompts: one stream per line, results in input order, each as generate alone") {
