@@ -1,18 +1,21 @@
 // `sinkstream chat`: a multi-turn conversation on one endless stream. Old turns
 // leave the window and are forgotten; the attention sinks (and, with
 // --pin-system, the whole system prompt) stay pinned.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "chat_session.hpp"
 #include "commands.hpp"
 #include "files.hpp"
 #include "interrupt.hpp"
 #include "line_input.hpp"
 #include "model_cli.hpp"
+#include "sinkstream/chat.hpp"
 #include "sinkstream/error.hpp"
-#include "text/jinja/jinja.hpp"
+#include "sinkstream/model.hpp"
+#include "sinkstream/session.hpp"
+#include "summary.hpp"
 #include "warnings.hpp"
 
 namespace sinkstream::app {
@@ -45,33 +48,44 @@ constexpr const char* kCommandsHelp =
 // --chat-template NAME picks a built-in format; --chat-template FILE renders the
 // file's Jinja template as Hugging Face does; otherwise the built-in format of
 // the model's template family.
-ChatRenderer chat_renderer(const cli::Args& a, const std::string& model_template) {
-  std::string warning;
+ChatTemplate chat_template(const cli::Args& a, const Model& model) {
   if (a.has("chat-template")) {
     const std::string t = a.str("chat-template", "");
-    for (int f = 0; f <= static_cast<int>(model::ChatFormat::plain); ++f)
-      if (t == model::chat_format_name(static_cast<model::ChatFormat>(f)))
-        return ChatRenderer(static_cast<model::ChatFormat>(f));
+    for (const std::string& name : ChatTemplate::builtin_names())
+      if (t == name) return ChatTemplate::builtin(name);
     const std::string name = t.substr(t.find_last_of('/') + 1);
+    const std::string source = read_text_file(t);
     try {
-      return ChatRenderer::jinja(read_text_file(t), name);
-    } catch (const text::jinja::Error& e) {
+      return ChatTemplate::jinja(source, name);
+    } catch (const InvalidArgument& e) {
       throw InvalidArgument("--chat-template '" + t + "' is not a template sinkstream can render: " + e.what());
     }
   }
-  ChatRenderer r(model::choose_chat_format(model_template, warning));
+  std::string warning;
+  ChatTemplate r = model.chat_template(&warning);
   if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   return r;
 }
 
+void print_stats(std::FILE* out, const Stream& stream, const Chat& chat) {
+  const StreamStats c = stream.stats();
+  std::fprintf(out,
+               "[cache %u/%u slots (%u pinned), %llu tokens streamed, %llu evicted; %.1f tokens/s; %.1f MiB on "
+               "device]\n",
+               c.slots_used, c.capacity, c.sinks, static_cast<unsigned long long>(c.tokens),
+               static_cast<unsigned long long>(c.evicted),
+               static_cast<double>(chat.generated_tokens()) / std::max(chat.decode_seconds(), 1e-9),
+               static_cast<double>(c.device_bytes) / (1 << 20));
+}
+
 // Slash commands at the prompt; false when the chat should end.
-bool slash_command(const std::string& line, ChatSession& chat) {
+bool slash_command(const std::string& line, const Stream& stream, Chat& chat) {
   const std::string cmd = line.substr(0, line.find_first_of(" \t"));
   if (cmd == "/quit" || cmd == "/exit" || cmd == "/bye") return false;
   if (cmd == "/help" || cmd == "/?") {
     std::fputs(kCommandsHelp, stdout);
   } else if (cmd == "/stats") {
-    chat.print_stats(stdout);
+    print_stats(stdout, stream, chat);
   } else if (cmd == "/clear") {
     chat.clear();
     std::printf("[conversation cleared: a fresh stream]\n");
@@ -84,11 +98,24 @@ bool slash_command(const std::string& line, ChatSession& chat) {
 }
 
 // With --pin-system, the sinks grow to cover BOS + the system prompt.
-uint32_t pinned_tokens(const model::Tokenizer& tok, const ChatRenderer& format,
-                       const std::vector<model::ChatMessage>& preamble) {
-  const std::string text = format.render(preamble, false, tok.bos() >= 0 ? tok.piece(tok.bos()) : "",
-                                         tok.eos() >= 0 ? tok.piece(tok.eos()) : "");
-  return static_cast<uint32_t>(tok.encode(text, false, true).size() + 1);
+uint32_t pinned_tokens(const Model& model, const ChatTemplate& format, const std::vector<ChatMessage>& preamble) {
+  const std::string text = model.apply_chat_template(format, preamble, false);
+  return static_cast<uint32_t>(model.tokenize(text, {false, true}).size() + 1);
+}
+
+// Streams a reply to stdout; says why it ended.
+StopReason reply(Chat& chat, uint64_t max_tokens) {
+  const ChatReply r = chat.reply(max_tokens, [](std::string_view s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+    return !interrupted();
+  });
+  switch (r.reason) {
+    case sinkstream::StopReason::end_of_generation: return StopReason::eos;
+    case sinkstream::StopReason::stop_string: return StopReason::stop_string;
+    case sinkstream::StopReason::callback: return StopReason::interrupted;
+    default: return StopReason::token_limit;
+  }
 }
 
 }  // namespace
@@ -102,30 +129,36 @@ int cmd_chat(const std::vector<std::string>& argv) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
   }
-  LoadedModel lm = load_model_and_tokenizer(a);
-  ChatRenderer format = chat_renderer(a, lm.tokenizer->vocab().chat_template);
-  model::EngineConfig ec = engine_config(a);
-  const uint32_t default_sinks = ec.sinks, context = lm.file->hp.context;
+  Model model = load_model(a);
+  ChatTemplate format = chat_template(a, model);
+  StreamSettings ss = stream_settings(a);
+  const uint32_t default_sinks = ss.sinks, context = model.info().context;
   const std::string system = a.str("system", "");
-  std::vector<model::ChatMessage> preamble;
+  std::vector<ChatMessage> preamble;
   if (!system.empty()) preamble.push_back({"system", system});
   const bool pin = a.has("pin-system") && !system.empty();
   if (pin) {
-    const uint32_t ctx = ec.sinks + ec.window;  // --ctx-size: the whole cache stays that size
-    ec.sinks = std::max(ec.sinks, pinned_tokens(*lm.tokenizer, format, preamble));
-    if (a.has("ctx-size")) ec.window = ctx > ec.sinks ? ctx - ec.sinks : 1;
+    const uint32_t ctx = ss.sinks + ss.window;  // --ctx-size: the whole cache stays that size
+    ss.sinks = std::max(ss.sinks, pinned_tokens(model, format, preamble));
+    if (a.has("ctx-size")) ss.window = ctx > ss.sinks ? ctx - ss.sinks : 1;
   }
   const uint64_t max_tokens = token_limit(a, "tokens", 512);
-  const model::SamplerConfig sampling = sampler_config(a);
-  Gpu gpu(gpu_options(a));
-  model::Engine engine(gpu, *lm.file, ec);
-  const auto& cc = engine.cache_config();
+  const SamplerParams sampling = sampler_params(a);
+  Stream stream(model, ss);
+  const auto& cc = stream.cache_config();
   if (pin) warn_pinned_system(cc.sinks, default_sinks, cc, context);
   warn_cache_beyond_context(cc, context);
   const std::string format_name = format.name();
-  ChatSession chat(*lm.tokenizer, engine, sampling, std::move(format), preamble, a.all("stop"), context);
+  ChatOptions co;
+  co.sampler = sampling;
+  co.preamble = preamble;
+  co.stop_strings = a.all("stop");
+  co.before_feed = [&](uint64_t tokens, uint64_t held) {
+    warn_dropped_input("the message", tokens, held, stream.cache_config(), context);
+  };
+  Chat chat(stream, std::move(format), std::move(co));
   std::fprintf(stderr, "chat format %s, %u sink slots + %u window slots on %s, seed %llu. /help lists commands.\n",
-               format_name.c_str(), cc.sinks, cc.window, gpu.device_name().c_str(),
+               format_name.c_str(), cc.sinks, cc.window, model.device_name().c_str(),
                static_cast<unsigned long long>(sampling.seed));
   install_interrupt_handler();
   LineInput input;
@@ -138,12 +171,12 @@ int cmd_chat(const std::vector<std::string>& argv) {
       break;
     }
     if (!line->empty() && (*line)[0] == '/') {
-      if (!slash_command(*line, chat)) break;
+      if (!slash_command(*line, stream, chat)) break;
       continue;
     }
     if (line->find_first_not_of(" \t\n") == std::string::npos) continue;
     chat.add_user_turn(*line);
-    const StopReason why = chat.reply(max_tokens);
+    const StopReason why = reply(chat, max_tokens);
     std::printf("\n");
     if (why == StopReason::interrupted) {
       std::fprintf(stderr, "[reply stopped]\n");
@@ -152,7 +185,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
     std::fflush(stdout);
   }
   std::fflush(stdout);
-  chat.print_stats(stderr);
+  print_stats(stderr, stream, chat);
   return status;
 }
 

@@ -1,6 +1,7 @@
 // `sinkstream generate`: stream text from a model, forever if asked, in the
 // constant memory of a sinks + window KV cache.
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -13,7 +14,8 @@
 #include "model_cli.hpp"
 #include "progress.hpp"
 #include "sinkstream/error.hpp"
-#include "stop_strings.hpp"
+#include "sinkstream/model.hpp"
+#include "sinkstream/session.hpp"
 #include "summary.hpp"
 #include "warnings.hpp"
 
@@ -52,20 +54,15 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 // Feeds the prompt chunk by chunk (progress on stderr) until done or Ctrl-C;
-// returns the last logits and counts the tokens fed in `fed`.
-std::vector<float> ingest(model::Engine& engine, std::span<const int32_t> input, size_t& fed) {
+// returns the number of tokens fed.
+uint64_t ingest(Stream& stream, std::span<const int32_t> input) {
   Progress progress("prompt", input.size());
-  std::vector<float> logits;
-  const size_t chunk = engine.cache_config().max_chunk;
-  for (fed = 0; fed < input.size() && !interrupted();) {
-    const size_t n = std::min(chunk, input.size() - fed);
-    const auto l = engine.feed(input.subspan(fed, n));
-    logits.assign(l.begin(), l.end());
-    fed += n;
-    progress.update(fed);
-  }
+  const uint64_t fed = interrupted() ? 0 : stream.feed(input, [&](uint64_t done, uint64_t) {
+    progress.update(done);
+    return !interrupted();
+  });
   progress.finish();
-  return logits;
+  return fed;
 }
 
 struct Generation {
@@ -74,7 +71,7 @@ struct Generation {
   GenerationStats stats;
 };
 
-void print_json(const Generation& g, const model::EngineCounters& c, const std::string& device) {
+void print_json(const Generation& g, const StreamStats& c, const std::string& device) {
   const GenerationStats& st = g.stats;
   JsonWriter j;
   j.field("text", g.text).field("ids", g.ids).field("prompt_tokens", st.prompt_tokens);
@@ -93,75 +90,42 @@ void print_json(const Generation& g, const model::EngineCounters& c, const std::
 }
 
 // Where the generated tokens go: text to stdout as it comes, ids to stdout, or
-// text collected into the Generation for --json (which wins over --ids). Text is
-// held back while it may be the start of a --stop string.
+// text collected into the Generation for --json (which wins over --ids).
 class TokenOutput {
  public:
   enum class Mode { text, ids, json };
 
-  TokenOutput(const model::Tokenizer& tok, Mode mode, Generation& g, std::vector<std::string> stops)
-      : decoder_(tok), mode_(mode), g_(g), stops_(std::move(stops)) {}
+  TokenOutput(Mode mode, Generation& g) : mode_(mode), g_(g) {}
 
-  // `strip_space`: as SentencePiece (and llama2.c) do, the first piece after a
-  // bare BOS loses its leading space. False once a stop string completed.
-  bool token(int32_t id, bool strip_space) {
-    g_.ids.push_back(id);
-    std::string piece = decoder_.push(id);
-    if (strip_space && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
-    const std::string shown = stops_.push(piece);
-    if (mode_ == Mode::ids) {
-      std::printf("%s%d", g_.ids.size() > 1 ? " " : "", id);
-    } else {
-      write(shown);
+  // The library's token callback: `text` is what became showable (UTF-8
+  // complete, stop strings held back); kNoToken brings what was held at the end.
+  bool operator()(int32_t id, std::string_view text) {
+    if (id != kNoToken) {
+      g_.ids.push_back(id);
+      if (mode_ == Mode::ids) std::printf("%s%d", g_.ids.size() > 1 ? " " : "", id);
     }
-    std::fflush(stdout);
-    return !stops_.matched();
-  }
-
-  // The bytes of an incomplete UTF-8 sequence the decoder still holds, and any
-  // text held back for a stop string that never completed.
-  void finish() {
-    const std::string rest = stops_.push(decoder_.flush()) + stops_.flush();
-    if (mode_ != Mode::ids) write(rest);
+    if (mode_ == Mode::json) {
+      g_.text += text;
+    } else if (mode_ == Mode::text) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    }
+    if (id != kNoToken) std::fflush(stdout);
+    return !interrupted();
   }
 
  private:
-  void write(const std::string& piece) {
-    if (mode_ == Mode::json) {
-      g_.text += piece;
-    } else {
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
-    }
-  }
-
-  model::StreamingDecoder decoder_;
   Mode mode_;
   Generation& g_;
-  StopStrings stops_;
 };
 
-// Samples from the prompt's logits, then decodes until `emit` says stop: in
-// batches with the pick on the GPU where sampling is plain greedy, else one
-// step per submission.
-template <typename Emit>
-void decode(model::Engine& engine, model::Sampler& sampler, bool greedy,
-            std::span<const float> logits, uint64_t n_generate,
-            const std::vector<int32_t>& generated, Emit& emit) {
-  int32_t next = sampler.sample(logits);
-  if (!emit(next)) return;
-  if (greedy) {
-    // Tokens past an end-of-sequence may reach the cache; nothing reads it afterwards.
-    engine.decode_greedy(next, n_generate - generated.size(), [&](std::span<const int32_t> batch) {
-      for (int32_t t : batch)
-        if (!emit(t)) return false;
-      return true;
-    });
-    return;
+StopReason stop_reason(sinkstream::StopReason r) {
+  switch (r) {
+    case sinkstream::StopReason::end_of_generation: return StopReason::eos;
+    case sinkstream::StopReason::max_tokens: return StopReason::token_limit;
+    case sinkstream::StopReason::stop_string: return StopReason::stop_string;
+    case sinkstream::StopReason::callback: return StopReason::interrupted;
+    default: return StopReason::none;
   }
-  do {
-    const auto l = engine.feed({&next, 1});
-    next = sampler.sample(l);
-  } while (emit(next));
 }
 
 // The prompt's text, read before anything slow so that a bad path fails at once.
@@ -172,11 +136,11 @@ std::string prompt_text(const cli::Args& a) {
 }
 
 // Prompt ids, with a warning when the cache cannot hold all of it.
-std::vector<int32_t> prompt_ids(const std::string& prompt, const model::Tokenizer& tok, const model::Engine& engine,
+std::vector<int32_t> prompt_ids(const std::string& prompt, const Model& model, const Stream& stream,
                                 uint32_t context) {
-  std::vector<int32_t> input = bos_and_encode(tok, prompt, true);
+  std::vector<int32_t> input = model.tokenize(prompt);
   if (input.empty()) throw InvalidArgument("the model has no BOS token: give a non-empty --prompt");
-  warn_dropped_input("the prompt", input.size(), 0, engine.cache_config(), context);
+  warn_dropped_input("the prompt", input.size(), 0, stream.cache_config(), context);
   return input;
 }
 
@@ -198,17 +162,16 @@ int cmd_generate(const std::vector<std::string>& argv) {
   }
   const std::string prompt = prompt_text(a);
   const uint64_t n_generate = token_limit(a, "tokens", 256);
-  const bool json = a.has("json"), ignore_eos = a.has("ignore-eos");
-  const model::SamplerConfig sampling = sampler_config(a);
-  model::Sampler sampler(sampling);
+  const bool json = a.has("json");
+  const SamplerParams sampling = sampler_params(a);
+  Sampler sampler(sampling);
 
-  LoadedModel lm = load_model_and_tokenizer(a);
-  const model::Tokenizer& tok = *lm.tokenizer;
-  Gpu gpu(gpu_options(a));
-  model::Engine engine(gpu, *lm.file, engine_config(a));
-  warn_cache_beyond_context(engine.cache_config(), lm.file->hp.context);
-  const std::vector<int32_t> input = prompt_ids(prompt, tok, engine, lm.file->hp.context);
-  for (int32_t t : input) sampler.accept(t);
+  Model model = load_model(a);
+  Stream stream(model, stream_settings(a));
+  const uint32_t context = model.info().context;
+  warn_cache_beyond_context(stream.cache_config(), context);
+  const std::vector<int32_t> input = prompt_ids(prompt, model, stream, context);
+  sampler.accept(input);
 
   Generation g;
   GenerationStats& st = g.stats;
@@ -216,36 +179,24 @@ int cmd_generate(const std::vector<std::string>& argv) {
   st.seed = sampling.seed;
   st.prompt_total = input.size();
   const auto t_prefill = std::chrono::steady_clock::now();
-  size_t fed = 0;
-  const std::vector<float> logits = ingest(engine, input, fed);
+  st.prompt_tokens = ingest(stream, input);  // fewer than the prompt's after a Ctrl-C
   st.prefill_s = seconds_since(t_prefill);
-  st.prompt_tokens = fed;  // fewer than the prompt's after a Ctrl-C
 
   using Mode = TokenOutput::Mode;
-  TokenOutput out(tok, json ? Mode::json : a.has("ids") ? Mode::ids : Mode::text, g, a.all("stop"));
-  // Prints one generated token; false once generation should stop, with the reason.
-  auto emit = [&](int32_t next) {
-    if (tok.is_eog(next) && !ignore_eos) {
-      st.reason = StopReason::eos;
-      return false;
-    }
-    sampler.accept(next);
-    if (!out.token(next, g.ids.empty() && input.size() == 1)) st.reason = StopReason::stop_string;
-    else if (n_generate && g.ids.size() >= n_generate) st.reason = StopReason::token_limit;
-    else if (interrupted()) st.reason = StopReason::interrupted;
-    return st.reason == StopReason::none;
-  };
+  TokenOutput out(json ? Mode::json : a.has("ids") ? Mode::ids : Mode::text, g);
+  GenerateOptions go;
+  go.max_tokens = n_generate;
+  go.stop_strings = a.all("stop");
+  go.ignore_eos = a.has("ignore-eos");
   const auto t_decode = std::chrono::steady_clock::now();
-  const uint64_t batch_limit = n_generate ? n_generate : ~uint64_t{0};
-  if (!interrupted()) decode(engine, sampler, model::plain_greedy(sampling), logits, batch_limit, g.ids, emit);
+  if (!interrupted()) st.reason = stop_reason(stream.generate(sampler, go, std::ref(out)).reason);
   if (interrupted()) st.reason = StopReason::interrupted;
   st.decode_s = seconds_since(t_decode);
-  out.finish();
-  const auto c = engine.counters();
+  const StreamStats c = stream.stats();
   st.generated = g.ids.size();
   st.evicted = c.evicted;
   if (json) {
-    print_json(g, c, gpu.device_name());
+    print_json(g, c, model.device_name());
   } else {
     std::printf("\n");
     std::fflush(stdout);

@@ -15,9 +15,9 @@
 #include "interrupt.hpp"
 #include "json.hpp"
 #include "model_cli.hpp"
-#include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"
-#include "stop_strings.hpp"
+#include "sinkstream/model.hpp"
+#include "sinkstream/scheduler.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -42,13 +42,24 @@ struct Result {
   std::vector<int32_t> input;
   std::vector<int32_t> ids;
   std::string text;
-  std::unique_ptr<model::StreamingDecoder> decoder;
+  std::unique_ptr<TextDecoder> decoder;
   std::unique_ptr<StopStrings> stop;  // --stop: the text ends before a stop string
-  sched::FinishReason reason = sched::FinishReason::length;
+  StopReason reason = StopReason::max_tokens;
   std::string error;
   bool done = false;
   uint64_t evicted = 0;
 };
+
+// The words --json has always printed for why a stream ended.
+const char* finish_word(StopReason r) {
+  switch (r) {
+    case StopReason::max_tokens: return "length";
+    case StopReason::end_of_generation: return "stop_token";
+    case StopReason::callback: return "callback";
+    case StopReason::cancelled: return "cancelled";
+    default: return "error";
+  }
+}
 
 // Prints finished results in input order: result `next` once it and all before it are done.
 class OrderedPrinter {
@@ -67,7 +78,7 @@ class OrderedPrinter {
       j.field("index", static_cast<uint64_t>(i)).field("ids", r.ids).field("text", r.text);
       j.field("seed", seed_).field("prompt_tokens", static_cast<uint64_t>(r.input.size()))
           .field("tokens", static_cast<uint64_t>(r.ids.size()))
-          .field("stop", r.stop->matched() ? "stop_string" : sched::finish_reason_name(r.reason))
+          .field("stop", r.stop->matched() ? "stop_string" : finish_word(r.reason))
           .field("evicted_tokens", r.evicted);
       if (!r.error.empty()) j.field("error", r.error);
       std::printf("%s\n", j.str().c_str());
@@ -86,12 +97,6 @@ class OrderedPrinter {
   size_t next_ = 0;
 };
 
-std::vector<int32_t> stop_tokens(const model::Tokenizer& tok) {
-  std::vector<int32_t> out;
-  for (size_t i = 0; i < tok.size(); ++i)
-    if (tok.is_eog(static_cast<int32_t>(i))) out.push_back(static_cast<int32_t>(i));
-  return out;
-}
 
 }  // namespace
 
@@ -100,21 +105,17 @@ int generate_prompts(const cli::Args& a) {
   const uint64_t limit = token_limit(a, "tokens", 256);  // 0: no limit
   const uint32_t n_generate = limit == 0 || limit > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(limit);
   const auto max_streams = static_cast<uint32_t>(a.u64("streams", 32, 1, 4096));
-  const model::SamplerConfig sampling = sampler_config(a);
-  model::validate(sampling);
-  const model::EngineConfig ec = engine_config(a);
-  LoadedModel lm = load_model_and_tokenizer(a);
-  const model::Tokenizer& tok = *lm.tokenizer;
-  Gpu gpu(gpu_options(a));
-  auto weights = std::make_shared<const model::GpuModel>(gpu.context(), *lm.file);
-  sched::SchedulerConfig sc;
+  const SamplerParams sampling = sampler_params(a);
+  validate(sampling);
+  const StreamSettings settings = stream_settings(a);
+  const Model model = load_model(a);
+  SchedulerOptions sc;
   sc.max_streams = std::min<uint32_t>(max_streams, static_cast<uint32_t>(prompts.size()));
-  sc.step_tokens = ec.max_chunk;
-  sched::Scheduler scheduler(weights, sc);
-  sched::StreamSettings settings{ec.sinks, ec.window, ec.kv_type, 0};
+  sc.step_tokens = settings.chunk;
+  Scheduler scheduler(model, sc);
 
   std::vector<Result> results(prompts.size());
-  const std::vector<int32_t> stops = a.has("ignore-eos") ? std::vector<int32_t>{} : stop_tokens(tok);
+  const std::vector<int32_t> stops = a.has("ignore-eos") ? std::vector<int32_t>{} : model.end_of_generation_tokens();
   OrderedPrinter printer(results, a.has("json"), a.has("ids"), sampling.seed);
   size_t started = 0;
   // Starts prompt `i` on a fresh stream; its stream is freed when it finishes,
@@ -123,12 +124,12 @@ int generate_prompts(const cli::Args& a) {
     if (started == prompts.size() || interrupted()) return;
     const size_t i = started++;
     Result& r = results[i];
-    r.input = bos_and_encode(tok, prompts[i], true);
+    r.input = model.tokenize(prompts[i]);
     if (r.input.empty()) throw InvalidArgument("the model has no BOS token: prompt " + std::to_string(i) + " is empty");
-    r.decoder = std::make_unique<model::StreamingDecoder>(tok);
+    r.decoder = std::make_unique<TextDecoder>(model);
     r.stop = std::make_unique<StopStrings>(a.all("stop"));
-    const sched::StreamId id = scheduler.create(settings);
-    sched::Request req;
+    const StreamId id = scheduler.create_stream(settings);
+    Request req;
     req.prompt = r.input;
     req.max_tokens = n_generate;
     req.sampler = sampling;
@@ -141,7 +142,7 @@ int generate_prompts(const cli::Args& a) {
       r.text += r.stop->push(piece);
       return !interrupted() && !r.stop->matched();
     };
-    req.on_finish = [&, id, i](const sched::Finish& f) {
+    req.on_finish = [&, id, i](const Finish& f) {
       Result& done = results[i];
       if (!done.stop->matched()) done.text += done.stop->push(done.decoder->flush()) + done.stop->flush();
       done.reason = f.reason;

@@ -90,6 +90,29 @@ model::SamplerConfig sampler_config(const cli::Args& a) {
   return s;
 }
 
+Model load_model(const cli::Args& a) {
+  if (!a.has("model")) throw InvalidArgument("--model PATH is required");
+  ModelOptions o;
+  o.gpu = gpu_options(a);
+  o.tokenizer = a.str("tokenizer", "");
+  return Model::load(a.str("model", ""), o);
+}
+
+StreamSettings stream_settings(const cli::Args& a) {
+  const model::EngineConfig c = engine_config(a);
+  StreamSettings s;
+  s.sinks = c.sinks;
+  s.window = c.window;
+  s.kv_type = c.kv_type;
+  s.chunk = c.max_chunk;
+  return s;
+}
+
+SamplerParams sampler_params(const cli::Args& a) {
+  const model::SamplerConfig c = sampler_config(a);
+  return {c.temperature, c.top_k, c.top_p, c.min_p, c.repeat_penalty, c.repeat_last_n, c.seed};
+}
+
 GpuOptions gpu_options(const cli::Args& a) {
   GpuOptions o;
   o.device = a.str("device", "");

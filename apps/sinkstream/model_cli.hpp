@@ -12,6 +12,9 @@
 #include "sample/sampler.hpp"
 #include "text/tokenizer.hpp"
 #include "sinkstream/gpu.hpp"
+#include "sinkstream/model.hpp"
+#include "sinkstream/sampler.hpp"
+#include "sinkstream/session.hpp"
 
 namespace sinkstream::app {
 
@@ -29,6 +32,12 @@ struct LoadedModel {
 // checkpoint needs --tokenizer tok.bin.
 LoadedModel load_model_and_tokenizer(const cli::Args& a);
 model::EngineConfig engine_config(const cli::Args& a);
+// The same through the public API: --model, --tokenizer and --device.
+Model load_model(const cli::Args& a);
+// --sinks, --window / --ctx-size, --kv-type, --chunk.
+StreamSettings stream_settings(const cli::Args& a);
+// --temperature, --top-k, --top-p, --min-p, --repeat-penalty, --seed.
+SamplerParams sampler_params(const cli::Args& a);
 // The ids a model sees for a text: BOS (when the vocabulary has one), then the
 // text's tokens; control-token text is parsed as such only when `parse_special`.
 std::vector<int32_t> bos_and_encode(const model::Tokenizer& tok, const std::string& text,

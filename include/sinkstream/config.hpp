@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sinkstream/export.hpp"
+
 namespace sinkstream {
 
 enum class KvType : uint32_t { f32 = 0, f16 = 1 };
@@ -34,6 +36,6 @@ struct StreamConfig {
 };
 
 // Throws InvalidArgument naming the first bad field.
-void validate(const StreamConfig& cfg);
+SINKSTREAM_API void validate(const StreamConfig& cfg);
 
 }  // namespace sinkstream

@@ -5,46 +5,48 @@
 #include <stdexcept>
 #include <string>
 
+#include "sinkstream/export.hpp"
+
 namespace sinkstream {
 
-class Error : public std::runtime_error {
+class SINKSTREAM_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 // Invalid argument or configuration passed by the caller.
-class InvalidArgument : public Error {
+class SINKSTREAM_API InvalidArgument : public Error {
  public:
   using Error::Error;
 };
 
 // No usable Vulkan device, or the requested one does not exist.
-class NoDeviceError : public Error {
+class SINKSTREAM_API NoDeviceError : public Error {
  public:
   using Error::Error;
 };
 
 // Device memory exhausted (or the configured cap would be exceeded).
-class OutOfDeviceMemory : public Error {
+class SINKSTREAM_API OutOfDeviceMemory : public Error {
  public:
   using Error::Error;
 };
 
 // The driver reported VK_ERROR_DEVICE_LOST or a submission timed out; the
 // context that threw is unusable, but the process is not.
-class DeviceLost : public Error {
+class SINKSTREAM_API DeviceLost : public Error {
  public:
   using Error::Error;
 };
 
 // The NaN/Inf guard found a non-finite value; the message names the first op.
-class NumericalError : public Error {
+class SINKSTREAM_API NumericalError : public Error {
  public:
   using Error::Error;
 };
 
 // Any other Vulkan failure.
-class VulkanError : public Error {
+class SINKSTREAM_API VulkanError : public Error {
  public:
   using Error::Error;
 };

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "sinkstream/export.hpp"
+
 namespace sinkstream {
 namespace vk {
 class Context;
@@ -18,7 +20,7 @@ struct GpuOptions {
   std::string pipeline_cache;  // file to load/save compiled pipelines ($SINKSTREAM_PIPELINE_CACHE)
 };
 
-class Gpu {
+class SINKSTREAM_API Gpu {
  public:
   explicit Gpu(const GpuOptions& options = {});
   ~Gpu();

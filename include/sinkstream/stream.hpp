@@ -20,7 +20,7 @@ struct StreamCounters {
   uint64_t device_bytes = 0;  // device memory held by this stream
 };
 
-class AttentionStream {
+class SINKSTREAM_API AttentionStream {
  public:
   // `start_position` is the stream index of the first token (tests start at 1e9
   // to prove positions stay exact deep into a stream).

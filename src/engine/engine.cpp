@@ -61,15 +61,15 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   return s;
 }
 
+std::shared_ptr<const GpuModel> upload_for_stream(vk::Context& ctx, const ModelFile& m, const EngineConfig& cfg) {
+  const StreamConfig s = make_cache_config(m.hp, cfg);
+  validate(s);
+  check_fits(ctx, m.path, m.weight_bytes(), m.hp, s);
+  return std::make_shared<const GpuModel>(ctx, m);
+}
+
 Engine::Engine(Gpu& gpu, const ModelFile& m, const EngineConfig& cfg)
-    : Engine(
-          [&] {
-            const StreamConfig s = make_cache_config(m.hp, cfg);
-            validate(s);
-            check_fits(gpu.context(), m.path, m.weight_bytes(), m.hp, s);
-            return std::make_shared<const GpuModel>(gpu.context(), m);
-          }(),
-          cfg) {}
+    : Engine(upload_for_stream(gpu.context(), m, cfg), cfg) {}
 
 Engine::Engine(std::shared_ptr<const GpuModel> model, const EngineConfig& cfg)
     : Engine(model, cfg, make_cache_config(model->hparams(), cfg)) {}

@@ -53,6 +53,11 @@ struct EngineCounters {
 // The cache a stream of `model` gets under `cfg` (window 0: the model's context minus the sinks).
 StreamConfig make_cache_config(const HParams& h, const EngineConfig& cfg);
 
+// The weights of `model` on the device for a first stream of `cfg`. Fails before
+// uploading anything when the weights, that stream's cache and its activations
+// cannot fit together (OutOfDeviceMemory naming each part and what would fit).
+std::shared_ptr<const GpuModel> upload_for_stream(vk::Context& ctx, const ModelFile& model, const EngineConfig& cfg);
+
 class Engine : private LayerAttention {
  public:
   // Uploads the model's weights for this engine alone.
