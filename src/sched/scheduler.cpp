@@ -60,7 +60,7 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
   if (cfg_.max_streams == 0 || cfg_.step_tokens == 0)
     throw InvalidArgument("a scheduler needs at least one stream and one prompt token per step");
   model::ForwardConfig fc{cfg_.max_streams + cfg_.step_tokens, cfg_.check_finite, cfg_.fused_decode,
-                          cfg_.coop_prefill};
+                          cfg_.coop_prefill, cfg_.matvec_rows};
   const uint64_t act = model::forward_activation_bytes(ctx_, model_->hparams(), fc.rows);
   const uint64_t cap = ctx_.memory_limit() ? ctx_.memory_limit() : ctx_.info().device_local_bytes;
   if (cap && ctx_.allocated_bytes() + act > cap)

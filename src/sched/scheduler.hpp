@@ -51,6 +51,10 @@ struct SchedulerConfig {
   // Sampled streams picked on the GPU (sample_rows.comp), all rows in one
   // dispatch (false, or SINKSTREAM_GPU_SAMPLING=0: on the host from their logits).
   bool gpu_sampling = true;
+  // Steps of up to this many rows run the fused matvec kernels (weights in
+  // registers, dotted with each row), more the matrix-product kernels of prompt
+  // chunks; one-row steps always the former. SINKSTREAM_MATVEC_ROWS overrides.
+  uint32_t matvec_rows = 8;
 };
 
 struct StreamSettings {
