@@ -3,7 +3,7 @@
 # Llama-3.2-1B-shaped random-weight models, with the single-stream
 # `bench generate` at the same depth as the baseline, and an op profile.
 # Run from the repository root after `source .vkdevice/env.sh`; results go to
-# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE and SAMPLE override the defaults.
+# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE, SAMPLE and MVROWS override the defaults.
 set -uo pipefail
 OUT="${OUT:-/tmp/batch-out}"
 mkdir -p "$OUT"
@@ -41,4 +41,12 @@ for T in ${SAMPLE:-}; do
       --steps 16 --ingest-tokens 0 --sample --json > "$OUT/sample-$T-gpu$G.json"
     python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/sample-$T-gpu$G.json"
   done
+done
+# Steps of few rows on the matvec kernels (SINKSTREAM_MATVEC_ROWS, default 8)
+# against the prompt-chunk kernels (1): Q4_0, 1-8 streams, alone and + ingest.
+for R in ${MVROWS:-}; do
+  echo "== q4_0 SINKSTREAM_MATVEC_ROWS=$R"
+  SINKSTREAM_MATVEC_ROWS=$R $B bench batch --model /tmp/l1b-q4_0.gguf --sinks 4 --window 4092 --streams 1,2,4,8 \
+    --steps 16 --ingest-tokens 4096 --json > "$OUT/mvrows-$R.json"
+  python3 -c "import json,sys; [print(f\"{r['streams']:3d}{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} p99 {r['p99_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/mvrows-$R.json"
 done
