@@ -3,9 +3,11 @@
 # packages named as arguments), if any is missing. Safe to run again: it does
 # nothing when all are present.
 set -euo pipefail
-# nlohmann-json3-dev: the Jinja engine's inputs; python3-jinja2: only the tests' oracle for it.
+# nlohmann-json3-dev: the Jinja engine's inputs; python3-jinja2: only the tests' oracle for it;
+# ccache: CI's later builds of the same sources (.ci/run).
 PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
-vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config libedit-dev tmux python3 nlohmann-json3-dev python3-jinja2"
+vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config libedit-dev tmux python3 nlohmann-json3-dev python3-jinja2
+ccache"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
