@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One device call for the open issues (see docs/performance.md): `selftest
+# --json` (issue 32), the scheduler's `bench batch` (issue 25, via
+# batch_bench.sh) and `sinkstream serve` through HTTP for 1, 8 and 32 clients
+# (issue 27). Run from the repository root after `source .vkdevice/env.sh`;
+# results go to $OUT. Each part has its own time limit so one cannot eat the call.
+set -uo pipefail
+OUT="${OUT:-/tmp/session-out}"
+mkdir -p "$OUT"
+B=build/apps/sinkstream/sinkstream
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+
+echo "== selftest"
+timeout 120 $B selftest --json --model "" > "$OUT/selftest.json"; echo "selftest exit $?"
+python3 - "$OUT/selftest.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ks = r["kernels"]
+print(f"{sum(k['pass'] for k in ks)} pass, {sum(not k['pass'] for k in ks)} fail of {len(ks)} entries; overall pass: {r.get('pass')}")
+for k in ks:
+    if not k["pass"]: print("FAIL", k)
+PY
+
+echo "== bench batch"
+TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE:-q4_0}" MVROWS="${MVROWS:-8 1}" OUT="$OUT" \
+  timeout 330 bash tools/device/batch_bench.sh
+
+echo "== serve, 1 / 8 / 32 clients"
+$B serve --model /tmp/l1b-q4_0.gguf --port 18080 --streams 33 --window 4092 > "$OUT/serve.log" 2>&1 &
+pid=$!
+for i in $(seq 60); do curl -sf http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 1; done
+timeout 150 python3 tools/serve_load.py --url http://127.0.0.1:18080 --clients 1,8,32 --seconds 30 \
+  --max-tokens 128 --json > "$OUT/serve-load.json"
+cat "$OUT/serve-load.json"
+curl -s http://127.0.0.1:18080/metrics | grep -E "^sinkstream_(device_bytes|streams_live)" | tee "$OUT/serve-metrics.txt"
+kill -TERM $pid; wait $pid; echo "serve exit $?"
