@@ -28,9 +28,10 @@ TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE:-q4_0}" MVRO
 echo "== serve, 1 / 8 / 32 clients"
 $B serve --model /tmp/l1b-q4_0.gguf --port 18080 --streams 33 --window 4092 > "$OUT/serve.log" 2>&1 &
 pid=$!
-for i in $(seq 60); do curl -sf http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 1; done
+get() { python3 -c "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())" "$1"; }
+for i in $(seq 60); do get http://127.0.0.1:18080/health >/dev/null 2>&1 && break; sleep 1; done
 timeout 150 python3 tools/serve_load.py --url http://127.0.0.1:18080 --clients 1,8,32 --seconds 30 \
   --max-tokens 128 --json > "$OUT/serve-load.json"
 cat "$OUT/serve-load.json"
-curl -s http://127.0.0.1:18080/metrics | grep -E "^sinkstream_(device_bytes|streams_live)" | tee "$OUT/serve-metrics.txt"
+get http://127.0.0.1:18080/metrics | grep -E "^sinkstream_(device_bytes|streams_live)" | tee "$OUT/serve-metrics.txt"
 kill -TERM $pid; wait $pid; echo "serve exit $?"
