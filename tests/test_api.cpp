@@ -35,6 +35,32 @@ TEST_SUITE("api") {
     CHECK(m.device_bytes() > 0);
   }
 
+  TEST_CASE("Tokenizer, inspect_model and utf8 helpers work without a device") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    const Tokenizer tok = Tokenizer::load(fixture("tok512.bin"));
+    CHECK(tok.size() == 512);
+    CHECK(tok.kind() == "spm");
+    const auto ids = tok.encode("Once upon a time", true, true);
+    REQUIRE(ids.size() > 1);
+    CHECK(ids[0] == tok.bos());
+    CHECK(tok.decode(ids) == "Once upon a time");
+    CHECK(tok.is_end_of_generation(tok.eos()));
+    CHECK_FALSE(tok.is_end_of_generation(100000));
+    CHECK_THROWS_AS(inspect_model(fixture("stories260K.bin")), InvalidArgument);  // no tokenizer
+    const ModelFileInfo info = inspect_model(fixture("stories260K.bin"), fixture("tok512.bin"));
+    CHECK(info.layers == 5);
+    CHECK(info.tied_output);
+    CHECK(info.tensors.size() == 1 + 5 * 9 + 1);
+    uint64_t bytes = 0;
+    for (const auto& t : info.tensors) bytes += t.bytes;
+    CHECK(bytes == info.weight_bytes);
+    CHECK_FALSE(is_gguf_file(fixture("stories260K.bin")));
+    CHECK(is_gguf_file(fixture("stories260K.gguf")));
+    CHECK(utf8_valid_length("\xC3\xA9", 0) == 2);
+    CHECK(utf8_valid_length("\xC3", 0) == 0);
+    CHECK(utf8_sequence_length(0xE2) == 3);
+  }
+
   TEST_CASE("Stream::generate's text, stop strings and callback match the CLI") {
     REQUIRE_FIXTURE("stories260K.gguf");
     const std::string path = fixture("stories260K.gguf");

@@ -75,7 +75,7 @@ namespace {
 class Emitter {
  public:
   Emitter(const Model& m, Sampler& sampler, const GenerateOptions& o, const TokenCallback& cb, bool strip_first)
-      : tok_(*m.impl()->tokenizer), sampler_(sampler), o_(o), cb_(cb), decoder_(tok_), stops_(o.stop_strings),
+      : tok_(m.impl()->tokenizer()), sampler_(sampler), o_(o), cb_(cb), decoder_(tok_), stops_(o.stop_strings),
         strip_(strip_first) {}
 
   // False once generation should stop; reason() says why.
