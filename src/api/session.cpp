@@ -27,6 +27,15 @@ std::span<const float> Stream::feed(std::span<const int32_t> tokens) {
   return impl_->logits;
 }
 
+std::span<const float> Stream::feed_all_logits(std::span<const int32_t> tokens) {
+  impl_->logits = {};
+  if (tokens.empty()) return {};
+  const std::span<const float> all = impl_->engine->feed(tokens, true);
+  const size_t vocab = impl_->engine->hparams().vocab;
+  impl_->logits = all.subspan(all.size() - vocab);
+  return all;
+}
+
 uint64_t Stream::feed(std::span<const int32_t> tokens, const FeedProgress& progress) {
   const size_t chunk = impl_->engine->cache_config().max_chunk;
   size_t fed = 0;
