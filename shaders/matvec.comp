@@ -2,7 +2,10 @@
 // [[unroll]] on loops that index register arrays: a rolled loop indexes them at run
 // time, which keeps them out of registers (H100 prefill was 1.75x slower so).
 #extension GL_EXT_control_flow_attributes : require
-// Decode matrix-vector product, one token: out[n] (+)= sum_k xin[k] * W[n][k] (+ bias[n]).
+// Decode matrix-vector product: out[t][n] (+)= sum_k xin[t][k] * W[n][k] (+ bias[n]) for
+// the pc.tokens tokens t of a step (several streams' decode rows): the weights are
+// loaded into registers once and dotted with each token's x in turn, so every
+// token's sum is computed exactly as a one-token dispatch computes it.
 // A workgroup owns ROWS weight rows; every thread holds its slice of x in
 // registers (UPT units, unit = one 16-byte load: 8 halfs, 4 floats, or half a
 // quantised block plus its scale) and reads the matching units of each row; partial sums meet
@@ -28,9 +31,9 @@ layout(constant_id = 5) const bool SWIGLU = false; // fused up matrix and SwiGLU
 layout(constant_id = 6) const uint UPT = 2;        // units per thread: ceil(K / UNIT / WG)
 const uint WG = gl_WorkGroupSize.x;
 
-layout(std430, binding = 0) readonly buffer X { vec4 x[]; };          // (k / 4)
+layout(std430, binding = 0) readonly buffer X { vec4 x[]; };          // (token, k / 4)
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };   // (n)
-layout(std430, binding = 3) buffer Out { float o[]; };                // (n)
+layout(std430, binding = 3) buffer Out { float o[]; };                // (token, n)
 layout(std430, binding = 4) readonly buffer NormW { vec4 norm_w[]; }; // (k / 4)
 #if defined(W_F16) || defined(W_BF16)
 const uint UNIT = 8u;
@@ -108,11 +111,11 @@ float unit_dot_dq(bool up, uint i, uint j) {
 }
 #endif
 
-void load_x() {
+void load_x(uint x_offset) {
   const uint units = pc.k_cols / UNIT;
   [[unroll]] for (uint j = 0u; j < UPT; ++j) {
     const uint u = gl_LocalInvocationID.x + j * WG;
-    [[unroll]] for (uint v = 0u; v < V; ++v) xr[j * V + v] = u < units ? x[pc.x_offset / 4u + u * V + v] : vec4(0.0);
+    [[unroll]] for (uint v = 0u; v < V; ++v) xr[j * V + v] = u < units ? x[x_offset / 4u + u * V + v] : vec4(0.0);
   }
   if (!NORM) return;
   float ss = 0.0;
@@ -129,10 +132,9 @@ void load_x() {
   }
 }
 
-void main() {
-  const uint first = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * ROWS;
-  load_w(first);
-  load_x();
+// Token t's dots with the ROWS rows in registers, summed into out row t.
+void token(uint first, uint t) {
+  load_x(pc.x_offset + t * pc.k_cols);
   const uint units = pc.k_cols / UNIT;
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     float acc = 0.0, acc_up = 0.0;  // rows past the end: harmless duplicate work, not written
@@ -156,13 +158,21 @@ void main() {
   }
   barrier();
   const uint r = gl_LocalInvocationID.x, n = first + r;
-  if (r >= ROWS || n >= pc.n_rows) return;
-  float v = pc.has_bias != 0u ? bias[n] : 0.0, up = 0.0;
-  for (uint s = 0u; s < gl_NumSubgroups; ++s) {
-    v += red[r * 32u + s];
-    up += red[(ROWS + r) * 32u + s];
+  if (r < ROWS && n < pc.n_rows) {
+    float v = pc.has_bias != 0u ? bias[n] : 0.0, up = 0.0;
+    for (uint s = 0u; s < gl_NumSubgroups; ++s) {
+      v += red[r * 32u + s];
+      up += red[(ROWS + r) * 32u + s];
+    }
+    if (SWIGLU) v = v / (1.0 + exp(-v)) * up;
+    const uint at = pc.out_offset + t * pc.n_rows + n;
+    o[at] = pc.accumulate != 0u ? o[at] + v : v;
   }
-  if (SWIGLU) v = v / (1.0 + exp(-v)) * up;
-  const uint at = pc.out_offset + n;
-  o[at] = pc.accumulate != 0u ? o[at] + v : v;
+  barrier();  // red[] and sg_sums[] are the next token's
+}
+
+void main() {
+  const uint first = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * ROWS;
+  load_w(first);
+  for (uint t = 0u; t < pc.tokens; ++t) token(first, t);
 }

@@ -94,9 +94,10 @@ std::vector<float> gpu_embed(GgmlType t, const std::vector<uint8_t>& data, const
 }
 
 // matvec.comp (the fused decode product, no fusions) against every unit vector
-// e_k: result (k, n) is weight (n, k), the sum of one product and zeros.
+// e_k: result (k, n) is weight (n, k), the sum of one product and zeros. Each
+// dispatch takes `tokens` of the vectors (the scheduler's several decode rows).
 std::vector<float> gpu_matvec_columns(GgmlType t, const std::vector<uint8_t>& data, uint32_t rows, uint32_t cols,
-                                      uint32_t row_bytes) {
+                                      uint32_t row_bytes, uint32_t tokens) {
   WeightKernelRun w(data);
   auto& ctx = w.ctx;
   std::vector<float> eye(uint64_t{cols} * cols, 0.0f);
@@ -113,8 +114,8 @@ std::vector<float> gpu_matvec_columns(GgmlType t, const std::vector<uint8_t>& da
   const auto set = ctx.bind(pool.get(), kernel, bufs);
   vk::CommandBuffer cmd(ctx);
   cmd.begin();
-  for (uint32_t k = 0; k < cols; ++k)
-    cmd.dispatch(set, model::MatvecPC{rows, cols, row_bytes, k * cols, k * rows, 0, 0, 1e-5f},
+  for (uint32_t k = 0; k < cols; k += tokens)
+    cmd.dispatch(set, model::MatvecPC{rows, cols, row_bytes, k * cols, k * rows, 0, 0, 1e-5f, std::min(tokens, cols - k)},
                  {vk::ceil_div(rows, rows_per_group), 1, 1});
   cmd.host_read_barrier();
   cmd.end();
@@ -139,7 +140,7 @@ constexpr uint16_t kHalfMax = 0x7bff, kHalfTiny = 0x0001, kHalfNeg2 = 0xc000;  /
 
 }  // namespace
 
-TEST_SUITE("quant") {
+TEST_SUITE("quant_types") {
   TEST_CASE("block sizes are ggml's") {
     const std::pair<GgmlType, uint32_t> sizes[] = {
         {GgmlType::q4_1, 20}, {GgmlType::q5_0, 22}, {GgmlType::q5_1, 24},  {GgmlType::q2_k, 84},
@@ -399,12 +400,14 @@ TEST_SUITE("quant") {
           [&](size_t i) { return want[uint64_t{id[i / dim]} * dim + i % dim]; }, &first);
       INFO(std::string(model::ggml_type_name(bt.type)) << " embed: " << bad_embed << " mismatches, first at " << first);
       CHECK(bad_embed == 0);
-      const auto mv = gpu_matvec_columns(bt.type, data, rows, dim, row_bytes);
-      const size_t bad_matvec = mismatches(
-          mv.size(), [&](size_t i) { return mv[i]; }, [&](size_t i) { return want[(i % rows) * dim + i / rows]; },
-          &first);
-      INFO("matvec: " << bad_matvec << " mismatches, first at " << first);
-      CHECK(bad_matvec == 0);
+      for (uint32_t tokens : {1u, 3u}) {
+        const auto mv = gpu_matvec_columns(bt.type, data, rows, dim, row_bytes, tokens);
+        const size_t bad_matvec = mismatches(
+            mv.size(), [&](size_t i) { return mv[i]; }, [&](size_t i) { return want[(i % rows) * dim + i / rows]; },
+            &first);
+        INFO("matvec, " << tokens << " tokens a dispatch: " << bad_matvec << " mismatches, first at " << first);
+        CHECK(bad_matvec == 0);
+      }
     }
   }
 }

@@ -10,16 +10,20 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
 #include "engine/engine.hpp"
 #include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
+#include "sample/sampler.hpp"
 #include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"
 #include "cli_run.hpp"
@@ -33,6 +37,7 @@ struct Job {
   std::vector<int32_t> prompt;
   sched::StreamSettings settings;
   uint32_t tokens = 0;
+  std::optional<model::SamplerConfig> sampler;  // none: greedy
 };
 
 int32_t argmax(std::span<const float> v) {
@@ -71,11 +76,32 @@ std::vector<int32_t> engine_tokens(const std::shared_ptr<const model::GpuModel>&
   return out;
 }
 
+// The single-stream path with the host sampler: the prompt and every pick are
+// its history, as in `generate`.
+std::vector<int32_t> engine_sampled(const std::shared_ptr<const model::GpuModel>& m, const Job& j) {
+  model::EngineConfig cfg = f32_engine(j.settings.sinks, j.settings.window, kChunk);
+  cfg.kv_type = j.settings.kv_type;
+  cfg.start_position = j.settings.start_position;
+  model::Engine e(m, cfg);
+  model::Sampler smp(*j.sampler);
+  for (int32_t t : j.prompt) smp.accept(t);
+  std::vector<int32_t> out{smp.sample(e.feed(j.prompt))};
+  smp.accept(out.back());
+  while (out.size() < j.tokens) {
+    out.push_back(smp.sample(e.feed({&out.back(), 1})));
+    smp.accept(out.back());
+  }
+  return out;
+}
+
 // Runs the jobs together through one scheduler; returns each one's tokens.
 std::vector<std::vector<int32_t>> scheduler_tokens(const std::shared_ptr<const model::GpuModel>& m,
-                                                   const std::vector<Job>& js, bool batch_decode = true) {
+                                                   const std::vector<Job>& js, bool batch_decode = true,
+                                                   bool gpu_sampling = true,
+                                                   sched::SchedulerCounters* counters = nullptr) {
   sched::SchedulerConfig sc;
   sc.batch_decode = batch_decode;
+  sc.gpu_sampling = gpu_sampling;
   sc.max_streams = static_cast<uint32_t>(js.size());
   sc.step_tokens = kChunk;
   sched::Scheduler s(m, sc);
@@ -86,6 +112,7 @@ std::vector<std::vector<int32_t>> scheduler_tokens(const std::shared_ptr<const m
     sched::Request r;
     r.prompt = js[i].prompt;
     r.max_tokens = js[i].tokens;
+    if (js[i].sampler) r.sampler = *js[i].sampler;
     r.on_token = [&out, i](int32_t t) {
       out[i].push_back(t);
       return true;
@@ -98,6 +125,7 @@ std::vector<std::vector<int32_t>> scheduler_tokens(const std::shared_ptr<const m
   }
   s.run();
   for (int f : finished) CHECK(f == 1);
+  if (counters) *counters = s.counters();
   return out;
 }
 
@@ -144,6 +172,33 @@ TEST_SUITE("scheduler") {
     const std::string path = temp_path("sched-learned-sinks.gguf");
     model::write_synthetic_gguf(path, spec);
     check_batching(upload(path), KvType::f32, {1, 8});
+  }
+
+  TEST_CASE("sampled streams: the GPU sampler's tokens are the host sampler's, alone or batched") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = upload(fixture("stories260K.bin"));
+    auto js = jobs(8, m->hparams().vocab, KvType::f32);
+    const model::SamplerConfig settings[] = {
+        {0.8f, 40, 0.95f, 0.05f, 1.0f, 64, 1},   // the CLI's defaults
+        {1.0f, 0, 0.9f, 0.0f, 1.0f, 64, 2},      // top-p alone, the whole vocabulary
+        {0.0f, 0, 1.0f, 0.0f, 1.3f, 64, 3},      // greedy with a repetition penalty
+        {1.2f, 100, 1.0f, 0.1f, 1.15f, 32, 4},   // min-p and the penalty
+    };
+    for (size_t i = 0; i < js.size(); ++i)
+      if (i % 5 != 4) js[i].sampler = settings[i % 4];  // and a greedy stream among them
+    sched::SchedulerCounters gpu_counts, host_counts;
+    const auto on_gpu = scheduler_tokens(m, js, true, true, &gpu_counts);
+    const auto on_host = scheduler_tokens(m, js, true, false, &host_counts);
+    CHECK(gpu_counts.sampled_on_gpu > 0);
+    CHECK(gpu_counts.sampled_on_host == 0);  // every setting above fits the kernel
+    CHECK(host_counts.sampled_on_gpu == 0);
+    CHECK(host_counts.sampled_on_host == gpu_counts.sampled_on_gpu);
+    for (size_t i = 0; i < js.size(); ++i) {
+      INFO("stream " << i);
+      CHECK(on_gpu[i] == on_host[i]);
+      CHECK(on_gpu[i] == (js[i].sampler ? engine_sampled(m, js[i]) : engine_tokens(m, js[i])));
+    }
   }
 
   TEST_CASE("batched streams follow the paper-literal CPU reference") {
@@ -337,6 +392,27 @@ TEST_SUITE("scheduler") {
     }
     s.destroy(ids.back());  // idle: freed at once, and its room is usable again
     CHECK_NOTHROW(s.create(big));
+  }
+
+  TEST_CASE("bench batch --json: a row per count, alone and beside an ingest, finite logits with full rings") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    // The NaN guard on and sampled streams: the benchmark's assumed-full rings must hold finite values.
+    const auto r = run_sh("SINKSTREAM_CHECK_FINITE=1 \"$B\" bench batch --model " + fixture("stories260K.gguf") +
+                          " --streams 1,3 --steps 3 --ingest-tokens 40 --window 60 --sample --json 2>/dev/null");
+    REQUIRE(r.code == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["rows"].size() == 4);
+    CHECK(j["window"] == 60);
+    const uint32_t streams[] = {1, 3, 1, 3};
+    for (size_t i = 0; i < 4; ++i) {
+      const auto& row = j["rows"][i];
+      INFO(row.dump());
+      CHECK(row["streams"] == streams[i]);
+      CHECK(row["ingesting"] == (i >= 2));
+      CHECK(row["aggregate_tokens_per_s"].get<double>() > 0);
+      CHECK(row["p99_step_ms"].get<double>() >= row["median_step_ms"].get<double>());
+      CHECK((row["prompt_tokens_ingested"].get<uint64_t>() > 0) == (i >= 2));
+    }
   }
 
   TEST_CASE("generate --prompts: one stream per line, results in input order, each as generate alone") {

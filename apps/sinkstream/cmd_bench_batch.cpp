@@ -28,6 +28,8 @@ constexpr const char* kHelp =
     "  --steps N           timed steps per measurement (32)\n"
     "  --ingest-tokens N   the prompt ingested meanwhile (4096; 0 = skip that part)\n"
     "  --profile           GPU time per op of the timed steps, per count (stderr)\n"
+    "  --sample            streams sample (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05)\n"
+    "                      instead of picking greedily\n"
     "  --json              one JSON object\n";
 
 using Clock = std::chrono::steady_clock;
@@ -54,9 +56,9 @@ std::vector<int32_t> random_tokens(uint32_t n, uint32_t vocab, uint32_t seed) {
   return t;
 }
 
-// `count` streams, full rings, decoding greedily (no stop token) until destroyed.
+// `count` streams, full rings, decoding (no stop token) until destroyed.
 std::vector<sched::StreamId> start_decoders(sched::Scheduler& s, const sched::StreamSettings& st,
-                                            uint32_t count, uint32_t vocab) {
+                                            uint32_t count, uint32_t vocab, bool sample) {
   std::vector<sched::StreamId> ids;
   for (uint32_t i = 0; i < count; ++i) {
     const sched::StreamId id = s.create(st);
@@ -64,6 +66,7 @@ std::vector<sched::StreamId> start_decoders(sched::Scheduler& s, const sched::St
     sched::Request r;
     r.prompt = random_tokens(1, vocab, i);
     r.max_tokens = ~0u;
+    if (sample) r.sampler = model::SamplerConfig{0.8f, 40, 0.95f, 0.05f, 1.0f, 64, i};
     s.submit(id, std::move(r));
     ids.push_back(id);
   }
@@ -78,9 +81,9 @@ std::vector<sched::StreamId> start_decoders(sched::Scheduler& s, const sched::St
 }
 
 Row measure(sched::Scheduler& s, const sched::StreamSettings& st, uint32_t count, uint32_t steps,
-            uint32_t ingest_tokens) {
+            uint32_t ingest_tokens, bool sample) {
   const uint32_t vocab = s.hparams().vocab;
-  const auto ids = start_decoders(s, st, count, vocab);
+  const auto ids = start_decoders(s, st, count, vocab, sample);
   for (int i = 0; i < 3; ++i) s.step();  // warm-up
   Row r;
   r.streams = count;
@@ -165,7 +168,7 @@ void print(const std::vector<Row>& rows, const std::string& device, const sched:
 int bench_batch(const std::vector<std::string>& argv) {
   auto options = model_options();
   options.insert({"streams", "steps", "ingest-tokens"});
-  const cli::Args a(argv, {"help", "json", "profile"}, options);
+  const cli::Args a(argv, {"help", "json", "profile", "sample"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
@@ -187,7 +190,7 @@ int bench_batch(const std::vector<std::string>& argv) {
   for (bool with_ingest : {false, true}) {
     if (with_ingest && ingest == 0) break;
     for (uint32_t c : counts) {
-      rows.push_back(measure(s, st, c, steps, with_ingest ? ingest : 0));
+      rows.push_back(measure(s, st, c, steps, with_ingest ? ingest : 0, a.has("sample")));
       if (a.has("profile")) {
         std::fprintf(stderr, "profile, %u streams%s (us per step):", c, with_ingest ? " + ingest" : "");
         const double n = static_cast<double>(std::max<uint64_t>(s.op_profile_steps(), 1));

@@ -59,6 +59,7 @@ layout(push_constant) uniform PC {
   uint accumulate;
   uint has_bias;
   float eps;
+  uint tokens;
 } pc;
 #elif defined(PC_ARGMAX)
 layout(push_constant) uniform PC {

@@ -55,6 +55,12 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
   make_kernels();
   bind_sets();
   if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0") bind_decode_sets();
+  matvec_rows_ = std::max<uint32_t>(cfg.matvec_rows, 1);
+  if (const std::string v = vk::env("SINKSTREAM_MATVEC_ROWS"); !v.empty()) {
+    if (v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos)
+      throw InvalidArgument("SINKSTREAM_MATVEC_ROWS takes a count of rows (1..999), not '" + v + "'");
+    matvec_rows_ = std::max<uint32_t>(static_cast<uint32_t>(std::stoul(v)), 1);
+  }
   if (cfg.check_finite || vk::env_flag("SINKSTREAM_CHECK_FINITE"))
     finite_ = std::make_unique<FiniteCheck>(ctx_);
 }
@@ -259,9 +265,9 @@ void Forward::record(uint32_t n, std::span<const uint32_t> logit_rows, LayerAtte
   cmd_->compute_barrier();
   stamp("embed");
   check(x_, uint64_t{n} * hp_.dim, UINT32_MAX, "token_embd (embedding)");
-  if (n == 1 && decode_) {
-    for (uint32_t l = 0; l < hp_.layers; ++l) record_layer_decode(l, attention, rope_row);
-    record_logits_decode();
+  if (decode_ && n <= matvec_rows_) {
+    for (uint32_t l = 0; l < hp_.layers; ++l) record_layer_decode(l, n, attention, rope_row);
+    record_logits_decode(m);
     return;
   }
   for (uint32_t l = 0; l < hp_.layers; ++l) record_layer(l, n, attention, rope_row);

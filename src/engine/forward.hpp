@@ -36,6 +36,10 @@ struct ForwardConfig {
   bool check_finite = false;   // the NaN/Inf guard (also SINKSTREAM_CHECK_FINITE=1)
   bool fused_decode = true;    // one-row steps through the fused matvec kernels where possible
   bool coop_prefill = true;    // several-row steps on cooperative matrices where the device has them
+  // Steps of up to this many rows (the scheduler's decode rows, with a prompt
+  // chunk's) through the fused matvec kernels too, the weights read once for all
+  // rows: each row's sums are those of a one-row step. SINKSTREAM_MATVEC_ROWS overrides.
+  uint32_t matvec_rows = 1;
 };
 
 // Device bytes a Forward of `rows` rows allocates for activations.
@@ -71,6 +75,9 @@ class Forward {
   int32_t* ids() const { return static_cast<int32_t*>(ids_.mapped()); }              // (row)
   const float* logits() const { return static_cast<const float*>(logits_.mapped()); }  // (row, vocab)
   const int32_t* history() const { return static_cast<const int32_t*>(history_.mapped()); }  // (slot)
+  // For a sampler that picks from logits() rows into history() slots on the GPU.
+  const vk::GpuBuffer& logits_buffer() const { return logits_; }
+  const vk::GpuBuffer& history_buffer() const { return history_; }
   bool timing_or_checks() const { return stamps_ || finite_ || profile_.pool; }
   bool checks_finite() const { return finite_ != nullptr; }
   bool profiling() const { return static_cast<bool>(profile_.pool); }
@@ -119,9 +126,9 @@ class Forward {
   struct Matvec;
   bool decode_path_available() const;
   void bind_decode_sets();
-  void record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias);
-  void record_layer_decode(uint32_t l, LayerAttention& attention, uint32_t rope_row);
-  void record_logits_decode();
+  void record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias, uint32_t tokens = 1);
+  void record_layer_decode(uint32_t l, uint32_t n, LayerAttention& attention, uint32_t rope_row);
+  void record_logits_decode(uint32_t m);
   // The NaN/Inf guard on `count` floats of an op's output, when it is on.
   void check(const vk::GpuBuffer& out, uint64_t count, uint32_t layer, const char* op);
   // A profile timestamp closing the op `op` (everything since the previous stamp), when profiling.
@@ -132,6 +139,7 @@ class Forward {
   HParams hp_;
   uint32_t rows_;
   bool coop_ = false;  // chunk products on cooperative matrices
+  uint32_t matvec_rows_ = 1;  // most rows of a step on the fused matvec path
   vk::CommandBuffer* cmd_ = nullptr;  // the step being recorded
 
   // Activations, (row, features) each, for one step.

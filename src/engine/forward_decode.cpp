@@ -105,48 +105,60 @@ void Forward::bind_decode_sets() {
   }
   d->logits =
       bind(x_, model_.output(), std::nullopt, logits_, &model_.output_norm(), nullptr);
+  d->logits_gathered = bind(xn_, model_.output(), std::nullopt, logits_, nullptr, nullptr);
   decode_ = std::move(d);
 }
 
-void Forward::record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias) {
+void Forward::record_matvec(const Matvec& mv, const GpuTensor& w, bool accumulate, bool bias, uint32_t tokens) {
   const uint32_t groups = ceil_div(w.rows, mv.rows);
   const uint32_t gx = std::min(groups, ctx_.info().max_workgroup_count[0]);
-  cmd_->dispatch(mv.set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps},
+  cmd_->dispatch(mv.set, MatvecPC{w.rows, w.cols, w.row_bytes, 0, 0, accumulate, bias, hp_.rms_eps, tokens},
                 {gx, ceil_div(groups, gx), 1});
 }
 
-void Forward::record_layer_decode(uint32_t li, LayerAttention& attention, uint32_t rope_row) {
+void Forward::record_layer_decode(uint32_t li, uint32_t n, LayerAttention& attention, uint32_t rope_row) {
   const GpuLayerWeights& l = model_.layers()[li];
   const auto& s = decode_->layers[li];
-  const uint32_t qd = hp_.heads * hp_.head_dim, kvd = hp_.kv_heads * hp_.head_dim;
-  record_matvec(s.q, l.wq, false, l.bq.has_value());
-  record_matvec(s.k, l.wk, false, l.bk.has_value());
-  record_matvec(s.v, l.wv, false, l.bv.has_value());
+  const uint64_t qd = uint64_t{n} * hp_.heads * hp_.head_dim, kvd = uint64_t{n} * hp_.kv_heads * hp_.head_dim;
+  record_matvec(s.q, l.wq, false, l.bq.has_value(), n);
+  record_matvec(s.k, l.wk, false, l.bk.has_value(), n);
+  record_matvec(s.v, l.wv, false, l.bv.has_value(), n);
   cmd_->compute_barrier();
   stamp("attn_norm+qkv");
   check(q_, qd, li, "attn_q (RMSNorm + matmul)");
   check(k_, kvd, li, "attn_k (RMSNorm + matmul)");
   check(v_, kvd, li, "attn_v (RMSNorm + matmul)");
-  attention.record_layer(*cmd_, li, 1, layer_io(li, rope_row));  // ends with a barrier
+  attention.record_layer(*cmd_, li, n, layer_io(li, rope_row));  // ends with a barrier
   stamp("kv_append+attention");
   check(att_, qd, li, "attention (RoPE, KV cache, softmax)");
-  record_matvec(s.o, l.wo, true, false);
+  record_matvec(s.o, l.wo, true, false, n);
   cmd_->compute_barrier();
   stamp("attn_output");
-  check(x_, hp_.dim, li, "attn_output (matmul + residual)");
-  record_matvec(s.gate_up, l.gate, false, false);
+  check(x_, uint64_t{n} * hp_.dim, li, "attn_output (matmul + residual)");
+  record_matvec(s.gate_up, l.gate, false, false, n);
   cmd_->compute_barrier();
   stamp("ffn_norm+gate_up+swiglu");
-  check(gate_, hp_.ffn, li, "ffn_gate/up + SwiGLU (RMSNorm + matmuls)");
-  record_matvec(s.down, l.down, true, false);
+  check(gate_, uint64_t{n} * hp_.ffn, li, "ffn_gate/up + SwiGLU (RMSNorm + matmuls)");
+  record_matvec(s.down, l.down, true, false, n);
   cmd_->compute_barrier();
   stamp("ffn_down");
-  check(x_, hp_.dim, li, "ffn_down (matmul + residual)");
+  check(x_, uint64_t{n} * hp_.dim, li, "ffn_down (matmul + residual)");
 }
 
-void Forward::record_logits_decode() {
-  record_matvec(decode_->logits, model_.output(), false, false);
-  stamp("output_norm+logits");
+// The logits of the step's m logit rows. One row (the one-token step): RMSNorm
+// fused into the product. Several: the final RMSNorm gathers them into rows
+// 0..m-1 first, as in the chunk path.
+void Forward::record_logits_decode(uint32_t m) {
+  if (m == 0) return;
+  const bool one = m == 1 && static_cast<const uint32_t*>(logit_rows_.mapped())[0] == 0;
+  if (!one) {
+    cmd_->dispatch(final_norm_set_, RmsNormPC{m, hp_.dim, hp_.rms_eps, 1}, {m, 1, 1});
+    cmd_->compute_barrier();
+    stamp("output_norm");
+    check(xn_, uint64_t{m} * hp_.dim, UINT32_MAX, "output_norm (RMSNorm)");
+  }
+  record_matvec(one ? decode_->logits : decode_->logits_gathered, model_.output(), false, false, m);
+  stamp(one ? "output_norm+logits" : "logits");
 }
 
 }  // namespace sinkstream::model

@@ -89,7 +89,8 @@ struct Forward::DecodeSets {
     Matvec q, k, v, o, gate_up, down;
   };
   std::vector<LayerSets> layers;
-  Matvec logits;
+  Matvec logits;           // one row: RMSNorm fused, from x
+  Matvec logits_gathered;  // several rows: from the final RMSNorm's gathered rows
   vk::DescriptorPool pool;
 };
 

@@ -70,7 +70,7 @@ struct SwigluPC {
 };
 static_assert(sizeof(SwigluPC) == 16);
 
-// matvec.comp: the decode (one-token) product, with optional fused RMSNorm
+// matvec.comp: the decode product of a few tokens, with optional fused RMSNorm
 // (eps used) and SwiGLU (spec constants).
 struct MatvecPC {
   uint32_t n_rows;
@@ -81,9 +81,11 @@ struct MatvecPC {
   uint32_t accumulate;
   uint32_t has_bias;
   float eps;
+  uint32_t tokens = 1;  // x rows (k_cols apart) and out rows (n_rows apart) from the offsets
 };
-static_assert(sizeof(MatvecPC) == 32);
+static_assert(sizeof(MatvecPC) == 36);
 static_assert(offsetof(MatvecPC, eps) == 28);
+static_assert(offsetof(MatvecPC, tokens) == 32);
 
 // argmax.comp: ids[id_row] = history[step] = argmax of logits row `logit_row` (n floats).
 struct ArgmaxPC {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 #include <cstdlib>
 #include <thread>
 
@@ -291,6 +292,13 @@ void KvCache::record_reduce(vk::CommandBuffer& cmd, uint32_t n_queries, uint32_t
 void KvCache::check_recordable(uint32_t layer) const {
   if (layer >= cfg_.layers || stage_sets_.empty())
     throw Error("internal error: recording a KV step before bind() or for a bad layer");
+}
+
+void KvCache::assume_appended(uint64_t tokens) {
+  std::vector<const vk::GpuBuffer*> kv;
+  for (size_t l = 0; l < k_.size(); ++l) kv.insert(kv.end(), {&k_[l], &v_[l]});
+  ctx_->zero(kv);
+  state_ = {cfg_.sinks, cfg_.window, tokens};
 }
 
 void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const {

@@ -103,9 +103,10 @@ class KvCache {
   // record_layer(cmd, l, 1, io) is append, barrier, attend.
   void record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const;
   void record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo& io) const;
-  // Benchmarks only: treat `tokens` tokens as already appended, whatever the
-  // buffers hold, so a deep cache can be timed without streaming into it.
-  void assume_appended(uint64_t tokens) { state_ = {cfg_.sinks, cfg_.window, tokens}; }
+  // Benchmarks only: treat `tokens` tokens as already appended, with zero keys
+  // and values, so a deep cache can be timed without streaming into it (on
+  // never-written memory the softmax could meet NaNs).
+  void assume_appended(uint64_t tokens);
   const vk::GpuBuffer& k_buffer(uint32_t layer) const { return k_.at(layer); }
 
   // Analysis (`sinkstream sinks`): after a one-token record_layer, record_probe

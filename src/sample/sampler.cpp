@@ -18,7 +18,7 @@ void validate(const SamplerConfig& c) {
 
 Sampler::Sampler(const SamplerConfig& cfg) : cfg_(cfg), state_(cfg.seed) { validate(cfg_); }
 
-double Sampler::uniform() {
+double Sampler::next_uniform() {
   uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -32,7 +32,25 @@ void Sampler::accept(int32_t token) {
   if (recent_.size() > cfg_.repeat_last_n) recent_.pop_front();
 }
 
+std::vector<std::pair<int32_t, uint32_t>> Sampler::recent_counts() const {
+  std::vector<int32_t> sorted(recent_.begin(), recent_.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::pair<int32_t, uint32_t>> out;
+  for (int32_t t : sorted) {
+    if (t < 0) continue;
+    if (!out.empty() && out.back().first == t)
+      ++out.back().second;
+    else
+      out.emplace_back(t, 1u);
+  }
+  return out;
+}
+
 int32_t Sampler::sample(std::span<const float> logits) {
+  return sample(logits, cfg_.temperature == 0.0f ? 0.0 : next_uniform());
+}
+
+int32_t Sampler::sample(std::span<const float> logits, double u) {
   if (logits.empty()) throw InvalidArgument("no logits to sample from");
   candidates_.clear();
   for (size_t i = 0; i < logits.size(); ++i) {
@@ -63,7 +81,7 @@ int32_t Sampler::sample(std::span<const float> logits) {
   size_t n = 0;
   double cum = 0;
   while (n < keep && (n == 0 || (cum < cfg_.top_p && p[n] >= cfg_.min_p * p[0]))) cum += p[n++];
-  double r = uniform() * cum;
+  double r = u * cum;
   for (size_t i = 0; i < n; ++i) {
     if (r < p[i]) return candidates_[i].second;
     r -= p[i];

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace sinkstream::model {
@@ -30,12 +31,21 @@ inline bool plain_greedy(const SamplerConfig& c) { return c.temperature == 0.0f 
 class Sampler {
  public:
   explicit Sampler(const SamplerConfig& cfg);
+  const SamplerConfig& config() const { return cfg_; }
   int32_t sample(std::span<const float> logits);
+  // The same with the draw given: what sample() does with u = next_uniform()
+  // when the temperature is not 0 (greedy draws nothing). The GPU sampler
+  // (sample_rows.comp) is handed the draws this way, so a row it leaves to the
+  // host is sampled with the same u.
+  int32_t sample(std::span<const float> logits, double u);
+  double next_uniform();  // [0, 1) from splitmix64
   // Records a token of the stream (prompt or generated) for the repetition penalty.
   void accept(int32_t token);
+  // The tokens the penalty applies to, each with how often it is among them,
+  // by increasing token (negative ones, which the penalty skips, left out).
+  std::vector<std::pair<int32_t, uint32_t>> recent_counts() const;
 
  private:
-  double uniform();  // [0, 1) from splitmix64
 
   SamplerConfig cfg_;
   uint64_t state_;

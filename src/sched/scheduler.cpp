@@ -60,7 +60,7 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
   if (cfg_.max_streams == 0 || cfg_.step_tokens == 0)
     throw InvalidArgument("a scheduler needs at least one stream and one prompt token per step");
   model::ForwardConfig fc{cfg_.max_streams + cfg_.step_tokens, cfg_.check_finite, cfg_.fused_decode,
-                          cfg_.coop_prefill};
+                          cfg_.coop_prefill, cfg_.matvec_rows};
   const uint64_t act = model::forward_activation_bytes(ctx_, model_->hparams(), fc.rows);
   const uint64_t cap = ctx_.memory_limit() ? ctx_.memory_limit() : ctx_.info().device_local_bytes;
   if (cap && ctx_.allocated_bytes() + act > cap)
@@ -74,6 +74,10 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
       batch_->bind(fwd_->step_buffers());
       attention_.use_batch(batch_.get());
     }
+  }
+  if (cfg_.gpu_sampling && vk::env("SINKSTREAM_GPU_SAMPLING") != "0") {
+    sampler_ = std::make_unique<model::GpuSampler>(ctx_, model_->hparams().vocab, fc.rows);
+    sampler_->bind(fwd_->logits_buffer(), fwd_->history_buffer());
   }
   // What the step's buffers took (activations, the NaN guard's, the batched
   // attention's): the scheduler's share of device memory beside weights and streams.

@@ -8,8 +8,9 @@
 //     chunk per step beside the decode rows, taken round-robin from the streams
 //     that are ingesting, so a long prompt delays running streams by one chunk
 //     per step at most;
-//   - greedy picks are made on the GPU; sampled streams are sampled on the host
-//     from their logits row.
+//   - tokens are picked on the GPU: greedy ones by argmax, sampled ones by the
+//     GPU sampler (each stream's settings, history and seeded draws; a row
+//     whose nucleus outgrows it is sampled on the host with the same draw).
 // A stream's tokens are those of the single-stream Engine (same kernels per
 // row, attention splits chosen from the stream's own cache alone).
 //
@@ -30,6 +31,7 @@
 
 #include "engine/forward.hpp"
 #include "engine/gpu_model.hpp"
+#include "sample/gpu_sampler.hpp"
 #include "sample/sampler.hpp"
 #include "sched/step_attention.hpp"
 
@@ -46,6 +48,13 @@ struct SchedulerConfig {
   // Decode rows' attention in one dispatch per layer for all streams, where the
   // device has buffer addresses (false, or SINKSTREAM_BATCH_DECODE=0: one per stream).
   bool batch_decode = true;
+  // Sampled streams picked on the GPU (sample_rows.comp), all rows in one
+  // dispatch (false, or SINKSTREAM_GPU_SAMPLING=0: on the host from their logits).
+  bool gpu_sampling = true;
+  // Steps of up to this many rows run the fused matvec kernels (weights in
+  // registers, dotted with each row), more the matrix-product kernels of prompt
+  // chunks; one-row steps always the former. SINKSTREAM_MATVEC_ROWS overrides.
+  uint32_t matvec_rows = 8;
 };
 
 struct StreamSettings {
@@ -93,6 +102,8 @@ struct SchedulerCounters {
   uint64_t steps = 0;
   uint64_t prompt_tokens = 0, generated_tokens = 0;
   uint64_t evicted = 0;             // over all streams, live or freed
+  uint64_t sampled_on_gpu = 0;      // picks of sampled streams by the GPU sampler
+  uint64_t sampled_on_host = 0;     // and by the host (settings or a nucleus it does not take)
   uint32_t live_streams = 0;
   uint64_t device_bytes = 0;        // everything the device context holds
   uint64_t weight_bytes = 0;      // the weights on the device
@@ -147,7 +158,7 @@ class Scheduler {
   void free_destroyed();
   uint64_t free_device_bytes() const;  // what the device (or the memory limit) has left
   Plan plan_step(std::vector<std::function<void()>>& events);
-  void record_step(const Plan& plan);
+  void record_step(Plan& plan);
   void finish_step(const Plan& plan, std::vector<std::function<void()>>& events);
   void deliver(Stream& s, int32_t token, std::vector<std::function<void()>>& events);
   void end_request(Stream& s, Finish f, std::vector<std::function<void()>>& events);
@@ -159,6 +170,7 @@ class Scheduler {
   vk::CommandBuffer cmd_;
   StepAttention attention_;
   std::unique_ptr<kv::BatchDecode> batch_;  // null: each stream's decode step on its own
+  std::unique_ptr<model::GpuSampler> sampler_;  // null: sampled streams sampled on the host
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable work_;
   std::map<StreamId, std::unique_ptr<Stream>> streams_;

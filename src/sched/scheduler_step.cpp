@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <span>
 #include <string>
 
 #include "sched/scheduler.hpp"
@@ -71,7 +72,7 @@ Scheduler::Plan Scheduler::plan_step(Events& events) {
   return p;
 }
 
-void Scheduler::record_step(const Plan& p) {
+void Scheduler::record_step(Plan& p) {
   int32_t* ids = fwd_->ids();  // (row)
   attention_.reset();
   for (size_t i = 0; i < p.decode.size(); ++i) {
@@ -87,14 +88,29 @@ void Scheduler::record_step(const Plan& p) {
   attention_.prepare_batch();
   fwd_->begin(cmd_);
   fwd_->record(p.rows, p.logit_rows, attention_);
-  // Greedy picks on the GPU: history slot = logits row.
+  // Picks on the GPU, history slot = logits row: argmax for plain greedy, the
+  // GPU sampler (one dispatch for all) for the rest where it takes them.
+  p.on_gpu.assign(p.logit_rows.size(), 0);
+  p.draws.assign(p.logit_rows.size(), 0.0);
+  if (sampler_) sampler_->clear();
+  const auto pick_on_gpu = [&](Stream& s, uint32_t at, uint32_t id_row) {
+    if (!s.sampler) return fwd_->record_argmax(at, id_row, at);
+    const auto recent = s.sampler->recent_counts();
+    const model::SamplerConfig& sc = s.sampler->config();
+    if (!sampler_ || !model::GpuSampler::takes(sc, recent.size())) return;
+    p.on_gpu[at] = 1;
+    p.draws[at] = sc.temperature == 0.0f ? 0.0 : s.sampler->next_uniform();
+    sampler_->add(sc, recent, p.draws[at], at, at);
+  };
   for (size_t i = 0; i < p.decode.size(); ++i)
-    if (!p.decode[i]->sampler) fwd_->record_argmax(static_cast<uint32_t>(i), static_cast<uint32_t>(i), static_cast<uint32_t>(i));
-  for (const Plan::Chunk& c : p.chunks)
-    if (c.logit >= 0 && !c.stream->sampler) {
-      const auto at = static_cast<uint32_t>(c.logit);
-      fwd_->record_argmax(at, c.row0, at);
-    }
+    pick_on_gpu(*p.decode[i], static_cast<uint32_t>(i), static_cast<uint32_t>(i));
+  for (const Plan::Chunk& c : p.chunks) {
+    Stream& s = *c.stream;
+    if (s.sampler)  // the chunk's prompt is history for the penalty of its own pick
+      for (uint32_t i = 0; i < c.n; ++i) s.sampler->accept(s.req.prompt[s.prompt_fed + i]);
+    if (c.logit >= 0) pick_on_gpu(s, static_cast<uint32_t>(c.logit), c.row0);
+  }
+  if (sampler_) sampler_->record(cmd_);
   fwd_->finish(static_cast<uint32_t>(p.logit_rows.size()));
 }
 
@@ -126,8 +142,16 @@ void Scheduler::deliver(Stream& s, int32_t token, Events& events) {
 
 void Scheduler::finish_step(const Plan& p, Events& events) {
   const auto pick = [&](Stream& s, uint32_t at) {  // from logits() row `at`
-    if (!s.sampler) return fwd_->history()[at];
-    return s.sampler->sample({fwd_->logits() + uint64_t{at} * hparams().vocab, hparams().vocab});
+    const int32_t picked = fwd_->history()[at];
+    if (!s.sampler) return picked;
+    if (p.on_gpu[at] && picked >= 0) {
+      ++counters_.sampled_on_gpu;
+      return picked;
+    }
+    ++counters_.sampled_on_host;
+    const std::span<const float> row{fwd_->logits() + uint64_t{at} * hparams().vocab, hparams().vocab};
+    // Left to the host by the GPU sampler (or a non-finite logit, which the host names): the same draw.
+    return p.on_gpu[at] ? s.sampler->sample(row, p.draws[at]) : s.sampler->sample(row);
   };
   for (size_t i = 0; i < p.decode.size(); ++i) {
     Stream& s = *p.decode[i];
@@ -137,8 +161,6 @@ void Scheduler::finish_step(const Plan& p, Events& events) {
   }
   for (const Plan::Chunk& c : p.chunks) {
     Stream& s = *c.stream;
-    if (s.sampler)
-      for (uint32_t i = 0; i < c.n; ++i) s.sampler->accept(s.req.prompt[s.prompt_fed + i]);
     s.cache->advance(c.n);
     s.prompt_fed += c.n;
     counters_.prompt_tokens += c.n;

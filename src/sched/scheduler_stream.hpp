@@ -45,6 +45,9 @@ struct Scheduler::Plan {
   std::vector<Chunk> chunks;
   std::vector<uint32_t> logit_rows;
   uint32_t rows = 0;
+  // By logits row, for sampled streams: picked by the GPU sampler, with draw.
+  std::vector<uint8_t> on_gpu;
+  std::vector<double> draws;
 };
 
 }  // namespace sinkstream::sched

@@ -174,6 +174,8 @@ class Context {
   // is not host-visible). Blocking; meant for set-up and tests, not hot paths.
   void upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint64_t offset = 0);
   void download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t offset = 0);
+  // Fills the buffers with zero bytes (blocking, like upload).
+  void zero(std::span<const GpuBuffer* const> buffers);
 
   // The kernel for this shader variant, specialisation and workgroup size:
   // compiled on first use, then shared (kernels are immutable and live as long

@@ -167,6 +167,23 @@ void Context::upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint
   vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
 }
 
+void Context::zero(std::span<const GpuBuffer* const> buffers) {
+  std::lock_guard<std::mutex> lock(transfer_mutex_);
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = transfer_pool_.get();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  VK_CHECK(vkAllocateCommandBuffers(device(), &ai, &cmd));
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
+  for (const GpuBuffer* b : buffers) vkCmdFillBuffer(cmd, b->get(), 0, VK_WHOLE_SIZE, 0);
+  VK_CHECK(vkEndCommandBuffer(cmd));
+  submit_and_wait(cmd, transfer_fence_.get());
+  vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
+}
+
 void Context::download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t offset) {
   if (offset + bytes > src.size()) throw Error("internal error: download past the end of a buffer");
   if (bytes == 0) return;

@@ -3,7 +3,7 @@
 # Llama-3.2-1B-shaped random-weight models, with the single-stream
 # `bench generate` at the same depth as the baseline, and an op profile.
 # Run from the repository root after `source .vkdevice/env.sh`; results go to
-# $OUT (or /tmp/batch-out). TYPES, STREAMS and PROFILE override the defaults.
+# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE, SAMPLE and MVROWS override the defaults.
 set -uo pipefail
 OUT="${OUT:-/tmp/batch-out}"
 mkdir -p "$OUT"
@@ -31,4 +31,22 @@ for T in ${PROFILE:-}; do
   $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 --steps 16 \
     --ingest-tokens 0 --profile 2> "$OUT/profile-$T.txt" >/dev/null
   grep profile "$OUT/profile-$T.txt" | cut -c1-600
+done
+# Sampled streams (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05): the GPU
+# sampler against host sampling, in the same call.
+for T in ${SAMPLE:-}; do
+  for G in 1 0; do
+    echo "== $T sampled, SINKSTREAM_GPU_SAMPLING=$G"
+    SINKSTREAM_GPU_SAMPLING=$G $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 \
+      --steps 16 --ingest-tokens 0 --sample --json > "$OUT/sample-$T-gpu$G.json"
+    python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/sample-$T-gpu$G.json"
+  done
+done
+# Steps of few rows on the matvec kernels (SINKSTREAM_MATVEC_ROWS, default 8)
+# against the prompt-chunk kernels (1): Q4_0, 1-8 streams, alone and + ingest.
+for R in ${MVROWS:-}; do
+  echo "== q4_0 SINKSTREAM_MATVEC_ROWS=$R"
+  SINKSTREAM_MATVEC_ROWS=$R $B bench batch --model /tmp/l1b-q4_0.gguf --sinks 4 --window 4092 --streams 1,2,4,8 \
+    --steps 16 --ingest-tokens 4096 --json > "$OUT/mvrows-$R.json"
+  python3 -c "import json,sys; [print(f\"{r['streams']:3d}{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} p99 {r['p99_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/mvrows-$R.json"
 done
