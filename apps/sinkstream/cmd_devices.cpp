@@ -4,7 +4,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
-#include "vk/context.hpp"
+#include "sinkstream/gpu.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -36,7 +36,7 @@ int cmd_devices(const std::vector<std::string>& argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const auto devices = vk::list_devices();
+  const auto devices = list_devices();
   if (args.has("json")) {
     std::printf("[");
     for (size_t i = 0; i < devices.size(); ++i) {
@@ -46,7 +46,7 @@ int cmd_devices(const std::vector<std::string>& argv) {
           "\"uma\":%s,\"subgroup_size\":%u,\"subgroup_arithmetic\":%s,\"fp16\":%s,\"storage_16bit\":%s,"
           "\"coopmat_khr\":%s,\"coopmat_nv\":%s,\"coopmat_prefill\":%s,\"max_shared_bytes\":%u,"
           "\"compute_units\":%u}",
-          i ? "," : "", d.index, json_escape(d.name).c_str(), vk::device_type_name(d.type),
+          i ? "," : "", d.index, json_escape(d.name).c_str(), d.type.c_str(),
           json_escape(d.driver).c_str(), static_cast<unsigned long long>(d.device_local_bytes), tf(d.uma),
           d.subgroup_size, tf(d.subgroup_arithmetic), tf(d.fp16_arithmetic), tf(d.storage_16bit), tf(d.coopmat_khr),
           tf(d.coopmat_nv), tf(d.coopmat_prefill), d.max_shared_bytes, d.compute_units);
@@ -56,9 +56,8 @@ int cmd_devices(const std::vector<std::string>& argv) {
   }
   if (devices.empty()) std::printf("Vulkan sees no device.\n");
   for (const auto& d : devices) {
-    std::printf("[%u] %s (%s)\n", d.index, d.name.c_str(), vk::device_type_name(d.type));
-    std::printf("    driver %s, Vulkan %u.%u\n", d.driver.c_str(), VK_API_VERSION_MAJOR(d.api_version),
-                VK_API_VERSION_MINOR(d.api_version));
+    std::printf("[%u] %s (%s)\n", d.index, d.name.c_str(), d.type.c_str());
+    std::printf("    driver %s, Vulkan %u.%u\n", d.driver.c_str(), d.api_major, d.api_minor);
     std::printf("    memory %.1f GiB%s, shared %u KiB, subgroup %u (arithmetic %s)\n",
                 static_cast<double>(d.device_local_bytes) / (1 << 30), d.uma ? " (host-visible, UMA)" : "",
                 d.max_shared_bytes / 1024, d.subgroup_size, yes(d.subgroup_arithmetic));

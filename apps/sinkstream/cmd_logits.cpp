@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "json.hpp"
 #include "model_cli.hpp"
 #include "sinkstream/error.hpp"
+#include "sinkstream/model.hpp"
+#include "sinkstream/session.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -27,16 +30,19 @@ constexpr const char* kHelp =
     "  --out FILE.f32      where the logits go\n"
     "  --json              one JSON object\n";
 
-std::vector<int32_t> input_ids(const cli::Args& a, std::unique_ptr<model::ModelFile>& file) {
+// The model (without its tokenizer for --token-ids) and the ids to run.
+std::vector<int32_t> input_ids(const cli::Args& a, std::optional<Model>& model) {
   if (a.has("text") == a.has("token-ids"))
     throw InvalidArgument("give exactly one of --text TEXT and --token-ids FILE");
   if (a.has("token-ids")) {
-    file = model::load_model(a.str("model", ""));
+    ModelOptions o;
+    o.gpu = gpu_options(a);
+    o.load_tokenizer = false;
+    model = Model::load(a.str("model", ""), o);
     return read_token_ids(a.str("token-ids", ""));
   }
-  LoadedModel lm = load_model_and_tokenizer(a);
-  file = std::move(lm.file);
-  return bos_and_encode(*lm.tokenizer, a.str("text", ""), false);
+  model = load_model(a);
+  return model->tokenize(a.str("text", ""), {true, false});
 }
 
 std::vector<int32_t> top5(const float* row, uint32_t vocab) {
@@ -62,14 +68,13 @@ int cmd_logits(const std::vector<std::string>& argv) {
   if (!a.has("out")) throw InvalidArgument("--out FILE.f32 is required");
   const std::string out = a.str("out", "");
   write_text_file(out, "");  // fail on an unwritable path before any GPU work
-  std::unique_ptr<model::ModelFile> file;
-  const std::vector<int32_t> ids = input_ids(a, file);
+  std::optional<Model> model;
+  const std::vector<int32_t> ids = input_ids(a, model);
   if (ids.empty()) throw InvalidArgument("no tokens to run");
 
-  Gpu gpu(gpu_options(a));
-  model::Engine engine(gpu, *file, engine_config(a));
-  const uint32_t vocab = file->hp.vocab;
-  const auto logits = engine.feed(ids, true);
+  Stream stream(*model, stream_settings(a));
+  const auto vocab = static_cast<uint32_t>(model->vocab_size());
+  const auto logits = stream.feed_all_logits(ids);
   write_text_file(out,
                   std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
 
@@ -82,12 +87,12 @@ int cmd_logits(const std::vector<std::string>& argv) {
   }
   if (a.has("json")) {
     JsonWriter j;
-    j.field("model", file->path).field("device", gpu.device_name()).field("tokens", ids.size());
+    j.field("model", model->info().path).field("device", model->device_name()).field("tokens", ids.size());
     j.field("vocab", vocab).field("out", out).raw("top5", rows + "]");
     std::printf("%s\n", j.str().c_str());
   } else {
     std::printf("%zu x %u logits written to %s (%s)\nposition  input id  top-5 ids\n", ids.size(), vocab,
-                out.c_str(), gpu.device_name().c_str());
+                out.c_str(), model->device_name().c_str());
     for (size_t t = 0; t < ids.size(); ++t) {
       std::printf("%8zu  %8d ", t, ids[t]);
       for (const int32_t id : top5(logits.data() + t * vocab, vocab)) std::printf(" %d", id);

@@ -9,10 +9,11 @@
 #include "files.hpp"
 #include "interrupt.hpp"
 #include "json.hpp"
-#include "eval/perplexity.hpp"
 #include "model_cli.hpp"
 #include "progress.hpp"
 #include "sinkstream/error.hpp"
+#include "sinkstream/eval.hpp"
+#include "sinkstream/model.hpp"
 #include "svg_plot.hpp"
 #include "warnings.hpp"
 
@@ -49,7 +50,7 @@ std::vector<std::string> split(const std::string& s) {
 
 // Whether the policy ever evicted a token: with a text no longer than its cache
 // budget every policy sees the same tokens, and the comparison says nothing.
-bool window_filled(const model::PerplexityResult& r) {
+bool window_filled(const PerplexityResult& r) {
   return r.policy == "dense" || r.tokens + 1 > uint64_t{r.sinks} + r.window;
 }
 
@@ -64,7 +65,7 @@ uint32_t auto_segment(uint64_t predictions) {
 }
 
 // Says when a policy never evicted anything (the comparison is then empty).
-void warn_unfilled(const std::vector<model::PerplexityResult>& runs, size_t n_ids) {
+void warn_unfilled(const std::vector<PerplexityResult>& runs, size_t n_ids) {
   for (const auto& r : runs)
     if (!window_filled(r)) {
       warn_once("window-never-filled",
@@ -76,7 +77,7 @@ void warn_unfilled(const std::vector<model::PerplexityResult>& runs, size_t n_id
     }
 }
 
-std::string result_json(const model::PerplexityResult& r, uint32_t segment) {
+std::string result_json(const PerplexityResult& r, uint32_t segment) {
   JsonWriter j;
   j.field("policy", r.policy)
       .field("sinks", r.sinks)
@@ -90,7 +91,7 @@ std::string result_json(const model::PerplexityResult& r, uint32_t segment) {
   return j.str();
 }
 
-std::string csv(const std::vector<model::PerplexityResult>& runs, uint32_t segment) {
+std::string csv(const std::vector<PerplexityResult>& runs, uint32_t segment) {
   std::string o = "policy,segment,first_token,last_token,ppl\n";
   for (const auto& r : runs)
     for (size_t i = 0; i < r.segment_ppl.size(); ++i) {
@@ -102,7 +103,7 @@ std::string csv(const std::vector<model::PerplexityResult>& runs, uint32_t segme
   return o;
 }
 
-std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t segment,
+std::string chart(const std::vector<PerplexityResult>& runs, uint32_t segment,
                   const std::string& name) {
   std::vector<Series> series;
   for (const auto& r : runs) {
@@ -116,7 +117,7 @@ std::string chart(const std::vector<model::PerplexityResult>& runs, uint32_t seg
                         "perplexity (log scale)", series);
 }
 
-void print_json(const std::vector<model::PerplexityResult>& runs, uint32_t segment) {
+void print_json(const std::vector<PerplexityResult>& runs, uint32_t segment) {
   if (runs.size() == 1) {
     std::printf("%s\n", result_json(runs[0], segment).c_str());
     return;
@@ -126,7 +127,7 @@ void print_json(const std::vector<model::PerplexityResult>& runs, uint32_t segme
   std::printf("%s]}\n", all.c_str());
 }
 
-void print_table(const std::vector<model::PerplexityResult>& runs, uint32_t segment,
+void print_table(const std::vector<PerplexityResult>& runs, uint32_t segment,
                  const std::string& title) {
   std::printf("%s\n", title.c_str());
   std::printf("%-10s %7s %8s %10s %12s %12s\n", "policy", "sinks", "window", "ppl", "tokens/s",
@@ -160,41 +161,42 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   if (a.has("text") == a.has("token-ids"))
     throw InvalidArgument("give exactly one of --text FILE and --token-ids FILE");
   install_interrupt_handler();  // from the start: Ctrl-C while loading also ends cleanly
-  std::vector<model::CachePolicy> policies;
+  std::vector<CachePolicy> policies;
   for (const auto& p : split(a.has("compare") ? a.str("compare", "") : a.str("policy", "sinks")))
-    policies.push_back(model::parse_policy(p));
+    policies.push_back(parse_policy(p));
   // Fail on unwritable outputs now, not after an hour of evaluation.
   for (const char* out : {"csv", "plot"})
     if (a.has(out)) write_text_file(a.str(out, ""), "");
 
-  model::PerplexityConfig pc;
-  std::unique_ptr<model::ModelFile> file;
+  PerplexityOptions pc;
   std::vector<int32_t> ids;
+  ModelOptions mo;
+  mo.gpu = gpu_options(a);
+  mo.tokenizer = a.str("tokenizer", "");
+  mo.load_tokenizer = !a.has("token-ids");
+  if (!mo.load_tokenizer && !a.has("model")) throw InvalidArgument("--model PATH is required");
+  const Model model = mo.load_tokenizer ? load_model(a) : Model::load(a.str("model", ""), mo);
   if (a.has("token-ids")) {
-    file = model::load_model(a.str("model", ""));
     ids = read_token_ids(a.str("token-ids", ""));
   } else {
-    LoadedModel lm = load_model_and_tokenizer(a);
-    file = std::move(lm.file);
-    pc.recompute_from_bos = lm.tokenizer->bos() >= 0;
-    ids = bos_and_encode(*lm.tokenizer, read_text_file(a.str("text", "")), false);
+    pc.recompute_from_bos = model.bos() >= 0;
+    ids = model.tokenize(read_text_file(a.str("text", "")), {true, false});
   }
   const uint64_t limit = token_limit(a, "tokens", 0);
   if (limit && ids.size() > limit) ids.resize(limit);
 
-  const model::EngineConfig ec = engine_config(a);
-  pc.sinks = ec.sinks;
-  pc.window = ec.window;
-  pc.kv_type = ec.kv_type;
-  pc.chunk = ec.max_chunk;
+  const StreamSettings ss = stream_settings(a);
+  pc.sinks = ss.sinks;
+  pc.window = ss.window;
+  pc.kv_type = ss.kv_type;
+  pc.chunk = ss.chunk;
   if (ids.size() < 2) throw InvalidArgument("the text has fewer than 2 tokens: nothing to predict");
   pc.segment = static_cast<uint32_t>(a.u64("segment", auto_segment(ids.size() - 1), 1, 1 << 30));
-  Gpu gpu(gpu_options(a));
-  std::vector<model::PerplexityResult> runs;
+  std::vector<PerplexityResult> runs;
   for (auto policy : policies) {
     pc.policy = policy;
-    Progress progress(model::policy_name(policy), ids.size() - 1);
-    auto r = model::evaluate_perplexity(gpu, *file, ids, pc, [&](uint64_t done) {
+    Progress progress(policy_name(policy), ids.size() - 1);
+    auto r = evaluate_perplexity(model, ids, pc, [&](uint64_t done) {
       progress.update(done);
       return !interrupted();
     });
@@ -212,13 +214,13 @@ int cmd_ppl(const std::vector<std::string>& argv) {
   }
 
   if (a.has("csv")) write_text_file(a.str("csv", ""), csv(runs, pc.segment));
-  if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, file->path));
+  if (a.has("plot")) write_text_file(a.str("plot", ""), chart(runs, pc.segment, model.info().path));
   if (a.has("json"))
     print_json(runs, pc.segment);
   else
     print_table(
         runs, pc.segment,
-        file->path + ", " + std::to_string(ids.size()) + " tokens (" + gpu.device_name() + ")");
+        model.info().path + ", " + std::to_string(ids.size()) + " tokens (" + model.device_name() + ")");
   warn_unfilled(runs, ids.size());
   return interrupted() ? kInterruptedExit : 0;
 }

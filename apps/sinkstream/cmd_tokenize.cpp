@@ -9,10 +9,8 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "files.hpp"
-#include "text/tokenizer.hpp"
-#include "text/vocab.hpp"
 #include "sinkstream/error.hpp"
-#include "text/utf8.hpp"
+#include "sinkstream/tokenizer.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -30,16 +28,16 @@ constexpr const char* kHelp =
     "  --bos             start with the BOS token (off by default)\n"
     "  --no-special      treat control-token text such as <|im_start|> as plain text\n";
 
-model::Vocab load_vocab(const cli::Args& args) {
+Tokenizer load_tokenizer(const cli::Args& args) {
   const std::string tok = args.str("tokenizer", ""), model_path = args.str("model", "");
-  if (!tok.empty()) return model::vocab_from_file(tok);
+  if (!tok.empty()) return Tokenizer::load(tok);
   if (model_path.empty())
     throw InvalidArgument("--model (or --tokenizer) is required (see --help)");
-  if (!model::is_gguf_file(model_path))
+  if (!is_gguf_file(model_path))
     throw InvalidArgument(
         "'" + model_path +
         "' is not a GGUF file, so it holds no tokenizer; pass --tokenizer (e.g. tok512.bin)");
-  return model::vocab_from_file(model_path);
+  return Tokenizer::load(model_path);
 }
 
 std::string load_text(const cli::Args& args) {
@@ -55,7 +53,7 @@ std::string quoted(const std::string& p) {
   std::string out = "'";
   for (size_t i = 0; i < p.size();) {
     const auto c = static_cast<unsigned char>(p[i]);
-    const size_t n = model::utf8_lead_length(c);
+    const size_t n = utf8_sequence_length(c);
     bool whole = n > 1 && i + n <= p.size();
     for (size_t k = 1; whole && k < n; ++k)
       whole = (static_cast<unsigned char>(p[i + k]) & 0xC0) == 0x80;
@@ -92,7 +90,7 @@ int cmd_tokenize(const std::vector<std::string>& argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const model::Tokenizer tok(load_vocab(args));
+  const Tokenizer tok = load_tokenizer(args);
   const auto ids = tok.encode(load_text(args), args.has("bos"), !args.has("no-special"));
   if (args.has("ids")) {
     for (size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);

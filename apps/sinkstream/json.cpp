@@ -1,6 +1,6 @@
 #include "json.hpp"
 
-#include "text/utf8.hpp"
+#include "sinkstream/tokenizer.hpp"
 
 namespace sinkstream::app {
 
@@ -11,7 +11,7 @@ std::string json_string(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      const size_t n = model::utf8_valid_length(s, i);
+      const size_t n = utf8_valid_length(s, i);
       if (n == 0) {
         o += "\\ufffd";
       } else {

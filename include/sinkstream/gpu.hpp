@@ -20,6 +20,25 @@ struct GpuOptions {
   std::string pipeline_cache;  // file to load/save compiled pipelines ($SINKSTREAM_PIPELINE_CACHE)
 };
 
+// A Vulkan device as `sinkstream devices` lists it.
+struct DeviceInfo {
+  uint32_t index = 0;  // what --device / GpuOptions::device take
+  std::string name;
+  std::string type;  // "discrete", "integrated", "cpu", ...
+  std::string driver;
+  uint32_t api_major = 0, api_minor = 0;
+  uint64_t device_local_bytes = 0;  // largest device-local heap
+  bool uma = false;                 // that heap is host-visible too
+  uint32_t subgroup_size = 0;
+  bool subgroup_arithmetic = false, fp16_arithmetic = false, storage_16bit = false;
+  bool coopmat_khr = false, coopmat_nv = false, coopmat_prefill = false;
+  uint32_t max_shared_bytes = 0;
+  uint32_t compute_units = 0;  // 0: unknown
+};
+
+// Every Vulkan device, in the order --device indexes them (empty: none).
+SINKSTREAM_API std::vector<DeviceInfo> list_devices();
+
 class SINKSTREAM_API Gpu {
  public:
   explicit Gpu(const GpuOptions& options = {});

@@ -18,6 +18,7 @@
 
 #include "sinkstream/export.hpp"
 #include "sinkstream/gpu.hpp"
+#include "sinkstream/tokenizer.hpp"
 
 namespace sinkstream {
 
@@ -28,6 +29,9 @@ struct ModelImpl;
 struct ModelOptions {
   GpuOptions gpu;         // device ("" = best), validation, memory limit, pipeline cache
   std::string tokenizer;  // a llama2.c checkpoint's tok*.bin (or a GGUF to take it from); "" = the model's own
+  // false: no tokenizer is loaded (for token ids alone, e.g. perplexity of an id
+  // file); text functions then throw InvalidArgument.
+  bool load_tokenizer = true;
 };
 
 struct ModelInfo {
@@ -41,6 +45,33 @@ struct ModelInfo {
   uint64_t weight_bytes = 0;  // in the file's types
   std::string chat_template;  // the file's Jinja template, may be empty
 };
+
+// A weight tensor the forward pass reads, as stored in the file.
+struct TensorInfo {
+  std::string name;
+  std::string type;  // "f32", "q4_k", ...
+  uint64_t cols = 0, rows = 0;
+  uint64_t bytes = 0;
+};
+
+// What a model file holds, read without a device (`sinkstream info`).
+struct ModelFileInfo {
+  std::string path, format, arch;
+  uint32_t vocab = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, context = 0;
+  double rope_theta = 0;
+  std::string rope_style;          // "adjacent pairs" or "neox"
+  bool rope_freq_factors = false;  // llama3-style per-frequency factors
+  bool tied_output = false;        // the output projection is the embedding
+  bool learned_sinks = false;      // per-head sink logits (gpt-oss style)
+  uint64_t weight_bytes = 0;
+  std::string tokenizer_kind;      // "spm" or "bpe"
+  std::string chat_template;       // the file's Jinja template, may be empty
+  std::vector<TensorInfo> tensors; // every tensor the model uses: embedding, layers, output
+};
+
+// Reads a model file's description and checks its tokenizer (`tokenizer`: a
+// llama2.c checkpoint's tok*.bin). Throws as Model::load does, opens no device.
+SINKSTREAM_API ModelFileInfo inspect_model(const std::string& path, const std::string& tokenizer = "");
 
 struct ChatMessage {
   std::string role;  // "system", "user", "assistant" (others are passed through)
@@ -101,6 +132,7 @@ class SINKSTREAM_API Model {
   // Every token that ends generation (the stop tokens of a request).
   std::vector<int32_t> end_of_generation_tokens() const;
 
+  Tokenizer tokenizer() const;
   std::vector<int32_t> tokenize(std::string_view text, const TokenizeOptions& options = {}) const;
   // Concatenated pieces; control tokens give nothing unless render_special.
   std::string detokenize(std::span<const int32_t> tokens, bool render_special = false) const;

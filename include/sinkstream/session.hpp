@@ -89,7 +89,10 @@ class SINKSTREAM_API Stream {
   // one (vocab floats, valid until the next call that feeds). Throws
   // InvalidArgument for ids out of range.
   std::span<const float> feed(std::span<const int32_t> tokens);
-  // The same, calling `progress` after every chunk; returns the number fed.
+  // Feeds tokens and returns the logits of every one, shape (tokens, vocab),
+  // valid until the next call that feeds (for evaluation and cross-checks).
+  std::span<const float> feed_all_logits(std::span<const int32_t> tokens);
+  // The same as feed(), calling `progress` after every chunk; returns the number fed.
   uint64_t feed(std::span<const int32_t> tokens, const FeedProgress& progress);
   // Tokenizes and feeds text (BOS first when options.add_bos and the stream is empty).
   std::span<const float> feed_text(std::string_view text, const TokenizeOptions& options = {});

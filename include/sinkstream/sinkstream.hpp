@@ -1,11 +1,13 @@
 // sinkstream's C++ API in one include: models, endless streams, sampling,
-// chat turns and the multi-stream scheduler. (The C API is sinkstream.h.)
+// chat turns, the multi-stream scheduler, tokenizers and perplexity. (The C API is sinkstream.h.)
 #pragma once
 #include "sinkstream/chat.hpp"
 #include "sinkstream/config.hpp"
 #include "sinkstream/error.hpp"
+#include "sinkstream/eval.hpp"
 #include "sinkstream/model.hpp"
 #include "sinkstream/sampler.hpp"
 #include "sinkstream/scheduler.hpp"
 #include "sinkstream/session.hpp"
+#include "sinkstream/tokenizer.hpp"
 #include "sinkstream/version.hpp"

@@ -108,9 +108,21 @@ int32_t ss_model_context(const ss_model* m) {
   if (!m) return fail(SS_ERR_INVALID_ARGUMENT, "ss_model_context: model is NULL"), -1;
   return static_cast<int32_t>(m->model.info().context);
 }
-int32_t ss_token_bos(const ss_model* m) { return m ? m->model.bos() : -1; }
-int32_t ss_token_eos(const ss_model* m) { return m ? m->model.eos() : -1; }
-bool ss_token_is_eog(const ss_model* m, int32_t token) { return m && m->model.is_end_of_generation(token); }
+int32_t ss_token_bos(const ss_model* m) {
+  int32_t t = -1;
+  if (m) guard([&] { t = m->model.bos(); });
+  return t;
+}
+int32_t ss_token_eos(const ss_model* m) {
+  int32_t t = -1;
+  if (m) guard([&] { t = m->model.eos(); });
+  return t;
+}
+bool ss_token_is_eog(const ss_model* m, int32_t token) {
+  bool eog = false;
+  if (m) guard([&] { eog = m->model.is_end_of_generation(token); });
+  return eog;
+}
 
 int32_t ss_tokenize(const ss_model* m, const char* text, int32_t len, bool add_bos, int32_t* out, int32_t capacity) {
   if (!m || (!text && len != 0) || capacity < 0 || (!out && capacity > 0)) {

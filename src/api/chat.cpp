@@ -16,7 +16,7 @@ struct Chat::Impl {
   uint64_t generated = 0;
   double decode_s = 0;
 
-  const model::Tokenizer& tok() const { return *stream->model().impl()->tokenizer; }
+  const model::Tokenizer& tok() const { return stream->model().impl()->tokenizer(); }
   std::string special(int32_t id) const { return id >= 0 ? tok().piece(id) : std::string(); }
   std::string render(std::span<const ChatMessage> m, bool generation_prompt) const {
     return tmpl.render(m, generation_prompt, special(tok().bos()), special(tok().eos()));

@@ -3,7 +3,12 @@
 #include "sinkstream/error.hpp"
 #include "sinkstream/version.hpp"
 
+#include <tuple>
+
 namespace sinkstream {
+
+using detail::TokenizerImpl;
+
 namespace detail {
 
 std::shared_ptr<const model::GpuModel> ModelImpl::weights_for(const model::EngineConfig& first) {
@@ -16,6 +21,11 @@ std::shared_ptr<const model::GpuModel> ModelImpl::weights() {
   std::lock_guard lock(mutex_);
   if (!weights_) weights_ = std::make_shared<const model::GpuModel>(gpu->context(), *file);
   return weights_;
+}
+
+const model::Tokenizer& ModelImpl::tokenizer() const {
+  if (!tok) throw InvalidArgument("'" + file->path + "' was loaded without its tokenizer (ModelOptions::load_tokenizer)");
+  return tok->tokenizer;
 }
 
 model::EngineConfig engine_config(const StreamSettings& s) {
@@ -38,20 +48,27 @@ const char* version() { return SINKSTREAM_VERSION_STRING; }
 
 Model::Model(std::shared_ptr<detail::ModelImpl> impl) : impl_(std::move(impl)) {}
 
+std::pair<std::unique_ptr<model::ModelFile>, std::shared_ptr<const TokenizerImpl>> detail::load_file_and_tokenizer(
+    const std::string& path, const std::string& tokenizer_path, bool load_tokenizer) {
+  auto file = model::load_model(path);
+  std::shared_ptr<const TokenizerImpl> tok;
+  if (!load_tokenizer) return {std::move(file), nullptr};
+  if (!tokenizer_path.empty()) {
+    tok = std::make_shared<const TokenizerImpl>(TokenizerImpl{model::Tokenizer(model::vocab_from_file(tokenizer_path))});
+  } else if (file->gguf) {
+    tok = std::make_shared<const TokenizerImpl>(TokenizerImpl{model::Tokenizer(model::vocab_from_gguf(*file->gguf))});
+  } else {
+    throw InvalidArgument("'" + file->path + "' is a llama2.c checkpoint: give its tokenizer with --tokenizer tok.bin");
+  }
+  if (tok->tokenizer.size() != file->hp.vocab)
+    throw InvalidArgument("the tokenizer has " + std::to_string(tok->tokenizer.size()) + " tokens but the model has " +
+                          std::to_string(file->hp.vocab));
+  return {std::move(file), std::move(tok)};
+}
+
 Model Model::load(const std::string& path, const ModelOptions& options) {
   auto m = std::make_shared<detail::ModelImpl>();
-  m->file = model::load_model(path);
-  if (!options.tokenizer.empty()) {
-    m->tokenizer = std::make_unique<model::Tokenizer>(model::vocab_from_file(options.tokenizer));
-  } else if (m->file->gguf) {
-    m->tokenizer = std::make_unique<model::Tokenizer>(model::vocab_from_gguf(*m->file->gguf));
-  } else {
-    throw InvalidArgument("'" + m->file->path +
-                          "' is a llama2.c checkpoint: give its tokenizer with --tokenizer tok.bin");
-  }
-  if (m->tokenizer->size() != m->file->hp.vocab)
-    throw InvalidArgument("the tokenizer has " + std::to_string(m->tokenizer->size()) +
-                          " tokens but the model has " + std::to_string(m->file->hp.vocab));
+  std::tie(m->file, m->tok) = detail::load_file_and_tokenizer(path, options.tokenizer, options.load_tokenizer);
   m->gpu = std::make_unique<Gpu>(options.gpu);
   return Model(std::move(m));
 }
@@ -63,7 +80,7 @@ ModelInfo Model::info() const {
   i.path = f.path;
   i.format = f.format;
   i.arch = h.arch == model::Arch::qwen2 ? "qwen2" : "llama";
-  i.name = impl_->tokenizer->vocab().name;
+  i.name = impl_->tok ? impl_->tokenizer().vocab().name : "";
   i.device = impl_->gpu->device_name();
   i.vocab = h.vocab;
   i.dim = h.dim;
@@ -74,26 +91,31 @@ ModelInfo Model::info() const {
   i.ffn = h.ffn;
   i.context = h.context;
   i.weight_bytes = f.weight_bytes();
-  i.chat_template = impl_->tokenizer->vocab().chat_template;
+  i.chat_template = impl_->tok ? impl_->tokenizer().vocab().chat_template : "";
   return i;
 }
 
 int32_t Model::vocab_size() const { return static_cast<int32_t>(impl_->file->hp.vocab); }
-int32_t Model::bos() const { return impl_->tokenizer->bos(); }
-int32_t Model::eos() const { return impl_->tokenizer->eos(); }
+int32_t Model::bos() const { return impl_->tokenizer().bos(); }
+int32_t Model::eos() const { return impl_->tokenizer().eos(); }
 bool Model::is_end_of_generation(int32_t token) const {
-  return token >= 0 && token < vocab_size() && impl_->tokenizer->is_eog(token);
+  return token >= 0 && token < vocab_size() && impl_->tokenizer().is_eog(token);
 }
 
 std::vector<int32_t> Model::end_of_generation_tokens() const {
   std::vector<int32_t> out;
   for (int32_t i = 0; i < vocab_size(); ++i)
-    if (impl_->tokenizer->is_eog(i)) out.push_back(i);
+    if (impl_->tokenizer().is_eog(i)) out.push_back(i);
   return out;
 }
 
+Tokenizer Model::tokenizer() const {
+  impl_->tokenizer();  // throws when there is none
+  return Tokenizer(impl_->tok);
+}
+
 std::vector<int32_t> Model::tokenize(std::string_view text, const TokenizeOptions& o) const {
-  const model::Tokenizer& tok = *impl_->tokenizer;
+  const model::Tokenizer& tok = impl_->tokenizer();
   std::vector<int32_t> ids;
   if (o.add_bos && tok.bos() >= 0) ids.push_back(tok.bos());
   const auto enc = tok.encode(text, false, o.parse_special);
@@ -102,20 +124,20 @@ std::vector<int32_t> Model::tokenize(std::string_view text, const TokenizeOption
 }
 
 std::string Model::detokenize(std::span<const int32_t> tokens, bool render_special) const {
-  return impl_->tokenizer->decode(tokens, render_special);
+  return impl_->tokenizer().decode(tokens, render_special);
 }
 
-std::string Model::piece(int32_t token) const { return impl_->tokenizer->piece(token); }
+std::string Model::piece(int32_t token) const { return impl_->tokenizer().piece(token); }
 
-int32_t Model::find_token(std::string_view text) const { return impl_->tokenizer->find(text).value_or(-1); }
+int32_t Model::find_token(std::string_view text) const { return impl_->tokenizer().find(text).value_or(-1); }
 
 ChatTemplate Model::chat_template(std::string* warning) const {
-  return ChatTemplate::detect(impl_->tokenizer->vocab().chat_template, warning);
+  return ChatTemplate::detect(impl_->tokenizer().vocab().chat_template, warning);
 }
 
 std::string Model::apply_chat_template(const ChatTemplate& t, std::span<const ChatMessage> messages,
                                        bool add_generation_prompt) const {
-  const model::Tokenizer& tok = *impl_->tokenizer;
+  const model::Tokenizer& tok = impl_->tokenizer();
   const std::string bos = tok.bos() >= 0 ? tok.piece(tok.bos()) : "";
   const std::string eos = tok.eos() >= 0 ? tok.piece(tok.eos()) : "";
   return t.render(messages, add_generation_prompt, bos, eos);
@@ -130,7 +152,7 @@ struct TextDecoder::Impl {
 };
 
 TextDecoder::TextDecoder(const Model& m, bool render_special)
-    : impl_(new Impl{m, model::StreamingDecoder(*m.impl()->tokenizer, render_special)}) {}
+    : impl_(new Impl{m, model::StreamingDecoder(m.impl()->tokenizer(), render_special)}) {}
 TextDecoder::~TextDecoder() = default;
 TextDecoder::TextDecoder(TextDecoder&&) noexcept = default;
 TextDecoder& TextDecoder::operator=(TextDecoder&&) noexcept = default;

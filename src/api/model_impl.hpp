@@ -3,6 +3,8 @@
 #pragma once
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 
 #include "engine/engine.hpp"
 #include "engine/gpu_model.hpp"
@@ -23,11 +25,22 @@ namespace sinkstream {
 
 namespace detail {
 
+struct TokenizerImpl {
+  model::Tokenizer tokenizer;
+};
+
+// The model file and its tokenizer (the file's own, or `tokenizer_path`),
+// checked against each other.
+std::pair<std::unique_ptr<model::ModelFile>, std::shared_ptr<const TokenizerImpl>> load_file_and_tokenizer(
+    const std::string& path, const std::string& tokenizer_path, bool load_tokenizer = true);
+
 struct ModelImpl {
   // Declared first, destroyed last: everything below lives on its device.
   std::unique_ptr<Gpu> gpu;
   std::unique_ptr<model::ModelFile> file;
-  std::unique_ptr<model::Tokenizer> tokenizer;
+  std::shared_ptr<const TokenizerImpl> tok;
+  // Throws InvalidArgument when the model was loaded without one.
+  const model::Tokenizer& tokenizer() const;
 
   // The weights, uploaded for a first stream of `first`: fails before
   // uploading when they and that stream cannot fit together.

@@ -27,6 +27,15 @@ std::span<const float> Stream::feed(std::span<const int32_t> tokens) {
   return impl_->logits;
 }
 
+std::span<const float> Stream::feed_all_logits(std::span<const int32_t> tokens) {
+  impl_->logits = {};
+  if (tokens.empty()) return {};
+  const std::span<const float> all = impl_->engine->feed(tokens, true);
+  const size_t vocab = impl_->engine->hparams().vocab;
+  impl_->logits = all.subspan(all.size() - vocab);
+  return all;
+}
+
 uint64_t Stream::feed(std::span<const int32_t> tokens, const FeedProgress& progress) {
   const size_t chunk = impl_->engine->cache_config().max_chunk;
   size_t fed = 0;
@@ -75,7 +84,7 @@ namespace {
 class Emitter {
  public:
   Emitter(const Model& m, Sampler& sampler, const GenerateOptions& o, const TokenCallback& cb, bool strip_first)
-      : tok_(*m.impl()->tokenizer), sampler_(sampler), o_(o), cb_(cb), decoder_(tok_), stops_(o.stop_strings),
+      : tok_(m.impl()->tokenizer()), sampler_(sampler), o_(o), cb_(cb), decoder_(tok_), stops_(o.stop_strings),
         strip_(strip_first) {}
 
   // False once generation should stop; reason() says why.

@@ -11,6 +11,32 @@ Gpu::Gpu(const GpuOptions& o)
 
 Gpu::~Gpu() = default;
 
+std::vector<DeviceInfo> list_devices() {
+  std::vector<DeviceInfo> out;
+  for (const vk::DeviceInfo& d : vk::list_devices()) {
+    DeviceInfo i;
+    i.index = d.index;
+    i.name = d.name;
+    i.type = vk::device_type_name(d.type);
+    i.driver = d.driver;
+    i.api_major = VK_API_VERSION_MAJOR(d.api_version);
+    i.api_minor = VK_API_VERSION_MINOR(d.api_version);
+    i.device_local_bytes = d.device_local_bytes;
+    i.uma = d.uma;
+    i.subgroup_size = d.subgroup_size;
+    i.subgroup_arithmetic = d.subgroup_arithmetic;
+    i.fp16_arithmetic = d.fp16_arithmetic;
+    i.storage_16bit = d.storage_16bit;
+    i.coopmat_khr = d.coopmat_khr;
+    i.coopmat_nv = d.coopmat_nv;
+    i.coopmat_prefill = d.coopmat_prefill;
+    i.max_shared_bytes = d.max_shared_bytes;
+    i.compute_units = d.compute_units;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
 std::string Gpu::device_name() const {
   return ctx_->info().name;
 }

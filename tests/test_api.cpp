@@ -1,0 +1,190 @@
+// The public C++ API (include/sinkstream): a Stream generates what the CLI
+// generates, stop strings and the token callback end it, the Chat closes its
+// turns, and the public Scheduler gives each stream a Stream's tokens.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_run.hpp"
+#include "fixtures.hpp"
+#include "sinkstream/sinkstream.hpp"
+
+namespace sinkstream::test {
+
+TEST_SUITE("api") {
+  TEST_CASE("the version header and version() agree") {
+    CHECK(std::string(version()) == SINKSTREAM_VERSION_STRING);
+    CHECK(SINKSTREAM_VERSION_NUMBER == SINKSTREAM_VERSION_MAJOR * 10000 + SINKSTREAM_VERSION_MINOR * 100 +
+                                           SINKSTREAM_VERSION_PATCH);
+  }
+
+  TEST_CASE("Model::load refuses a llama2.c checkpoint without its tokenizer, and takes it with one") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    CHECK_THROWS_AS(Model::load(fixture("stories260K.bin")), InvalidArgument);
+    ModelOptions o;
+    o.tokenizer = fixture("tok512.bin");
+    const Model m = Model::load(fixture("stories260K.bin"), o);
+    CHECK(m.info().format == "llama2.c");
+    CHECK(m.info().layers == 5);
+    CHECK(m.vocab_size() == 512);
+    CHECK(m.device_bytes() == 0);  // the weights go up with the first stream
+    Stream s(m, {});
+    CHECK(m.device_bytes() > 0);
+  }
+
+  TEST_CASE("Tokenizer, inspect_model and utf8 helpers work without a device") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    const Tokenizer tok = Tokenizer::load(fixture("tok512.bin"));
+    CHECK(tok.size() == 512);
+    CHECK(tok.kind() == "spm");
+    const auto ids = tok.encode("Once upon a time", true, true);
+    REQUIRE(ids.size() > 1);
+    CHECK(ids[0] == tok.bos());
+    CHECK(tok.decode(ids) == "Once upon a time");
+    CHECK(tok.is_end_of_generation(tok.eos()));
+    CHECK_FALSE(tok.is_end_of_generation(100000));
+    CHECK_THROWS_AS(inspect_model(fixture("stories260K.bin")), InvalidArgument);  // no tokenizer
+    const ModelFileInfo info = inspect_model(fixture("stories260K.bin"), fixture("tok512.bin"));
+    CHECK(info.layers == 5);
+    CHECK(info.tied_output);
+    CHECK(info.tensors.size() == 1 + 5 * 9 + 1);
+    uint64_t bytes = 0;
+    for (const auto& t : info.tensors) bytes += t.bytes;
+    CHECK(bytes == info.weight_bytes);
+    CHECK_FALSE(is_gguf_file(fixture("stories260K.bin")));
+    CHECK(is_gguf_file(fixture("stories260K.gguf")));
+    CHECK(utf8_valid_length("\xC3\xA9", 0) == 2);
+    CHECK(utf8_valid_length("\xC3", 0) == 0);
+    CHECK(utf8_sequence_length(0xE2) == 3);
+  }
+
+  TEST_CASE("Stream::generate's text, stop strings and callback match the CLI") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    const std::string path = fixture("stories260K.gguf");
+    const Model m = Model::load(path);
+    Stream s(m, {});
+    Sampler greedy(SamplerParams::greedy());
+    const auto prompt = m.tokenize("Once upon a time");
+    s.feed(prompt);
+    std::string text;
+    GenerateOptions o;
+    o.max_tokens = 80;
+    o.stop_strings = {"Lily"};
+    const auto r = s.generate(greedy, o, [&](int32_t, std::string_view t) {
+      text += t;
+      return true;
+    });
+    CHECK(r.reason == StopReason::stop_string);
+    const auto cli = run_sh("\"$B\" generate --model " + path +
+                            " --prompt 'Once upon a time' --temperature 0 --tokens 80 --stop Lily 2>/dev/null");
+    CHECK(text + "\n" == cli.out);
+    CHECK(text.find("Lily") == std::string::npos);
+
+    // The callback's false ends it after that token; the stream goes on from there.
+    s.reset();
+    CHECK(s.logits().empty());
+    CHECK_THROWS_AS(s.generate(greedy, o, nullptr), InvalidArgument);
+    s.feed_text("Once upon a time");
+    CHECK(s.stats().tokens == prompt.size());  // BOS first on an empty stream
+    size_t n = 0;
+    o.stop_strings.clear();
+    const auto r2 = s.generate(greedy, o, [&](int32_t t, std::string_view) { return t == kNoToken || ++n < 5; });
+    CHECK(r2.reason == StopReason::callback);
+    CHECK(r2.tokens.size() == 5);
+  }
+
+  TEST_CASE("Chat: a reply cut short by the token limit is closed in the stream") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    const Model m = Model::load(fixture("stories260K.gguf"));
+    Stream s(m, {});
+    ChatOptions co;
+    co.sampler = SamplerParams::greedy();
+    co.preamble = {{"system", "Tell stories."}};
+    uint64_t fed_pieces = 0;
+    co.before_feed = [&](uint64_t tokens, uint64_t) { fed_pieces += tokens > 0; };
+    Chat chat(s, ChatTemplate::builtin("chatml"), co);
+    chat.add_user_turn("Once upon a time");
+    const auto r = chat.reply(6, nullptr);
+    CHECK(r.reason == StopReason::max_tokens);
+    CHECK(r.tokens == 6);
+    REQUIRE(chat.messages().size() == 3);
+    CHECK(chat.messages().back().content == r.text);
+    // The turn's close (<|im_end|>\n) was fed after the reply.
+    CHECK(fed_pieces == 2);
+    CHECK(s.stats().tokens > 6 + m.tokenize(m.apply_chat_template(chat.chat_template(), chat.messages(), false)).size() / 2);
+    chat.clear();
+    CHECK(s.stats().tokens == 0);
+    CHECK(chat.messages().size() == 1);
+  }
+
+  TEST_CASE("public Scheduler: each stream's greedy tokens are a Stream's, with info, cancel and destroy") {
+    REQUIRE_FIXTURE("stories260K.gguf");
+    const Model m = Model::load(fixture("stories260K.gguf"));
+    const StreamSettings settings{4, 28, KvType::f16, 64, false};
+    const std::vector<std::string> prompts = {"Once upon a time", "The cat", "Lily and Ben went"};
+    std::vector<std::vector<int32_t>> expected;
+    for (const auto& p : prompts) {
+      Stream s(m, settings);
+      s.feed(m.tokenize(p));
+      Sampler g(SamplerParams::greedy());
+      GenerateOptions o;
+      o.max_tokens = 40;
+      o.ignore_eos = true;
+      expected.push_back(s.generate(g, o, nullptr).tokens);
+    }
+    Scheduler sched(m, {8, 16, false});
+    std::vector<std::vector<int32_t>> got(prompts.size());
+    std::vector<Finish> finished(prompts.size());
+    std::vector<StreamId> ids;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const StreamId id = sched.create_stream(settings);
+      ids.push_back(id);
+      Request r;
+      r.prompt = m.tokenize(prompts[i]);
+      r.max_tokens = 40;
+      r.on_token = [&got, i](int32_t t) {
+        got[i].push_back(t);
+        return true;
+      };
+      r.on_finish = [&finished, i](const Finish& f) { finished[i] = f; };
+      sched.submit(id, std::move(r));
+    }
+    // A fourth stream is cancelled before it runs.
+    const StreamId extra = sched.create_stream(settings);
+    Finish cancelled;
+    sched.submit(extra, {m.tokenize("Tom"), 10, SamplerParams::greedy(), {}, nullptr,
+                         [&](const Finish& f) { cancelled = f; }});
+    sched.cancel(extra);
+    std::atomic<bool> stop{false};
+    std::thread driver([&] { sched.run_until(stop); });
+    while (sched.counters().generated_tokens < 120) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (sched.info(ids[0]).busy || sched.info(ids[1]).busy || sched.info(ids[2]).busy)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+    driver.join();
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      CAPTURE(i);
+      CHECK(got[i] == expected[i]);
+      CHECK(finished[i].reason == StopReason::max_tokens);
+      CHECK(finished[i].generated == 40);
+      const StreamInfo info = sched.info(ids[i]);
+      CHECK(info.capacity == 32);
+      CHECK(info.settings.sinks == 4);
+      CHECK(info.position == m.tokenize(prompts[i]).size() + 39);  // the last token is not fed yet
+      CHECK(info.evicted == info.position - 32);
+    }
+    CHECK(cancelled.reason == StopReason::cancelled);
+    const auto c = sched.counters();
+    CHECK(c.live_streams == 4);
+    CHECK(c.device_bytes >= c.weight_bytes + 4 * sched.stream_bytes(settings));
+    sched.destroy(extra);
+    sched.step();
+    CHECK_THROWS_AS(sched.info(extra), InvalidArgument);
+    CHECK_THROWS_AS(sched.submit(12345, {}), InvalidArgument);
+  }
+}
+
+}  // namespace sinkstream::test
