@@ -1,5 +1,6 @@
 // `sinkstream selftest`: every kernel against its CPU reference on this GPU,
 // then the default model end to end; a table, or one JSON object for bug reports.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -13,7 +14,7 @@ namespace sinkstream::app {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: sinkstream selftest [--device SEL] [--json] [--quick] [--model PATH]\n"
+    "usage: sinkstream selftest [--device SEL] [--json] [--quick] [--model PATH] [--kernel K,...]\n"
     "Checks every GPU kernel variant this device runs against a CPU reference\n"
     "(edge-case shapes, a stated tolerance each), then greedy decoding of the\n"
     "default model against its committed token ids (f32 KV cache).\n"
@@ -21,22 +22,28 @@ constexpr const char* kHelp =
     "  --json         one JSON object (device, kernels, end_to_end) for bug reports\n"
     "  --quick        fewer and smaller cases: a few seconds\n"
     "  --model PATH   the end-to-end model (default models/sinkstream-books-14m.gguf,\n"
-    "                 from the repository root; skipped when absent)\n"
+    "                 from the repository root; skipped when absent; \"\" skips it)\n"
+    "  --kernel K,... only these kernels (matmul) or variants (matmul_q4_k)\n"
     "Exit status 1 when any check fails. Variants the device does not run (e.g.\n"
     "cooperative-matrix kernels without VK_NV_cooperative_matrix) are listed as n/a.\n";
 
 std::string variant_label(const KernelReport& k) { return k.variant.empty() ? "-" : k.variant; }
 
 void print_row(const KernelReport& k) {
+  static bool header = false;
+  if (!header)
+    std::printf("%-20s %-8s %5s  %10s  %10s  %-4s %8s\n", "kernel", "variant", "cases", "max error", "tolerance", "",
+                "ms");
+  header = true;
   if (!k.applicable) return;  // summarised per kernel at the end
   std::printf("%-20s %-8s %5u  %10.3g  %10.3g  %-4s %8.1f%s%s\n", k.kernel.c_str(), variant_label(k).c_str(), k.cases,
               k.max_error, k.tolerance, k.pass ? "ok" : "FAIL", k.ms, k.note.empty() ? "" : "  ", k.note.c_str());
   std::fflush(stdout);
 }
 
-nlohmann::json to_json(const SelftestReport& r) {
+nlohmann::ordered_json to_json(const SelftestReport& r) {
   const SelftestDevice& d = r.device;
-  nlohmann::json device = {{"name", d.name},
+  nlohmann::ordered_json device = {{"name", d.name},
                            {"type", d.type},
                            {"driver", d.driver},
                            {"vulkan", d.vulkan},
@@ -52,7 +59,7 @@ nlohmann::json to_json(const SelftestReport& r) {
                            {"uma", d.uma},
                            {"max_shared_bytes", d.max_shared_bytes},
                            {"memory_bytes", d.memory_bytes}};
-  nlohmann::json kernels = nlohmann::json::array();
+  nlohmann::ordered_json kernels = nlohmann::ordered_json::array();
   for (const KernelReport& k : r.kernels)
     kernels.push_back({{"kernel", k.kernel},
                        {"variant", k.variant},
@@ -65,7 +72,7 @@ nlohmann::json to_json(const SelftestReport& r) {
                        {"ms", k.ms},
                        {"note", k.note}});
   const EndToEndReport& e = r.end_to_end;
-  nlohmann::json e2e = {{"ran", e.ran},     {"model", e.model},         {"tokens", e.tokens},
+  nlohmann::ordered_json e2e = {{"ran", e.ran},     {"model", e.model},         {"tokens", e.tokens},
                         {"matched", e.matched}, {"first_mismatch", e.first_mismatch}, {"pass", e.pass},
                         {"ms", e.ms},       {"note", e.note}};
   return {{"device", device}, {"kernels", kernels}, {"end_to_end", e2e}, {"pass", r.pass()}};
@@ -106,7 +113,7 @@ void print_summary(const SelftestReport& r) {
 }  // namespace
 
 int cmd_selftest(const std::vector<std::string>& argv) {
-  const cli::Args args(argv, {"json", "quick", "help"}, {"device", "model"});
+  const cli::Args args(argv, {"json", "quick", "help"}, {"device", "model", "kernel"});
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -115,12 +122,13 @@ int cmd_selftest(const std::vector<std::string>& argv) {
   o.device = args.str("device", "");
   o.quick = args.has("quick");
   o.model_path = args.str("model", default_selftest_model());
+  for (const std::string& list : args.all("kernel"))
+    for (size_t at = 0; at <= list.size();) {
+      const size_t comma = std::min(list.find(',', at), list.size());
+      if (comma > at) o.only.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
   const bool json = args.has("json");
-  if (!json) {
-    std::printf("%-20s %-8s %5s  %10s  %10s  %-4s %8s\n", "kernel", "variant", "cases", "max error", "tolerance",
-                "", "ms");
-    std::fflush(stdout);
-  }
   const SelftestReport r = run_selftest(o, json ? std::function<void(const KernelReport&)>{} : print_row);
   if (json)
     std::printf("%s\n", to_json(r).dump(2).c_str());

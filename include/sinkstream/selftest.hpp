@@ -17,6 +17,9 @@ struct SelftestOptions {
   // The end-to-end model: the default model (models/sinkstream-books-14m.gguf)
   // has committed golden ids; "" skips the check.
   std::string model_path;
+  // Only these kernels (a family such as "matmul", or one variant such as
+  // "matmul_q4_k"); empty: all.
+  std::vector<std::string> only;
 };
 
 struct KernelReport {

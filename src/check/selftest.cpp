@@ -2,12 +2,14 @@
 // default model's greedy ids against the committed ones.
 #include "sinkstream/selftest.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "check/golden.hpp"
 #include "check/kernel_check.hpp"
 #include "engine/engine.hpp"
+#include "sinkstream/error.hpp"
 #include "sinkstream/gpu.hpp"
 #include "vk/context.hpp"
 
@@ -94,6 +96,15 @@ EndToEndReport end_to_end(Gpu& gpu, const std::string& path) {
   return e;
 }
 
+bool named(const std::string& name, std::string_view kernel, std::string_view variant) {
+  return name == kernel || name == check::shader_name(kernel, variant);
+}
+
+bool selected(const SelftestOptions& o, std::string_view kernel, std::string_view variant) {
+  return o.only.empty() ||
+         std::any_of(o.only.begin(), o.only.end(), [&](const std::string& s) { return named(s, kernel, variant); });
+}
+
 }  // namespace
 
 bool SelftestReport::pass() const {
@@ -110,12 +121,19 @@ SelftestReport run_selftest(const SelftestOptions& o, const std::function<void(c
   go.validation = o.validation;
   Gpu gpu(go);
   vk::Context& ctx = gpu.context();
+  for (const std::string& name : o.only) {
+    bool known = false;
+    for (const check::KernelCheck& k : check::kernel_checks())
+      for (std::string_view v : k.variants) known = known || named(name, k.kernel, v);
+    if (!known) throw InvalidArgument("no kernel or kernel variant named '" + name + "' (see `sinkstream selftest`)");
+  }
   SelftestReport report;
   report.device = describe(ctx.info());
   check::CheckOptions co;
   co.quick = o.quick;
   for (const check::KernelCheck& k : check::kernel_checks())
     for (std::string_view variant : k.variants) {
+      if (!selected(o, k.kernel, variant)) continue;
       ctx.take_validation_messages();
       KernelReport r = to_report(check::run_variant(ctx, k, variant, co), k);
       const auto messages = ctx.take_validation_messages();
