@@ -9,9 +9,9 @@
 
 #include "check/golden.hpp"
 #include "check/kernel_check.hpp"
+#include "gpu_fixture.hpp"
 #include "ref/model_ref.hpp"
 #include "sinkstream/selftest.hpp"
-#include "gpu_fixture.hpp"
 #include "vk/shader_registry.hpp"
 
 namespace sinkstream::test {
@@ -29,8 +29,8 @@ TEST_SUITE("kernels") {
         SUBCASE(name.c_str()) {
           ValidationScope validation;
           const check::VariantResult r = check::run_variant(gpu().context(), k, variant, options);
-          INFO(name << ": " << r.cases << " cases, max error " << r.max_error << " (" << std::string(k.error)
-                    << "), tolerance " << r.tolerance << ", " << r.note);
+          INFO(name << ": " << r.cases << " cases, max error " << r.max_error << " ("
+                    << std::string(k.error) << "), tolerance " << r.tolerance << ", " << r.note);
           if (!r.applicable) {
             not_applicable += " " + name;
             continue;
@@ -52,7 +52,8 @@ TEST_SUITE("kernels") {
                       << check::fingerprint(*m) << ")");
     ref::ReferenceModel reference(*m, g.sinks, g.window);
     std::vector<int32_t> ids;
-    double closest = 1e9;  // the smallest gap between the two best logits: a tie would make the ids fragile
+    double closest =
+        1e9;  // the smallest gap between the two best logits: a tie would make the ids fragile
     int32_t token = g.first;
     for (size_t i = 0; i < std::max<size_t>(g.ids.size(), 48); ++i) {
       auto logits = reference.forward(token);
@@ -71,7 +72,8 @@ TEST_SUITE("kernels") {
 
   TEST_CASE("the registry's variant names are the embedded shaders'") {
     for (const check::KernelCheck& k : check::kernel_checks())
-      for (std::string_view variant : k.variants) CHECK_NOTHROW(vk::find_shader(check::shader_name(k.kernel, variant)));
+      for (std::string_view variant : k.variants)
+        CHECK_NOTHROW(vk::find_shader(check::shader_name(k.kernel, variant)));
   }
 }
 

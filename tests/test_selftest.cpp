@@ -19,8 +19,10 @@ TEST_SUITE("selftest") {
       CHECK_MESSAGE(r.out.find(option) != std::string::npos, option);
   }
 
-  TEST_CASE("selftest --json: the device, and each kernel's cases, error, tolerance, verdict and time") {
-    const Run r = run("selftest --json --quick --kernel rmsnorm,matmul_q4_k,attn_coop --model '' 2>/dev/null");
+  TEST_CASE(
+      "selftest --json: the device, and each kernel's cases, error, tolerance, verdict and time") {
+    const Run r = run(
+        "selftest --json --quick --kernel rmsnorm,matmul_q4_k,attn_coop --model '' 2>/dev/null");
     REQUIRE(r.code == 0);
     const auto j = nlohmann::json::parse(r.out);
     CHECK(j["pass"] == true);
@@ -50,8 +52,10 @@ TEST_SUITE("selftest") {
     CHECK(bad.out.find("no kernel or kernel variant named 'nonesuch'") != std::string::npos);
   }
 
-  TEST_CASE("selftest end to end: the default model's greedy ids on this GPU equal the golden ids") {
-    const std::string model = std::string(SINKSTREAM_TESTS_DIR) + "/../models/sinkstream-books-14m.gguf";
+  TEST_CASE(
+      "selftest end to end: the default model's greedy ids on this GPU equal the golden ids") {
+    const std::string model =
+        std::string(SINKSTREAM_TESTS_DIR) + "/../models/sinkstream-books-14m.gguf";
     const Run r = run("selftest --json --kernel copy --model '" + model + "' 2>/dev/null");
     const auto j = nlohmann::json::parse(r.out);
     INFO(j["end_to_end"].dump());

@@ -27,38 +27,41 @@ constexpr const char* kHelp =
     "Exit status 1 when any check fails. Variants the device does not run (e.g.\n"
     "cooperative-matrix kernels without VK_NV_cooperative_matrix) are listed as n/a.\n";
 
-std::string variant_label(const KernelReport& k) { return k.variant.empty() ? "-" : k.variant; }
+std::string variant_label(const KernelReport& k) {
+  return k.variant.empty() ? "-" : k.variant;
+}
 
 void print_row(const KernelReport& k) {
   static bool header = false;
   if (!header)
-    std::printf("%-20s %-8s %5s  %10s  %10s  %-4s %8s\n", "kernel", "variant", "cases", "max error", "tolerance", "",
-                "ms");
+    std::printf("%-20s %-8s %5s  %10s  %10s  %-4s %8s\n", "kernel", "variant", "cases", "max error",
+                "tolerance", "", "ms");
   header = true;
   if (!k.applicable) return;  // summarised per kernel at the end
-  std::printf("%-20s %-8s %5u  %10.3g  %10.3g  %-4s %8.1f%s%s\n", k.kernel.c_str(), variant_label(k).c_str(), k.cases,
-              k.max_error, k.tolerance, k.pass ? "ok" : "FAIL", k.ms, k.note.empty() ? "" : "  ", k.note.c_str());
+  std::printf("%-20s %-8s %5u  %10.3g  %10.3g  %-4s %8.1f%s%s\n", k.kernel.c_str(),
+              variant_label(k).c_str(), k.cases, k.max_error, k.tolerance, k.pass ? "ok" : "FAIL",
+              k.ms, k.note.empty() ? "" : "  ", k.note.c_str());
   std::fflush(stdout);
 }
 
 nlohmann::ordered_json to_json(const SelftestReport& r) {
   const SelftestDevice& d = r.device;
   nlohmann::ordered_json device = {{"name", d.name},
-                           {"type", d.type},
-                           {"driver", d.driver},
-                           {"vulkan", d.vulkan},
-                           {"subgroup_size", d.subgroup_size},
-                           {"subgroup_arithmetic", d.subgroup_arithmetic},
-                           {"subgroup_shuffle", d.subgroup_shuffle},
-                           {"fp16", d.fp16},
-                           {"storage_16bit", d.storage_16bit},
-                           {"coopmat_nv", d.coopmat_nv},
-                           {"coopmat_khr", d.coopmat_khr},
-                           {"coopmat_prefill", d.coopmat_prefill},
-                           {"buffer_address", d.buffer_address},
-                           {"uma", d.uma},
-                           {"max_shared_bytes", d.max_shared_bytes},
-                           {"memory_bytes", d.memory_bytes}};
+                                   {"type", d.type},
+                                   {"driver", d.driver},
+                                   {"vulkan", d.vulkan},
+                                   {"subgroup_size", d.subgroup_size},
+                                   {"subgroup_arithmetic", d.subgroup_arithmetic},
+                                   {"subgroup_shuffle", d.subgroup_shuffle},
+                                   {"fp16", d.fp16},
+                                   {"storage_16bit", d.storage_16bit},
+                                   {"coopmat_nv", d.coopmat_nv},
+                                   {"coopmat_khr", d.coopmat_khr},
+                                   {"coopmat_prefill", d.coopmat_prefill},
+                                   {"buffer_address", d.buffer_address},
+                                   {"uma", d.uma},
+                                   {"max_shared_bytes", d.max_shared_bytes},
+                                   {"memory_bytes", d.memory_bytes}};
   nlohmann::ordered_json kernels = nlohmann::ordered_json::array();
   for (const KernelReport& k : r.kernels)
     kernels.push_back({{"kernel", k.kernel},
@@ -72,9 +75,14 @@ nlohmann::ordered_json to_json(const SelftestReport& r) {
                        {"ms", k.ms},
                        {"note", k.note}});
   const EndToEndReport& e = r.end_to_end;
-  nlohmann::ordered_json e2e = {{"ran", e.ran},     {"model", e.model},         {"tokens", e.tokens},
-                        {"matched", e.matched}, {"first_mismatch", e.first_mismatch}, {"pass", e.pass},
-                        {"ms", e.ms},       {"note", e.note}};
+  nlohmann::ordered_json e2e = {{"ran", e.ran},
+                                {"model", e.model},
+                                {"tokens", e.tokens},
+                                {"matched", e.matched},
+                                {"first_mismatch", e.first_mismatch},
+                                {"pass", e.pass},
+                                {"ms", e.ms},
+                                {"note", e.note}};
   return {{"device", device}, {"kernels", kernels}, {"end_to_end", e2e}, {"pass", r.pass()}};
 }
 
@@ -95,11 +103,15 @@ void print_summary(const SelftestReport& r) {
     failed += !k.pass;
   }
   for (const auto& [kernel, s] : skipped)
-    std::printf("%-20s n/a (%u variant%s): %s\n", kernel.c_str(), s.first, s.first == 1 ? "" : "s", s.second.c_str());
+    std::printf("%-20s n/a (%u variant%s): %s\n", kernel.c_str(), s.first, s.first == 1 ? "" : "s",
+                s.second.c_str());
   const EndToEndReport& e = r.end_to_end;
   if (e.ran)
-    std::printf("end to end: %s, %u/%u greedy ids match the golden ids%s (%.0f ms)%s%s\n", e.model.c_str(), e.matched,
-                e.tokens, e.first_mismatch >= 0 ? (", first difference at " + std::to_string(e.first_mismatch)).c_str() : "",
+    std::printf("end to end: %s, %u/%u greedy ids match the golden ids%s (%.0f ms)%s%s\n",
+                e.model.c_str(), e.matched, e.tokens,
+                e.first_mismatch >= 0
+                    ? (", first difference at " + std::to_string(e.first_mismatch)).c_str()
+                    : "",
                 e.ms, e.note.empty() ? "" : ": ", e.note.c_str());
   else
     std::printf("end to end: %s\n", e.note.c_str());
@@ -129,7 +141,8 @@ int cmd_selftest(const std::vector<std::string>& argv) {
       at = comma + 1;
     }
   const bool json = args.has("json");
-  const SelftestReport r = run_selftest(o, json ? std::function<void(const KernelReport&)>{} : print_row);
+  const SelftestReport r =
+      run_selftest(o, json ? std::function<void(const KernelReport&)>{} : print_row);
   if (json)
     std::printf("%s\n", to_json(r).dump(2).c_str());
   else

@@ -28,7 +28,7 @@ struct KernelReport {
   std::string note;             // why not applicable, or the error that stopped the check
   uint32_t cases = 0;
   double max_error = 0, tolerance = 0;
-  std::string error_measure;    // how max_error is measured
+  std::string error_measure;  // how max_error is measured
   bool pass = false;
   double ms = 0;
 };
@@ -46,7 +46,8 @@ struct SelftestDevice {
   std::string name, type, driver, vulkan;
   uint32_t subgroup_size = 0;
   bool subgroup_arithmetic = false, subgroup_shuffle = false, fp16 = false, storage_16bit = false;
-  bool coopmat_nv = false, coopmat_khr = false, coopmat_prefill = false, buffer_address = false, uma = false;
+  bool coopmat_nv = false, coopmat_khr = false, coopmat_prefill = false, buffer_address = false,
+       uma = false;
   uint32_t max_shared_bytes = 0;
   uint64_t memory_bytes = 0;
 };

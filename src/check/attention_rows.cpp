@@ -35,13 +35,20 @@ double batch_error(vk::Context& ctx, KvType kv, bool learned, uint32_t steps) {
   const Row rows[] = {{4, 7, 0}, {0, 20, 5}, {2, 5, 11}};
   const uint32_t n = 3, qd = shape.heads * shape.head_dim, kvd = shape.kv_heads * shape.head_dim;
   auto batch = kv::BatchDecode::make(ctx, shape, n);
-  if (!batch) throw NotApplicable("no buffer addresses or no subgroup decode kernel: one dispatch per stream");
-  const auto q = ctx.create_buffer(uint64_t{n} * qd * 4, vk::MemoryUse::upload, "q");  // (row, head, head_dim)
-  const auto k = ctx.create_buffer(uint64_t{n} * kvd * 4, vk::MemoryUse::upload, "k");  // (row, kv_head, head_dim)
-  const auto v = ctx.create_buffer(uint64_t{n} * kvd * 4, vk::MemoryUse::upload, "v");
-  const auto out = ctx.create_buffer(uint64_t{n} * qd * 4, vk::MemoryUse::readback, "out");  // like q
-  const auto sinks = ctx.create_buffer(uint64_t{shape.layers} * shape.heads * 4, vk::MemoryUse::upload, "sinks");
-  const auto logits = random_floats(uint64_t{shape.layers} * shape.heads, 98, -1.0f, 3.0f);  // (layer, head)
+  if (!batch)
+    throw NotApplicable(
+        "no buffer addresses or no subgroup decode kernel: one dispatch per stream");
+  const auto q =
+      ctx.create_buffer(uint64_t{n} * qd * 4, vk::MemoryUse::upload, "q");  // (row, head, head_dim)
+  const auto k = ctx.create_buffer(uint64_t{n} * kvd * 4, vk::MemoryUse::upload,
+                                   "k");  // (row, kv_head, head_dim)
+  const auto v = ctx.create_buffer(uint64_t{n} * kvd * 4, vk::MemoryUse::upload, "v");  // like k
+  const auto out =
+      ctx.create_buffer(uint64_t{n} * qd * 4, vk::MemoryUse::readback, "out");  // like q
+  const auto sinks = ctx.create_buffer(uint64_t{shape.layers} * shape.heads * 4,
+                                       vk::MemoryUse::upload, "sinks");  // (layer, head)
+  const auto logits =
+      random_floats(uint64_t{shape.layers} * shape.heads, 98, -1.0f, 3.0f);  // (layer, head)
   std::memcpy(sinks.mapped(), logits.data(), logits.size() * 4);
   batch->bind({&q, &k, &v, &out, &sinks});
   std::vector<std::unique_ptr<kv::KvCache>> caches;
@@ -69,7 +76,8 @@ double batch_error(vk::Context& ctx, KvType kv, bool learned, uint32_t steps) {
     batch->set_rows(active);
     for (uint32_t l = 0; l < shape.layers; ++l) {
       const auto qs = random_floats(active.size() * qd, seed++, -3.0f, 3.0f);
-      const auto ks = random_floats(active.size() * kvd, seed++), vs = random_floats(active.size() * kvd, seed++);
+      const auto ks = random_floats(active.size() * kvd, seed++),
+                 vs = random_floats(active.size() * kvd, seed++);
       std::memcpy(q.mapped(), qs.data(), qs.size() * 4);
       std::memcpy(k.mapped(), ks.data(), ks.size() * 4);
       std::memcpy(v.mapped(), vs.data(), vs.size() * 4);
@@ -83,7 +91,8 @@ double batch_error(vk::Context& ctx, KvType kv, bool learned, uint32_t steps) {
         const auto want = refs[which[row]].append_and_attend(l, std::span(qs).subspan(row * qd, qd),
                                                              std::span(ks).subspan(row * kvd, kvd),
                                                              std::span(vs).subspan(row * kvd, kvd));
-        for (uint32_t j = 0; j < qd; ++j) worst = std::max(worst, std::abs(got[row * qd + j] - want[j]));
+        for (uint32_t j = 0; j < qd; ++j)
+          worst = std::max(worst, std::abs(got[row * qd + j] - want[j]));
       }
     }
     for (uint32_t i : which) caches[i]->advance(1);
@@ -91,7 +100,8 @@ double batch_error(vk::Context& ctx, KvType kv, bool learned, uint32_t steps) {
   return worst;
 }
 
-void run_batch(vk::Context& ctx, std::string_view variant, const CheckOptions& o, VariantResult& r) {
+void run_batch(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
+               VariantResult& r) {
   const KvType kv = variant == "f16" ? KvType::f16 : KvType::f32;
   r.tolerance = kv == KvType::f16 ? 4e-3 : 2e-4;  // as attn_decode
   for (bool learned : {false, true}) {
@@ -103,10 +113,12 @@ void run_batch(vk::Context& ctx, std::string_view variant, const CheckOptions& o
 }  // namespace
 
 // The two kernels of a batched step run together: each entry runs the batch.
-void check_kv_append_rows(vk::Context& ctx, std::string_view variant, const CheckOptions& o, VariantResult& r) {
+void check_kv_append_rows(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
+                          VariantResult& r) {
   run_batch(ctx, variant, o, r);
 }
-void check_attn_rows(vk::Context& ctx, std::string_view variant, const CheckOptions& o, VariantResult& r) {
+void check_attn_rows(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
+                     VariantResult& r) {
   run_batch(ctx, variant, o, r);
 }
 

@@ -10,7 +10,7 @@
 namespace sinkstream::check {
 
 struct Golden {
-  uint64_t fingerprint;  // of the token embedding's bytes (which model file this is)
+  uint64_t fingerprint;    // of the token embedding's bytes (which model file this is)
   uint32_t sinks, window;  // the cache (f32 KV); 4 + 28 slots: the stream wraps
   int32_t first;           // the token greedy decoding starts from (BOS)
   std::vector<int32_t> ids;

@@ -15,7 +15,10 @@ namespace {
 std::vector<uint32_t> f16_fields(model::GgmlType t) {
   using model::GgmlType;
   switch (t) {
-    case GgmlType::q4_1: case GgmlType::q5_1: case GgmlType::q4_k: case GgmlType::q5_k:
+    case GgmlType::q4_1:
+    case GgmlType::q5_1:
+    case GgmlType::q4_k:
+    case GgmlType::q5_k:
       return {0, 2};
     case GgmlType::q2_k:
       return {80, 82};
@@ -38,7 +41,8 @@ uint16_t random_half(std::mt19937& rng, int lo, int hi, bool positive) {
 }  // namespace
 
 vk::GpuBuffer device_buffer(vk::Context& ctx, const void* data, uint64_t bytes, const char* what) {
-  vk::GpuBuffer b = ctx.create_buffer(std::max<uint64_t>((bytes + 15) / 16 * 16, 16), vk::MemoryUse::device, what);
+  vk::GpuBuffer b = ctx.create_buffer(std::max<uint64_t>((bytes + 15) / 16 * 16, 16),
+                                      vk::MemoryUse::device, what);
   if (bytes) ctx.upload(b, data, bytes);
   return b;
 }
@@ -56,7 +60,8 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
   return x;
 }
 
-std::vector<uint8_t> random_weights(model::GgmlType t, uint64_t rows, uint64_t cols, uint32_t seed) {
+std::vector<uint8_t> random_weights(model::GgmlType t, uint64_t rows, uint64_t cols,
+                                    uint32_t seed) {
   using model::GgmlType;
   std::mt19937 rng(seed);
   const uint64_t bytes = model::ggml_type_bytes(t, cols) * rows;
@@ -70,7 +75,8 @@ std::vector<uint8_t> random_weights(model::GgmlType t, uint64_t rows, uint64_t c
     for (uint64_t i = 0; i < rows * cols; ++i) {
       uint16_t h = random_half(rng, -3, 0, false);  // magnitudes 1/8 .. 2
       if (t == GgmlType::bf16)  // the same range in bfloat16: 8 exponent bits, 7 of mantissa
-        h = static_cast<uint16_t>((h & 0x8000) | ((((h >> 10) & 31) - 15 + 127) << 7) | ((h >> 3) & 0x7f));
+        h = static_cast<uint16_t>((h & 0x8000) | ((((h >> 10) & 31) - 15 + 127) << 7) |
+                                  ((h >> 3) & 0x7f));
       std::memcpy(out.data() + 2 * i, &h, 2);
     }
     return out;
@@ -89,9 +95,10 @@ std::vector<uint8_t> random_weights(model::GgmlType t, uint64_t rows, uint64_t c
 
 model::GgmlType weight_type(std::string_view v) {
   using model::GgmlType;
-  for (GgmlType t : {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q8_0, GgmlType::q4_0, GgmlType::q4_1,
-                     GgmlType::q5_0, GgmlType::q5_1, GgmlType::q2_k, GgmlType::q3_k, GgmlType::q4_k, GgmlType::q5_k,
-                     GgmlType::q6_k, GgmlType::iq4_nl, GgmlType::iq4_xs}) {
+  for (GgmlType t :
+       {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q8_0, GgmlType::q4_0,
+        GgmlType::q4_1, GgmlType::q5_0, GgmlType::q5_1, GgmlType::q2_k, GgmlType::q3_k,
+        GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::iq4_nl, GgmlType::iq4_xs}) {
     std::string name = model::ggml_type_name(t);
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name == v) return t;
@@ -103,7 +110,8 @@ std::string shader_name(std::string_view kernel, std::string_view variant) {
   return variant.empty() ? std::string(kernel) : std::string(kernel) + "_" + std::string(variant);
 }
 
-VariantResult run_variant(vk::Context& ctx, const KernelCheck& k, std::string_view variant, const CheckOptions& o) {
+VariantResult run_variant(vk::Context& ctx, const KernelCheck& k, std::string_view variant,
+                          const CheckOptions& o) {
   VariantResult r;
   r.kernel = k.kernel;
   r.variant = variant;

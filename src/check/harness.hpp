@@ -36,8 +36,9 @@ std::vector<T> read(vk::Context& ctx, const vk::GpuBuffer& b, size_t count) {
 
 // Records one dispatch of `kernel` over `buffers`, submits and waits.
 template <typename PushConstants>
-void dispatch_once(vk::Context& ctx, const vk::KernelDesc& desc, std::span<const vk::GpuBuffer* const> buffers,
-                   const PushConstants& pc, std::array<uint32_t, 3> groups) {
+void dispatch_once(vk::Context& ctx, const vk::KernelDesc& desc,
+                   std::span<const vk::GpuBuffer* const> buffers, const PushConstants& pc,
+                   std::array<uint32_t, 3> groups) {
   const vk::Kernel& kernel = ctx.kernel(desc);
   vk::DescriptorPool pool = ctx.create_descriptor_pool(1, desc.bindings);
   const vk::BindingSet set = ctx.bind(pool.get(), kernel, buffers);

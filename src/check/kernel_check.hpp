@@ -31,12 +31,13 @@ struct VariantResult {
 
 // Runs the cases of `variant` (a suffix from KernelCheck::variants) on ctx and
 // fills cases, max_error, tolerance (pass is set by the caller: max_error <= tolerance).
-using RunCheck = void (*)(vk::Context& ctx, std::string_view variant, const CheckOptions& o, VariantResult& r);
+using RunCheck = void (*)(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
+                          VariantResult& r);
 
 struct KernelCheck {
-  std::string_view kernel;                    // shader variant prefix, e.g. "matmul"
-  std::span<const std::string_view> variants; // suffixes: shader "kernel_variant" ("" = "kernel")
-  std::string_view error;                     // how max_error is measured, for reports
+  std::string_view kernel;                     // shader variant prefix, e.g. "matmul"
+  std::span<const std::string_view> variants;  // suffixes: shader "kernel_variant" ("" = "kernel")
+  std::string_view error;                      // how max_error is measured, for reports
   RunCheck run;
 };
 

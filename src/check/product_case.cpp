@@ -8,10 +8,11 @@
 
 namespace sinkstream::check {
 
-ProductCase make_product(vk::Context& ctx, model::GgmlType t, const ProductShape& s, uint32_t seed) {
+ProductCase make_product(vk::Context& ctx, model::GgmlType t, const ProductShape& s,
+                         uint32_t seed) {
   ProductCase c;
   c.s = s;
-  c.x_stride = s.k + 4;        // gaps between tokens the kernel must skip
+  c.x_stride = s.k + 4;  // gaps between tokens the kernel must skip
   c.out_stride = s.n + 2;
   c.w_bytes = random_weights(t, s.n, s.k, seed);
   c.w = {"w", t, s.n, s.k, c.w_bytes};
@@ -19,9 +20,9 @@ ProductCase make_product(vk::Context& ctx, model::GgmlType t, const ProductShape
   c.bias = random_floats(s.n, seed + 2);
   c.out0 = random_floats(c.out_offset + uint64_t{s.m} * c.out_stride, seed + 3);
   c.gpu_w = model::upload_tensor(ctx, c.w);
-  c.x_buf = device_buffer(ctx, c.x, "x");
-  c.bias_buf = device_buffer(ctx, c.bias, "bias");
-  c.out_buf = device_buffer(ctx, c.out0, "out");
+  c.x_buf = device_buffer(ctx, c.x, "x");           // (token, x_stride) from x_offset
+  c.bias_buf = device_buffer(ctx, c.bias, "bias");  // (n)
+  c.out_buf = device_buffer(ctx, c.out0, "out");    // (token, out_stride) from out_offset
   return c;
 }
 

@@ -6,9 +6,9 @@
 
 #include "check/families.hpp"
 #include "check/harness.hpp"
-#include "format/quant_types.hpp"
 #include "check/product_case.hpp"
 #include "engine/forward_layer.hpp"
+#include "format/quant_types.hpp"
 
 namespace sinkstream::check {
 namespace {
@@ -25,13 +25,15 @@ std::vector<uint32_t> k_sizes(model::GgmlType t, bool quick) {
 
 // matmul_<type>: the MT = 1 (decode) and MT = 8 (chunk) kernels; one weight row
 // or an odd count, partial token tiles, bias, the residual add, strided rows.
-void check_matmul(vk::Context& ctx, std::string_view variant, const CheckOptions& o, VariantResult& r) {
+void check_matmul(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
+                  VariantResult& r) {
   const model::GgmlType t = weight_type(variant);
   r.tolerance = 2e-6;  // |got - want| / (1 + sum |w x|): float sums in any order
   uint32_t seed = 100;
   for (uint32_t k : k_sizes(t, o.quick)) {
-    for (const ProductShape s : {ProductShape{1, 3, k, false, true}, ProductShape{13, 65, k, true, true},
-                                 ProductShape{8, 1, k, true, false}}) {
+    for (const ProductShape s :
+         {ProductShape{1, 3, k, false, true}, ProductShape{13, 65, k, true, true},
+          ProductShape{8, 1, k, true, false}}) {
       ProductCase c = make_product(ctx, t, s, seed += 10);
       const uint32_t mt = s.m == 1 ? 1 : model::kMatmulTokens;
       model::MatmulPC pc{};
@@ -48,7 +50,10 @@ void check_matmul(vk::Context& ctx, std::string_view variant, const CheckOptions
       pc.k_splits = 1;
       const vk::GpuBuffer* b[] = {&c.x_buf, &c.gpu_w.buffer, &c.bias_buf, &c.out_buf};
       dispatch_once(ctx,
-                    {shader_name("matmul", variant), 4, sizeof(model::MatmulPC), {model::kMatmulGroup, 1, 1},
+                    {shader_name("matmul", variant),
+                     4,
+                     sizeof(model::MatmulPC),
+                     {model::kMatmulGroup, 1, 1},
                      {{3, model::kMatmulRows}, {4, mt}}},
                     b, pc, {vk::ceil_div(s.n, model::kMatmulRows), 1, vk::ceil_div(s.m, mt)});
       ++r.cases;
@@ -61,7 +66,8 @@ namespace {
 
 // One matvec.comp case: plain (bias, residual), fused RMSNorm, or fused RMSNorm +
 // the up matrix and SwiGLU. Returns its worst scaled error.
-double matvec_case(vk::Context& ctx, std::string_view variant, uint32_t n, uint32_t k, int fusion, uint32_t seed) {
+double matvec_case(vk::Context& ctx, std::string_view variant, uint32_t n, uint32_t k, int fusion,
+                   uint32_t seed) {
   const model::GgmlType t = weight_type(variant);
   const bool norm = fusion >= 1, glu = fusion == 2;
   ProductCase c = make_product(ctx, t, {1, n, k, fusion == 0, fusion == 0}, seed);
@@ -69,15 +75,18 @@ double matvec_case(vk::Context& ctx, std::string_view variant, uint32_t n, uint3
   const model::Tensor up{"up", t, n, k, up_bytes};
   const model::GpuTensor gpu_up = model::upload_tensor(ctx, up);
   const auto norm_w = random_floats(k, seed + 8, -2.0f, 2.0f);
-  const auto norm_buf = device_buffer(ctx, norm_w, "norm weight");
-  if (!model::matvec_fits(c.gpu_w)) throw Error("internal error: a matvec case K the kernel does not take");
+  const auto norm_buf = device_buffer(ctx, norm_w, "norm weight");  // (k)
+  if (!model::matvec_fits(c.gpu_w))
+    throw Error("internal error: a matvec case K the kernel does not take");
   const vk::KernelDesc desc = model::matvec_desc(ctx.info(), c.gpu_w, norm, glu);
-  const vk::GpuBuffer* b[] = {&c.x_buf, &c.gpu_w.buffer, &c.bias_buf, &c.out_buf, &norm_buf, &gpu_up.buffer};
+  const vk::GpuBuffer* b[] = {&c.x_buf,   &c.gpu_w.buffer, &c.bias_buf,
+                              &c.out_buf, &norm_buf,       &gpu_up.buffer};
   const float eps = 1e-5f;
   const uint32_t groups = vk::ceil_div(n, model::kMatvecRows);
   const uint32_t gx = std::min(groups, ctx.info().max_workgroup_count[0]);
   dispatch_once(ctx, desc, b,
-                model::MatvecPC{n, k, c.gpu_w.row_bytes, c.x_offset, c.out_offset, fusion == 0, fusion == 0, eps},
+                model::MatvecPC{n, k, c.gpu_w.row_bytes, c.x_offset, c.out_offset, fusion == 0,
+                                fusion == 0, eps},
                 {gx, vk::ceil_div(groups, gx), 1});
   if (!norm) return product_error(ctx, c);
   // The fused input: x / rms(x) * norm_w, then one or two products.
@@ -85,7 +94,8 @@ double matvec_case(vk::Context& ctx, std::string_view variant, uint32_t n, uint3
   double ss = 0;
   for (uint32_t i = 0; i < k; ++i) ss += double{c.x[c.x_offset + i]} * c.x[c.x_offset + i];
   const double inv = 1.0 / std::sqrt(ss / k + eps);
-  for (uint32_t i = 0; i < k; ++i) xin[i] = static_cast<float>(c.x[c.x_offset + i] * inv * norm_w[i]);
+  for (uint32_t i = 0; i < k; ++i)
+    xin[i] = static_cast<float>(c.x[c.x_offset + i] * inv * norm_w[i]);
   const auto w = dequantized(c.w), u = dequantized(up);
   const auto got = read<float>(ctx, c.out_buf, c.out0.size());
   double err = 0;
@@ -109,7 +119,8 @@ double matvec_case(vk::Context& ctx, std::string_view variant, uint32_t n, uint3
 // matvec_<type>: the fused decode product (where the device has subgroup
 // arithmetic); one or an odd count of rows, short and long rows (the workgroup
 // grows past 128 threads), with bias and residual, fused RMSNorm, fused SwiGLU.
-void check_matvec(vk::Context& ctx, std::string_view variant, const CheckOptions& o, VariantResult& r) {
+void check_matvec(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
+                  VariantResult& r) {
   if (!model::matvec_available(ctx.info()))
     throw NotApplicable("no subgroup arithmetic: one-token steps take matmul (MT = 1)");
   const model::GgmlType t = weight_type(variant);

@@ -60,8 +60,9 @@ constexpr V kShaders[] = {
 
 constexpr bool is_variant_of(V shader, const KernelCheck& k, V variant) {
   if (variant.empty()) return shader == k.kernel;
-  return shader.size() == k.kernel.size() + 1 + variant.size() && shader.substr(0, k.kernel.size()) == k.kernel &&
-         shader[k.kernel.size()] == '_' && shader.substr(k.kernel.size() + 1) == variant;
+  return shader.size() == k.kernel.size() + 1 + variant.size() &&
+         shader.substr(0, k.kernel.size()) == k.kernel && shader[k.kernel.size()] == '_' &&
+         shader.substr(k.kernel.size() + 1) == variant;
 }
 
 constexpr bool has_check(V shader) {
@@ -85,15 +86,19 @@ constexpr bool every_entry_built() {
 }
 
 // One assertion per compiled variant, so the compiler's message names it.
-#define SINKSTREAM_SHADER(name)                                                                  \
-  static_assert(has_check(#name), "shader variant '" #name "' has no kernel check: add its cases " \
+#define SINKSTREAM_SHADER(name)                                           \
+  static_assert(has_check(#name), "shader variant '" #name                \
+                                  "' has no kernel check: add its cases " \
                                   "and CPU reference in src/check and an entry in kChecks");
 #include "shader_list.inc"
 #undef SINKSTREAM_SHADER
-static_assert(every_entry_built(), "a kernel check names a shader variant the build does not compile");
+static_assert(every_entry_built(),
+              "a kernel check names a shader variant the build does not compile");
 
 }  // namespace
 
-std::span<const KernelCheck> kernel_checks() { return kChecks; }
+std::span<const KernelCheck> kernel_checks() {
+  return kChecks;
+}
 
 }  // namespace sinkstream::check

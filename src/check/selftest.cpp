@@ -22,7 +22,8 @@ SelftestDevice describe(const vk::DeviceInfo& d) {
   s.type = vk::device_type_name(d.type);
   s.driver = d.driver;
   s.vulkan = std::to_string(VK_API_VERSION_MAJOR(d.api_version)) + "." +
-             std::to_string(VK_API_VERSION_MINOR(d.api_version)) + "." + std::to_string(VK_API_VERSION_PATCH(d.api_version));
+             std::to_string(VK_API_VERSION_MINOR(d.api_version)) + "." +
+             std::to_string(VK_API_VERSION_PATCH(d.api_version));
   s.subgroup_size = d.subgroup_size;
   s.subgroup_arithmetic = d.subgroup_arithmetic;
   s.subgroup_shuffle = d.subgroup_shuffle;
@@ -61,7 +62,8 @@ EndToEndReport end_to_end(Gpu& gpu, const std::string& path) {
     return e;
   }
   if (!std::filesystem::exists(path)) {
-    e.note = "skipped: no model file at '" + path + "' (run from the repository, or pass --model PATH)";
+    e.note =
+        "skipped: no model file at '" + path + "' (run from the repository, or pass --model PATH)";
     return e;
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -101,8 +103,9 @@ bool named(const std::string& name, std::string_view kernel, std::string_view va
 }
 
 bool selected(const SelftestOptions& o, std::string_view kernel, std::string_view variant) {
-  return o.only.empty() ||
-         std::any_of(o.only.begin(), o.only.end(), [&](const std::string& s) { return named(s, kernel, variant); });
+  return o.only.empty() || std::any_of(o.only.begin(), o.only.end(), [&](const std::string& s) {
+           return named(s, kernel, variant);
+         });
 }
 
 }  // namespace
@@ -113,9 +116,12 @@ bool SelftestReport::pass() const {
   return !end_to_end.ran || end_to_end.pass;
 }
 
-const char* default_selftest_model() { return "models/sinkstream-books-14m.gguf"; }
+const char* default_selftest_model() {
+  return "models/sinkstream-books-14m.gguf";
+}
 
-SelftestReport run_selftest(const SelftestOptions& o, const std::function<void(const KernelReport&)>& on_kernel) {
+SelftestReport run_selftest(const SelftestOptions& o,
+                            const std::function<void(const KernelReport&)>& on_kernel) {
   GpuOptions go;
   go.device = o.device;
   go.validation = o.validation;
@@ -125,7 +131,9 @@ SelftestReport run_selftest(const SelftestOptions& o, const std::function<void(c
     bool known = false;
     for (const check::KernelCheck& k : check::kernel_checks())
       for (std::string_view v : k.variants) known = known || named(name, k.kernel, v);
-    if (!known) throw InvalidArgument("no kernel or kernel variant named '" + name + "' (see `sinkstream selftest`)");
+    if (!known)
+      throw InvalidArgument("no kernel or kernel variant named '" + name +
+                            "' (see `sinkstream selftest`)");
   }
   SelftestReport report;
   report.device = describe(ctx.info());
