@@ -36,8 +36,11 @@ struct KernelReport {
 struct EndToEndReport {
   bool ran = false;
   std::string model, note;
-  uint32_t tokens = 0, matched = 0;  // greedy ids compared, and how many equal the golden ids
-  int32_t first_mismatch = -1;       // index of the first differing id, -1: none
+  // A prompt of BOS and the first golden ids in one chunk, then greedy steps: the
+  // ids picked on the GPU, how many equal the golden ids, the first that differs
+  // (its index in the golden ids; -1: none).
+  uint32_t tokens = 0, matched = 0;
+  int32_t first_mismatch = -1;
   bool pass = false;
   double ms = 0;
 };

@@ -54,6 +54,9 @@ KernelReport to_report(const check::VariantResult& r, const check::KernelCheck& 
   return out;
 }
 
+// Golden ids given as the prompt; the rest are the GPU's greedy picks.
+constexpr size_t kPromptIds = 15;
+
 EndToEndReport end_to_end(Gpu& gpu, const std::string& path) {
   EndToEndReport e;
   e.model = path;
@@ -81,9 +84,19 @@ EndToEndReport end_to_end(Gpu& gpu, const std::string& path) {
     cfg.window = g.window;
     cfg.kv_type = KvType::f32;
     model::Engine engine(gpu, *m, cfg);
-    const auto ids = engine.decode_greedy(g.first, static_cast<uint32_t>(g.ids.size()));
-    e.tokens = static_cast<uint32_t>(g.ids.size());
-    for (size_t i = 0; i < g.ids.size(); ++i) {
+    // A prompt chunk (the chunk kernels) of BOS and the first golden ids, then
+    // one-token greedy steps (the decode kernels and the GPU argmax) past the wrap.
+    std::vector<int32_t> prompt = {g.first};
+    prompt.insert(prompt.end(), g.ids.begin(), g.ids.begin() + kPromptIds);
+    const auto logits = engine.feed(prompt);
+    std::vector<int32_t> ids(g.ids.begin(), g.ids.begin() + kPromptIds);
+    ids.push_back(
+        static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+    const auto steps = static_cast<uint32_t>(g.ids.size() - ids.size());
+    const auto rest = engine.decode_greedy(ids.back(), steps);
+    ids.insert(ids.end(), rest.begin(), rest.end());
+    e.tokens = static_cast<uint32_t>(g.ids.size() - kPromptIds);  // the GPU's picks
+    for (size_t i = kPromptIds; i < g.ids.size(); ++i) {
       if (i < ids.size() && ids[i] == g.ids[i]) {
         ++e.matched;
       } else if (e.first_mismatch < 0) {
