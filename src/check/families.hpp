@@ -35,6 +35,8 @@ SINKSTREAM_CHECK(check_attn_probe);
 // attention_rows.cpp
 SINKSTREAM_CHECK(check_kv_append_rows);
 SINKSTREAM_CHECK(check_attn_rows);
+// sampling.cpp (to come): the GPU samplers (temperature, top-k, top-p, min-p)
+// against the CPU sampler in src/sample, with their entry in registry.cpp.
 
 #undef SINKSTREAM_CHECK
 
