@@ -8,6 +8,7 @@
 #include "engine/forward_layer.hpp"
 #include "sinkstream/error.hpp"
 #include "vk/context.hpp"
+#include "vk/shader_registry.hpp"
 
 namespace sinkstream::model {
 namespace {
@@ -64,7 +65,8 @@ bool matvec_fits(const GpuTensor& w) { return k_fits(w); }
 vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu) {
   const uint32_t units = w.cols / unit(w.type), group = group_for(units, info);
   const uint32_t units_per_thread = ceil_div(units, group);
-  return {std::string("matvec_") + weight_variant(w.type),
+  // The embedded registry's name: the descriptor outlives this function's strings.
+  return {vk::find_shader(std::string("matvec_") + weight_variant(w.type)).name,
           6,
           sizeof(MatvecPC),
           {group, 1, 1},
