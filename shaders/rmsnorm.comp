@@ -6,6 +6,8 @@
 #define PC_RMSNORM
 #include "model_pc.glsl"
 
+#include "broken.glsl"
+
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };    // (row, dim)
 layout(std430, binding = 1) readonly buffer W { float w[]; };    // (dim)
@@ -26,5 +28,5 @@ void main() {
     barrier();
   }
   const float inv = inversesqrt(partial[0] / float(pc.dim) + pc.eps);
-  for (uint i = tid; i < pc.dim; i += n) o[dst + i] = x[base + i] * inv * w[i];
+  for (uint i = tid; i < pc.dim; i += n) o[dst + i] = x[base + i] * inv * w[i] * BROKEN_SCALE;
 }

@@ -4,6 +4,8 @@
 #define PC_SWIGLU
 #include "model_pc.glsl"
 
+#include "broken.glsl"
+
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) buffer Gate { float g[]; };
 layout(std430, binding = 1) readonly buffer Up { float u[]; };
@@ -12,5 +14,5 @@ void main() {
   const uint i = gl_GlobalInvocationID.x;
   if (i >= pc.n) return;
   const float a = g[i];
-  g[i] = a / (1.0 + exp(-a)) * u[i];
+  g[i] = a / (1.0 + exp(-a)) * u[i] * BROKEN_SCALE;
 }

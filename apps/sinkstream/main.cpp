@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  sinks              does the model have attention sinks, and how many?\n"
     "  demo               stream synthetic tokens through a GPU sinks + window cache\n"
     "  devices            list the Vulkan devices and what they support\n"
+    "  selftest           check every GPU kernel against a CPU reference on this device\n"
     "  bench attention    decode attention and KV append speed vs a copy kernel\n"
     "  bench generate     prefill and decode speed, latency at stream positions\n"
     "  bench stream       per-token latency and memory over a long stream vs re-computation\n"
@@ -50,7 +51,8 @@ constexpr const char* kUsage =
     "  SINKSTREAM_GPU_SAMPLING=0          many streams' sampling on the host\n";
 
 const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
-                                          "devices",  "demo", "bench",    "logits", "tokenize", "template"};
+                                          "devices",  "demo", "bench",    "logits", "tokenize", "template",
+                                          "selftest"};
 
 }  // namespace
 
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     if (cmd == "logits") return sinkstream::app::cmd_logits(args);
     if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
     if (cmd == "template") return sinkstream::app::cmd_template(args);
+    if (cmd == "selftest") return sinkstream::app::cmd_selftest(args);
     const std::string near = sinkstream::cli::closest(cmd, kCommands);
     std::fprintf(stderr, "sinkstream: unknown command '%s'%s\n\n%s", cmd.c_str(),
                  near.empty() ? "" : ("; did you mean '" + near + "'?").c_str(), kUsage);

@@ -8,6 +8,7 @@
 #include "engine/forward_layer.hpp"
 #include "sinkstream/error.hpp"
 #include "vk/context.hpp"
+#include "vk/shader_registry.hpp"
 
 namespace sinkstream::model {
 namespace {
@@ -17,7 +18,7 @@ constexpr uint32_t kMaxGroup = 1024;  // and at most
 // Weight rows per workgroup (ROWS in matvec.comp). On the H100, giving large-K
 // products more rows per workgroup (fewer re-reads of x, fewer workgroups) was
 // slower at every size tried: 2 keeps the most workgroups in flight.
-constexpr uint32_t kRows = 2;
+constexpr uint32_t kRows = kMatvecRows;
 constexpr uint32_t kMaxSubgroups = 32;  // sg_sums[] in matvec.comp
 
 // Weights per unit (one 16-byte load, or half a quantised block), as in matvec.comp.
@@ -54,10 +55,26 @@ uint32_t group_for(uint32_t units, const vk::DeviceInfo& info) {
 
 }  // namespace
 
+bool matvec_available(const vk::DeviceInfo& info) {
+  return info.subgroup_arithmetic && info.subgroup_size != 0 &&
+         kGroup / std::min(info.subgroup_size, kGroup) <= kMaxSubgroups;
+}
+
+bool matvec_fits(const GpuTensor& w) { return k_fits(w); }
+
+vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu) {
+  const uint32_t units = w.cols / unit(w.type), group = group_for(units, info);
+  const uint32_t units_per_thread = ceil_div(units, group);
+  // The embedded registry's name: the descriptor outlives this function's strings.
+  return {vk::find_shader(std::string("matvec_") + weight_variant(w.type)).name,
+          6,
+          sizeof(MatvecPC),
+          {group, 1, 1},
+          {{3, kRows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}};
+}
+
 bool Forward::decode_path_available() const {
-  const auto& info = ctx_.info();
-  if (!info.subgroup_arithmetic || info.subgroup_size == 0) return false;
-  if (kGroup / std::min(info.subgroup_size, kGroup) > kMaxSubgroups) return false;
+  if (!matvec_available(ctx_.info())) return false;
   bool ok = k_fits(model_.output());
   for (const GpuLayerWeights& l : model_.layers())
     for (const GpuTensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
@@ -71,15 +88,8 @@ void Forward::bind_decode_sets() {
   auto d = std::make_unique<DecodeSets>();
   const uint32_t sets = 6 * hp_.layers + 1;
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
-  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu,
-                          uint32_t rows) -> const vk::Kernel& {
-    const uint32_t units = w.cols / unit(w.type), group = group_for(units, ctx_.info());
-    const uint32_t units_per_thread = ceil_div(units, group);
-    return ctx_.kernel({std::string("matvec_") + weight_variant(w.type),
-                        6,
-                        sizeof(MatvecPC),
-                        {group, 1, 1},
-                        {{3, rows}, {4, norm}, {5, swiglu}, {6, units_per_thread}}});
+  const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu) -> const vk::Kernel& {
+    return ctx_.kernel(matvec_desc(ctx_.info(), w, norm, swiglu));
   };
   const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w,
                         const std::optional<GpuTensor>& bias, const vk::GpuBuffer& out,
@@ -90,7 +100,7 @@ void Forward::bind_decode_sets() {
                                 &out,
                                 norm ? &norm->buffer : &model_.placeholder(),
                                 up ? &up->buffer : &model_.placeholder()};
-    return Matvec{ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr, kRows), b),
+    return Matvec{ctx_.bind(d->pool.get(), kernel(w, norm != nullptr, up != nullptr), b),
                   kRows};
   };
   for (const GpuLayerWeights& l : model_.layers()) {

@@ -70,6 +70,14 @@ inline const char* weight_variant(GgmlType t) {
   }
 }
 
+// The fused one-token product (matvec.comp, forward_decode.cpp): whether the
+// device runs it, whether a weight's K suits it, and its kernel for a weight
+// with RMSNorm and/or the SwiGLU up matrix fused in (ROWS = kMatvecRows).
+constexpr uint32_t kMatvecRows = 2;
+bool matvec_available(const vk::DeviceInfo& info);
+bool matvec_fits(const GpuTensor& w);
+vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu);
+
 struct Forward::Layer {
   const GpuLayerWeights* w = nullptr;  // the model's
   vk::BindingSet norm1, norm2, swiglu;

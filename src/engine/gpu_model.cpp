@@ -29,7 +29,9 @@ uint32_t repack_blocks(const Tensor& t, std::vector<uint8_t>& out) {
   return row_bytes;
 }
 
-GpuTensor upload(vk::Context& ctx, const Tensor& t) {
+}  // namespace
+
+GpuTensor upload_tensor(vk::Context& ctx, const Tensor& t) {
   GpuTensor g;
   g.type = t.type;
   g.rows = static_cast<uint32_t>(t.rows);
@@ -44,6 +46,8 @@ GpuTensor upload(vk::Context& ctx, const Tensor& t) {
   ctx.upload(g.buffer, data.data(), data.size());
   return g;
 }
+
+namespace {
 
 uint64_t free_bytes(const vk::Context& ctx) {
   const uint64_t cap = ctx.memory_limit() ? ctx.memory_limit() : ctx.info().device_local_bytes;
@@ -67,24 +71,24 @@ GpuModel::GpuModel(vk::Context& ctx, const ModelFile& m, uint64_t reserve_bytes)
                             (ctx.memory_limit() ? " left under the memory limit" : " available") +
                             ": try a more quantised model file");
   const uint64_t before = ctx.allocated_bytes();
-  tok_embd_ = upload(ctx, m.tok_embd);
-  output_norm_ = upload(ctx, m.output_norm);
-  if (!m.tied_output) output_ = upload(ctx, m.output);
+  tok_embd_ = upload_tensor(ctx, m.tok_embd);
+  output_norm_ = upload_tensor(ctx, m.output_norm);
+  if (!m.tied_output) output_ = upload_tensor(ctx, m.output);
   std::vector<float> sink_logits;  // (layer, head)
   for (const auto& w : m.layers) {
     GpuLayerWeights l;
-    l.attn_norm = upload(ctx, w.attn_norm);
-    l.wq = upload(ctx, w.wq);
-    l.wk = upload(ctx, w.wk);
-    l.wv = upload(ctx, w.wv);
-    l.wo = upload(ctx, w.wo);
-    l.ffn_norm = upload(ctx, w.ffn_norm);
-    l.gate = upload(ctx, w.w_gate);
-    l.up = upload(ctx, w.w_up);
-    l.down = upload(ctx, w.w_down);
-    if (w.bq) l.bq = upload(ctx, *w.bq);
-    if (w.bk) l.bk = upload(ctx, *w.bk);
-    if (w.bv) l.bv = upload(ctx, *w.bv);
+    l.attn_norm = upload_tensor(ctx, w.attn_norm);
+    l.wq = upload_tensor(ctx, w.wq);
+    l.wk = upload_tensor(ctx, w.wk);
+    l.wv = upload_tensor(ctx, w.wv);
+    l.wo = upload_tensor(ctx, w.wo);
+    l.ffn_norm = upload_tensor(ctx, w.ffn_norm);
+    l.gate = upload_tensor(ctx, w.w_gate);
+    l.up = upload_tensor(ctx, w.w_up);
+    l.down = upload_tensor(ctx, w.w_down);
+    if (w.bq) l.bq = upload_tensor(ctx, *w.bq);
+    if (w.bk) l.bk = upload_tensor(ctx, *w.bk);
+    if (w.bv) l.bv = upload_tensor(ctx, *w.bv);
     if (w.sinks) {
       const auto* f = reinterpret_cast<const float*>(w.sinks->data.data());
       sink_logits.insert(sink_logits.end(), f, f + hp_.heads);

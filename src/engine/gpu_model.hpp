@@ -19,6 +19,9 @@ struct GpuTensor {
   uint32_t rows = 0, cols = 0, row_bytes = 0;
 };
 
+// Uploads one weight in the layout the kernels read (Q8_0 / Q4_0 rows re-packed).
+GpuTensor upload_tensor(vk::Context& ctx, const Tensor& t);
+
 struct GpuLayerWeights {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
   std::optional<GpuTensor> bq, bk, bv;

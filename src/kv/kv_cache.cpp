@@ -191,6 +191,14 @@ void KvCache::use_coop_prefill(bool on) {
   bq_prefill_ = k.queries;
 }
 
+void KvCache::use_subgroup_decode(bool on) {
+  if (on && !decode_) pick_decode_kernel();
+  if (!on) {
+    decode_ = nullptr;
+    decode_keys_step_ = 0;
+  }
+}
+
 void KvCache::bind(const StepBuffers& io) {
   pool_ = ctx_->create_descriptor_pool(5 * cfg_.layers + 1, 5 * cfg_.layers * 8 + 8);  // <= 8 buffers per set
   stage_sets_.clear();

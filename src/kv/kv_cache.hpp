@@ -82,6 +82,10 @@ class KvCache {
   // Chunk attention on cooperative matrices (attn_coop.comp) where the device and
   // the shapes allow, the default; false: the portable kernel. Call before bind().
   void use_coop_prefill(bool on);
+  bool coop_prefill() const { return coop_.kernel && split_prefill_ == coop_.kernel; }
+  // false: one-token steps take the portable split kernel even where the subgroup
+  // decode kernel runs (the kernel checks cover both). Call before bind().
+  void use_subgroup_decode(bool on);
   // Whether decode steps read a query that kv_append rotated (per-step RoPE rows).
   bool decode_rotates_query() const { return decode_ != nullptr; }
   // The next decode step's split (after prepare(1)), and its batched-row description.
