@@ -1,6 +1,10 @@
 #include "chat_renderer.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "files.hpp"
+#include "sinkstream/error.hpp"
 
 #include "text/jinja/jinja.hpp"
 
@@ -37,5 +41,24 @@ bool ChatRenderer::writes_bos(const std::string& bos) const {
 }
 
 std::string ChatRenderer::name() const { return template_ ? name_ : model::chat_format_name(format_); }
+
+ChatRenderer chat_renderer_from_args(const cli::Args& a, const std::string& model_template) {
+  std::string warning;
+  if (a.has("chat-template")) {
+    const std::string t = a.str("chat-template", "");
+    for (int f = 0; f <= static_cast<int>(model::ChatFormat::plain); ++f)
+      if (t == model::chat_format_name(static_cast<model::ChatFormat>(f)))
+        return ChatRenderer(static_cast<model::ChatFormat>(f));
+    const std::string name = t.substr(t.find_last_of('/') + 1);
+    try {
+      return ChatRenderer::jinja(read_text_file(t), name);
+    } catch (const text::jinja::Error& e) {
+      throw InvalidArgument("--chat-template '" + t + "' is not a template sinkstream can render: " + e.what());
+    }
+  }
+  ChatRenderer r(model::choose_chat_format(model_template, warning));
+  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  return r;
+}
 
 }  // namespace sinkstream::app

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 
+#include "cli.hpp"
 #include "text/chat_template.hpp"
 
 namespace sinkstream::text::jinja {
@@ -35,5 +36,10 @@ class ChatRenderer {
   std::shared_ptr<const text::jinja::Template> template_;  // set: Jinja
   std::string name_;
 };
+
+// --chat-template NAME picks a built-in format; --chat-template FILE renders the
+// file's Jinja template as Hugging Face does; otherwise the built-in format of
+// the model's template family (`chat` and `serve`).
+ChatRenderer chat_renderer_from_args(const cli::Args& a, const std::string& model_template);
 
 }  // namespace sinkstream::app

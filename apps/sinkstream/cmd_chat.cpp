@@ -12,7 +12,6 @@
 #include "line_input.hpp"
 #include "model_cli.hpp"
 #include "sinkstream/error.hpp"
-#include "text/jinja/jinja.hpp"
 #include "warnings.hpp"
 
 namespace sinkstream::app {
@@ -41,28 +40,6 @@ constexpr const char* kCommandsHelp =
     "/stats   cache occupancy, evictions, speed\n"
     "/quit    leave (also /exit, /bye, Ctrl-D)\n"
     "To send a message that starts with /, start it with a space.\n";
-
-// --chat-template NAME picks a built-in format; --chat-template FILE renders the
-// file's Jinja template as Hugging Face does; otherwise the built-in format of
-// the model's template family.
-ChatRenderer chat_renderer(const cli::Args& a, const std::string& model_template) {
-  std::string warning;
-  if (a.has("chat-template")) {
-    const std::string t = a.str("chat-template", "");
-    for (int f = 0; f <= static_cast<int>(model::ChatFormat::plain); ++f)
-      if (t == model::chat_format_name(static_cast<model::ChatFormat>(f)))
-        return ChatRenderer(static_cast<model::ChatFormat>(f));
-    const std::string name = t.substr(t.find_last_of('/') + 1);
-    try {
-      return ChatRenderer::jinja(read_text_file(t), name);
-    } catch (const text::jinja::Error& e) {
-      throw InvalidArgument("--chat-template '" + t + "' is not a template sinkstream can render: " + e.what());
-    }
-  }
-  ChatRenderer r(model::choose_chat_format(model_template, warning));
-  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
-  return r;
-}
 
 // Slash commands at the prompt; false when the chat should end.
 bool slash_command(const std::string& line, ChatSession& chat) {
@@ -103,7 +80,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
     return 0;
   }
   LoadedModel lm = load_model_and_tokenizer(a);
-  ChatRenderer format = chat_renderer(a, lm.tokenizer->vocab().chat_template);
+  ChatRenderer format = chat_renderer_from_args(a, lm.tokenizer->vocab().chat_template);
   model::EngineConfig ec = engine_config(a);
   const uint32_t default_sinks = ec.sinks, context = lm.file->hp.context;
   const std::string system = a.str("system", "");
