@@ -4,8 +4,10 @@
 # nothing when all are present.
 set -euo pipefail
 # nlohmann-json3-dev: the Jinja engine's inputs; python3-jinja2: only the tests' oracle for it.
+# libcpp-httplib-dev: `sinkstream serve`'s HTTP server.
 PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
-vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config libedit-dev tmux python3 nlohmann-json3-dev python3-jinja2"
+vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config libedit-dev tmux python3 nlohmann-json3-dev python3-jinja2
+libcpp-httplib-dev"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
