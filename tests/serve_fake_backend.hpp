@@ -36,14 +36,16 @@ class FakeBackend final : public serve::Backend {
     for (unsigned char c : s) ids.push_back(int32_t{c} + 3);
     return ids;
   }
-  std::vector<int32_t> chat_prompt(const std::vector<serve::ChatMsg>& m) const override {
+  // The template: "role:content\n" per message, then "assistant:".
+  std::vector<int32_t> chat_ids(const std::vector<serve::ChatMsg>& m, bool generation_prompt) const override {
     std::string text;
     for (const auto& x : m) text += x.role + ":" + x.content + "\n";
     if (text.find("refuse") != std::string::npos) throw std::invalid_argument("template refused");
-    auto ids = bytes(text + "assistant:");
+    auto ids = bytes(generation_prompt ? text + "assistant:" : text);
     ids.insert(ids.begin(), 1);
     return ids;
   }
+  std::vector<int32_t> turn_close_ids(const std::vector<serve::ChatMsg>&) const override { return bytes("\n"); }
   uint32_t system_tokens(const std::vector<serve::ChatMsg>& s) const override {
     if (s.empty()) return 0;
     std::string text;

@@ -25,6 +25,12 @@ ApiLimits limits() {
   return l;
 }
 
+// The engine ended the request, then the server finished answering it.
+void done(StreamPool& pool, const Lease& l, const std::vector<int32_t>& generated, EndReason why) {
+  pool.release(l, generated, why, 0);
+  pool.settle(l.stream, std::nullopt, {});
+}
+
 ApiError refused(const std::string& body, bool chat = true) {
   auto r = parse_request(body, chat, limits());
   REQUIRE(std::holds_alternative<ApiError>(r));
@@ -184,7 +190,7 @@ TEST_CASE("continuity: a prompt that extends a stream's conversation feeds only 
   CHECK(a->fresh);
   CHECK(a->feed == first);
   // Ended by the length limit: the last of the three tokens is not fed yet.
-  pool.release(*a, {20, 21, 22}, EndReason::length, 0);
+  done(pool, *a, {20, 21, 22}, EndReason::length);
   std::vector<int32_t> next = {1, 10, 11, 12, 20, 21, 22, 30, 31};
   auto c = pool.acquire(next, 0, std::chrono::milliseconds(0));
   REQUIRE(c);
@@ -193,14 +199,32 @@ TEST_CASE("continuity: a prompt that extends a stream's conversation feeds only 
   CHECK(c->reused == 6);
   CHECK(c->feed == std::vector<int32_t>{22, 30, 31});
   // Ended by an end-of-generation token: every token handed out is fed.
-  pool.release(*c, {40, 41}, EndReason::stop_token, 0);
+  done(pool, *c, {40, 41}, EndReason::stop_token);
   next.insert(next.end(), {40, 41, 2, 50});
   auto d = pool.acquire(next, 0, std::chrono::milliseconds(0));
   REQUIRE(d);
   CHECK(d->stream == a->stream);
   CHECK(d->feed == std::vector<int32_t>{2, 50});
   CHECK(pool.reused_tokens() == 6 + 11);
-  pool.release(*d, {}, EndReason::length, 0);
+  done(pool, *d, {}, EndReason::length);
+}
+
+TEST_CASE("continuity: a chat stream stands for the rendered conversation; what it owes is fed first") {
+  sinkstream::test::FakeBackend b;
+  StreamPool pool(b, 4, 2, 64);
+  auto a = pool.acquire({1, 10, 11}, 0, std::chrono::milliseconds(0));
+  REQUIRE(a);
+  pool.release(*a, {20, 21}, EndReason::length, 0);
+  // Reserved until settled: not matched, not evicted.
+  auto other = pool.acquire({1, 10, 11, 20, 21, 5}, 0, std::chrono::milliseconds(0));
+  REQUIRE(other);
+  CHECK(other->stream != a->stream);
+  pool.settle(a->stream, std::vector<int32_t>{1, 10, 11, 25, 26, 9}, {21, 9});
+  auto c = pool.acquire({1, 10, 11, 25, 26, 9, 30}, 0, std::chrono::milliseconds(0));
+  REQUIRE(c);
+  CHECK(c->stream == a->stream);
+  CHECK(c->feed == std::vector<int32_t>{21, 9, 30});
+  CHECK(c->reused == 6);
 }
 
 TEST_CASE("continuity: a different history, a busy stream or a cancelled one starts a new stream") {
@@ -211,7 +235,7 @@ TEST_CASE("continuity: a different history, a busy stream or a cancelled one sta
   auto busy = pool.acquire({1, 10, 11, 12}, 0, std::chrono::milliseconds(0));  // a is busy
   REQUIRE(busy);
   CHECK(busy->stream != a->stream);
-  pool.release(*a, {5}, EndReason::length, 0);
+  done(pool, *a, {5}, EndReason::length);
   auto edited = pool.acquire({1, 10, 99, 12}, 0, std::chrono::milliseconds(0));  // an earlier turn edited
   REQUIRE(edited);
   CHECK(edited->fresh);
@@ -219,7 +243,7 @@ TEST_CASE("continuity: a different history, a busy stream or a cancelled one sta
   auto same = pool.acquire({1, 10, 11}, 0, std::chrono::milliseconds(0));  // nothing new to feed
   REQUIRE(same);
   CHECK(same->fresh);
-  pool.release(*same, {}, EndReason::cancelled, 0);  // state unknown: destroyed
+  done(pool, *same, {}, EndReason::cancelled);  // state unknown: destroyed
   CHECK(pool.conversations().size() == 3);
 }
 
@@ -232,19 +256,19 @@ TEST_CASE("continuity: a system prompt is pinned, a long history keeps its start
   REQUIRE(l);
   CHECK(b.state(l->stream).sinks == 5);
   CHECK(l->feed == std::vector<int32_t>{1, 2, 3, 4, 5, 33, 34, 35, 36, 37, 38, 39, 40});
-  pool.release(*l, {100}, EndReason::stop_token, 0);
+  done(pool, *l, {100}, EndReason::stop_token);
   // The next turn continues the whole 40-token history: only the new ids are fed.
   p.insert(p.end(), {100, 41});
   auto m = pool.acquire(p, 5, std::chrono::milliseconds(0));
   REQUIRE(m);
   CHECK(m->stream == l->stream);
   CHECK(m->feed == std::vector<int32_t>{41});
-  pool.release(*m, {}, EndReason::length, 0);
+  done(pool, *m, {}, EndReason::length);
   // A system prompt longer than the window is not pinned.
   auto n = pool.acquire(std::vector<int32_t>(30, 7), 20, std::chrono::milliseconds(0));
   REQUIRE(n);
   CHECK(b.state(n->stream).sinks == 2);
-  pool.release(*n, {}, EndReason::length, 0);
+  done(pool, *n, {}, EndReason::length);
 }
 
 TEST_CASE("continuity: the least recently used idle stream makes room; all busy waits, then times out") {
@@ -254,10 +278,10 @@ TEST_CASE("continuity: the least recently used idle stream makes room; all busy 
   auto y = pool.acquire({1, 4}, 0, std::chrono::milliseconds(0));
   REQUIRE((x && y));
   CHECK_FALSE(pool.acquire({1, 5}, 0, std::chrono::milliseconds(20)));
-  pool.release(*x, {}, EndReason::length, 0);
+  done(pool, *x, {}, EndReason::length);
   std::thread later([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    pool.release(*y, {}, EndReason::length, 0);
+    done(pool, *y, {}, EndReason::length);
   });
   auto z = pool.acquire({1, 6}, 0, std::chrono::milliseconds(2000));
   REQUIRE(z);
@@ -269,7 +293,7 @@ TEST_CASE("continuity: the least recently used idle stream makes room; all busy 
   CHECK(ids.size() == 2);
   // No device memory for another stream: an idle one is freed to make room.
   b.max_live = 2;
-  pool.release(*z, {}, EndReason::length, 0);
+  done(pool, *z, {}, EndReason::length);
   CHECK(pool.acquire({1, 7}, 0, std::chrono::milliseconds(0)));
 }
 

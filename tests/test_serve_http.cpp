@@ -102,10 +102,16 @@ TEST_CASE("a chat completion, then the conversation continued, feeds only the ne
   REQUIRE(b);
   REQUIRE(b->status == 200);
   const json jb = json::parse(b->body);
-  const auto prompt = r.backend.chat_prompt({{"user", "hi"}, {"assistant", "hello world"}, {"user", "again"}});
+  const auto prompt = r.backend.chat_ids({{"user", "hi"}, {"assistant", "hello world"}, {"user", "again"}}, true);
   CHECK(jb["usage"]["prompt_tokens"] == prompt.size());
-  // The reply ended with the end token: the first prompt and all 11 reply tokens are in the stream.
-  CHECK(jb["usage"]["prompt_tokens_details"]["cached_tokens"] == r.backend.chat_prompt({{"user", "hi"}}).size() + 11);
+  // The stream stands for the first exchange as the template renders it; only the new turn is computed.
+  const auto seen = r.backend.chat_ids({{"user", "hi"}, {"assistant", "hello world"}}, false);
+  CHECK(jb["usage"]["prompt_tokens_details"]["cached_tokens"] == seen.size());
+  REQUIRE(r.backend.fed.size() == 2);
+  // Fed: the end of the first turn ("\n", owed: the reply ended with the end token), then the new turn.
+  std::vector<int32_t> expect = sinkstream::test::FakeBackend::bytes("\n");
+  expect.insert(expect.end(), prompt.begin() + static_cast<std::ptrdiff_t>(seen.size()), prompt.end());
+  CHECK(r.backend.fed[1] == expect);
   CHECK(a->get_header_value("X-Sinkstream-Stream") == b->get_header_value("X-Sinkstream-Stream"));
 }
 

@@ -82,9 +82,12 @@ class Backend {
   virtual const ModelDesc& model() const = 0;
 
   // The ids the model reads for a conversation (BOS and the chat template,
-  // ending with the generation prompt). Throws std::invalid_argument when the
-  // template refuses the messages.
-  virtual std::vector<int32_t> chat_prompt(const std::vector<ChatMsg>& messages) const = 0;
+  // ending with the generation prompt when asked). Throws std::invalid_argument
+  // when the template refuses the messages.
+  virtual std::vector<int32_t> chat_ids(const std::vector<ChatMsg>& messages, bool generation_prompt) const = 0;
+  // The ids the template puts after the last message's content (its end of
+  // turn, e.g. "<|im_end|>\n"): what closes a reply in the stream.
+  virtual std::vector<int32_t> turn_close_ids(const std::vector<ChatMsg>& messages) const = 0;
   // How many of those ids the system messages (and BOS) take: pinned as sinks.
   virtual uint32_t system_tokens(const std::vector<ChatMsg>& system) const = 0;
   // BOS, then the text's tokens, as `sinkstream generate --prompt` reads it.

@@ -54,6 +54,7 @@ class SchedulerBackend final : public Backend {
     desc_.sinks = ec.sinks;
     desc_.window = ec.window ? ec.window : (desc_.context > ec.sinks ? desc_.context - ec.sinks : 1);
     desc_.chat_format = renderer_.name();
+    writes_bos_ = renderer_.writes_bos(special(lm_.tokenizer->bos()));
     const auto& tok = *lm_.tokenizer;
     for (size_t i = 0; i < tok.size(); ++i)
       if (tok.is_eog(static_cast<int32_t>(i))) stops_.push_back(static_cast<int32_t>(i));
@@ -61,8 +62,20 @@ class SchedulerBackend final : public Backend {
 
   const ModelDesc& model() const override { return desc_; }
 
-  std::vector<int32_t> chat_prompt(const std::vector<ChatMsg>& messages) const override {
-    return render(messages, true);
+  std::vector<int32_t> chat_ids(const std::vector<ChatMsg>& messages, bool generation_prompt) const override {
+    return render(messages, generation_prompt);
+  }
+
+  // As `chat` closes a reply: render a marker in its place, take what follows it.
+  std::vector<int32_t> turn_close_ids(const std::vector<ChatMsg>& messages) const override {
+    if (messages.empty()) return {};
+    const std::string marker = "\x01sinkstream-end-of-reply\x01";
+    auto m = to_model(messages);
+    m.back().content = marker;
+    const std::string text = render_text(m, false);
+    const size_t at = text.rfind(marker);
+    if (at == std::string::npos) return {};
+    return lm_.tokenizer->encode(text.substr(at + marker.size()), false, true);
   }
 
   uint32_t system_tokens(const std::vector<ChatMsg>& system) const override {
@@ -138,23 +151,28 @@ class SchedulerBackend final : public Backend {
   }
 
  private:
-  std::vector<int32_t> render(const std::vector<ChatMsg>& messages, bool generation_prompt) const {
-    const model::Tokenizer& tok = *lm_.tokenizer;
+  static std::vector<model::ChatMessage> to_model(const std::vector<ChatMsg>& messages) {
     std::vector<model::ChatMessage> m;
     for (const auto& x : messages) m.push_back({x.role, x.content});
-    const std::string bos = tok.bos() >= 0 ? tok.piece(tok.bos()) : "";
-    const std::string eos = tok.eos() >= 0 ? tok.piece(tok.eos()) : "";
-    std::string text;
-    bool writes_bos = false;
+    return m;
+  }
+
+  std::string special(int32_t id) const { return id >= 0 ? lm_.tokenizer->piece(id) : std::string(); }
+
+  std::string render_text(const std::vector<model::ChatMessage>& m, bool generation_prompt) const {
     try {
       std::lock_guard<std::mutex> lock(render_mutex_);
-      text = renderer_.render(m, generation_prompt, bos, eos);
-      writes_bos = renderer_.writes_bos(bos);
+      return renderer_.render(m, generation_prompt, special(lm_.tokenizer->bos()), special(lm_.tokenizer->eos()));
     } catch (const std::exception& e) {
       throw std::invalid_argument(std::string("the chat template refused the messages: ") + e.what());
     }
+  }
+
+  std::vector<int32_t> render(const std::vector<ChatMsg>& messages, bool generation_prompt) const {
+    const model::Tokenizer& tok = *lm_.tokenizer;
+    const std::string text = render_text(to_model(messages), generation_prompt);
     std::vector<int32_t> ids;
-    if (tok.bos() >= 0 && !writes_bos) ids.push_back(tok.bos());
+    if (tok.bos() >= 0 && !writes_bos_) ids.push_back(tok.bos());
     const auto enc = tok.encode(text, false, true);
     ids.insert(ids.end(), enc.begin(), enc.end());
     return ids;
@@ -167,6 +185,7 @@ class SchedulerBackend final : public Backend {
   std::unique_ptr<sched::Scheduler> scheduler_;
   ModelDesc desc_;
   std::vector<int32_t> stops_;
+  bool writes_bos_ = false;  // the template writes BOS itself
   mutable std::mutex render_mutex_;  // the Jinja renderer is not documented as thread-safe
 };
 

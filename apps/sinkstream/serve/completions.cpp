@@ -29,7 +29,7 @@ std::variant<Prompt, ApiError> prompt_ids(const Backend& b, const ApiRequest& r)
   Prompt p;
   try {
     if (r.chat) {
-      p.ids = b.chat_prompt(r.messages);
+      p.ids = b.chat_ids(r.messages, true);
       std::vector<ChatMsg> system;
       for (const auto& m : r.messages) {
         if (m.role != "system") break;
@@ -61,6 +61,8 @@ struct Generation {
 JobEnd job_end(const GenEnd& end, const Generation& g) {
   JobEnd j;
   j.completion_tokens = static_cast<uint32_t>(g.ids.size());
+  j.end_token = end.reason == EndReason::stop_token;
+  j.last_token = g.ids.empty() ? -1 : g.ids.back();
   switch (end.reason) {
     case EndReason::stop_token: j.finish_reason = "stop"; break;
     case EndReason::length: j.finish_reason = "length"; break;
@@ -115,6 +117,8 @@ std::variant<Running, ApiError> start_request(RunContext& ctx, const ApiRequest&
   run.result.usage.prompt_tokens = prompt.ids.size();
   run.result.usage.cached_tokens = lease->reused;
   if (r.echo && !r.chat) run.echo = r.prompt_is_ids ? std::string() : r.prompt;
+  run.chat = r.chat;
+  run.messages = r.messages;
   auto g = std::make_shared<Generation>(Generation{run.job, app::StopStrings(r.stop), {}, {}});
   try {
     ctx.backend.submit(lease->stream, generation_request(ctx, r, *lease, g));
@@ -125,8 +129,37 @@ std::variant<Running, ApiError> start_request(RunContext& ctx, const ApiRequest&
   return run;
 }
 
-void abandon(RunContext& ctx, Running& run) {
+void finish(RunContext& ctx, Running& run, const JobEnd& end, const std::string& reply) {
+  if (run.settled->exchange(true)) return;
+  if (!end.error.empty()) return;  // cancelled or failed: the stream is gone already
+  const uint64_t stream = run.lease.stream;
+  if (!run.chat) return ctx.pool.settle(stream, std::nullopt, {});
+  // The next request of this conversation sends these messages back with the
+  // reply: the stream stands for the template's rendering of them. What the
+  // cache lacks of it is fed first then: the last token (unless an end token
+  // followed it) and the template's end of turn.
+  try {
+    std::vector<ChatMsg> m = run.messages;
+    m.push_back({"assistant", reply});
+    std::vector<int32_t> seen = ctx.backend.chat_ids(m, false);
+    std::vector<int32_t> owed;
+    if (!end.end_token && end.last_token >= 0) owed.push_back(end.last_token);
+    const std::vector<int32_t> close = ctx.backend.turn_close_ids(m);
+    owed.insert(owed.end(), close.begin(), close.end());
+    ctx.pool.settle(stream, std::move(seen), std::move(owed));
+  } catch (const std::exception&) {
+    ctx.pool.settle(stream, std::nullopt, {});
+  }
+}
+
+void abandon(RunContext& ctx, Running& run, std::string reply) {
   run.job->cancel_if_running([&] { ctx.backend.cancel(run.lease.stream); });
+  // The end comes at the next step at the latest (cancelled, or the request had just ended).
+  for (;;) {
+    Job::Chunk c = run.job->take(std::chrono::milliseconds(100));
+    reply += c.text;
+    if (c.end) return finish(ctx, run, *c.end, reply);
+  }
 }
 
 }  // namespace sinkstream::serve

@@ -29,7 +29,7 @@ std::optional<size_t> StreamPool::match(const std::vector<int32_t>& prompt) cons
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (s.busy || s.seen.empty() || s.seen.size() >= prompt.size()) continue;
-    if (prompt.size() - s.seen.size() > s.capacity) continue;
+    if (prompt.size() - s.seen.size() + s.owed.size() > s.capacity) continue;
     if (common_prefix(s.seen, prompt) != s.seen.size()) continue;
     if (!best || s.seen.size() > slots_[*best].seen.size()) best = i;
   }
@@ -79,7 +79,9 @@ std::optional<Lease> StreamPool::acquire(const std::vector<int32_t>& prompt, uin
       Lease l;
       l.stream = s.stream;
       l.reused = s.seen.size();
-      l.feed.assign(prompt.begin() + static_cast<std::ptrdiff_t>(s.seen.size()), prompt.end());
+      l.feed = std::move(s.owed);
+      s.owed.clear();
+      l.feed.insert(l.feed.end(), prompt.begin() + static_cast<std::ptrdiff_t>(s.seen.size()), prompt.end());
       s.seen = prompt;
       s.busy = true;
       s.last_used = ++clock_;
@@ -96,19 +98,33 @@ void StreamPool::release(const Lease& lease, const std::vector<int32_t>& generat
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.stream == lease.stream; });
   if (it == slots_.end()) return;
-  it->busy = false;
   it->requests++;
   it->tokens_per_s = tokens_per_s;
-  it->last_used = ++clock_;
-  if (why == EndReason::cancelled || why == EndReason::error || closing_) {
+  if (why == EndReason::cancelled || why == EndReason::error) {
+    backend_.destroy(it->stream);
+    slots_.erase(it);
+    freed_.notify_all();
+    return;
+  }
+  // Every id handed out is in the cache, except the last one unless an
+  // end-of-generation token followed it (the scheduler feeds a token on the
+  // step after it is picked); the end token itself is never fed.
+  const size_t fed = why == EndReason::stop_token || generated.empty() ? generated.size() : generated.size() - 1;
+  it->seen.insert(it->seen.end(), generated.begin(), generated.begin() + static_cast<std::ptrdiff_t>(fed));
+}
+
+void StreamPool::settle(uint64_t stream, std::optional<std::vector<int32_t>> seen, std::vector<int32_t> owed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.stream == stream; });
+  if (it == slots_.end()) return;
+  if (closing_) {
     backend_.destroy(it->stream);
     slots_.erase(it);
   } else {
-    // Every id handed out is in the cache, except the last one unless an
-    // end-of-generation token followed it (the scheduler feeds a token on the
-    // step after it is picked); the end token itself is never fed.
-    const size_t fed = why == EndReason::stop_token || generated.empty() ? generated.size() : generated.size() - 1;
-    it->seen.insert(it->seen.end(), generated.begin(), generated.begin() + static_cast<std::ptrdiff_t>(fed));
+    if (seen) it->seen = std::move(*seen);
+    it->owed = std::move(owed);
+    it->busy = false;
+    it->last_used = ++clock_;
   }
   freed_.notify_all();
 }

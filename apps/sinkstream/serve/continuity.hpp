@@ -53,9 +53,16 @@ class StreamPool {
   // system prompt. Waits up to `timeout` while every stream is busy and no more
   // fit; nullopt then (or when `closing`).
   std::optional<Lease> acquire(const std::vector<int32_t>& prompt, uint32_t pinned, std::chrono::milliseconds timeout);
-  // The request on `lease.stream` ended: `generated` ids were handed out.
-  // A stream whose cache state is unknown (cancelled, error) is destroyed.
+  // The request on `lease.stream` ended (engine side): `generated` ids were
+  // handed out. A stream whose cache state is unknown (cancelled, error) is
+  // destroyed; any other stays reserved until settle().
   void release(const Lease& lease, const std::vector<int32_t>& generated, EndReason why, double tokens_per_s);
+  // The request's answer is out (server side): the stream is free again. For a
+  // chat, `seen` replaces its ids by the template's rendering of the messages
+  // with the reply (what the next request will send), and `owed` are ids to
+  // feed before the next request's new ones (the reply's unfed last token, the
+  // template's end of turn).
+  void settle(uint64_t stream, std::optional<std::vector<int32_t>> seen, std::vector<int32_t> owed);
   // The decode speed of the stream's running request (for /v1/streams).
   void progress(uint64_t stream, double tokens_per_s);
   // Refuses new work and wakes waiters (shutdown).
@@ -68,6 +75,7 @@ class StreamPool {
   struct Slot {
     uint64_t stream = 0;
     std::vector<int32_t> seen;
+    std::vector<int32_t> owed;  // fed before the next request's new ids
     uint32_t capacity = 0;
     bool busy = false;
     uint64_t last_used = 0;

@@ -16,6 +16,8 @@ struct JobEnd {
   uint32_t completion_tokens = 0;
   std::string error;          // set: the request failed
   bool cancelled = false;
+  bool end_token = false;     // ended by an end-of-generation token
+  int32_t last_token = -1;    // the last id handed out
 };
 
 class Job {
@@ -52,6 +54,10 @@ class Job {
     const bool was = ended_;
     ended_ = true;
     return !was;
+  }
+  bool ended() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return ended_;
   }
   // The client side: runs `cancel` unless the request already ended, with the
   // lock held so the stream cannot change hands meanwhile.

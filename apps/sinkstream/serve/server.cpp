@@ -156,6 +156,7 @@ void Server::respond_whole(Running run, bool chat, httplib::Response& res) {
     Job::Chunk c = run.job->take(std::chrono::milliseconds(1000));
     text += c.text;
     if (!c.end) continue;
+    finish(run_ctx_, run, *c.end, text.substr(run.echo.size()));
     if (!c.end->error.empty()) return send_error(res, ApiError{500, c.end->error, "server_error", "", ""});
     run.result.text = std::move(text);
     run.result.finish_reason = c.end->finish_reason;
@@ -169,15 +170,18 @@ void Server::respond_stream(Running run, const ApiRequest& r, httplib::Response&
   struct State {
     Running run;
     bool chat, usage, first = true, finished = false;
+    std::string reply;
     std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
   };
   auto st = std::make_shared<State>(State{std::move(run), r.chat, r.include_usage});
   RunContext* ctx = &run_ctx_;
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");  // nginx: pass events on as they come
-  const auto provider = [st](size_t, httplib::DataSink& sink) {
+  const auto provider = [st, ctx](size_t, httplib::DataSink& sink) {
     Completion& c = st->run.result;
     Job::Chunk ch = st->run.job->take(std::chrono::milliseconds(500));
+    st->reply += ch.text;
+    if (ch.end) finish(*ctx, st->run, *ch.end, st->reply);
     std::string out;
     if (st->first) {
       out += sse_event(st->chat ? chat_chunk(c, st->run.echo, std::nullopt, true) : completion_chunk(c, st->run.echo, std::nullopt));
@@ -209,7 +213,7 @@ void Server::respond_stream(Running run, const ApiRequest& r, httplib::Response&
   };
   // Runs when the response is over, written or not: a client that left frees its stream.
   const auto releaser = [st, ctx](bool) {
-    if (!st->finished) abandon(*ctx, st->run);
+    if (!st->finished) abandon(*ctx, st->run, st->reply);
   };
   res.set_chunked_content_provider("text/event-stream", provider, releaser);
 }
