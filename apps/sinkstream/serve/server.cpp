@@ -104,8 +104,23 @@ void Server::routes() {
   });
   h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) { res.set_content(models_json(), kJson); });
   h.Get("/v1/streams", [this](const httplib::Request&, httplib::Response& res) { res.set_content(streams_json(), kJson); });
-  h.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) { completions(q, r, true); });
-  h.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) { completions(q, r, false); });
+  // The body is read here, whatever its Content-Type (curl -d says form-urlencoded,
+  // which httplib would otherwise parse as a form, with a limit of its own).
+  for (const bool chat : {true, false})
+    h.Post(chat ? "/v1/chat/completions" : "/v1/completions",
+           [this, chat](const httplib::Request& q, httplib::Response& r, const httplib::ContentReader& read) {
+             std::string body;
+             const std::string length = q.get_header_value("Content-Length");
+             bool over = length.size() > 18 || (!length.empty() && std::stoull(length) > opt_.max_body);
+             const bool read_all = !over && read([&](const char* data, size_t n) {
+               over = body.size() + n > opt_.max_body;
+               if (!over) body.append(data, n);
+               return !over;
+             });
+             if (over) return send_error(r, status_error(413, opt_.max_body));
+             if (!read_all) return send_error(r, ApiError{400, "the request body could not be read", "invalid_request_error", "", ""});
+             completions(q, body, r, chat);
+           });
   h.Get(".*", [](const httplib::Request& req, httplib::Response& res) {
     const auto a = find_asset(req.path);
     if (!a) {
@@ -134,8 +149,8 @@ void Server::routes() {
   });
 }
 
-void Server::completions(const httplib::Request& req, httplib::Response& res, bool chat) {
-  auto parsed = parse_request(req.body, chat, limits_);
+void Server::completions(const httplib::Request&, const std::string& body, httplib::Response& res, bool chat) {
+  auto parsed = parse_request(body, chat, limits_);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   const ApiRequest& r = std::get<ApiRequest>(parsed);
   if (stopping_) return send_error(res, ApiError{503, "the server is shutting down", "server_error", "", "shutting_down"});

@@ -59,7 +59,7 @@ class Server {
   void routes();
   void count(int status);
   bool check_auth(const httplib::Request& req, httplib::Response& res);
-  void completions(const httplib::Request& req, httplib::Response& res, bool chat);
+  void completions(const httplib::Request& req, const std::string& body, httplib::Response& res, bool chat);
   void respond_whole(Running run, bool chat, httplib::Response& res);
   void respond_stream(Running run, const ApiRequest& r, httplib::Response& res);
   std::string streams_json() const;
