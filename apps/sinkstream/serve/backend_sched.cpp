@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "chat_renderer.hpp"
 #include "model_cli.hpp"
@@ -89,11 +90,21 @@ class SchedulerBackend final : public Backend {
 
   bool is_bos(int32_t id) const override { return id >= 0 && id == lm_.tokenizer->bos(); }
 
+  // A stream destroyed during a step is freed at the next one: until then it
+  // still counts (in memory and against max_streams), so a full scheduler is
+  // asked again for a few steps before the caller is told no more fit.
   std::optional<uint64_t> create_stream(uint32_t sinks, uint32_t window) override {
-    try {
-      return scheduler_->create(sched::StreamSettings{sinks, window, kv_type_, 0});
-    } catch (const OutOfDeviceMemory&) {
-      return std::nullopt;
+    const sched::StreamSettings settings{sinks, window, kv_type_, 0};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    for (;;) {
+      try {
+        return scheduler_->create(settings);
+      } catch (const OutOfDeviceMemory&) {
+      } catch (const InvalidArgument&) {
+        if (scheduler_->streams_that_fit(settings) > 0) throw;  // not a matter of room
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
 

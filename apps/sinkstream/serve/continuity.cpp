@@ -46,30 +46,28 @@ bool StreamPool::destroy_least_recent_idle() {
   return true;
 }
 
-std::optional<Lease> StreamPool::start_stream(const std::vector<int32_t>& prompt, uint32_t pinned) {
-  // The system prompt is pinned next to the sinks unless it would crowd out the window.
-  const uint32_t sinks = pinned > min_sinks_ && pinned <= window_ ? pinned : min_sinks_;
-  if (slots_.size() >= max_streams_ && !destroy_least_recent_idle()) return std::nullopt;
-  std::optional<uint64_t> id;
-  while (!(id = backend_.create_stream(sinks, window_)))
-    if (!destroy_least_recent_idle()) return std::nullopt;
+Lease StreamPool::add_stream(uint64_t id, const std::vector<int32_t>& prompt, uint32_t sinks) {
   Slot s;
-  s.stream = *id;
+  s.stream = id;
   s.capacity = sinks + window_;
   s.busy = true;
   s.last_used = ++clock_;
   s.seen = prompt;  // the middle left out by fit_prompt counts as seen: the stream stands for it
   slots_.push_back(std::move(s));
   Lease l;
-  l.stream = *id;
+  l.stream = id;
   l.feed = fit_prompt(prompt, sinks, window_);
   l.fresh = true;
   l.after_bare_bos = prompt.size() == 1 && backend_.is_bos(prompt[0]);
   return l;
 }
 
+// The pool's lock is not held while a stream is created (that may wait for the
+// engine's next step), so the engine's callbacks never wait for it.
 std::optional<Lease> StreamPool::acquire(const std::vector<int32_t>& prompt, uint32_t pinned,
                                          std::chrono::milliseconds timeout) {
+  // The system prompt is pinned next to the sinks unless it would crowd out the window.
+  const uint32_t sinks = pinned > min_sinks_ && pinned <= window_ ? pinned : min_sinks_;
   std::unique_lock<std::mutex> lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -88,7 +86,15 @@ std::optional<Lease> StreamPool::acquire(const std::vector<int32_t>& prompt, uin
       reused_ += l.reused;
       return l;
     }
-    if (auto l = start_stream(prompt, pinned)) return l;
+    if (slots_.size() + creating_ < max_streams_ || destroy_least_recent_idle()) {
+      creating_++;
+      lock.unlock();
+      const std::optional<uint64_t> id = backend_.create_stream(sinks, window_);
+      lock.lock();
+      creating_--;
+      if (id) return add_stream(*id, prompt, sinks);
+      if (destroy_least_recent_idle()) continue;  // no device memory left: an idle stream makes room
+    }
     if (freed_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
   }
 }

@@ -83,7 +83,7 @@ class StreamPool {
     double tokens_per_s = 0;
   };
   std::optional<size_t> match(const std::vector<int32_t>& prompt) const;
-  std::optional<Lease> start_stream(const std::vector<int32_t>& prompt, uint32_t pinned);
+  Lease add_stream(uint64_t id, const std::vector<int32_t>& prompt, uint32_t sinks);
   bool destroy_least_recent_idle();
 
   Backend& backend_;
@@ -91,6 +91,7 @@ class StreamPool {
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   std::vector<Slot> slots_;
+  uint32_t creating_ = 0;  // streams being created (counted against max_streams)
   uint64_t clock_ = 0;
   uint64_t reused_ = 0;
   bool closing_ = false;

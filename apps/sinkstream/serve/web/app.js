@@ -120,7 +120,8 @@ async function send(text) {
       if (choice.delta && choice.delta.content) {
         entry.content += choice.delta.content;
         tokens++;
-        bubble.firstChild ? (bubble.firstChild.nodeValue = entry.content) : (bubble.textContent = entry.content);
+        // Shown without the leading space a SentencePiece reply starts with; sent back as returned.
+        bubble.textContent = entry.content.replace(/^\s+/, '');
         $('messages').scrollTop = $('messages').scrollHeight;
       }
       if (choice.finish_reason) finish = choice.finish_reason;
