@@ -63,6 +63,7 @@ Server::Server(Backend& backend, ServerOptions options)
 }
 
 Server::~Server() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
   if (stopper_.joinable()) stopper_.join();
 }
 
@@ -296,7 +297,10 @@ void Server::serve() {
     backend_.run(driver_stop_, [this](double s) { step_seconds_.observe(s); });
   });
   http_->listen_after_bind();  // returns after stop(), once every connection's thread has finished
-  if (stopper_.joinable()) stopper_.join();
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (stopper_.joinable()) stopper_.join();
+  }
   pool_.close();
   driver_stop_ = true;
   driver.join();
@@ -304,6 +308,7 @@ void Server::serve() {
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
+  std::lock_guard<std::mutex> lock(stop_mutex_);
   // Running requests drain; those still running after the drain timeout are cancelled.
   stopper_ = std::thread([this] {
     const auto deadline = std::chrono::steady_clock::now() + opt_.drain_timeout;

@@ -74,7 +74,8 @@ class Server {
   Histogram step_seconds_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> stopping_{false};
-  std::thread stopper_;  // stop(): waits out the drain, then stops the listener
+  std::mutex stop_mutex_;  // guards stopper_
+  std::thread stopper_;    // stop(): waits out the drain, then stops the listener
   std::atomic<bool> driver_stop_{false};
   mutable std::mutex status_mutex_;
   std::map<int, uint64_t> statuses_;
