@@ -75,12 +75,17 @@ test(`${clients} concurrent streaming clients for ${seconds} s`, { skip, timeout
   assert.equal(done, sent, 'every request answered');
   assert.equal(seen.size, done, 'no response lost or duplicated');
   assert.ok(cached > 0, 'continued conversations reused their streams');
-  // Flat memory once all streams exist: device bytes constant, host memory within 10%.
+  // Flat memory once all streams exist: nothing grows from the first half of
+  // the run to the second (device bytes dip for a moment while a stream is
+  // replaced; host memory within 10%).
   const settled = samples.filter((s) => s.t > t0 + (deadline - t0) * 0.25);
+  assert.ok(settled.length >= 6);
+  const half = Math.floor(settled.length / 2);
+  const max = (xs) => Math.max(...xs);
   const dev = settled.map((s) => s.device), rss = settled.map((s) => s.rss);
-  assert.ok(dev.length >= 3);
-  assert.equal(Math.max(...dev), Math.min(...dev), `device bytes changed: ${dev}`);
-  assert.ok(Math.max(...rss) <= rss[0] * 1.10, `host memory grew: ${rss.map((x) => (x / 1048576).toFixed(1))} MiB`);
+  assert.ok(max(dev.slice(half)) <= max(dev.slice(0, half)), `device bytes grew: ${dev}`);
+  assert.ok(max(rss.slice(half)) <= max(rss.slice(0, half)) * 1.10,
+            `host memory grew: ${rss.map((x) => (x / 1048576).toFixed(1))} MiB`);
   console.log(`# ${done} responses, ${tokens} tokens in ${elapsed.toFixed(1)} s: ${(tokens / elapsed).toFixed(1)} tokens/s ` +
               `aggregate; ${cached} prompt tokens reused; device ${(dev[0] / 1048576).toFixed(1)} MiB, host ` +
               `${(rss[0] / 1048576).toFixed(1)}..${(Math.max(...rss) / 1048576).toFixed(1)} MiB`);
