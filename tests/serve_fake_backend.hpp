@@ -105,6 +105,14 @@ class FakeBackend final : public serve::Backend {
     return e;
   }
   uint32_t live() const { return stats().live_streams; }
+  std::vector<int32_t> fed_at(size_t i) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fed.at(i);
+  }
+  size_t submitted() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fed.size();
+  }
 
   void run(const std::atomic<bool>& stop, const std::function<void(double)>& on_step) override {
     for (;;) {

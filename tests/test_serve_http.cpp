@@ -107,11 +107,11 @@ TEST_CASE("a chat completion, then the conversation continued, feeds only the ne
   // The stream stands for the first exchange as the template renders it; only the new turn is computed.
   const auto seen = r.backend.chat_ids({{"user", "hi"}, {"assistant", "hello world"}}, false);
   CHECK(jb["usage"]["prompt_tokens_details"]["cached_tokens"] == seen.size());
-  REQUIRE(r.backend.fed.size() == 2);
+  REQUIRE(r.backend.submitted() == 2);
   // Fed: the end of the first turn ("\n", owed: the reply ended with the end token), then the new turn.
   std::vector<int32_t> expect = sinkstream::test::FakeBackend::bytes("\n");
   expect.insert(expect.end(), prompt.begin() + static_cast<std::ptrdiff_t>(seen.size()), prompt.end());
-  CHECK(r.backend.fed[1] == expect);
+  CHECK(r.backend.fed_at(1) == expect);
   CHECK(a->get_header_value("X-Sinkstream-Stream") == b->get_header_value("X-Sinkstream-Stream"));
 }
 
@@ -232,11 +232,13 @@ TEST_CASE("stop() drains: a running request completes, then the server returns")
   std::thread client([&] {
     auto c = r->client();
     auto res = c.Post("/v1/completions", R"({"prompt":"x","max_tokens":11})", "application/json");
-    REQUIRE(res);
+    CHECK(res);  // (REQUIRE would throw out of the thread)
+    if (!res) return;
     CHECK(res->status == 200);
     CHECK(json::parse(res->body)["choices"][0]["text"] == "hello world");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  for (int i = 0; i < 500 && r->backend.submitted() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(r->backend.submitted() == 1);  // the request is running: stop() must let it finish
   r->server->stop();
   client.join();
   r.reset();  // joins serve(): it returned
