@@ -19,5 +19,6 @@ int cmd_ppl(const std::vector<std::string>& args);
 int cmd_sinks(const std::vector<std::string>& args);
 int cmd_logits(const std::vector<std::string>& args);
 int cmd_template(const std::vector<std::string>& args);
+int cmd_serve(const std::vector<std::string>& args);
 
 }  // namespace sinkstream::app
