@@ -15,14 +15,14 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   command -v clang++ >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
   bash scripts/install-deps.sh
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DSINKSTREAM_FUZZ=ON -DSINKSTREAM_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer fuzz_chat_template fuzz_jinja
+  cmake --build build-fuzz --target fuzz_gguf fuzz_model_files fuzz_tokenizer fuzz_chat_template fuzz_jinja fuzz_serve_request
 fi
 jobs=${FUZZ_JOBS:-1}
 fork=()
 [ "$jobs" -gt 1 ] && fork=(-fork="$jobs" -ignore_crashes=0)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work"/{gguf,files,tok,chat,jinja}
+mkdir -p "$work"/{gguf,files,tok,chat,jinja,serve}
 # Seeds: real files, their truncations, and hand-made headers (huge counts, bad
 # versions). The project's own models and tokenizer stand in when the shared
 # fixtures are absent.
@@ -43,7 +43,11 @@ printf 'GGUF\003\000\000\000\377\377\377\377\377\377\377\377\000\000\000\000\000
 printf 'GGUF\001\000\000\000' > "$work/gguf/v1"
 printf '\000\100\000\000\000\000\001\000\000\005\000\000\000\004\000\000\000\000\002\000\000\000\002\000\000' > "$work/files/hdr"
 printf '\003\xff\xfe\xc3\x28\xe2\x82' > "$work/tok/bad-utf8"
-for t in gguf:fuzz_gguf:65536 files:fuzz_model_files:70000 tok:fuzz_tokenizer:4096 chat:fuzz_chat_template:8192 jinja:fuzz_jinja:20000; do
+# Request bodies (first byte odd: chat, even: completion).
+printf '\001{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_tokens":7,"temperature":0,"top_p":0.5,"seed":-3,"stop":["a","b"],"stream":true,"stream_options":{"include_usage":true},"n":1}' > "$work/serve/chat"
+printf '\000{"prompt":[1,403,407],"max_completion_tokens":4096,"echo":true,"logprobs":false,"response_format":{"type":"text"}}' > "$work/serve/ids"
+printf '\000{"prompt":["caf\xc3\x28"],"max_tokens":-1,"stop":"x"}' > "$work/serve/bad"
+for t in gguf:fuzz_gguf:65536 files:fuzz_model_files:70000 tok:fuzz_tokenizer:4096 chat:fuzz_chat_template:8192 jinja:fuzz_jinja:20000 serve:fuzz_serve_request:8192; do
   IFS=: read -r dir bin len <<<"$t"
   secs_var="FUZZ_SECONDS_$bin"
   secs="${!secs_var:-$SECONDS_EACH}"

@@ -5,9 +5,10 @@
 set -euo pipefail
 # nlohmann-json3-dev: the Jinja engine's inputs; python3-jinja2: only the tests' oracle for it;
 # ccache: CI's later builds of the same sources (.ci/run).
+# libcpp-httplib-dev: `sinkstream serve`'s HTTP server.
 PKGS="cmake ninja-build g++ libvulkan-dev glslc glslang-tools spirv-tools doctest-dev mesa-vulkan-drivers
 vulkan-validationlayers vulkan-tools libpcre2-dev pkg-config libedit-dev tmux python3 nlohmann-json3-dev python3-jinja2
-ccache"
+ccache libcpp-httplib-dev"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -7,10 +7,9 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "files.hpp"
 #include "interrupt.hpp"
 #include "line_input.hpp"
-#include "model_cli.hpp"
+#include "model_args.hpp"
 #include "sinkstream/chat.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/model.hpp"
@@ -44,28 +43,6 @@ constexpr const char* kCommandsHelp =
     "/stats   cache occupancy, evictions, speed\n"
     "/quit    leave (also /exit, /bye, Ctrl-D)\n"
     "To send a message that starts with /, start it with a space.\n";
-
-// --chat-template NAME picks a built-in format; --chat-template FILE renders the
-// file's Jinja template as Hugging Face does; otherwise the built-in format of
-// the model's template family.
-ChatTemplate chat_template(const cli::Args& a, const Model& model) {
-  if (a.has("chat-template")) {
-    const std::string t = a.str("chat-template", "");
-    for (const std::string& name : ChatTemplate::builtin_names())
-      if (t == name) return ChatTemplate::builtin(name);
-    const std::string name = t.substr(t.find_last_of('/') + 1);
-    const std::string source = read_text_file(t);
-    try {
-      return ChatTemplate::jinja(source, name);
-    } catch (const InvalidArgument& e) {
-      throw InvalidArgument("--chat-template '" + t + "' is not a template sinkstream can render: " + e.what());
-    }
-  }
-  std::string warning;
-  ChatTemplate r = model.chat_template(&warning);
-  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
-  return r;
-}
 
 void print_stats(std::FILE* out, const Stream& stream, const Chat& chat) {
   const StreamStats c = stream.stats();
@@ -130,7 +107,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
     return 0;
   }
   Model model = load_model(a);
-  ChatTemplate format = chat_template(a, model);
+  ChatTemplate format = chat_template_option(a, model);
   StreamSettings ss = stream_settings(a);
   const uint32_t default_sinks = ss.sinks, context = model.info().context;
   const std::string system = a.str("system", "");

@@ -20,5 +20,6 @@ int cmd_sinks(const std::vector<std::string>& args);
 int cmd_logits(const std::vector<std::string>& args);
 int cmd_template(const std::vector<std::string>& args);
 int cmd_selftest(const std::vector<std::string>& args);
+int cmd_serve(const std::vector<std::string>& args);
 
 }  // namespace sinkstream::app

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  generate           stream text from a model (GGUF, or llama2.c with --tokenizer)\n"
     "  chat               multi-turn chat on one endless stream\n"
+    "  serve              OpenAI-compatible HTTP server with a live web view of the streams\n"
     "  info               what a model file holds\n"
     "  ppl                streaming perplexity under cache policies (sinks, window, dense, "
     "recompute)\n"
@@ -52,7 +53,7 @@ constexpr const char* kUsage =
 
 const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
                                           "devices",  "demo", "bench",    "logits", "tokenize", "template",
-                                          "selftest"};
+                                          "selftest", "serve"};
 
 }  // namespace
 
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     if (cmd == "tokenize") return sinkstream::app::cmd_tokenize(args);
     if (cmd == "template") return sinkstream::app::cmd_template(args);
     if (cmd == "selftest") return sinkstream::app::cmd_selftest(args);
+    if (cmd == "serve") return sinkstream::app::cmd_serve(args);
     const std::string near = sinkstream::cli::closest(cmd, kCommands);
     std::fprintf(stderr, "sinkstream: unknown command '%s'%s\n\n%s", cmd.c_str(),
                  near.empty() ? "" : ("; did you mean '" + near + "'?").c_str(), kUsage);

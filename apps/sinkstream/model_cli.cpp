@@ -1,7 +1,9 @@
 #include "model_cli.hpp"
 
+#include <cstdio>
 #include <random>
 
+#include "files.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::app {
@@ -117,6 +119,25 @@ GpuOptions gpu_options(const cli::Args& a) {
   GpuOptions o;
   o.device = a.str("device", "");
   return o;
+}
+
+ChatTemplate chat_template_option(const cli::Args& a, const Model& model) {
+  if (a.has("chat-template")) {
+    const std::string t = a.str("chat-template", "");
+    for (const std::string& name : ChatTemplate::builtin_names())
+      if (t == name) return ChatTemplate::builtin(name);
+    const std::string name = t.substr(t.find_last_of('/') + 1);
+    const std::string source = read_text_file(t);
+    try {
+      return ChatTemplate::jinja(source, name);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("--chat-template '" + t + "' is not a template sinkstream can render: " + e.what());
+    }
+  }
+  std::string warning;
+  ChatTemplate r = model.chat_template(&warning);
+  if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  return r;
 }
 
 }  // namespace sinkstream::app
