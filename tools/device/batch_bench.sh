@@ -7,11 +7,12 @@
 set -uo pipefail
 OUT="${OUT:-/tmp/batch-out}"
 mkdir -p "$OUT"
-B=build/apps/sinkstream/sinkstream
+BUILD="${BUILD:-build}"
+B="$BUILD/apps/sinkstream/sinkstream"
 TYPES="${TYPES:-q4_0 q8_0 f16}"
 STREAMS="${STREAMS:-1,2,4,8,16,32,64}"
 for T in $TYPES; do
-  build/tools/sinkstream-synth --preset llama-3.2-1b --type "$T" --out "/tmp/l1b-$T.gguf" >/dev/null
+  "$BUILD/tools/sinkstream-synth" --preset llama-3.2-1b --type "$T" --out "/tmp/l1b-$T.gguf" >/dev/null
 done
 for T in $TYPES; do
   echo "== $T"

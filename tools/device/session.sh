@@ -7,7 +7,8 @@
 set -uo pipefail
 OUT="${OUT:-/tmp/session-out}"
 mkdir -p "$OUT"
-B=build/apps/sinkstream/sinkstream
+BUILD="${BUILD:-build}"
+B="$BUILD/apps/sinkstream/sinkstream"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 
 echo "== selftest"
