@@ -12,7 +12,7 @@ B="$BUILD/apps/sinkstream/sinkstream"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 
 echo "== selftest"
-timeout 120 $B selftest --json --model "" > "$OUT/selftest.json"; echo "selftest exit $?"
+timeout 150 $B selftest --json --model models/sinkstream-books-14m.gguf > "$OUT/selftest.json"; echo "selftest exit $?"
 python3 - "$OUT/selftest.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
