@@ -47,7 +47,12 @@ ss_status ss_stream_create(ss_model* m, const ss_stream_params* p, ss_stream** o
   if (!m || !out) return fail(SS_ERR_INVALID_ARGUMENT, "ss_stream_create: model and out must not be NULL");
   const ss_stream_params d = ss_stream_default_params();
   const ss_stream_params& q = p ? *p : d;
-  if (q.kv_type != SS_KV_F16 && q.kv_type != SS_KV_F32)
+  // A C caller can store any int in the enum: read its bits, since loading an
+  // out-of-range value as ss_kv_type is undefined behaviour in C++.
+  int32_t kv_type = 0;
+  static_assert(sizeof(q.kv_type) == sizeof(kv_type));
+  std::memcpy(&kv_type, &q.kv_type, sizeof kv_type);
+  if (kv_type != SS_KV_F16 && kv_type != SS_KV_F32)
     return fail(SS_ERR_INVALID_ARGUMENT, "ss_stream_create: kv_type must be SS_KV_F16 or SS_KV_F32");
   return guard([&] {
     sinkstream::StreamSettings s;
