@@ -48,7 +48,7 @@ constexpr const char* kUsage =
     "  SINKSTREAM_DECODE_UNROLL=U         keys in flight per lane group in decode attention\n"
     "  SINKSTREAM_BATCH_DECODE=0          many streams' decode steps one dispatch per stream\n"
     "  SINKSTREAM_BUFFER_ADDRESS=0        leave buffer device addresses off\n"
-    "  SINKSTREAM_MATVEC_ROWS=N           scheduler steps of up to N rows on the matvec kernels\n"
+    "  SINKSTREAM_MATVEC_ROWS=N           scheduler steps of up to N rows on the matvec kernels (1)\n"
     "  SINKSTREAM_GPU_SAMPLING=0          many streams' sampling on the host\n";
 
 const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
