@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -191,6 +192,8 @@ class Context {
 
   // Submits and waits; a timeout or device loss throws DeviceLost.
   void submit_and_wait(VkCommandBuffer cmd, VkFence fence);
+  // Records a one-off command buffer with `record`, submits it and waits (transfer lock held).
+  void run_transfer(const std::function<void(VkCommandBuffer)>& record);
   // The two halves, for work queued behind work (the fence is reset on submit).
   void submit(VkCommandBuffer cmd, VkFence fence);
   void wait(VkFence fence);

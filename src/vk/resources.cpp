@@ -1,6 +1,7 @@
 // Buffers, kernels, descriptors, submissions and the pipeline cache.
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -141,6 +142,23 @@ GpuBuffer Context::create_buffer(uint64_t bytes, MemoryUse use, std::string_view
   return out;
 }
 
+void Context::run_transfer(const std::function<void(VkCommandBuffer)>& record) {
+  std::lock_guard<std::mutex> lock(transfer_mutex_);
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = transfer_pool_.get();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  VK_CHECK(vkAllocateCommandBuffers(device(), &ai, &cmd));
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
+  record(cmd);
+  VK_CHECK(vkEndCommandBuffer(cmd));
+  submit_and_wait(cmd, transfer_fence_.get());
+  vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
+}
+
 void Context::upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint64_t offset) {
   if (offset + bytes > dst.size()) throw Error("internal error: upload past the end of a buffer");
   if (bytes == 0) return;
@@ -150,38 +168,16 @@ void Context::upload(const GpuBuffer& dst, const void* src, uint64_t bytes, uint
   }
   GpuBuffer staging = create_buffer(bytes, MemoryUse::upload, "upload staging");
   std::memcpy(staging.mapped(), src, bytes);
-  std::lock_guard<std::mutex> lock(transfer_mutex_);
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = transfer_pool_.get();
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  VK_CHECK(vkAllocateCommandBuffers(device(), &ai, &cmd));
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
-  const VkBufferCopy region{0, offset, bytes};
-  vkCmdCopyBuffer(cmd, staging.get(), dst.get(), 1, &region);
-  VK_CHECK(vkEndCommandBuffer(cmd));
-  submit_and_wait(cmd, transfer_fence_.get());
-  vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
+  run_transfer([&](VkCommandBuffer cmd) {
+    const VkBufferCopy region{0, offset, bytes};
+    vkCmdCopyBuffer(cmd, staging.get(), dst.get(), 1, &region);
+  });
 }
 
 void Context::zero(std::span<const GpuBuffer* const> buffers) {
-  std::lock_guard<std::mutex> lock(transfer_mutex_);
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = transfer_pool_.get();
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  VK_CHECK(vkAllocateCommandBuffers(device(), &ai, &cmd));
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
-  for (const GpuBuffer* b : buffers) vkCmdFillBuffer(cmd, b->get(), 0, VK_WHOLE_SIZE, 0);
-  VK_CHECK(vkEndCommandBuffer(cmd));
-  submit_and_wait(cmd, transfer_fence_.get());
-  vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
+  run_transfer([&](VkCommandBuffer cmd) {
+    for (const GpuBuffer* b : buffers) vkCmdFillBuffer(cmd, b->get(), 0, VK_WHOLE_SIZE, 0);
+  });
 }
 
 void Context::download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t offset) {
@@ -192,21 +188,10 @@ void Context::download(const GpuBuffer& src, void* dst, uint64_t bytes, uint64_t
     return;
   }
   GpuBuffer staging = create_buffer(bytes, MemoryUse::readback, "download staging");
-  std::lock_guard<std::mutex> lock(transfer_mutex_);
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = transfer_pool_.get();
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  VK_CHECK(vkAllocateCommandBuffers(device(), &ai, &cmd));
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  VK_CHECK(vkBeginCommandBuffer(cmd, &bi));
-  const VkBufferCopy region{offset, 0, bytes};
-  vkCmdCopyBuffer(cmd, src.get(), staging.get(), 1, &region);
-  VK_CHECK(vkEndCommandBuffer(cmd));
-  submit_and_wait(cmd, transfer_fence_.get());
-  vkFreeCommandBuffers(device(), transfer_pool_.get(), 1, &cmd);
+  run_transfer([&](VkCommandBuffer cmd) {
+    const VkBufferCopy region{offset, 0, bytes};
+    vkCmdCopyBuffer(cmd, src.get(), staging.get(), 1, &region);
+  });
   std::memcpy(dst, staging.mapped(), bytes);
 }
 
