@@ -231,6 +231,42 @@ TEST_SUITE("cli_ux") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("chat and info use the model's own template by default, and say when they cannot") {
+    REQUIRE_FIXTURE("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
+    std::ifstream in(fixture("templates/Qwen-Qwen2.5-7B-Instruct.jinja"), std::ios::binary);
+    const std::string qwen{std::istreambuf_iterator<char>(in), {}};
+    const auto with_template = [](const std::string& name, const std::string& source) {
+      const std::string path = temp(name + ".gguf");
+      model::SyntheticSpec spec;
+      spec.chat_template = source;
+      model::write_synthetic_gguf(path, spec);
+      return path;
+    };
+    const std::string own = with_template("own-template", qwen);
+    const std::string say = "printf 'hello\\n/stats\\n/quit\\n' | \"$B\" chat --tokens 1 --temperature 0 --model ";
+    const auto streamed = [](const std::string& out) {
+      std::smatch m;
+      REQUIRE_MESSAGE(std::regex_search(out, m, std::regex(R"(([0-9]+) tokens streamed)")), out);
+      return std::stoull(m[1]);
+    };
+    auto r = run_sh(say + own);
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    CHECK_MESSAGE(r.out.find("chat format the model's template") != std::string::npos, r.out);
+    // Qwen 2.5's template writes its default system prompt; chatml would not.
+    const auto builtin = run_sh(say + own + " --chat-template chatml");
+    CHECK(streamed(r.out) > streamed(builtin.out) + 5);
+    r = run("info --model " + own + " --json");
+    CHECK_MESSAGE(r.out.find("\"chat_format\":\"jinja\"") != std::string::npos, r.out);
+    // A template the engine cannot parse: the built-in format of its family, said on stderr.
+    const std::string broken = with_template("broken-template", "<|im_start|>{% for m in messages %}");
+    r = run_sh(say + broken);
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    CHECK_MESSAGE(r.out.find("the model's chat template cannot be rendered") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("chat format chatml") != std::string::npos, r.out);
+    std::filesystem::remove(own);
+    std::filesystem::remove(broken);
+  }
+
   TEST_CASE("analysis commands: logits prints its top-5 ids, info adds up, helps list what works") {
     const std::string model = synthetic("analysis"), out = temp("logits.f32");
     auto r = run("logits --model " + model + " --text ab --out " + out);

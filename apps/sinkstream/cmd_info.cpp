@@ -12,6 +12,21 @@
 #include "sinkstream/model.hpp"
 
 namespace sinkstream::app {
+namespace {
+
+// What `chat` and `serve` use by default: "jinja" for the file's own template,
+// else the built-in format of its family.
+std::string chat_format(const std::string& model_template) {
+  if (model_template.empty()) return "none";
+  try {
+    ChatTemplate::jinja(model_template);
+    return "jinja";
+  } catch (const InvalidArgument&) {
+    return ChatTemplate::detect(model_template).name();
+  }
+}
+
+}  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
   const cli::Args a(argv, {"help", "json", "tensors"}, {"model", "tokenizer"});
@@ -30,7 +45,7 @@ int cmd_info(const std::vector<std::string>& argv) {
     bytes += t.bytes;
     ++n;
   }
-  const std::string chat = m.chat_template.empty() ? "none" : ChatTemplate::detect(m.chat_template).name();
+  const std::string chat = chat_format(m.chat_template);
   const char* arch = m.arch.c_str();
   const char* rope = m.rope_style.c_str();
   if (a.has("json")) {

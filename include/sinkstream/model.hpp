@@ -142,8 +142,10 @@ class SINKSTREAM_API Model {
   // The token whose text is exactly `text` ("<|im_end|>"), or -1.
   int32_t find_token(std::string_view text) const;
 
-  // The template to use when the caller names none: the built-in format of the
-  // model's template family (`warning`, when given, says when it fell back to plain).
+  // The template to use when the caller names none: the file's own Jinja
+  // template (tokenizer.chat_template), rendered as Hugging Face renders it;
+  // where there is none or it cannot be rendered, the built-in format of its
+  // family (`warning`, when given, then says why).
   ChatTemplate chat_template(std::string* warning = nullptr) const;
   // Conversation -> prompt text, then tokens with BOS where the template does
   // not write it: what a stream should be fed.

@@ -131,8 +131,27 @@ std::string Model::piece(int32_t token) const { return impl_->tokenizer().piece(
 
 int32_t Model::find_token(std::string_view text) const { return impl_->tokenizer().find(text).value_or(-1); }
 
+// The file's own Jinja template, rendered as Hugging Face renders it, when the
+// engine takes it and it renders a plain conversation; otherwise the built-in
+// format of its family, with a warning that says why.
 ChatTemplate Model::chat_template(std::string* warning) const {
-  return ChatTemplate::detect(impl_->tokenizer().vocab().chat_template, warning);
+  const std::string& source = impl_->tokenizer().vocab().chat_template;
+  if (source.empty()) return ChatTemplate::detect(source, warning);
+  try {
+    ChatTemplate t = ChatTemplate::jinja(source, "the model's template");
+    const ChatMessage probe[] = {{"user", "Hello"}};
+    const auto special = [&](int32_t id) { return id >= 0 ? piece(id) : std::string(); };
+    t.render(probe, true, special(impl_->tokenizer().bos()), special(impl_->tokenizer().eos()));
+    if (warning) warning->clear();
+    return t;
+  } catch (const Error& e) {
+    std::string fallback;
+    ChatTemplate b = ChatTemplate::detect(source, &fallback);
+    if (warning)
+      *warning = "the model's chat template cannot be rendered (" + std::string(e.what()) +
+                 "); using the built-in format '" + b.name() + "'" + (fallback.empty() ? "" : ": " + fallback);
+    return b;
+  }
 }
 
 std::string Model::apply_chat_template(const ChatTemplate& t, std::span<const ChatMessage> messages,

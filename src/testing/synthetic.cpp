@@ -110,6 +110,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   w.add(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
   w.add(arch + ".rope.dimension_count", hd);
   add_vocab(w, s.vocab);
+  if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
 
   uint64_t stream = 0;
   // Each tensor gets its own generator so the file does not depend on write order.

@@ -18,6 +18,7 @@ struct SyntheticSpec {
   bool learned_sinks = false;     // adds blk.N.attn_sinks
   bool qwen2 = false;             // architecture qwen2: Q/K/V biases and NeoX (split-half) RoPE
   float rope_theta = 10000.0f;
+  std::string chat_template;      // tokenizer.chat_template when not empty
   uint64_t seed = 1;
 };
 
