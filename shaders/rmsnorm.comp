@@ -1,7 +1,9 @@
 #version 450
 // RMSNorm of one row per workgroup: out = x / sqrt(mean(x^2) + eps) * w.
 // With gather on, out row i is the norm of x row rows[i] (the final norm
-// before the logits takes only the rows whose logits are wanted).
+// before the logits takes only the rows whose logits are wanted). In place
+// (x and out the same buffer) is allowed: each thread reads its elements before
+// writing them.
 #extension GL_GOOGLE_include_directive : require
 #define PC_RMSNORM
 #include "model_pc.glsl"
@@ -16,17 +18,22 @@ layout(std430, binding = 3) readonly buffer Rows { uint rows[]; }; // (out row) 
 
 shared float partial[gl_WorkGroupSize.x];
 
+// Rows past the dispatch's workgroup count (qwen3's per-head norms of a long
+// chunk can outnumber maxComputeWorkGroupCount) loop with its stride.
 void main() {
-  const uint row = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x, n = gl_WorkGroupSize.x;
-  const uint base = (pc.gather != 0u ? rows[row] : row) * pc.dim, dst = row * pc.dim;
-  float ss = 0.0;
-  for (uint i = tid; i < pc.dim; i += n) ss += x[base + i] * x[base + i];
-  partial[tid] = ss;
-  barrier();
-  for (uint s = n / 2u; s > 0u; s >>= 1u) {
-    if (tid < s) partial[tid] += partial[tid + s];
+  const uint tid = gl_LocalInvocationID.x, n = gl_WorkGroupSize.x;
+  for (uint row = gl_WorkGroupID.x; row < pc.n_rows; row += gl_NumWorkGroups.x) {
+    const uint base = (pc.gather != 0u ? rows[row] : row) * pc.dim, dst = row * pc.dim;
+    float ss = 0.0;
+    for (uint i = tid; i < pc.dim; i += n) ss += x[base + i] * x[base + i];
+    partial[tid] = ss;
     barrier();
+    for (uint s = n / 2u; s > 0u; s >>= 1u) {
+      if (tid < s) partial[tid] += partial[tid + s];
+      barrier();
+    }
+    const float inv = inversesqrt(partial[0] / float(pc.dim) + pc.eps);
+    for (uint i = tid; i < pc.dim; i += n) o[dst + i] = x[base + i] * inv * w[i] * BROKEN_SCALE;
+    barrier();  // partial[0] is read above before the next row writes it
   }
-  const float inv = inversesqrt(partial[0] / float(pc.dim) + pc.eps);
-  for (uint i = tid; i < pc.dim; i += n) o[dst + i] = x[base + i] * inv * w[i] * BROKEN_SCALE;
 }

@@ -344,6 +344,22 @@ TEST_SUITE("weights") {
     CHECK(max_logit_error(spec, "qwen2") <= 1e-3);
   }
 
+  TEST_CASE("qwen3: per-head Q/K RMSNorm, heads * head_dim != dim, in chunks and one by one") {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.qwen3 = true;
+    spec.head_dim = 32;  // 4 heads of 32 on a dim of 64, as Qwen3 (16 x 128 on 1024)
+    spec.type = model::GgmlType::q8_0;
+    CHECK(max_logit_error(spec, "qwen3") <= 1e-3);
+    CHECK(max_logit_error(spec, "decode-qwen3", true) <= 1e-3);
+    const std::string path = temp_path("qwen3-arch.gguf");
+    model::write_synthetic_gguf(path, spec);
+    const auto m = model::load_model(path);
+    CHECK(m->hp.arch == model::Arch::qwen3);
+    CHECK(m->hp.head_dim == 32);
+    CHECK((m->layers[0].q_norm.has_value() && m->layers[1].k_norm.has_value()));
+  }
+
   TEST_CASE("half and bfloat16 rounding follow IEEE round-to-nearest-even") {
     CHECK(model::float_to_half(1.0f) == 0x3c00);
     CHECK(model::float_to_half(-2.0f) == 0xc000);

@@ -79,7 +79,7 @@ ModelInfo Model::info() const {
   ModelInfo i;
   i.path = f.path;
   i.format = f.format;
-  i.arch = h.arch == model::Arch::qwen2 ? "qwen2" : "llama";
+  i.arch = model::arch_name(h.arch);
   i.name = impl_->tok ? impl_->tokenizer().vocab().name : "";
   i.device = impl_->gpu->device_name();
   i.vocab = h.vocab;

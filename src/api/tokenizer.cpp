@@ -58,7 +58,7 @@ ModelFileInfo inspect_model(const std::string& path, const std::string& tokenize
   ModelFileInfo i;
   i.path = m.path;
   i.format = m.format;
-  i.arch = h.arch == model::Arch::llama ? "llama" : "qwen2";
+  i.arch = model::arch_name(h.arch);
   i.vocab = h.vocab;
   i.dim = h.dim;
   i.layers = h.layers;

@@ -65,15 +65,19 @@ void check_embed(vk::Context& ctx, std::string_view variant, const CheckOptions&
 }
 
 // rmsnorm: out = x / sqrt(mean(x^2) + eps) * w per row, with and without the row gather;
-// odd dims, one element, rows of large and of tiny values.
+// odd dims, one element, rows of large and of tiny values; fewer workgroups than
+// rows (the kernel loops: qwen3's per-head norms of a long chunk) and in place.
 void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, VariantResult& r) {
   struct Shape {
     uint32_t rows, dim;
     float scale;
     bool gather;
+    uint32_t groups = 0;  // 0: one per row
+    bool in_place = false;
   };
-  std::vector<Shape> shapes = {
-      {3, 130, 1.0f, false}, {1, 1, 1.0f, false}, {4, 7, 3000.0f, true}, {2, 33, 1e-3f, false}};
+  std::vector<Shape> shapes = {{3, 130, 1.0f, false},     {1, 1, 1.0f, false},
+                               {4, 7, 3000.0f, true},     {2, 33, 1e-3f, false},
+                               {37, 32, 1.0f, false, 5, true}};
   if (!o.quick) shapes.push_back({9, 4096, 1.0f, true});
   r.tolerance = 1e-5;  // |got - want| / (1 + |want|)
   uint32_t seed = 1;
@@ -86,11 +90,12 @@ void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, Va
     const auto xb = device_buffer(ctx, x, "x"), wb = device_buffer(ctx, w, "w"),
                rb = device_buffer(ctx, rows, "rows");
     const auto out = zero_buffer(ctx, uint64_t{s.rows} * s.dim * 4, "out");  // (row, dim)
-    const vk::GpuBuffer* b[] = {&xb, &wb, &out, &rb};
+    const vk::GpuBuffer& dst = s.in_place ? xb : out;
+    const vk::GpuBuffer* b[] = {&xb, &wb, &dst, &rb};
     const float eps = 1e-5f;
     dispatch_once(ctx, {"rmsnorm", 4, sizeof(model::RmsNormPC), {model::kMatmulGroup, 1, 1}, {}}, b,
-                  model::RmsNormPC{s.rows, s.dim, eps, s.gather}, {s.rows, 1, 1});
-    const auto got = read<float>(ctx, out, uint64_t{s.rows} * s.dim);
+                  model::RmsNormPC{s.rows, s.dim, eps, s.gather}, {s.groups ? s.groups : s.rows, 1, 1});
+    const auto got = read<float>(ctx, dst, uint64_t{s.rows} * s.dim);
     const model::Tensor wt = f32_tensor(w, 1, s.dim);
     double err = 0;
     for (uint32_t i = 0; i < s.rows; ++i) {

@@ -93,7 +93,7 @@ const vk::Kernel& Forward::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Forward::bind_sets() {
-  const uint32_t sets = 39 * hp_.layers + 10;  // 7 products of 5 sets and 4 more per layer
+  const uint32_t sets = 41 * hp_.layers + 10;  // 7 products of 5 sets and 6 more per layer
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const vk::GpuBuffer& dummy = model_.placeholder();
@@ -130,6 +130,8 @@ void Forward::bind_sets() {
     l.q = mm(xn_, w.wq, w.bq, q_);
     l.k = mm(xn_, w.wk, w.bk, k_);
     l.v = mm(xn_, w.wv, w.bv, v_);
+    if (w.q_norm) l.q_norm = norm(q_, *w.q_norm, q_);
+    if (w.k_norm) l.k_norm = norm(k_, *w.k_norm, k_);
     l.o = mm(att_, w.wo, std::nullopt, x_);
     l.norm2 = norm(x_, w.ffn_norm, xn_);
     l.gate_set = mm(xn_, w.gate, std::nullopt, gate_);
@@ -216,6 +218,7 @@ void Forward::record_layer(uint32_t li, uint32_t n, LayerAttention& attention, u
   check(q_, uint64_t{n} * qd, li, "attn_q (matmul)");
   check(k_, uint64_t{n} * kvd, li, "attn_k (matmul)");
   check(v_, uint64_t{n} * kvd, li, "attn_v (matmul)");
+  record_qk_norm(li, n);
   attention.record_layer(*cmd_, li, n, layer_io(li, rope_row));  // ends with a barrier
   stamp(n > 1 ? "kv_commit+reduce" : "kv_append+attention");
   check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
@@ -232,6 +235,20 @@ void Forward::record_layer(uint32_t li, uint32_t n, LayerAttention& attention, u
   end_products();
   stamp("ffn_down");
   check(x_, uint64_t{n} * dim, li, "ffn_down (matmul + residual)");
+}
+
+// qwen3: each head of Q and K RMS-normalised (in place) before RoPE.
+void Forward::record_qk_norm(uint32_t li, uint32_t n) {
+  const Layer& l = layers_[li];
+  if (!l.w->q_norm) return;
+  const uint32_t q_rows = n * hp_.heads, k_rows = n * hp_.kv_heads;
+  const uint32_t groups = ctx_.info().max_workgroup_count[0];  // the kernel loops over rows past it
+  cmd_->dispatch(l.q_norm, RmsNormPC{q_rows, hp_.head_dim, hp_.rms_eps, 0}, {std::min(q_rows, groups), 1, 1});
+  cmd_->dispatch(l.k_norm, RmsNormPC{k_rows, hp_.head_dim, hp_.rms_eps, 0}, {std::min(k_rows, groups), 1, 1});
+  cmd_->compute_barrier();
+  stamp("attn_q/k_norm");
+  check(q_, uint64_t{q_rows} * hp_.head_dim, li, "attn_q_norm (RMSNorm per head)");
+  check(k_, uint64_t{k_rows} * hp_.head_dim, li, "attn_k_norm (RMSNorm per head)");
 }
 
 void Forward::begin(vk::CommandBuffer& cmd) {

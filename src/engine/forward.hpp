@@ -121,6 +121,7 @@ class Forward {
   void end_products();
   void record_ffn_in(uint32_t li, uint32_t n);
   void record_layer(uint32_t l, uint32_t n, LayerAttention& attention, uint32_t rope_row);
+  void record_qk_norm(uint32_t l, uint32_t n);
   // The fused one-token path (forward_decode.cpp).
   struct DecodeSets;
   struct Matvec;

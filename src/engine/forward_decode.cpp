@@ -138,6 +138,7 @@ void Forward::record_layer_decode(uint32_t li, uint32_t n, LayerAttention& atten
   check(q_, qd, li, "attn_q (RMSNorm + matmul)");
   check(k_, kvd, li, "attn_k (RMSNorm + matmul)");
   check(v_, kvd, li, "attn_v (RMSNorm + matmul)");
+  record_qk_norm(li, n);
   attention.record_layer(*cmd_, li, n, layer_io(li, rope_row));  // ends with a barrier
   stamp("kv_append+attention");
   check(att_, qd, li, "attention (RoPE, KV cache, softmax)");

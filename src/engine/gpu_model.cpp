@@ -89,6 +89,8 @@ GpuModel::GpuModel(vk::Context& ctx, const ModelFile& m, uint64_t reserve_bytes)
     if (w.bq) l.bq = upload_tensor(ctx, *w.bq);
     if (w.bk) l.bk = upload_tensor(ctx, *w.bk);
     if (w.bv) l.bv = upload_tensor(ctx, *w.bv);
+    if (w.q_norm) l.q_norm = upload_tensor(ctx, *w.q_norm);
+    if (w.k_norm) l.k_norm = upload_tensor(ctx, *w.k_norm);
     if (w.sinks) {
       const auto* f = reinterpret_cast<const float*>(w.sinks->data.data());
       sink_logits.insert(sink_logits.end(), f, f + hp_.heads);

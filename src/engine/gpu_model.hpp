@@ -25,6 +25,7 @@ GpuTensor upload_tensor(vk::Context& ctx, const Tensor& t);
 struct GpuLayerWeights {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
   std::optional<GpuTensor> bq, bk, bv;
+  std::optional<GpuTensor> q_norm, k_norm;  // (head_dim), qwen3
 };
 
 class GpuModel {

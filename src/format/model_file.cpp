@@ -54,6 +54,19 @@ Tensor vector_f32(const GgufFile& g, const std::string& name, uint64_t n) {
   return t;
 }
 
+}  // namespace
+
+const char* arch_name(Arch a) {
+  switch (a) {
+    case Arch::llama: return "llama";
+    case Arch::qwen2: return "qwen2";
+    case Arch::qwen3: return "qwen3";
+  }
+  return "llama";
+}
+
+namespace {
+
 HParams gguf_hparams(const GgufFile& g) {
   HParams h;
   const std::string arch = g.get_string("general.architecture").value_or("");
@@ -64,8 +77,12 @@ HParams gguf_hparams(const GgufFile& g) {
     h.arch = Arch::qwen2;
     h.rope.style = RopeStyle::neox;
     h.qkv_bias = true;
+  } else if (arch == "qwen3") {  // qwen2 without Q/K/V biases, with Q/K norms
+    h.arch = Arch::qwen3;
+    h.rope.style = RopeStyle::neox;
+    h.qk_norm = true;
   } else {
-    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2)");
+    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3)");
   }
   const auto u = [&](const std::string& key) -> uint32_t {
     const auto v = g.get_uint(arch + "." + key);
@@ -80,6 +97,8 @@ HParams gguf_hparams(const GgufFile& g) {
   h.kv_heads = g.has(arch + ".attention.head_count_kv") ? u("attention.head_count_kv") : h.heads;
   h.context = g.has(arch + ".context_length") ? u("context_length") : 0;
   h.head_dim = g.has(arch + ".attention.key_length") ? u("attention.key_length") : (h.heads ? h.dim / h.heads : 0);
+  if (g.has(arch + ".attention.value_length") && u("attention.value_length") != h.head_dim)
+    bad(g.label(), "attention.value_length differs from attention.key_length: not supported");
   h.rms_eps = static_cast<float>(g.get_float(arch + ".attention.layer_norm_rms_epsilon").value_or(1e-5));
   h.rope.theta = g.get_float(arch + ".rope.freq_base").value_or(10000.0);
   h.rope.rotary_dims = g.has(arch + ".rope.dimension_count") ? u("rope.dimension_count") : h.head_dim;
@@ -127,6 +146,10 @@ std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
       w.bq = vector_f32(g, p + "attn_q.bias", q_dim);
       w.bk = vector_f32(g, p + "attn_k.bias", kv_dim);
       w.bv = vector_f32(g, p + "attn_v.bias", kv_dim);
+    }
+    if (h.qk_norm) {
+      w.q_norm = vector_f32(g, p + "attn_q_norm.weight", h.head_dim);
+      w.k_norm = vector_f32(g, p + "attn_k_norm.weight", h.head_dim);
     }
     if (g.find_tensor(p + "attn_sinks")) {
       w.sinks = vector_f32(g, p + "attn_sinks", h.heads);

@@ -13,7 +13,8 @@
 
 namespace sinkstream::model {
 
-enum class Arch { llama, qwen2 };
+enum class Arch { llama, qwen2, qwen3 };
+const char* arch_name(Arch a);  // general.architecture's spelling
 
 struct HParams {
   Arch arch = Arch::llama;
@@ -28,6 +29,7 @@ struct HParams {
   uint32_t context = 0;     // training context length from the file
   RopeConfig rope;          // style, theta, rotary dims, llama3 frequency factors
   bool qkv_bias = false;    // qwen2
+  bool qk_norm = false;     // qwen3: each Q and K head RMS-normalised before RoPE
   bool attn_sinks = false;  // learned per-head sink logits (gpt-oss style)
 };
 
@@ -44,6 +46,7 @@ struct LayerWeights {
   Tensor attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
   std::optional<Tensor> bq, bk, bv;  // qwen2 biases (F32)
   std::optional<Tensor> sinks;       // (heads) F32 sink logits
+  std::optional<Tensor> q_norm, k_norm;  // (head_dim) F32, qwen3's per-head RMSNorm weights
 };
 
 struct ModelFile {

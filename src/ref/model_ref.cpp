@@ -1,5 +1,6 @@
 #include "ref/model_ref.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -55,6 +56,14 @@ std::vector<float> rmsnorm(std::span<const float> x, const model::Tensor& weight
   return out;
 }
 
+void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head_dim, float eps) {
+  for (size_t at = 0; at < x.size(); at += head_dim) {
+    const std::span<const float> head(x.data() + at, head_dim);
+    const auto n = rmsnorm(head, weight, eps);
+    std::copy(n.begin(), n.end(), x.begin() + static_cast<std::ptrdiff_t>(at));
+  }
+}
+
 ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window)
     : m_(m), attn_(attention_config(m.hp, sinks, window)) {
   if (m.hp.attn_sinks) {
@@ -83,6 +92,10 @@ std::vector<float> ReferenceModel::forward(int32_t token) {
     add_bias(q, w.bq);
     add_bias(k, w.bk);
     add_bias(v, w.bv);
+    if (w.q_norm) {  // qwen3: each head normalised before RoPE
+      head_norm(q, *w.q_norm, h.head_dim, h.rms_eps);
+      head_norm(k, *w.k_norm, h.head_dim, h.rms_eps);
+    }
     const auto att = attn_.append_and_attend(l, q, k, v);
     const std::vector<float> att_f(att.begin(), att.end());
     const auto o = matvec(w.wo, att_f);

@@ -18,6 +18,8 @@ std::vector<float> dequantize_row(const model::Tensor& t, uint64_t row);
 // out[n] = sum_k W[n][k] * x[k]
 std::vector<float> matvec(const model::Tensor& w, std::span<const float> x);
 std::vector<float> rmsnorm(std::span<const float> x, const model::Tensor& weight, float eps);
+// RMSNorm of each head_dim-long piece of x in place, with the same weight (qwen3's Q/K norms).
+void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head_dim, float eps);
 
 class ReferenceModel {
  public:

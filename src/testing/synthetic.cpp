@@ -90,14 +90,29 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.rope_theta = 500000.0f;
     return s;
   }
-  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, llama-3.2-1b)");
+  if (name == "qwen3-1.7b") {  // Qwen3-1.7B's config.json (tied output)
+    SyntheticSpec s;
+    s.qwen3 = true;
+    s.dim = 2048;
+    s.layers = 28;
+    s.heads = 16;
+    s.kv_heads = 8;
+    s.head_dim = 128;
+    s.ffn = 6144;
+    s.vocab = 151936;
+    s.context = 40960;
+    s.rope_theta = 1000000.0f;
+    s.tied_output = true;
+    return s;
+  }
+  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, llama-3.2-1b, qwen3-1.7b)");
 }
 
 void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
-  const uint32_t hd = s.dim / s.heads;
+  const uint32_t hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   GgufWriter w;
-  const std::string arch = s.qwen2 ? "qwen2" : "llama";
+  const std::string arch = s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
   w.add("general.architecture", arch);
   w.add("general.name", std::string("sinkstream synthetic"));
   w.add(arch + ".context_length", s.context);
@@ -109,6 +124,10 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   w.add(arch + ".rope.freq_base", s.rope_theta);
   w.add(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
   w.add(arch + ".rope.dimension_count", hd);
+  if (s.head_dim) {
+    w.add(arch + ".attention.key_length", hd);
+    w.add(arch + ".attention.value_length", hd);
+  }
   add_vocab(w, s.vocab);
   if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
 
@@ -151,6 +170,10 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
       matrix(p + "attn_q.bias", uint64_t{s.heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_v.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
+    }
+    if (s.qwen3) {
+      norm(p + "attn_q_norm.weight", hd);
+      norm(p + "attn_k_norm.weight", hd);
     }
     matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, type("attn_output.weight", l));
     norm(p + "ffn_norm.weight", s.dim);

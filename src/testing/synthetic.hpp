@@ -17,13 +17,17 @@ struct SyntheticSpec {
   bool tied_output = false;
   bool learned_sinks = false;     // adds blk.N.attn_sinks
   bool qwen2 = false;             // architecture qwen2: Q/K/V biases and NeoX (split-half) RoPE
+  bool qwen3 = false;             // architecture qwen3: per-head Q/K RMSNorm and NeoX RoPE, no biases
+  uint32_t head_dim = 0;          // 0: dim / heads (qwen3's real shapes have heads * head_dim != dim)
   float rope_theta = 10000.0f;
   std::string chat_template;      // tokenizer.chat_template when not empty
   uint64_t seed = 1;
 };
 
-// A named preset: "tiny" (the default above) or "llama-3.2-1b" (dim 2048, 16
-// layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096).
+// A named preset: "tiny" (the default above), "llama-3.2-1b" (dim 2048, 16
+// layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096) or
+// "qwen3-1.7b" (dim 2048, 28 layers, 16 heads of 128, 8 KV heads, FFN 6144,
+// vocab 151936, tied output).
 SyntheticSpec synthetic_preset(const std::string& name);
 
 // The type of a weight matrix (`tensor` without its "blk.N." prefix, `layer` its
