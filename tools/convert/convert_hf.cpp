@@ -1,0 +1,220 @@
+// sinkstream-convert: a Hugging Face checkpoint folder (config.json +
+// *.safetensors + tokenizer.json) to a GGUF file with llama.cpp's metadata and
+// tensor names, for the families sinkstream runs (llama, qwen2, qwen3).
+//   sinkstream-convert DIR --out MODEL.gguf [--type f16] [--placeholder-vocab]
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "format/quant_types.hpp"
+#include "hf_model.hpp"
+#include "sinkstream/error.hpp"
+#include "testing/quantize.hpp"
+#include "testing/synthetic.hpp"
+
+namespace sinkstream::convert {
+namespace {
+
+struct Shape {
+  std::string arch;  // llama, qwen2 or qwen3
+  uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, vocab = 0, context = 0;
+  float eps = 1e-6f, theta = 10000.0f;
+  bool tied = false;
+};
+
+uint32_t u32(const nlohmann::json& c, const char* key) {
+  if (!c.contains(key) || !c[key].is_number_integer())
+    throw InvalidArgument(std::string("config.json: '") + key + "' is missing or not an integer");
+  return c[key].get<uint32_t>();
+}
+
+Shape read_shape(const nlohmann::json& c) {
+  Shape s;
+  s.arch = c.value("model_type", "");
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
+    throw InvalidArgument("config.json: model_type '" + s.arch + "' is not converted (llama, qwen2, qwen3)");
+  s.dim = u32(c, "hidden_size");
+  s.layers = u32(c, "num_hidden_layers");
+  s.heads = u32(c, "num_attention_heads");
+  s.kv_heads = c.contains("num_key_value_heads") ? u32(c, "num_key_value_heads") : s.heads;
+  s.head_dim = c.contains("head_dim") && !c["head_dim"].is_null() ? u32(c, "head_dim") : s.dim / s.heads;
+  s.ffn = u32(c, "intermediate_size");
+  s.vocab = u32(c, "vocab_size");
+  s.context = c.contains("max_position_embeddings") ? u32(c, "max_position_embeddings") : 0;
+  s.eps = c.value("rms_norm_eps", 1e-6f);
+  s.theta = c.value("rope_theta", 10000.0f);
+  s.tied = c.value("tie_word_embeddings", false);
+  if (c.value("attention_bias", false) && s.arch != "qwen2")
+    throw InvalidArgument("config.json: attention_bias is not supported for " + s.arch);
+  if (c.value("use_sliding_window", false))
+    throw InvalidArgument("config.json: use_sliding_window is on: sliding-window layers are not converted yet");
+  return s;
+}
+
+// llama3's rope_scaling as llama.cpp's converter writes it: a divisor per
+// rotary frequency (rope_freqs.weight).
+std::vector<float> llama3_freq_factors(const nlohmann::json& rs, const Shape& s) {
+  const double factor = rs.value("factor", 8.0), lo = rs.value("low_freq_factor", 1.0),
+               hi = rs.value("high_freq_factor", 4.0), old_ctx = rs.value("original_max_position_embeddings", 8192.0);
+  const double lo_wavelen = old_ctx / lo, hi_wavelen = old_ctx / hi;
+  std::vector<float> out;
+  for (uint32_t i = 0; i < s.head_dim; i += 2) {
+    const double freq = 1.0 / std::pow(static_cast<double>(s.theta), static_cast<double>(i) / s.head_dim);
+    const double wavelen = 2.0 * M_PI / freq;
+    if (wavelen < hi_wavelen) {
+      out.push_back(1.0f);
+    } else if (wavelen > lo_wavelen) {
+      out.push_back(static_cast<float>(factor));
+    } else {
+      const double smooth = (old_ctx / wavelen - lo) / (hi - lo);
+      out.push_back(static_cast<float>(1.0 / ((1.0 - smooth) / factor + smooth)));
+    }
+  }
+  return out;
+}
+
+void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
+  const std::string& a = s.arch;
+  w.add("general.architecture", a);
+  w.add("general.name", c.value("_name_or_path", std::string("converted by sinkstream-convert")));
+  if (s.context) w.add(a + ".context_length", s.context);
+  w.add(a + ".embedding_length", s.dim);
+  w.add(a + ".block_count", s.layers);
+  w.add(a + ".feed_forward_length", s.ffn);
+  w.add(a + ".attention.head_count", s.heads);
+  w.add(a + ".attention.head_count_kv", s.kv_heads);
+  w.add(a + ".attention.key_length", s.head_dim);
+  w.add(a + ".attention.value_length", s.head_dim);
+  w.add(a + ".attention.layer_norm_rms_epsilon", s.eps);
+  w.add(a + ".rope.freq_base", s.theta);
+  w.add(a + ".rope.dimension_count", s.head_dim);
+  w.add(a + ".vocab_size", s.vocab);
+}
+
+// Hugging Face's Llama q/k rows are ordered for rotate_half (NeoX); llama.cpp's
+// `llama` architecture rotates adjacent pairs, so its converter interleaves the
+// two halves of every head: out row (h, i, j) = in row (h, j, i).
+std::vector<float> interleave_halves(const std::vector<float>& x, uint32_t heads, uint64_t cols) {
+  const uint64_t rows = x.size() / cols, hd = rows / heads;
+  std::vector<float> out(x.size());
+  for (uint64_t h = 0; h < heads; ++h)
+    for (uint64_t i = 0; i < hd / 2; ++i)
+      for (uint64_t j = 0; j < 2; ++j)
+        std::memcpy(&out[(h * hd + i * 2 + j) * cols], &x[(h * hd + j * (hd / 2) + i) * cols], cols * 4);
+  return out;
+}
+
+struct Converter {
+  const HfCheckpoint& ck;
+  const Shape& s;
+  model::GgmlType type;
+  model::GgufWriter& w;
+
+  // A weight matrix in `type` (F32 where its rows do not fit the type's blocks).
+  void matrix(const std::string& hf, const std::string& gguf, uint32_t permute_heads = 0) {
+    const HfTensor& t = ck.tensor(hf);
+    if (t.shape.size() != 2) throw InvalidArgument("tensor '" + hf + "' is not a matrix");
+    const uint64_t rows = t.shape[0], cols = t.shape[1];
+    const model::GgmlType ty = cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+    w.add_tensor(gguf, {cols, rows}, ty, [this, hf, cols, ty, permute_heads] {
+      auto x = ck.floats(hf);
+      if (permute_heads) x = interleave_halves(x, permute_heads, cols);
+      return model::quantize(x, ty);
+    });
+  }
+  void vector(const std::string& hf, const std::string& gguf) {
+    const HfTensor& t = ck.tensor(hf);
+    w.add_tensor(gguf, {t.data.size() / (t.dtype == "F32" ? 4 : 2)}, model::GgmlType::f32,
+                 [this, hf] { return model::quantize(ck.floats(hf), model::GgmlType::f32); });
+  }
+  void layer(uint32_t l) {
+    const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";
+    const bool llama = s.arch == "llama";
+    vector(h + "input_layernorm.weight", g + "attn_norm.weight");
+    matrix(h + "self_attn.q_proj.weight", g + "attn_q.weight", llama ? s.heads : 0);
+    matrix(h + "self_attn.k_proj.weight", g + "attn_k.weight", llama ? s.kv_heads : 0);
+    matrix(h + "self_attn.v_proj.weight", g + "attn_v.weight");
+    matrix(h + "self_attn.o_proj.weight", g + "attn_output.weight");
+    for (const char* b : {"q", "k", "v"})
+      if (ck.has(h + "self_attn." + b + "_proj.bias"))
+        vector(h + "self_attn." + b + "_proj.bias", g + "attn_" + b + ".bias");
+    if (s.arch == "qwen3") {
+      vector(h + "self_attn.q_norm.weight", g + "attn_q_norm.weight");
+      vector(h + "self_attn.k_norm.weight", g + "attn_k_norm.weight");
+    }
+    vector(h + "post_attention_layernorm.weight", g + "ffn_norm.weight");
+    matrix(h + "mlp.gate_proj.weight", g + "ffn_gate.weight");
+    matrix(h + "mlp.up_proj.weight", g + "ffn_up.weight");
+    matrix(h + "mlp.down_proj.weight", g + "ffn_down.weight");
+  }
+};
+
+void convert(const std::string& dir, const std::string& out, const std::string& type_name, bool placeholder) {
+  const HfCheckpoint ck(dir);
+  const Shape s = read_shape(ck.config());
+  model::SyntheticSpec parsed;
+  model::set_synthetic_type(parsed, type_name);
+  if (!parsed.mix.empty()) throw InvalidArgument("--type takes one weight type, not the mix '" + type_name + "'");
+  model::GgufWriter w;
+  add_metadata(w, s, ck.config());
+  add_tokenizer(w, ck, s.arch == "llama" ? "llama-bpe" : "qwen2", s.vocab, placeholder);
+  Converter c{ck, s, parsed.type, w};
+  c.matrix("model.embed_tokens.weight", "token_embd.weight");
+  const auto& rs = ck.config().value("rope_scaling", nlohmann::json());
+  if (rs.is_object() && rs.value("rope_type", rs.value("type", "")) == "llama3") {
+    const auto f = llama3_freq_factors(rs, s);
+    w.add_tensor("rope_freqs.weight", {f.size()}, model::GgmlType::f32, [f] { return model::quantize(f, model::GgmlType::f32); });
+  } else if (rs.is_object()) {
+    throw InvalidArgument("config.json: rope_scaling '" + rs.dump() + "' is not converted (llama3 only)");
+  }
+  for (uint32_t l = 0; l < s.layers; ++l) c.layer(l);
+  c.vector("model.norm.weight", "output_norm.weight");
+  if (!s.tied) c.matrix("lm_head.weight", "output.weight");
+  w.write(out);
+  std::printf("wrote %s (%s, %u layers, %s)\n", out.c_str(), s.arch.c_str(), s.layers, type_name.c_str());
+}
+
+}  // namespace
+}  // namespace sinkstream::convert
+
+int main(int argc, char** argv) {
+  std::string dir, out, type = "f16";
+  bool placeholder = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw sinkstream::InvalidArgument(a + " needs a value");
+      return argv[++i];
+    };
+    try {
+      if (a == "--out") out = value();
+      else if (a == "--type") type = value();
+      else if (a == "--placeholder-vocab") placeholder = true;
+      else if (a == "--help" || a == "-h") dir.clear(), out.clear(), i = argc;
+      else if (!a.empty() && a[0] != '-' && dir.empty()) dir = a;
+      else throw sinkstream::InvalidArgument("unknown argument '" + a + "'");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 2;
+    }
+  }
+  if (dir.empty() || out.empty()) {
+    std::fprintf(stderr,
+                 "usage: sinkstream-convert DIR --out MODEL.gguf [--type TYPE] [--placeholder-vocab]\n"
+                 "  DIR: a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json,\n"
+                 "       tokenizer_config.json) of model_type llama, qwen2 or qwen3\n"
+                 "  TYPE: the weight matrices' type, as sinkstream-synth takes it (f16; f32, bf16,\n"
+                 "        q8_0, q4_0, ...); norms and biases stay F32\n"
+                 "  --placeholder-vocab: numbered tokens when there is no tokenizer.json (test models)\n");
+    return 2;
+  }
+  try {
+    sinkstream::convert::convert(dir, out, type, placeholder);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
