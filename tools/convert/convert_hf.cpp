@@ -44,7 +44,9 @@ Shape read_shape(const nlohmann::json& c) {
   s.vocab = u32(c, "vocab_size");
   s.context = c.contains("max_position_embeddings") ? u32(c, "max_position_embeddings") : 0;
   s.eps = c.value("rms_norm_eps", 1e-6f);
-  s.theta = c.value("rope_theta", 10000.0f);
+  // transformers 5 moved rope_theta (and rope_scaling) into rope_parameters.
+  const auto& rp = c.value("rope_parameters", nlohmann::json());
+  s.theta = rp.is_object() && rp.contains("rope_theta") ? rp["rope_theta"].get<float>() : c.value("rope_theta", 10000.0f);
   s.tied = c.value("tie_word_embeddings", false);
   if (c.value("attention_bias", false) && s.arch != "qwen2")
     throw InvalidArgument("config.json: attention_bias is not supported for " + s.arch);
@@ -162,7 +164,9 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
   add_tokenizer(w, ck, s.arch == "llama" ? "llama-bpe" : "qwen2", s.vocab, placeholder);
   Converter c{ck, s, parsed.type, w};
   c.matrix("model.embed_tokens.weight", "token_embd.weight");
-  const auto& rs = ck.config().value("rope_scaling", nlohmann::json());
+  auto rs = ck.config().value("rope_scaling", nlohmann::json());
+  if (rs.is_null()) rs = ck.config().value("rope_parameters", nlohmann::json());
+  if (rs.is_object() && rs.value("rope_type", rs.value("type", "default")) == "default") rs = nullptr;
   if (rs.is_object() && rs.value("rope_type", rs.value("type", "")) == "llama3") {
     const auto f = llama3_freq_factors(rs, s);
     w.add_tensor("rope_freqs.weight", {f.size()}, model::GgmlType::f32, [f] { return model::quantize(f, model::GgmlType::f32); });

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Each model family against Hugging Face transformers itself (issue 29).
+
+For every family: a tiny randomly initialised model built by transformers from a
+config with the family's real structure (no download), saved as safetensors,
+converted to GGUF by sinkstream-convert, run by `sinkstream logits`, and its
+logits compared with transformers' in float32:
+  - dense: the window holds the whole sequence, so transformers' own forward
+    pass is the reference;
+  - stream: sinks + a window shorter than the sequence, past the eviction point.
+    transformers has no such cache, so this script runs the family's own modules
+    (norms, projections, MLP, its rotary embedding) token by token with that
+    cache policy: per layer the first `sinks` tokens and the newest `window`,
+    at positions within the cache (sinks 0..S-1, the window after them in age
+    order), which is what sinkstream computes (README, "The cache and its
+    positions"). The loop is first checked against transformers' forward pass
+    with a window that holds everything.
+
+Writes, per family, under --out: model.gguf, ids.txt, dense.f32, stream.f32
+(transformers' logits, (tokens, vocab) little-endian float32) and a summary
+JSON on stdout. --commit copies those files into tests/data/families/ for the
+lavapipe test (tests/test_families.cpp).
+
+Run on the device tool (PyTorch + transformers are there):
+  python3 tools/hf/compare_transformers.py --convert build/tools/sinkstream-convert \
+      --cli build/apps/sinkstream/sinkstream --out $OUT/families
+"""
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import torch
+import transformers
+from transformers import AutoModelForCausalLM
+
+TOKENS, SINKS, WINDOW, VOCAB = 64, 4, 20, 288
+
+
+def family_configs():
+    common = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=3, num_attention_heads=4,
+                  num_key_value_heads=2, vocab_size=VOCAB, max_position_embeddings=256, rms_norm_eps=1e-5)
+    out = {
+        "llama": transformers.LlamaConfig(rope_theta=10000.0, tie_word_embeddings=False, **common),
+        "qwen2": transformers.Qwen2Config(rope_theta=1000000.0, tie_word_embeddings=False,
+                                          use_sliding_window=False, **common),
+    }
+    if hasattr(transformers, "Qwen3Config"):
+        out["qwen3"] = transformers.Qwen3Config(rope_theta=1000000.0, tie_word_embeddings=True, head_dim=32,
+                                                use_sliding_window=False, **common)
+    return out
+
+
+def random_model(cfg, seed):
+    """Weights of a useful scale: matrices U(+-sqrt(3/fan_in)), norms U(0.8, 1.2), biases U(+-0.5)."""
+    torch.manual_seed(seed)
+    try:
+        model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32, attn_implementation="eager")
+    except TypeError:  # transformers 4: torch_dtype
+        model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.float32, attn_implementation="eager")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2:
+                a = (3.0 / p.shape[1]) ** 0.5
+                p.uniform_(-a, a)
+            elif "norm" in name:
+                p.uniform_(0.8, 1.2)
+            else:
+                p.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def rotate(x, cos, sin):
+    """RoPE as transformers applies it (rotate_half), x (1, heads, n, head_dim), cos/sin (1, n, head_dim)."""
+    half = x.shape[-1] // 2
+    rot = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos.unsqueeze(1) + rot * sin.unsqueeze(1)
+
+
+@torch.no_grad()
+def stream_logits(model, ids, sinks, window):
+    """Token by token with a sinks + window cache at within-cache positions."""
+    m, cfg = model.model, model.config
+    nh, nkv = cfg.num_attention_heads, cfg.num_key_value_heads
+    hd = getattr(cfg, "head_dim", None) or cfg.hidden_size // nh
+    keys = [[] for _ in m.layers]  # per layer, per token: (1, nkv, 1, hd) before RoPE
+    vals = [[] for _ in m.layers]
+    out = []
+    for t, tok in enumerate(ids):
+        first = max(sinks, t - window + 1)
+        members = list(range(t + 1)) if t < sinks else list(range(sinks)) + list(range(first, t + 1))
+        x = m.embed_tokens(torch.tensor([[tok]]))
+        pos = torch.arange(len(members)).unsqueeze(0)
+        cos, sin = m.rotary_emb(x, pos)
+        for li, layer in enumerate(m.layers):
+            a = layer.self_attn
+            h = layer.input_layernorm(x)
+            q = a.q_proj(h).view(1, 1, nh, hd)
+            k = a.k_proj(h).view(1, 1, nkv, hd)
+            if hasattr(a, "q_norm"):
+                q, k = a.q_norm(q), a.k_norm(k)
+            keys[li].append(k.transpose(1, 2))
+            vals[li].append(a.v_proj(h).view(1, 1, nkv, hd).transpose(1, 2))
+            K = torch.cat([keys[li][j] for j in members], dim=2)
+            V = torch.cat([vals[li][j] for j in members], dim=2)
+            qr = rotate(q.transpose(1, 2), cos[:, -1:], sin[:, -1:])
+            kr = rotate(K, cos, sin).repeat_interleave(nh // nkv, dim=1)
+            p = torch.softmax((qr @ kr.transpose(-1, -2)) * hd ** -0.5, dim=-1)
+            o = (p @ V.repeat_interleave(nh // nkv, dim=1)).transpose(1, 2).reshape(1, 1, nh * hd)
+            x = x + a.o_proj(o)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        out.append(model.lm_head(m.norm(x))[0, 0])
+    return torch.stack(out)
+
+
+def write_f32(path, t):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<%df" % t.numel(), *t.flatten().tolist()))
+
+
+def read_f32(path, rows):
+    with open(path, "rb") as f:
+        b = f.read()
+    return torch.tensor(struct.unpack("<%df" % (len(b) // 4), b)).view(rows, -1)
+
+
+def compare(name, want, got):
+    err = (want - got).abs().max().item()
+    same = bool((want.argmax(-1) == got.argmax(-1)).all())
+    return {"case": name, "max_abs_error": err, "greedy_identical": same, "pass": err <= 1e-3 and same}
+
+
+def run_family(fam, cfg, args):
+    d = os.path.join(args.out, fam)
+    os.makedirs(d, exist_ok=True)
+    model = random_model(cfg, seed=29)
+    model.save_pretrained(os.path.join(d, "hf"), safe_serialization=True)
+    ids = [(i * 37 + 5) % VOCAB for i in range(TOKENS)]
+    with open(os.path.join(d, "ids.txt"), "w") as f:
+        f.write(" ".join(map(str, ids)) + "\n")
+    with torch.no_grad():
+        dense = model(torch.tensor([ids])).logits[0].float()
+    loop_err = (stream_logits(model, ids, SINKS, TOKENS) - dense).abs().max().item()
+    stream = stream_logits(model, ids, SINKS, WINDOW)
+    write_f32(os.path.join(d, "dense.f32"), dense)
+    write_f32(os.path.join(d, "stream.f32"), stream)
+    gguf = os.path.join(d, "model.gguf")
+    subprocess.run([args.convert, os.path.join(d, "hf"), "--out", gguf, "--type", "f32", "--placeholder-vocab"],
+                   check=True, stdout=subprocess.DEVNULL)
+    results = {"family": fam, "loop_vs_forward": loop_err, "cases": []}
+    for case, window, want in (("dense", TOKENS, dense), ("stream", WINDOW, stream)):
+        got_path = os.path.join(d, case + "-sinkstream.f32")
+        subprocess.run([args.cli, "logits", "--model", gguf, "--token-ids", os.path.join(d, "ids.txt"),
+                        "--out", got_path, "--kv-type", "f32", "--sinks", str(SINKS), "--window", str(window)],
+                       check=True, stdout=subprocess.DEVNULL)
+        results["cases"].append(compare(case, want, read_f32(got_path, TOKENS)))
+    if args.commit:
+        dst = os.path.join(args.commit, fam)
+        os.makedirs(dst, exist_ok=True)
+        for f in ("model.gguf", "ids.txt", "dense.f32", "stream.f32"):
+            shutil.copy(os.path.join(d, f), dst)
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--convert", required=True)
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--commit", help="also copy the reference files here (tests/data/families)")
+    args = ap.parse_args()
+    report = {"transformers": transformers.__version__, "torch": torch.__version__, "tokens": TOKENS,
+              "sinks": SINKS, "window": WINDOW, "families": []}
+    for fam, cfg in family_configs().items():
+        report["families"].append(run_family(fam, cfg, args))
+    report["pass"] = all(c["pass"] for f in report["families"] for c in f["cases"]) and all(
+        f["loop_vs_forward"] <= 1e-4 for f in report["families"])
+    json.dump(report, sys.stdout, indent=1)
+    print()
+    return 0 if report["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
