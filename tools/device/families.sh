@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One device call for issues 28 and 29: the families against transformers
+# (tools/hf/compare_transformers.py; its reference files land in
+# $OUT/commit for tests/data/families), then `bench generate` on real-size
+# random-weight shapes: Llama-3.2-1B in Q4_0 (today's baseline, same call),
+# Q4_K_M and Q6_K, and Qwen3-1.7B in Q8_0. Run from the repository root after
+# `source .vkdevice/env.sh`; BUILD names the build folder.
+set -uo pipefail
+OUT="${OUT:-/tmp/families-out}"
+mkdir -p "$OUT"
+BUILD="${BUILD:-build}"
+B="$BUILD/apps/sinkstream/sinkstream"
+S="$BUILD/tools/sinkstream-synth"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+
+echo "== families against transformers"
+timeout 120 python3 tools/hf/compare_transformers.py --convert "$BUILD/tools/sinkstream-convert" --cli "$B" \
+  --out /tmp/families --commit "$OUT/commit" > "$OUT/families.json" 2> "$OUT/families.err"
+echo "exit $?"
+cat "$OUT/families.json"
+tail -3 "$OUT/families.err"
+
+echo "== bench generate (prompt 512, 64 decoded at a full 4 + 4092 ring)"
+bench() {  # name preset type
+  timeout 150 "$S" --preset "$2" --type "$3" --out "/tmp/$1.gguf" > /dev/null || { echo "$1: synth failed"; return; }
+  timeout 120 $B bench generate --model "/tmp/$1.gguf" --sinks 4 --window 4092 --prompt-tokens 512 \
+    --decode-tokens 64 --positions 4200 --json > "$OUT/generate-$1.json"
+  python3 -c "import json,sys; g=json.load(open(sys.argv[1])); print(sys.argv[2], {k: v for k, v in g.items() if 'per_s' in k or 'bandwidth' in k or 'bytes' in k})" \
+    "$OUT/generate-$1.json" "$1"
+  rm -f "/tmp/$1.gguf"
+}
+bench l1b-q4_0 llama-3.2-1b q4_0
+bench l1b-q4_k_m llama-3.2-1b q4_k_m
+bench l1b-q6_k llama-3.2-1b q6_k
+bench qwen3-1.7b-q8_0 qwen3-1.7b q8_0
