@@ -33,6 +33,15 @@ std::vector<uint8_t> hf_row_order(const model::Tensor& t, uint32_t heads) {
   return out;
 }
 
+// The rows from `first`'s to `last`'s, which are views of one tensor.
+model::Tensor joined(const model::Tensor& first, const model::Tensor& last) {
+  model::Tensor t = first;
+  const uint8_t* end = last.data.data() + last.data.size();
+  t.data = {first.data.data(), static_cast<size_t>(end - first.data.data())};
+  t.rows = t.data.size() / (t.cols * 4);
+  return t;
+}
+
 // Writes `m` (F32 tensors) as DIR/config.json + DIR/model.safetensors.
 void write_hf(const model::ModelFile& m, const std::string& arch, const std::string& dir) {
   fs::create_directories(dir);
@@ -54,15 +63,23 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const auto& w = m.layers[l];
     put(p + "input_layernorm.weight", w.attn_norm);
-    put(p + "self_attn.q_proj.weight", w.wq, llama ? h.heads : 0);
-    put(p + "self_attn.k_proj.weight", w.wk, llama ? h.kv_heads : 0);
-    put(p + "self_attn.v_proj.weight", w.wv);
+    if (arch == "phi3") {  // the loader's Q, K, V and gate, up views are adjacent rows of one tensor
+      put(p + "self_attn.qkv_proj.weight", joined(w.wq, w.wv));
+    } else {
+      put(p + "self_attn.q_proj.weight", w.wq, llama ? h.heads : 0);
+      put(p + "self_attn.k_proj.weight", w.wk, llama ? h.kv_heads : 0);
+      put(p + "self_attn.v_proj.weight", w.wv);
+    }
     put(p + "self_attn.o_proj.weight", w.wo);
     if (w.q_norm) put(p + "self_attn.q_norm.weight", *w.q_norm);
     if (w.k_norm) put(p + "self_attn.k_norm.weight", *w.k_norm);
     put(p + "post_attention_layernorm.weight", w.ffn_norm);
-    put(p + "mlp.gate_proj.weight", w.w_gate);
-    put(p + "mlp.up_proj.weight", w.w_up);
+    if (arch == "phi3") {
+      put(p + "mlp.gate_up_proj.weight", joined(w.w_gate, w.w_up));
+    } else {
+      put(p + "mlp.gate_proj.weight", w.w_gate);
+      put(p + "mlp.up_proj.weight", w.w_up);
+    }
     put(p + "mlp.down_proj.weight", w.w_down);
   }
   uint64_t at = 0;
@@ -80,6 +97,12 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
                       {"num_attention_heads", h.heads}, {"num_key_value_heads", h.kv_heads}, {"head_dim", h.head_dim},
                       {"intermediate_size", h.ffn},    {"vocab_size", h.vocab},        {"max_position_embeddings", h.context},
                       {"rms_norm_eps", h.rms_eps},     {"rope_theta", h.rope.theta},   {"tie_word_embeddings", m.tied_output}};
+  if (!h.rope_long_factors.empty())
+    c["rope_scaling"] = {{"rope_type", "longrope"},
+                         {"short_factor", h.rope.freq_factors},
+                         {"long_factor", h.rope_long_factors},
+                         {"original_max_position_embeddings", h.rope_original_context},
+                         {"attention_factor", h.rope_attn_factor}};
   std::ofstream(dir + "/config.json") << c.dump(2);
 }
 
@@ -92,6 +115,10 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
   CHECK(a.hp.rope.style == b.hp.rope.style);
   CHECK(a.hp.rope.theta == b.hp.rope.theta);
   CHECK(a.tied_output == b.tied_output);
+  CHECK(a.hp.rope.freq_factors == b.hp.rope.freq_factors);
+  CHECK(a.hp.rope_long_factors == b.hp.rope_long_factors);
+  CHECK(a.hp.rope_original_context == b.hp.rope_original_context);
+  CHECK(a.hp.rope_attn_factor == b.hp.rope_attn_factor);
   const auto same = [](const model::Tensor& x, const model::Tensor& y) {
     return x.rows == y.rows && x.cols == y.cols && x.type == y.type &&
            std::equal(x.data.begin(), x.data.end(), y.data.begin(), y.data.end());
@@ -111,10 +138,11 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
 
 TEST_SUITE("convert") {
   TEST_CASE("a Hugging Face checkpoint converts back to the GGUF it was written from") {
-    for (const std::string arch : {"llama", "qwen3"}) {
+    for (const std::string arch : {"llama", "qwen3", "phi3"}) {
       CAPTURE(arch);
       model::SyntheticSpec spec;
       spec.qwen3 = arch == "qwen3";
+      spec.phi3 = arch == "phi3";
       spec.head_dim = spec.qwen3 ? 32 : 0;
       spec.tied_output = spec.qwen3;
       const std::string src = temp_path("convert-src-" + arch + ".gguf"), dir = temp_path("convert-hf-" + arch),

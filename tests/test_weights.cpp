@@ -360,6 +360,33 @@ TEST_SUITE("weights") {
     CHECK((m->layers[0].q_norm.has_value() && m->layers[1].k_norm.has_value()));
   }
 
+  TEST_CASE("phi3: fused QKV and gate/up, LongRoPE short and long factors, attention factor") {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.phi3 = true;
+    spec.type = model::GgmlType::q8_0;
+    CHECK(max_logit_error(spec, "phi3") <= 1e-3);                                 // 2 + 20 slots: short
+    CHECK(max_logit_error(spec, "phi3-long", false, {100, 7, 60}) <= 1e-3);      // 2 + 100 > 64: long
+    CHECK(max_logit_error(spec, "decode-phi3", true) <= 1e-3);
+    const std::string path = temp_path("phi3-arch.gguf");
+    model::write_synthetic_gguf(path, spec);
+    const auto m = model::load_model(path);
+    REQUIRE(m->hp.arch == model::Arch::phi3);
+    CHECK(m->layers[1].wk.rows == spec.kv_heads * (spec.dim / spec.heads));
+    CHECK(m->layers[1].w_up.data.data() == m->layers[1].w_gate.data.data() + m->layers[1].w_gate.data.size());
+    StreamConfig c;
+    c.head_dim = m->hp.head_dim;
+    c.sinks = 4;
+    c.window = 60;  // 64 slots: the original context, short factors
+    model::set_cache_rope(m->hp, c);
+    CHECK(c.rope.freq_factors == m->hp.rope.freq_factors);
+    CHECK(c.scale == doctest::Approx(1.1 * 1.1 / std::sqrt(16.0)));
+    c.window = 61;
+    model::set_cache_rope(m->hp, c);
+    CHECK(c.rope.freq_factors == m->hp.rope_long_factors);
+    CHECK(c.rope.freq_factors != m->hp.rope.freq_factors);
+  }
+
   TEST_CASE("half and bfloat16 rounding follow IEEE round-to-nearest-even") {
     CHECK(model::float_to_half(1.0f) == 0x3c00);
     CHECK(model::float_to_half(-2.0f) == 0xc000);

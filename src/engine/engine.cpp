@@ -55,7 +55,7 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   const uint32_t context = h.context ? h.context : 2048;
   s.window = c.window ? c.window : (context > c.sinks ? context - c.sinks : 1);
   s.kv_type = c.kv_type;
-  s.rope = h.rope;
+  set_cache_rope(h, s);
   s.max_chunk = c.max_chunk;
   s.learned_sinks = h.attn_sinks;
   return s;

@@ -1,6 +1,7 @@
 #include "format/model_file.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "format/quant_types.hpp"
@@ -56,11 +57,21 @@ Tensor vector_f32(const GgufFile& g, const std::string& name, uint64_t n) {
 
 }  // namespace
 
+void set_cache_rope(const HParams& h, StreamConfig& c) {
+  c.rope = h.rope;
+  if (!h.rope_long_factors.empty() && uint64_t{c.sinks} + c.window > h.rope_original_context)
+    c.rope.freq_factors = h.rope_long_factors;
+  // cos and sin scaled by f scale every score by f^2 (full rotary dims only: checked at load).
+  if (h.rope_attn_factor != 1.0f)
+    c.scale = h.rope_attn_factor * h.rope_attn_factor / std::sqrt(static_cast<float>(c.head_dim));
+}
+
 const char* arch_name(Arch a) {
   switch (a) {
     case Arch::llama: return "llama";
     case Arch::qwen2: return "qwen2";
     case Arch::qwen3: return "qwen3";
+    case Arch::phi3: return "phi3";
   }
   return "llama";
 }
@@ -81,8 +92,11 @@ HParams gguf_hparams(const GgufFile& g) {
     h.arch = Arch::qwen3;
     h.rope.style = RopeStyle::neox;
     h.qk_norm = true;
+  } else if (arch == "phi3") {  // fused QKV and gate/up, LongRoPE
+    h.arch = Arch::phi3;
+    h.rope.style = RopeStyle::neox;
   } else {
-    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3)");
+    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3)");
   }
   const auto u = [&](const std::string& key) -> uint32_t {
     const auto v = g.get_uint(arch + "." + key);
@@ -108,6 +122,71 @@ HParams gguf_hparams(const GgufFile& g) {
   return h;
 }
 
+// Rows [first, first + n) of a matrix: each row is contiguous in every block
+// type, so a fused tensor (phi3's attn_qkv, its gate/up ffn_up) splits in place.
+Tensor rows_of(const Tensor& t, uint64_t first, uint64_t n, const std::string& name) {
+  const uint64_t row_bytes = ggml_type_bytes(t.type, t.cols);
+  return {name, t.type, n, t.cols, t.data.subspan(first * row_bytes, n * row_bytes)};
+}
+
+// llama3's rope_freqs, or phi3's LongRoPE short and long factors.
+void read_rope_factors(const GgufFile& g, HParams& h, uint32_t rot) {
+  const auto factors = [&](const char* name) {
+    const Tensor t = vector_f32(g, name, rot / 2);
+    std::vector<float> f(rot / 2);
+    std::memcpy(f.data(), t.data.data(), rot / 2 * 4);
+    return f;
+  };
+  if (g.find_tensor("rope_freqs.weight")) h.rope.freq_factors = factors("rope_freqs.weight");
+  if (g.find_tensor("rope_factors_short.weight")) h.rope.freq_factors = factors("rope_factors_short.weight");
+  if (g.find_tensor("rope_factors_long.weight")) h.rope_long_factors = factors("rope_factors_long.weight");
+  const std::string a = arch_name(h.arch);
+  h.rope_original_context = static_cast<uint32_t>(g.get_uint(a + ".rope.scaling.original_context_length").value_or(0));
+  h.rope_attn_factor = static_cast<float>(g.get_float(a + ".rope.scaling.attn_factor").value_or(1.0));
+  if (!(h.rope_attn_factor > 0.0f && h.rope_attn_factor < 100.0f)) bad(g.label(), "rope.scaling.attn_factor is out of range");
+  if (h.rope_attn_factor != 1.0f && h.rope.rotary_dims)
+    bad(g.label(), "rope.scaling.attn_factor with partial rotary dims is not supported");
+}
+
+LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
+  const uint64_t q_dim = uint64_t{h.heads} * h.head_dim, kv_dim = uint64_t{h.kv_heads} * h.head_dim;
+  const std::string p = "blk." + std::to_string(l) + ".";
+  LayerWeights w;
+  w.attn_norm = vector_f32(g, p + "attn_norm.weight", h.dim);
+  if (g.find_tensor(p + "attn_qkv.weight")) {  // phi3: Q, K and V rows one after the other
+    const Tensor qkv = matrix(g, p + "attn_qkv.weight", h.dim, q_dim + 2 * kv_dim);
+    w.wq = rows_of(qkv, 0, q_dim, p + "attn_qkv.weight (Q rows)");
+    w.wk = rows_of(qkv, q_dim, kv_dim, p + "attn_qkv.weight (K rows)");
+    w.wv = rows_of(qkv, q_dim + kv_dim, kv_dim, p + "attn_qkv.weight (V rows)");
+  } else {
+    w.wq = matrix(g, p + "attn_q.weight", h.dim, q_dim);
+    w.wk = matrix(g, p + "attn_k.weight", h.dim, kv_dim);
+    w.wv = matrix(g, p + "attn_v.weight", h.dim, kv_dim);
+  }
+  w.wo = matrix(g, p + "attn_output.weight", q_dim, h.dim);
+  w.ffn_norm = vector_f32(g, p + "ffn_norm.weight", h.dim);
+  if (h.arch == Arch::phi3 && !g.find_tensor(p + "ffn_gate.weight")) {  // gate rows, then up rows
+    const Tensor up = matrix(g, p + "ffn_up.weight", h.dim, 2ull * h.ffn);
+    w.w_gate = rows_of(up, 0, h.ffn, p + "ffn_up.weight (gate rows)");
+    w.w_up = rows_of(up, h.ffn, h.ffn, p + "ffn_up.weight (up rows)");
+  } else {
+    w.w_gate = matrix(g, p + "ffn_gate.weight", h.dim, h.ffn);
+    w.w_up = matrix(g, p + "ffn_up.weight", h.dim, h.ffn);
+  }
+  w.w_down = matrix(g, p + "ffn_down.weight", h.ffn, h.dim);
+  if (h.qkv_bias) {
+    w.bq = vector_f32(g, p + "attn_q.bias", q_dim);
+    w.bk = vector_f32(g, p + "attn_k.bias", kv_dim);
+    w.bv = vector_f32(g, p + "attn_v.bias", kv_dim);
+  }
+  if (h.qk_norm) {
+    w.q_norm = vector_f32(g, p + "attn_q_norm.weight", h.head_dim);
+    w.k_norm = vector_f32(g, p + "attn_k_norm.weight", h.head_dim);
+  }
+  if (g.find_tensor(p + "attn_sinks")) w.sinks = vector_f32(g, p + "attn_sinks", h.heads);
+  return w;
+}
+
 std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
   auto m = std::make_unique<ModelFile>();
   m->path = path;
@@ -119,44 +198,13 @@ std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
   if (!(h.rope.theta > 1.0 && h.rope.theta < 1e12)) bad(path, "rope.freq_base is out of range");
   const uint32_t rot = h.rope.rotary_dims ? h.rope.rotary_dims : h.head_dim;
   if (rot % 2 || rot > h.head_dim) bad(path, "rope dimension count is inconsistent with the head dimension");
-  if (const GgufTensor* f = g.find_tensor("rope_freqs.weight")) {
-    const Tensor t = vector_f32(g, "rope_freqs.weight", rot / 2);
-    h.rope.freq_factors.resize(rot / 2);
-    std::memcpy(h.rope.freq_factors.data(), t.data.data(), rot / 2 * 4);
-    (void)f;
-  }
-  const uint64_t q_dim = uint64_t{h.heads} * h.head_dim, kv_dim = uint64_t{h.kv_heads} * h.head_dim;
+  read_rope_factors(g, h, rot);
   m->tok_embd = matrix(g, "token_embd.weight", h.dim, h.vocab);
   m->output_norm = vector_f32(g, "output_norm.weight", h.dim);
   m->tied_output = g.find_tensor("output.weight") == nullptr;
   m->output = m->tied_output ? m->tok_embd : matrix(g, "output.weight", h.dim, h.vocab);
-  for (uint32_t l = 0; l < h.layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    LayerWeights w;
-    w.attn_norm = vector_f32(g, p + "attn_norm.weight", h.dim);
-    w.wq = matrix(g, p + "attn_q.weight", h.dim, q_dim);
-    w.wk = matrix(g, p + "attn_k.weight", h.dim, kv_dim);
-    w.wv = matrix(g, p + "attn_v.weight", h.dim, kv_dim);
-    w.wo = matrix(g, p + "attn_output.weight", q_dim, h.dim);
-    w.ffn_norm = vector_f32(g, p + "ffn_norm.weight", h.dim);
-    w.w_gate = matrix(g, p + "ffn_gate.weight", h.dim, h.ffn);
-    w.w_up = matrix(g, p + "ffn_up.weight", h.dim, h.ffn);
-    w.w_down = matrix(g, p + "ffn_down.weight", h.ffn, h.dim);
-    if (h.qkv_bias) {
-      w.bq = vector_f32(g, p + "attn_q.bias", q_dim);
-      w.bk = vector_f32(g, p + "attn_k.bias", kv_dim);
-      w.bv = vector_f32(g, p + "attn_v.bias", kv_dim);
-    }
-    if (h.qk_norm) {
-      w.q_norm = vector_f32(g, p + "attn_q_norm.weight", h.head_dim);
-      w.k_norm = vector_f32(g, p + "attn_k_norm.weight", h.head_dim);
-    }
-    if (g.find_tensor(p + "attn_sinks")) {
-      w.sinks = vector_f32(g, p + "attn_sinks", h.heads);
-      h.attn_sinks = true;
-    }
-    m->layers.push_back(std::move(w));
-  }
+  for (uint32_t l = 0; l < h.layers; ++l) m->layers.push_back(load_layer(g, h, l));
+  h.attn_sinks = m->layers[0].sinks.has_value();
   for (const auto& w : m->layers)
     if (w.sinks.has_value() != h.attn_sinks) bad(path, "attn_sinks must be present in every layer or in none");
   return m;

@@ -13,7 +13,7 @@
 
 namespace sinkstream::model {
 
-enum class Arch { llama, qwen2, qwen3 };
+enum class Arch { llama, qwen2, qwen3, phi3 };
 const char* arch_name(Arch a);  // general.architecture's spelling
 
 struct HParams {
@@ -31,7 +31,16 @@ struct HParams {
   bool qkv_bias = false;    // qwen2
   bool qk_norm = false;     // qwen3: each Q and K head RMS-normalised before RoPE
   bool attn_sinks = false;  // learned per-head sink logits (gpt-oss style)
+  // phi3's LongRoPE: rope.freq_factors holds the short factors, these the long
+  // ones, taken by caches longer than the original context (llama.cpp's rule);
+  // HF scales cos and sin by attn_factor, so the scores grow by its square.
+  std::vector<float> rope_long_factors;
+  uint32_t rope_original_context = 0;
+  float rope_attn_factor = 1.0f;
 };
+
+// The RoPE and attention scale of a cache of c.sinks + c.window slots.
+void set_cache_rope(const HParams& h, StreamConfig& c);
 
 // A 2-D (or 1-D) weight in file layout: `rows` rows of `cols` elements, each
 // row contiguous (ggml dims = {cols, rows}).

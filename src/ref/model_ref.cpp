@@ -18,7 +18,7 @@ StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t 
   c.head_dim = h.head_dim;
   c.sinks = sinks;
   c.window = window;
-  c.rope = h.rope;
+  model::set_cache_rope(h, c);
   c.learned_sinks = h.attn_sinks;
   return c;
 }

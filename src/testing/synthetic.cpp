@@ -112,7 +112,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
   const uint32_t hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   GgufWriter w;
-  const std::string arch = s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
+  const std::string arch = s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
   w.add("general.architecture", arch);
   w.add("general.name", std::string("sinkstream synthetic"));
   w.add(arch + ".context_length", s.context);
@@ -130,6 +130,10 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   }
   add_vocab(w, s.vocab);
   if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
+  if (s.phi3) {
+    w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
+    w.add(arch + ".rope.scaling.attn_factor", 1.1f);
+  }
 
   uint64_t stream = 0;
   // Each tensor gets its own generator so the file does not depend on write order.
@@ -163,9 +167,13 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   for (uint32_t l = 0; l < s.layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     norm(p + "attn_norm.weight", s.dim);
-    matrix(p + "attn_q.weight", s.dim, uint64_t{s.heads} * hd, in_scale, type("attn_q.weight", l));
-    matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_k.weight", l));
-    matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_v.weight", l));
+    if (s.phi3) {
+      matrix(p + "attn_qkv.weight", s.dim, uint64_t{s.heads + 2 * s.kv_heads} * hd, in_scale, type("attn_qkv.weight", l));
+    } else {
+      matrix(p + "attn_q.weight", s.dim, uint64_t{s.heads} * hd, in_scale, type("attn_q.weight", l));
+      matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_k.weight", l));
+      matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_v.weight", l));
+    }
     if (s.qwen2) {
       matrix(p + "attn_q.bias", uint64_t{s.heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
@@ -177,10 +185,18 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
     }
     matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, type("attn_output.weight", l));
     norm(p + "ffn_norm.weight", s.dim);
-    matrix(p + "ffn_gate.weight", s.dim, s.ffn, in_scale, type("ffn_gate.weight", l));
-    matrix(p + "ffn_up.weight", s.dim, s.ffn, in_scale, type("ffn_up.weight", l));
+    if (s.phi3) {
+      matrix(p + "ffn_up.weight", s.dim, 2ull * s.ffn, in_scale, type("ffn_up.weight", l));
+    } else {
+      matrix(p + "ffn_gate.weight", s.dim, s.ffn, in_scale, type("ffn_gate.weight", l));
+      matrix(p + "ffn_up.weight", s.dim, s.ffn, in_scale, type("ffn_up.weight", l));
+    }
     matrix(p + "ffn_down.weight", s.ffn, s.dim, ffn_scale, type("ffn_down.weight", l));
     if (s.learned_sinks) norm(p + "attn_sinks", s.heads);
+  }
+  if (s.phi3) {  // divisors of the rotary frequencies, as phi3's short and long factors
+    norm("rope_factors_short.weight", hd / 2);
+    norm("rope_factors_long.weight", hd / 2);
   }
   norm("output_norm.weight", s.dim);
   if (!s.tied_output) matrix("output.weight", s.dim, s.vocab, in_scale, type("output.weight", 0));

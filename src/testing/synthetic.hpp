@@ -18,6 +18,9 @@ struct SyntheticSpec {
   bool learned_sinks = false;     // adds blk.N.attn_sinks
   bool qwen2 = false;             // architecture qwen2: Q/K/V biases and NeoX (split-half) RoPE
   bool qwen3 = false;             // architecture qwen3: per-head Q/K RMSNorm and NeoX RoPE, no biases
+  // architecture phi3: fused attn_qkv and gate/up ffn_up, NeoX RoPE, LongRoPE
+  // short/long factors (long past `context`/2 cache slots) and an attention factor
+  bool phi3 = false;
   uint32_t head_dim = 0;          // 0: dim / heads (qwen3's real shapes have heads * head_dim != dim)
   float rope_theta = 10000.0f;
   std::string chat_template;      // tokenizer.chat_template when not empty

@@ -1,6 +1,6 @@
 // sinkstream-convert: a Hugging Face checkpoint folder (config.json +
 // *.safetensors + tokenizer.json) to a GGUF file with llama.cpp's metadata and
-// tensor names, for the families sinkstream runs (llama, qwen2, qwen3).
+// tensor names, for the families sinkstream runs (llama, qwen2, qwen3, phi3).
 //   sinkstream-convert DIR --out MODEL.gguf [--type f16] [--placeholder-vocab]
 #include <cmath>
 #include <cstdio>
@@ -21,6 +21,7 @@ struct Shape {
   std::string arch;  // llama, qwen2 or qwen3
   uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, vocab = 0, context = 0;
   float eps = 1e-6f, theta = 10000.0f;
+  uint32_t rotary_dims = 0;
   bool tied = false;
 };
 
@@ -33,8 +34,8 @@ uint32_t u32(const nlohmann::json& c, const char* key) {
 Shape read_shape(const nlohmann::json& c) {
   Shape s;
   s.arch = c.value("model_type", "");
-  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
-    throw InvalidArgument("config.json: model_type '" + s.arch + "' is not converted (llama, qwen2, qwen3)");
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "phi3")
+    throw InvalidArgument("config.json: model_type '" + s.arch + "' is not converted (llama, qwen2, qwen3, phi3)");
   s.dim = u32(c, "hidden_size");
   s.layers = u32(c, "num_hidden_layers");
   s.heads = u32(c, "num_attention_heads");
@@ -48,6 +49,7 @@ Shape read_shape(const nlohmann::json& c) {
   const auto& rp = c.value("rope_parameters", nlohmann::json());
   s.theta = rp.is_object() && rp.contains("rope_theta") ? rp["rope_theta"].get<float>() : c.value("rope_theta", 10000.0f);
   s.tied = c.value("tie_word_embeddings", false);
+  s.rotary_dims = static_cast<uint32_t>(std::lround(s.head_dim * c.value("partial_rotary_factor", 1.0)));
   if (c.value("attention_bias", false) && s.arch != "qwen2")
     throw InvalidArgument("config.json: attention_bias is not supported for " + s.arch);
   if (c.value("use_sliding_window", false))
@@ -77,6 +79,25 @@ std::vector<float> llama3_freq_factors(const nlohmann::json& rs, const Shape& s)
   return out;
 }
 
+// phi3's LongRoPE as transformers computes it: short and long divisors of the
+// frequencies, the original context that picks between them, and the factor
+// cos and sin are scaled by.
+void add_longrope(model::GgufWriter& w, const Shape& s, const nlohmann::json& c, const nlohmann::json& rs) {
+  const double original = rs.value("original_max_position_embeddings",
+                                   c.value("original_max_position_embeddings", static_cast<double>(s.context)));
+  const double factor = s.context / original;
+  double attn = factor <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(factor) / std::log(original));
+  if (rs.contains("attention_factor") && rs["attention_factor"].is_number()) attn = rs["attention_factor"].get<double>();
+  for (const char* which : {"short", "long"}) {
+    const auto f = rs.at(std::string(which) + "_factor").get<std::vector<float>>();
+    if (f.size() != s.rotary_dims / 2) throw InvalidArgument(std::string("config.json: ") + which + "_factor has the wrong length");
+    w.add_tensor(std::string("rope_factors_") + which + ".weight", {f.size()}, model::GgmlType::f32,
+                 [f] { return model::quantize(f, model::GgmlType::f32); });
+  }
+  w.add(s.arch + ".rope.scaling.original_context_length", static_cast<uint32_t>(original));
+  w.add(s.arch + ".rope.scaling.attn_factor", static_cast<float>(attn));
+}
+
 void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
   const std::string& a = s.arch;
   w.add("general.architecture", a);
@@ -91,7 +112,7 @@ void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c)
   w.add(a + ".attention.value_length", s.head_dim);
   w.add(a + ".attention.layer_norm_rms_epsilon", s.eps);
   w.add(a + ".rope.freq_base", s.theta);
-  w.add(a + ".rope.dimension_count", s.head_dim);
+  w.add(a + ".rope.dimension_count", s.rotary_dims);
   w.add(a + ".vocab_size", s.vocab);
 }
 
@@ -135,9 +156,13 @@ struct Converter {
     const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";
     const bool llama = s.arch == "llama";
     vector(h + "input_layernorm.weight", g + "attn_norm.weight");
-    matrix(h + "self_attn.q_proj.weight", g + "attn_q.weight", llama ? s.heads : 0);
-    matrix(h + "self_attn.k_proj.weight", g + "attn_k.weight", llama ? s.kv_heads : 0);
-    matrix(h + "self_attn.v_proj.weight", g + "attn_v.weight");
+    if (s.arch == "phi3") {
+      matrix(h + "self_attn.qkv_proj.weight", g + "attn_qkv.weight");
+    } else {
+      matrix(h + "self_attn.q_proj.weight", g + "attn_q.weight", llama ? s.heads : 0);
+      matrix(h + "self_attn.k_proj.weight", g + "attn_k.weight", llama ? s.kv_heads : 0);
+      matrix(h + "self_attn.v_proj.weight", g + "attn_v.weight");
+    }
     matrix(h + "self_attn.o_proj.weight", g + "attn_output.weight");
     for (const char* b : {"q", "k", "v"})
       if (ck.has(h + "self_attn." + b + "_proj.bias"))
@@ -147,8 +172,12 @@ struct Converter {
       vector(h + "self_attn.k_norm.weight", g + "attn_k_norm.weight");
     }
     vector(h + "post_attention_layernorm.weight", g + "ffn_norm.weight");
-    matrix(h + "mlp.gate_proj.weight", g + "ffn_gate.weight");
-    matrix(h + "mlp.up_proj.weight", g + "ffn_up.weight");
+    if (s.arch == "phi3") {  // gate rows then up rows, as llama.cpp's phi3 reads ffn_up
+      matrix(h + "mlp.gate_up_proj.weight", g + "ffn_up.weight");
+    } else {
+      matrix(h + "mlp.gate_proj.weight", g + "ffn_gate.weight");
+      matrix(h + "mlp.up_proj.weight", g + "ffn_up.weight");
+    }
     matrix(h + "mlp.down_proj.weight", g + "ffn_down.weight");
   }
 };
@@ -167,11 +196,14 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
   auto rs = ck.config().value("rope_scaling", nlohmann::json());
   if (rs.is_null()) rs = ck.config().value("rope_parameters", nlohmann::json());
   if (rs.is_object() && rs.value("rope_type", rs.value("type", "default")) == "default") rs = nullptr;
-  if (rs.is_object() && rs.value("rope_type", rs.value("type", "")) == "llama3") {
+  const std::string rope_type = rs.is_object() ? rs.value("rope_type", rs.value("type", "")) : "";
+  if (rope_type == "llama3") {
     const auto f = llama3_freq_factors(rs, s);
     w.add_tensor("rope_freqs.weight", {f.size()}, model::GgmlType::f32, [f] { return model::quantize(f, model::GgmlType::f32); });
+  } else if (rope_type == "longrope" || rope_type == "su") {
+    add_longrope(w, s, ck.config(), rs);
   } else if (rs.is_object()) {
-    throw InvalidArgument("config.json: rope_scaling '" + rs.dump() + "' is not converted (llama3 only)");
+    throw InvalidArgument("config.json: rope_scaling '" + rs.dump() + "' is not converted (llama3, longrope)");
   }
   for (uint32_t l = 0; l < s.layers; ++l) c.layer(l);
   c.vector("model.norm.weight", "output_norm.weight");
@@ -208,7 +240,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: sinkstream-convert DIR --out MODEL.gguf [--type TYPE] [--placeholder-vocab]\n"
                  "  DIR: a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json,\n"
-                 "       tokenizer_config.json) of model_type llama, qwen2 or qwen3\n"
+                 "       tokenizer_config.json) of model_type llama, qwen2, qwen3 or phi3\n"
                  "  TYPE: the weight matrices' type, as sinkstream-synth takes it (f16; f32, bf16,\n"
                  "        q8_0, q4_0, ...); norms and biases stay F32\n"
                  "  --placeholder-vocab: numbered tokens when there is no tokenizer.json (test models)\n");
