@@ -34,7 +34,8 @@ int cmd_info(const std::vector<std::string>& argv) {
     std::printf("usage: sinkstream info --model PATH [--tokenizer PATH] [--tensors] [--json]\n"
                 "Prints the architecture, shapes, tensor types and tokenizer of a model: the bytes and\n"
                 "count of tensors of each type, and with --tensors (always in --json) every tensor the\n"
-                "model uses with its type and shape.\n");
+                "model uses with its type and shape.\n"
+                "Architectures sinkstream runs: llama, qwen2, qwen3, phi3 (GGUF), and llama2.c checkpoints.\n");
     return 0;
   }
   if (!a.has("model")) throw InvalidArgument("--model PATH is required");
