@@ -11,32 +11,6 @@
 namespace sinkstream::model {
 namespace {
 
-// SentencePiece-style vocabulary: specials, the 256 byte tokens, then filler pieces.
-void add_vocab(GgufWriter& w, uint32_t n) {
-  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
-  std::vector<int32_t> types = {2, 3, 3};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    tokens.push_back(buf);
-    types.push_back(6);
-  }
-  for (uint32_t i = static_cast<uint32_t>(tokens.size()); i < n; ++i) {
-    tokens.push_back("\xe2\x96\x81t" + std::to_string(i));
-    types.push_back(1);
-  }
-  tokens.resize(n);
-  types.resize(n);
-  std::vector<float> scores(n);
-  for (uint32_t i = 0; i < n; ++i) scores[i] = -static_cast<float>(i);
-  w.add("tokenizer.ggml.model", std::string("llama"));
-  w.add("tokenizer.ggml.tokens", tokens);
-  w.add("tokenizer.ggml.scores", scores);
-  w.add("tokenizer.ggml.token_type", types);
-  w.add("tokenizer.ggml.unknown_token_id", 0u);
-  w.add("tokenizer.ggml.bos_token_id", 1u);
-  w.add("tokenizer.ggml.eos_token_id", 2u);
-}
 
 // llama.cpp's use_more_bits: the layers a K-quant "_M" mix gives more bits.
 bool use_more_bits(uint32_t layer, uint32_t layers) {
@@ -113,22 +87,10 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   const uint32_t hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   GgufWriter w;
   const std::string arch = s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
-  w.add("general.architecture", arch);
-  w.add("general.name", std::string("sinkstream synthetic"));
-  w.add(arch + ".context_length", s.context);
-  w.add(arch + ".embedding_length", s.dim);
-  w.add(arch + ".block_count", s.layers);
-  w.add(arch + ".feed_forward_length", s.ffn);
-  w.add(arch + ".attention.head_count", s.heads);
-  w.add(arch + ".attention.head_count_kv", s.kv_heads);
-  w.add(arch + ".rope.freq_base", s.rope_theta);
-  w.add(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
-  w.add(arch + ".rope.dimension_count", hd);
-  if (s.head_dim) {
-    w.add(arch + ".attention.key_length", hd);
-    w.add(arch + ".attention.value_length", hd);
-  }
-  add_vocab(w, s.vocab);
+  GgufShape shape{arch, "sinkstream synthetic", s.context, s.dim, s.layers, s.ffn, s.heads, s.kv_heads, hd, hd};
+  shape.rope_theta = s.rope_theta;
+  add_shape_metadata(w, shape);
+  add_placeholder_vocab(w, s.vocab);
   if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
   if (s.phi3) {
     w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
@@ -201,6 +163,49 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   norm("output_norm.weight", s.dim);
   if (!s.tied_output) matrix("output.weight", s.dim, s.vocab, in_scale, type("output.weight", 0));
   w.write(path);
+}
+
+void add_placeholder_vocab(GgufWriter& w, uint32_t n) {
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};
+  for (int b = 0; b < 256; ++b) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    tokens.push_back(buf);
+    types.push_back(6);
+  }
+  for (uint32_t i = static_cast<uint32_t>(tokens.size()); i < n; ++i) {
+    tokens.push_back("\xe2\x96\x81t" + std::to_string(i));
+    types.push_back(1);
+  }
+  tokens.resize(n);
+  types.resize(n);
+  std::vector<float> scores(n);
+  for (uint32_t i = 0; i < n; ++i) scores[i] = -static_cast<float>(i);
+  w.add("tokenizer.ggml.model", std::string("llama"));
+  w.add("tokenizer.ggml.tokens", tokens);
+  w.add("tokenizer.ggml.scores", scores);
+  w.add("tokenizer.ggml.token_type", types);
+  w.add("tokenizer.ggml.unknown_token_id", 0u);
+  w.add("tokenizer.ggml.bos_token_id", 1u);
+  w.add("tokenizer.ggml.eos_token_id", 2u);
+}
+
+void add_shape_metadata(GgufWriter& w, const GgufShape& s) {
+  const std::string& a = s.arch;
+  w.add("general.architecture", a);
+  w.add("general.name", s.name);
+  if (s.context) w.add(a + ".context_length", s.context);
+  w.add(a + ".embedding_length", s.dim);
+  w.add(a + ".block_count", s.layers);
+  w.add(a + ".feed_forward_length", s.ffn);
+  w.add(a + ".attention.head_count", s.heads);
+  w.add(a + ".attention.head_count_kv", s.kv_heads);
+  w.add(a + ".attention.key_length", s.head_dim);
+  w.add(a + ".attention.value_length", s.head_dim);
+  w.add(a + ".attention.layer_norm_rms_epsilon", s.rms_eps);
+  w.add(a + ".rope.freq_base", s.rope_theta);
+  w.add(a + ".rope.dimension_count", s.rotary_dims);
 }
 
 }  // namespace sinkstream::model

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "format/gguf.hpp"
+#include "testing/gguf_writer.hpp"
 
 namespace sinkstream::model {
 
@@ -45,5 +46,17 @@ GgmlType tensor_type(const SyntheticSpec& spec, const std::string& tensor, uint3
 void set_synthetic_type(SyntheticSpec& spec, const std::string& name);
 
 void write_synthetic_gguf(const std::string& path, const SyntheticSpec& spec);
+
+// A model's shape as llama.cpp's GGUF metadata keys under `arch`.
+struct GgufShape {
+  std::string arch, name;
+  uint32_t context = 0, dim = 0, layers = 0, ffn = 0, heads = 0, kv_heads = 0, head_dim = 0, rotary_dims = 0;
+  float rope_theta = 10000.0f, rms_eps = 1e-5f;
+};
+void add_shape_metadata(GgufWriter& w, const GgufShape& s);
+
+// A SentencePiece-style vocabulary of n tokens: <unk> <s> </s>, the 256 byte
+// tokens, then numbered pieces (random-weight models need no real one).
+void add_placeholder_vocab(GgufWriter& w, uint32_t n);
 
 }  // namespace sinkstream::model

@@ -99,21 +99,12 @@ void add_longrope(model::GgufWriter& w, const Shape& s, const nlohmann::json& c,
 }
 
 void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
-  const std::string& a = s.arch;
-  w.add("general.architecture", a);
-  w.add("general.name", c.value("_name_or_path", std::string("converted by sinkstream-convert")));
-  if (s.context) w.add(a + ".context_length", s.context);
-  w.add(a + ".embedding_length", s.dim);
-  w.add(a + ".block_count", s.layers);
-  w.add(a + ".feed_forward_length", s.ffn);
-  w.add(a + ".attention.head_count", s.heads);
-  w.add(a + ".attention.head_count_kv", s.kv_heads);
-  w.add(a + ".attention.key_length", s.head_dim);
-  w.add(a + ".attention.value_length", s.head_dim);
-  w.add(a + ".attention.layer_norm_rms_epsilon", s.eps);
-  w.add(a + ".rope.freq_base", s.theta);
-  w.add(a + ".rope.dimension_count", s.rotary_dims);
-  w.add(a + ".vocab_size", s.vocab);
+  model::GgufShape g{s.arch, c.value("_name_or_path", std::string("converted by sinkstream-convert")),
+                     s.context, s.dim, s.layers, s.ffn, s.heads, s.kv_heads, s.head_dim, s.rotary_dims};
+  g.rope_theta = s.theta;
+  g.rms_eps = s.eps;
+  model::add_shape_metadata(w, g);
+  w.add(s.arch + ".vocab_size", s.vocab);
 }
 
 // Hugging Face's Llama q/k rows are ordered for rotate_half (NeoX); llama.cpp's

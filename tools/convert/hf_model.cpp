@@ -7,6 +7,7 @@
 
 #include "format/quant_types.hpp"
 #include "sinkstream/error.hpp"
+#include "testing/synthetic.hpp"
 
 namespace sinkstream::convert {
 namespace {
@@ -113,30 +114,6 @@ std::string token_text(const nlohmann::json& v) {
   return {};
 }
 
-void add_placeholder_vocab(model::GgufWriter& w, uint32_t n) {
-  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
-  std::vector<int32_t> types = {2, 3, 3};
-  for (int b = 0; b < 256; ++b) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    tokens.push_back(buf);
-    types.push_back(6);
-  }
-  for (uint32_t i = static_cast<uint32_t>(tokens.size()); i < n; ++i) {
-    tokens.push_back("\xe2\x96\x81t" + std::to_string(i));
-    types.push_back(1);
-  }
-  tokens.resize(n);
-  types.resize(n);
-  std::vector<float> scores(n);
-  for (uint32_t i = 0; i < n; ++i) scores[i] = -static_cast<float>(i);
-  w.add("tokenizer.ggml.model", std::string("llama"));
-  w.add("tokenizer.ggml.tokens", tokens);
-  w.add("tokenizer.ggml.scores", scores);
-  w.add("tokenizer.ggml.token_type", types);
-  w.add("tokenizer.ggml.bos_token_id", 1u);
-  w.add("tokenizer.ggml.eos_token_id", 2u);
-}
 
 }  // namespace
 
@@ -147,7 +124,7 @@ void add_tokenizer(model::GgufWriter& w, const HfCheckpoint& ckpt, const std::st
   if (!fs::exists(dir / "tokenizer.json")) {
     if (!placeholder)
       throw InvalidArgument("'" + ckpt.dir() + "' has no tokenizer.json (--placeholder-vocab writes numbered tokens)");
-    return add_placeholder_vocab(w, vocab_size);
+    return model::add_placeholder_vocab(w, vocab_size);
   }
   const nlohmann::json tok = read_json(dir / "tokenizer.json");
   const nlohmann::json& m = tok.at("model");
