@@ -1,7 +1,6 @@
 // `sinkstream bench attention`: GPU-timestamped decode attention and KV append
 // over a full sinks + window cache, against a plain copy kernel moving the same
 // bytes in the same run.
-#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>

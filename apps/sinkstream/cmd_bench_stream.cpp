@@ -3,7 +3,6 @@
 // latency and device memory at log-spaced checkpoints, and times the paper's
 // re-computation baseline for the same cache size.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>

@@ -1,5 +1,5 @@
 // The model options every model command shares, read into the public API's
-// types (include/sinkstream only, so `serve` and `chat` need no engine headers).
+// types (the CLI sees include/sinkstream only).
 #pragma once
 #include <cstdint>
 #include <set>
