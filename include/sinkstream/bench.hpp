@@ -47,7 +47,8 @@ struct AttentionBenchResult {
 SINKSTREAM_API AttentionBenchResult bench_attention(Gpu& gpu, const AttentionBenchOptions& options, KvType kv_type,
                                                     uint64_t cache_slots);
 
-// GPU time per op, summed over layers: (op, ms) per token (or per step).
+// GPU time per op, summed over layers: (op name, time), largest first; the
+// unit is each field's.
 using OpTimes = std::vector<std::pair<std::string, double>>;
 
 // Prefill and decode speed of a model, and the decode latency after the
