@@ -4,15 +4,19 @@
 # installed package once through pkg-config and once through
 # find_package(sinkstream CONFIG), and runs them on the fixture model (on
 # lavapipe in CI). Reuses the build in $BUILD_DIR (default build/): only the
-# library is relinked, nothing recompiled. Without the fixture model the
-# examples are built but not run, and the script says so.
+# library and the CLI are relinked, nothing recompiled; the CLI, a user of the
+# public API alone, must link against the shared library's exports. Without the
+# fixture model the examples are built but not run, and the script says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 FIXTURES="${SINKSTREAM_FIXTURES:-$(pwd)/../shared/fixtures}"
 MODEL="$FIXTURES/stories260K.gguf"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"; cmake -S . -B "$BUILD_DIR" -DBUILD_SHARED_LIBS=OFF >/dev/null' EXIT
+cli="$BUILD_DIR/apps/sinkstream/sinkstream"
+# Back to the static build, with its CLI (the later steps run it).
+trap 'rm -rf "$tmp"; cmake -S . -B "$BUILD_DIR" -DBUILD_SHARED_LIBS=OFF >/dev/null
+      [[ ! -d "$BUILD_DIR/apps" ]] || cmake --build "$BUILD_DIR" --target sinkstream_cli >/dev/null' EXIT
 start=$SECONDS
 
 # Two turns; the reply to each must be non-empty text, and the program must end cleanly.
@@ -52,6 +56,12 @@ for kind in static shared; do
     if grep -E ' sinkstream::(model|vk|kv|sched|text|detail)::' "$tmp/symbols" | head -3 | grep .; then
       echo "FAILED: internal symbols are exported"
       exit 1
+    fi
+    if [[ -d "$BUILD_DIR/apps" ]]; then
+      cmake --build "$BUILD_DIR" --target sinkstream_cli >/dev/null
+      ldd "$cli" | grep -q 'libsinkstream\.so'
+      "$cli" --version >/dev/null
+      echo "   the CLI links against it (the public API's exports alone)"
     fi
   fi
 

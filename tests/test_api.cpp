@@ -1,9 +1,12 @@
 // The public C++ API (include/sinkstream): a Stream generates what the CLI
 // generates, stop strings and the token callback end it, the Chat closes its
-// turns, and the public Scheduler gives each stream a Stream's tokens.
+// turns, and the public Scheduler gives each stream a Stream's tokens; the
+// helpers the CLI's tools use (templates, ReferenceStream, the benchmarks).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +14,7 @@
 #include "cli_run.hpp"
 #include "fixtures.hpp"
 #include "sinkstream/sinkstream.hpp"
+#include "sinkstream/stream.hpp"
 
 namespace sinkstream::test {
 
@@ -184,6 +188,93 @@ TEST_SUITE("api") {
     sched.step();
     CHECK_THROWS_AS(sched.info(extra), InvalidArgument);
     CHECK_THROWS_AS(sched.submit(12345, {}), InvalidArgument);
+  }
+
+  TEST_CASE("render_chat_template: JSON variables, the template's errors as Error, a GGUF's own template") {
+    TemplateVariables v;
+    v.messages = R"([{"role":"user","content":"Hi"}])";
+    v.extra = R"({"greeting":"hello"})";
+    v.tools = R"([{"name":"f"}])";
+    v.bos_token = "<s>";
+    v.add_generation_prompt = true;
+    const std::string t =
+        "{{ bos_token }}{{ greeting }}{% for m in messages %}[{{ m.role }}:{{ m.content }}]{% endfor %}"
+        "{{ tools[0].name }}{% if add_generation_prompt %}>{% endif %}";
+    CHECK(render_chat_template(t, v) == "<s>hello[user:Hi]f>");
+    CHECK_THROWS_WITH_AS(render_chat_template("{{ raise_exception('nope') }}", v), "nope", Error);
+    CHECK_THROWS_AS(render_chat_template("{% if x %}", v), Error);
+    v.messages = "{}";
+    CHECK_THROWS_AS(render_chat_template(t, v), InvalidArgument);
+    CHECK(parse_byte_size("512M") == 512ull << 20);
+    CHECK_THROWS_AS(parse_byte_size("lots"), InvalidArgument);
+    REQUIRE_FIXTURE("tokenizers/ggml-vocab-phi-3.gguf");
+    const FileChatTemplate f = read_chat_template(fixture("tokenizers/ggml-vocab-phi-3.gguf"));
+    CHECK(f.source.find("<|user|>") != std::string::npos);
+    CHECK(f.bos_token == "<s>");
+    CHECK_THROWS_AS(read_chat_template(fixture("stories260K.gguf")), InvalidArgument);  // none
+    CHECK_THROWS_AS(read_chat_template(fixture("stories260K.bin")), InvalidArgument);   // not a GGUF
+  }
+
+  TEST_CASE("ReferenceStream agrees with AttentionStream past the window") {
+    StreamConfig cfg;
+    cfg.layers = 2;
+    cfg.heads = 4;
+    cfg.kv_heads = 2;
+    cfg.head_dim = 16;
+    cfg.sinks = 2;
+    cfg.window = 5;
+    cfg.kv_type = KvType::f32;
+    cfg.max_chunk = 3;
+    Gpu gpu;
+    AttentionStream stream(gpu, cfg);
+    ReferenceStream reference(cfg);
+    const size_t q_n = size_t{cfg.layers} * 3 * cfg.heads * cfg.head_dim, kv_n = q_n / 2;
+    std::vector<float> q(q_n), k(kv_n), v(kv_n), out(q_n);
+    double worst = 0;
+    for (int step = 0; step < 5; ++step) {  // 15 tokens through a 7-slot cache
+      for (size_t i = 0; i < q_n; ++i) q[i] = static_cast<float>(((i * 7 + step * 13) % 17) - 8) / 4.0f;
+      for (size_t i = 0; i < kv_n; ++i) k[i] = static_cast<float>(((i * 5 + step) % 11) - 5) / 5.0f;
+      for (size_t i = 0; i < kv_n; ++i) v[i] = static_cast<float>(((i * 3 + step * 7) % 13) - 6) / 6.0f;
+      stream.step(q, k, v, 3, out);
+      const std::vector<double> expect = reference.step(q, k, v, 3);
+      REQUIRE(expect.size() == out.size());
+      for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - expect[i]));
+    }
+    CHECK(stream.counters().evicted == 8);
+    CHECK(worst < 2e-4);
+  }
+
+  TEST_CASE("bench_attention and bench_batch: rows of the shapes asked for") {
+    Gpu gpu;
+    AttentionBenchOptions a;
+    a.heads = 2;
+    a.kv_heads = 1;
+    a.head_dim = 16;
+    a.sinks = 2;
+    a.iters = 1;
+    a.min_bytes = 1;
+    const AttentionBenchResult r = bench_attention(gpu, a, KvType::f16, 16);
+    CHECK(r.layers == 1);
+    CHECK(r.cache == 16);
+    CHECK(r.attention_us > 0);
+    CHECK(r.copy_gbs > 0);
+    REQUIRE_FIXTURE("stories260K.bin");
+    ModelOptions mo;
+    mo.load_tokenizer = false;
+    const Model m = Model::load(fixture("stories260K.bin"), mo);
+    BatchBenchOptions b;
+    b.stream.window = 12;
+    b.counts = {2};
+    b.steps = 2;
+    b.ingest_tokens = 0;
+    int seen = 0;
+    const BatchBenchResult br = bench_batch(m, b, [&](const BatchBenchRow& row) { seen += row.streams; });
+    REQUIRE(br.rows.size() == 1);
+    CHECK(seen == 2);
+    CHECK(br.window == 12);
+    CHECK(br.rows[0].aggregate_tps > 0);
+    CHECK(br.rows[0].ops_us.empty());  // no profile asked for
+    CHECK(br.stream_bytes > 0);
   }
 }
 

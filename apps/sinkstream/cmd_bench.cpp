@@ -1,16 +1,14 @@
 // `sinkstream bench attention`: GPU-timestamped decode attention and KV append
 // over a full sinks + window cache, against a plain copy kernel moving the same
 // bytes in the same run.
-#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "bench_copy.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
-#include "kv/kv_cache.hpp"
 #include "progress.hpp"
+#include "sinkstream/bench.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::app {
@@ -33,102 +31,7 @@ constexpr const char* kHelp =
     "  --device SEL       Vulkan device index or name substring\n"
     "  --json             one JSON object instead of the table\n";
 
-struct Row {
-  std::string kv;
-  uint64_t cache = 0;
-  uint32_t layers = 0;
-  double append_us = 0, attend_us = 0, copy_us = 0;  // per layer
-  double attend_gbs = 0, copy_gbs = 0;
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-struct BenchShape {
-  uint32_t heads, kv_heads, head_dim, sinks, iters, workgroups;
-  uint64_t min_bytes;
-};
-
-Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_slots) {
-  StreamConfig cfg;
-  cfg.heads = s.heads;
-  cfg.kv_heads = s.kv_heads;
-  cfg.head_dim = s.head_dim;
-  cfg.sinks = s.sinks;
-  cfg.window = static_cast<uint32_t>(cache_slots - s.sinks);
-  cfg.kv_type = kv;
-  cfg.max_chunk = 1;
-  const uint64_t layer_bytes = 2ull * s.kv_heads * cache_slots * s.head_dim * (kv == KvType::f16 ? 2 : 4);
-  cfg.layers = static_cast<uint32_t>(std::clamp<uint64_t>((s.min_bytes + layer_bytes - 1) / layer_bytes, 1, 512));
-  const uint32_t L = cfg.layers;
-
-  kv::KvCache cache(ctx, cfg, 0);
-  if (s.workgroups) cache.set_target_workgroups(s.workgroups);
-  const uint64_t q_floats = uint64_t{L} * s.heads * s.head_dim, kv_floats = uint64_t{L} * s.kv_heads * s.head_dim;
-  auto q = ctx.create_buffer(q_floats * 4, vk::MemoryUse::device, "bench queries");
-  auto k = ctx.create_buffer(kv_floats * 4, vk::MemoryUse::device, "bench keys");
-  auto v = ctx.create_buffer(kv_floats * 4, vk::MemoryUse::device, "bench values");
-  auto out = ctx.create_buffer(q_floats * 4, vk::MemoryUse::device, "bench outputs");
-  auto sinks = ctx.create_buffer(uint64_t{L} * s.heads * 4, vk::MemoryUse::device, "bench sinks");
-  cache.bind({&q, &k, &v, &out, &sinks});
-
-  vk::CommandBuffer cmd(ctx);
-  cmd.begin();  // Finite inputs: all-zero buffers are fine for timing.
-  for (const vk::GpuBuffer* b : {&q, &k, &v, &sinks}) cmd.fill_zero(*b);
-  for (uint32_t l = 0; l < L; ++l) {
-    cmd.fill_zero(cache.k_buffer(l));
-    cmd.fill_zero(cache.v_buffer(l));
-  }
-  cmd.end();
-  cmd.submit_and_wait();
-  cache.assume_appended(cache_slots);  // a full ring: every slot is attended
-  cache.prepare(1);
-
-  auto stamps = ctx.create_timestamp_pool(3);
-  std::vector<double> append_t, attend_t;
-  for (uint32_t it = 0; it < s.iters + 1; ++it) {
-    cmd.begin();
-    cmd.reset_timestamps(stamps.get(), 3);
-    cmd.transfer_to_compute_barrier();
-    cmd.timestamp(stamps.get(), 0);
-    for (uint32_t l = 0; l < L; ++l) {
-      kv::LayerIo io;
-      io.k_offset = io.v_offset = l * s.kv_heads * s.head_dim;
-      io.kv_stride = s.kv_heads * s.head_dim;
-      cache.record_decode_append(cmd, l, io);
-    }
-    cmd.compute_barrier();
-    cmd.timestamp(stamps.get(), 1);
-    for (uint32_t l = 0; l < L; ++l) {
-      kv::LayerIo io;
-      io.q_offset = io.out_offset = l * s.heads * s.head_dim;
-      io.q_stride = io.out_stride = s.heads * s.head_dim;
-      io.sink_offset = l * s.heads;
-      cache.record_decode_attend(cmd, l, io);
-      cmd.compute_barrier();
-    }
-    cmd.timestamp(stamps.get(), 2);
-    cmd.end();
-    cmd.submit_and_wait();
-    const auto t = vk::read_timestamps_ns(ctx, stamps.get(), 3);
-    if (it == 0) continue;  // warm-up
-    append_t.push_back((t[1] - t[0]) / L);
-    attend_t.push_back((t[2] - t[1]) / L);
-  }
-  Row r;
-  r.kv = kv == KvType::f16 ? "f16" : "f32";
-  r.cache = cache_slots;
-  r.layers = L;
-  r.append_us = median(append_t) / 1e3;
-  r.attend_us = median(attend_t) / 1e3;
-  // As many bytes as all layers' K+V (up to the largest buffer), read and written once.
-  r.copy_gbs = copy_gbs(ctx, layer_bytes * L, s.iters);
-  r.copy_us = 2.0 * static_cast<double>(layer_bytes) / r.copy_gbs / 1e3;  // per layer's worth of bytes
-  r.attend_gbs = static_cast<double>(layer_bytes) / (r.attend_us * 1e3);
-  return r;
-}
+const char* kv_name(KvType t) { return t == KvType::f16 ? "f16" : "f32"; }
 
 int bench_attention(const std::vector<std::string>& argv) {
   const cli::Args a(argv, {"json", "help"},
@@ -138,14 +41,14 @@ int bench_attention(const std::vector<std::string>& argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  BenchShape s;
+  AttentionBenchOptions s;
   s.heads = static_cast<uint32_t>(a.u64("heads", 32, 1, 1024));
   s.kv_heads = static_cast<uint32_t>(a.u64("kv-heads", 8, 1, 1024));
   s.head_dim = static_cast<uint32_t>(a.u64("head-dim", 128, 4, 256));
   s.sinks = static_cast<uint32_t>(a.u64("sinks", 4, 0, 1024));
   s.iters = static_cast<uint32_t>(a.u64("iters", 20, 1, 10000));
   s.workgroups = static_cast<uint32_t>(a.u64("workgroups", 0, 0, 1 << 20));
-  s.min_bytes = vk::parse_byte_size(a.str("min-bytes", "256M"));
+  s.min_bytes = parse_byte_size(a.str("min-bytes", "256M"));
   const auto caches = a.u64_list("cache", {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
   const std::string types = a.str("kv-type", "f16,f32");
   std::vector<KvType> kvs;
@@ -155,39 +58,39 @@ int bench_attention(const std::vector<std::string>& argv) {
   for (uint64_t c : caches)
     if (c <= s.sinks) throw InvalidArgument("every --cache size must exceed --sinks");
 
-  vk::ContextOptions opts;
+  GpuOptions opts;
   opts.device = a.str("device", "");
-  vk::Context ctx(opts);
-  std::vector<Row> rows;
+  Gpu gpu(opts);
+  std::vector<AttentionBenchResult> rows;
   Progress progress("shapes", kvs.size() * caches.size());
   for (KvType kv : kvs)
     for (uint64_t c : caches) {
-      rows.push_back(bench_one(ctx, s, kv, c));
+      rows.push_back(sinkstream::bench_attention(gpu, s, kv, c));
       progress.update(rows.size());
     }
   progress.finish();
 
   if (a.has("json")) {
     std::printf("{\"device\":\"%s\",\"heads\":%u,\"kv_heads\":%u,\"head_dim\":%u,\"sinks\":%u,\"results\":[",
-                ctx.info().name.c_str(), s.heads, s.kv_heads, s.head_dim, s.sinks);
+                gpu.device_name().c_str(), s.heads, s.kv_heads, s.head_dim, s.sinks);
     for (size_t i = 0; i < rows.size(); ++i) {
-      const Row& r = rows[i];
+      const AttentionBenchResult& r = rows[i];
       std::printf("%s{\"kv_type\":\"%s\",\"cache\":%llu,\"layers\":%u,\"append_us\":%.3f,\"attention_us\":%.3f,"
                   "\"attention_gbs\":%.1f,\"copy_us\":%.3f,\"copy_gbs\":%.1f,\"ratio_to_copy\":%.3f}",
-                  i ? "," : "", r.kv.c_str(), static_cast<unsigned long long>(r.cache), r.layers, r.append_us,
-                  r.attend_us, r.attend_gbs, r.copy_us, r.copy_gbs, r.attend_gbs / r.copy_gbs);
+                  i ? "," : "", kv_name(r.kv_type), static_cast<unsigned long long>(r.cache), r.layers, r.append_us,
+                  r.attention_us, r.attention_gbs, r.copy_us, r.copy_gbs, r.attention_gbs / r.copy_gbs);
     }
     std::printf("]}\n");
     return 0;
   }
   std::printf("device: %s   heads %u, kv heads %u, head dim %u, sinks %u (times per layer, median of %u)\n",
-              ctx.info().name.c_str(), s.heads, s.kv_heads, s.head_dim, s.sinks, s.iters);
+              gpu.device_name().c_str(), s.heads, s.kv_heads, s.head_dim, s.sinks, s.iters);
   std::printf("%-4s %8s %6s %11s %13s %12s %11s %10s %8s\n", "kv", "cache", "layers", "append us", "attention us",
               "attn GB/s", "copy us", "copy GB/s", "ratio");
-  for (const Row& r : rows)
-    std::printf("%-4s %8llu %6u %11.2f %13.2f %12.1f %11.2f %10.1f %8.3f\n", r.kv.c_str(),
-                static_cast<unsigned long long>(r.cache), r.layers, r.append_us, r.attend_us, r.attend_gbs, r.copy_us,
-                r.copy_gbs, r.attend_gbs / r.copy_gbs);
+  for (const AttentionBenchResult& r : rows)
+    std::printf("%-4s %8llu %6u %11.2f %13.2f %12.1f %11.2f %10.1f %8.3f\n", kv_name(r.kv_type),
+                static_cast<unsigned long long>(r.cache), r.layers, r.append_us, r.attention_us, r.attention_gbs, r.copy_us,
+                r.copy_gbs, r.attention_gbs / r.copy_gbs);
   std::printf("attention GB/s counts K+V bytes read; copy GB/s counts bytes read + written.\n");
   return 0;
 }

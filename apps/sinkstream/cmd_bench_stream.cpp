@@ -3,7 +3,6 @@
 // latency and device memory at log-spaced checkpoints, and times the paper's
 // re-computation baseline for the same cache size.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -13,8 +12,9 @@
 #include "files.hpp"
 #include "interrupt.hpp"
 #include "json.hpp"
-#include "model_cli.hpp"
+#include "model_args.hpp"
 #include "progress.hpp"
+#include "sinkstream/bench.hpp"
 #include "sinkstream/error.hpp"
 #include "svg_plot.hpp"
 
@@ -35,57 +35,19 @@ constexpr const char* kHelp =
     "  --plot FILE.svg     latency vs tokens (log-log)\n"
     "  --json              one JSON object\n";
 
-using Clock = std::chrono::steady_clock;
-
-struct Checkpoint {
-  uint64_t tokens;
-  double ms_per_token;      // host: feed() call to logits back
-  double gpu_ms_per_token;  // GPU: the step's command buffer, by timestamps
-  uint64_t device_bytes;
-  uint64_t vulkan_objects;  // live Vulkan device objects in the process
-};
-
-double median(std::vector<double>& v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
-
-std::vector<uint64_t> checkpoints(uint64_t n) {
-  std::vector<uint64_t> out;
-  for (uint64_t p = 100; p <= n; p *= 10)
-    for (uint64_t m : {1, 2, 5})
-      if (p * m <= n) out.push_back(p * m);
-  if (out.empty() || out.back() != n) out.push_back(n);
-  return out;
-}
-
-// Mean ms per prediction when every prediction re-encodes `budget` tokens from an empty cache.
-double recompute_ms(model::Engine& e, uint32_t budget, uint32_t vocab, int reps) {
-  std::vector<int32_t> ctx(budget);
-  for (uint32_t i = 0; i < budget; ++i) ctx[i] = static_cast<int32_t>((i * 2654435761u) % vocab);
-  e.reset();
-  e.feed(ctx);  // warm-up
-  const auto t = Clock::now();
-  for (int r = 0; r < reps; ++r) {
-    e.reset();
-    e.feed(ctx);
-  }
-  return 1e3 * std::chrono::duration<double>(Clock::now() - t).count() / reps;
-}
-
 // What a streaming run found: the checkpoints, the re-computation cost, flatness.
 struct Report {
-  std::vector<Checkpoint> points;
+  std::vector<StreamCheckpoint> points;
   double recompute;  // ms per token
   uint32_t sinks, window;
 
-  const Checkpoint* at_1e4() const {
+  const StreamCheckpoint* at_1e4() const {
     for (const auto& p : points)
       if (p.tokens == 10000) return &p;
     return nullptr;
   }
   bool memory_identical() const {
-    return std::all_of(points.begin(), points.end(), [&](const Checkpoint& p) {
+    return std::all_of(points.begin(), points.end(), [&](const StreamCheckpoint& p) {
       return p.device_bytes == points[0].device_bytes &&
              p.vulkan_objects == points[0].vulkan_objects;
     });
@@ -169,47 +131,27 @@ int bench_stream(const std::vector<std::string>& argv) {
   const uint64_t n = a.u64("stream-tokens", 1000000, 10, uint64_t{1} << 40);
   const uint64_t avg = a.u64("window-tokens", 256, 1, 1 << 20);
   if (a.has("plot")) write_text_file(a.str("plot", ""), "");
-  const auto file = model::load_model(a.str("model", ""));
-  Gpu gpu(gpu_options(a));
-  model::Engine engine(gpu, *file, engine_config(a));
-  const auto& cc = engine.cache_config();
+  const Model model = load_model(a, false);
+  StreamBenchOptions o;
+  o.stream = stream_settings(a);
+  o.tokens = n;
+  o.window_tokens = avg;
   install_interrupt_handler();
 
-  const auto marks = checkpoints(n);
-  std::vector<Checkpoint> points;
   Progress progress("streaming", n);
-  int32_t token = 1;
-  size_t next_mark = 0;
-  std::vector<double> recent,
-      recent_gpu;  // ms of the tokens since the last checkpoint, at most `avg`
-  engine.enable_gpu_timing();
-  for (uint64_t t = 1; t <= n && !interrupted(); ++t) {
-    const auto t0 = Clock::now();
-    const auto logits = engine.feed({&token, 1});
-    token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    if (marks[next_mark] - t < avg) {
-      recent.push_back(1e3 * std::chrono::duration<double>(Clock::now() - t0).count());
-      recent_gpu.push_back(engine.last_gpu_ms());
-    }
-    if (t == marks[next_mark]) {
-      points.push_back({t, median(recent), median(recent_gpu), gpu.allocated_bytes(),
-                        Gpu::live_vulkan_objects()});
-      recent.clear();
-      recent_gpu.clear();
-      ++next_mark;
-    }
+  const StreamBenchResult res = sinkstream::bench_stream(model, o, [&](uint64_t t) {
     progress.update(t);
-  }
+    return !interrupted();
+  });
   progress.finish();
-  if (points.empty()) throw Error("interrupted before the first checkpoint");
+  if (res.checkpoints.empty()) throw Error("interrupted before the first checkpoint");
 
-  Report r{points, recompute_ms(engine, cc.sinks + cc.window, file->hp.vocab, 4), cc.sinks,
-           cc.window};
-  if (a.has("plot")) write_text_file(a.str("plot", ""), r.chart(file->path));
+  Report r{res.checkpoints, res.recompute_ms, res.sinks, res.window};
+  if (a.has("plot")) write_text_file(a.str("plot", ""), r.chart(res.model));
   if (a.has("json"))
-    r.print_json(file->path, gpu.device_name());
+    r.print_json(res.model, res.device);
   else
-    r.print_table(file->path, gpu.device_name());
+    r.print_table(res.model, res.device);
   return interrupted() ? kInterruptedExit : 0;
 }
 

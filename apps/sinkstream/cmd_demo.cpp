@@ -14,7 +14,6 @@
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
-#include "ref/attention_ref.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/stream.hpp"
 
@@ -68,7 +67,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
   go.device = a.str("device", "");
   Gpu gpu(go);
   AttentionStream stream(gpu, cfg);
-  ref::ReferenceStream reference(cfg);
+  ReferenceStream reference(cfg);
   std::printf("sinkstream demo on %s: %u layers, %u heads (%u KV), head dim %u, %u sinks + %u window slots, %s KV\n",
               gpu.device_name().c_str(), cfg.layers, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.sinks, cfg.window,
               kv.c_str());

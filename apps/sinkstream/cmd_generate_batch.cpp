@@ -14,7 +14,7 @@
 #include "files.hpp"
 #include "interrupt.hpp"
 #include "json.hpp"
-#include "model_cli.hpp"
+#include "model_args.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/model.hpp"
 #include "sinkstream/scheduler.hpp"

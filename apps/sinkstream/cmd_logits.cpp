@@ -11,7 +11,7 @@
 #include "commands.hpp"
 #include "files.hpp"
 #include "json.hpp"
-#include "model_cli.hpp"
+#include "model_args.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/model.hpp"
 #include "sinkstream/session.hpp"

@@ -6,9 +6,9 @@
 #include "commands.hpp"
 #include "files.hpp"
 #include "json.hpp"
-#include "eval/sink_analysis.hpp"
-#include "model_cli.hpp"
+#include "model_args.hpp"
 #include "progress.hpp"
+#include "sinkstream/analysis.hpp"
 #include "sinkstream/error.hpp"
 #include "svg_plot.hpp"
 #include "warnings.hpp"
@@ -33,7 +33,7 @@ constexpr const char* kHelp =
     "  --device SEL        Vulkan device index or name substring\n"
     "(No cache options: the analysis attends densely, with no sinks and no window.)\n";
 
-void print_report(const model::SinkReport& r, const std::string& title) {
+void print_report(const SinkReport& r, const std::string& title) {
   std::printf(
       "%s\n%u queries averaged; alpha = mean attention on each of the first %u positions\n\n",
       title.c_str(), static_cast<unsigned>(r.queries), r.first);
@@ -63,7 +63,7 @@ void print_report(const model::SinkReport& r, const std::string& title) {
         r.threshold);
 }
 
-std::string report_json(const model::SinkReport& r) {
+std::string report_json(const SinkReport& r) {
   JsonWriter j;
   j.field("layers", r.layers)
       .field("heads", r.heads)
@@ -89,38 +89,36 @@ int cmd_sinks(const std::vector<std::string>& argv) {
   }
   if (!a.has("text")) throw InvalidArgument("--text FILE is required");
   if (a.has("heatmap")) write_text_file(a.str("heatmap", ""), "");
-  LoadedModel lm = load_model_and_tokenizer(a);
-  std::vector<int32_t> ids =
-      bos_and_encode(*lm.tokenizer, read_text_file(a.str("text", "")), false);
-  const uint64_t context = lm.file->hp.context ? lm.file->hp.context : 2048;
+  const Model model = load_model(a);
+  const ModelInfo info = model.info();
+  std::vector<int32_t> ids = model.tokenize(read_text_file(a.str("text", "")), {true, false});
+  const uint64_t context = info.context ? info.context : 2048;
   ids.resize(std::min<uint64_t>(ids.size(), a.u64("tokens", context, 2, 1 << 20)));
-  if (lm.file->hp.context && ids.size() > lm.file->hp.context)
+  if (info.context && ids.size() > info.context)
     warn_once("context", "analysing " + std::to_string(ids.size()) + " tokens, past the model's training context of " +
-                             std::to_string(lm.file->hp.context) +
+                             std::to_string(info.context) +
                              ": positions beyond it were never trained, so the attention measured there may not "
                              "be the model's own (a smaller --tokens stays within it)");
-  const auto first = static_cast<uint32_t>(a.u64("first", 4, 1, 64));
-  const double threshold = a.real("threshold", 0.3, 0.0, 1.0);
+  SinkAnalysisOptions o;
+  o.first = static_cast<uint32_t>(a.u64("first", 4, 1, 64));
+  o.threshold = a.real("threshold", 0.3, 0.0, 1.0);
 
-  Gpu gpu(gpu_options(a));
   Progress progress("analysing", ids.size());
-  const auto r = model::analyse_sinks(gpu, *lm.file, ids, first, threshold, 16,
-                                      [&](uint64_t d) { progress.update(d); });
+  const auto r = analyse_sinks(model, ids, o, [&](uint64_t d) { progress.update(d); });
   progress.finish();
   if (a.has("heatmap")) {
     std::vector<double> v;
     for (uint32_t l = 0; l < r.layers; ++l)
       for (uint32_t h = 0; h < r.heads; ++h) v.push_back(r.at(l, h, 0));
     write_text_file(a.str("heatmap", ""),
-                    svg_heatmap("Attention on the first token: " + display_name(lm.file->path), "layer", "head",
+                    svg_heatmap("Attention on the first token: " + display_name(info.path), "layer", "head",
                                 r.layers, r.heads, v));
   }
   if (a.has("json")) {
     std::printf("%s\n", report_json(r).c_str());
   } else {
-    print_report(r, lm.file->path + ", " + std::to_string(ids.size()) + " tokens (" +
-                        gpu.device_name() + ")");
-    if (lm.file->hp.attn_sinks)
+    print_report(r, info.path + ", " + std::to_string(ids.size()) + " tokens (" + info.device + ")");
+    if (info.learned_sinks)
       std::printf(
           "this model has learned per-head sink logits (blk.N.attn_sinks): it needs no pinned "
           "tokens\n");

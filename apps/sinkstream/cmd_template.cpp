@@ -10,10 +10,8 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "files.hpp"
-#include "format/gguf.hpp"
-#include "text/vocab.hpp"
+#include "sinkstream/chat.hpp"
 #include "sinkstream/error.hpp"
-#include "text/jinja/jinja.hpp"
 
 namespace sinkstream::app {
 namespace {
@@ -44,59 +42,51 @@ nlohmann::ordered_json read_json(const std::string& path) {
   }
 }
 
-struct TemplateSource {
-  std::string text, bos, eos;
-};
-
-TemplateSource load_template(const cli::Args& args) {
+TemplateVariables load_template(const cli::Args& args, std::string& source) {
   if (args.has("model") == args.has("template-file"))
     throw InvalidArgument("give exactly one of --model and --template-file (see --help)");
-  TemplateSource src;
+  TemplateVariables v;
   if (args.has("template-file")) {
-    src.text = read_text_file(args.str("template-file", ""));
+    source = read_text_file(args.str("template-file", ""));
   } else {
-    const std::string path = args.str("model", "");
-    if (!model::is_gguf_file(path)) throw InvalidArgument("'" + path + "' is not a GGUF file");
-    const model::Vocab vocab = model::vocab_from_file(path);
-    if (vocab.chat_template.empty())
-      throw InvalidArgument("'" + path + "' has no tokenizer.chat_template");
-    src.text = vocab.chat_template;
-    auto token = [&](int32_t id) {
-      return id >= 0 && static_cast<size_t>(id) < vocab.tokens.size()
-                 ? vocab.tokens[static_cast<size_t>(id)]
-                 : std::string();
-    };
-    src.bos = token(vocab.bos_id);
-    src.eos = token(vocab.eos_id);
+    FileChatTemplate t = read_chat_template(args.str("model", ""));
+    source = std::move(t.source);
+    v.bos_token = std::move(t.bos_token);
+    v.eos_token = std::move(t.eos_token);
   }
-  src.bos = args.str("bos-token", src.bos);
-  src.eos = args.str("eos-token", src.eos);
-  return src;
+  v.bos_token = args.str("bos-token", v.bos_token);
+  v.eos_token = args.str("eos-token", v.eos_token);
+  return v;
 }
 
-text::jinja::ChatInputs load_inputs(const cli::Args& args) {
+// --messages (a list, or an object with "messages", "tools" and other
+// variables) and --tools, checked here so the errors name the options.
+void load_inputs(const cli::Args& args, TemplateVariables& v) {
   if (!args.has("messages")) throw InvalidArgument("--messages is required (see --help)");
-  text::jinja::ChatInputs in;
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array(), tools,
+                         extra = nlohmann::ordered_json::object();
   nlohmann::ordered_json m = read_json(args.str("messages", ""));
   if (m.is_object()) {
-    for (auto& [k, v] : m.items()) {
+    for (auto& [k, x] : m.items()) {
       if (k == "messages")
-        in.messages = v;
+        messages = x;
       else if (k == "tools")
-        in.tools = v;
+        tools = x;
       else
-        in.extra[k] = v;
+        extra[k] = x;
     }
   } else {
-    in.messages = std::move(m);
+    messages = std::move(m);
   }
-  if (!in.messages.is_array())
+  if (!messages.is_array())
     throw InvalidArgument("--messages must hold a JSON list of messages");
-  if (args.has("tools")) in.tools = read_json(args.str("tools", ""));
-  if (!in.tools.is_null() && !in.tools.is_array())
+  if (args.has("tools")) tools = read_json(args.str("tools", ""));
+  if (!tools.is_null() && !tools.is_array())
     throw InvalidArgument("tools must be a JSON list");
-  in.add_generation_prompt = args.has("add-generation-prompt");
-  return in;
+  v.messages = messages.dump();
+  if (!tools.is_null()) v.tools = tools.dump();
+  v.extra = extra.dump();
+  v.add_generation_prompt = args.has("add-generation-prompt");
 }
 
 }  // namespace
@@ -109,14 +99,11 @@ int cmd_template(const std::vector<std::string>& argv) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  const TemplateSource src = load_template(args);
-  text::jinja::ChatInputs in = load_inputs(args);
-  in.bos_token = src.bos;
-  in.eos_token = src.eos;
-  text::jinja::RenderOptions opt;
-  if (args.has("date")) opt.date = args.str("date", "");
-  const text::jinja::Template tmpl(src.text);
-  const std::string out = text::jinja::render_chat(tmpl, in, opt);
+  std::string source;
+  TemplateVariables v = load_template(args, source);
+  load_inputs(args, v);
+  if (args.has("date")) v.date = args.str("date", "");
+  const std::string out = render_chat_template(source, v);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

@@ -1,5 +1,5 @@
 // The model options every model command shares, read into the public API's
-// types (include/sinkstream only, so `serve` and `chat` need no engine headers).
+// types (the CLI sees include/sinkstream only).
 #pragma once
 #include <cstdint>
 #include <set>
@@ -18,8 +18,9 @@ std::set<std::string> model_options();
 // Help text for them.
 extern const char* const kModelOptionsHelp;
 
-// --model, --tokenizer and --device.
-Model load_model(const cli::Args& a);
+// --model, --tokenizer and --device; with_tokenizer false: the model alone
+// (--tokenizer ignored), for the commands that feed token ids.
+Model load_model(const cli::Args& a, bool with_tokenizer = true);
 // --sinks, --window / --ctx-size, --kv-type, --chunk.
 StreamSettings stream_settings(const cli::Args& a);
 // --temperature, --top-k, --top-p, --min-p, --repeat-penalty, --seed.
@@ -34,5 +35,7 @@ GpuOptions gpu_options(const cli::Args& a);
 // the model's template family (a warning on stderr when none is recognised).
 // `chat` and `serve`.
 ChatTemplate chat_template_option(const cli::Args& a, const Model& model);
+// generate --prompts FILE (cmd_generate_batch.cpp).
+int generate_prompts(const cli::Args& a);
 
 }  // namespace sinkstream::app

@@ -63,4 +63,29 @@ class SINKSTREAM_API Chat {
   std::unique_ptr<Impl> impl_;
 };
 
+// Hugging Face's apply_chat_template, byte for byte (`sinkstream template`):
+// the variables a Jinja chat template is rendered with, as JSON text.
+struct TemplateVariables {
+  std::string messages = "[]";  // JSON list of {"role", "content", ...} messages
+  std::string tools;            // JSON list of tool (function) schemas; "": none (None)
+  std::string extra = "{}";     // JSON object of further variables, e.g. {"enable_thinking": false}
+  bool add_generation_prompt = false;
+  std::string bos_token, eos_token;
+  std::string date;  // "YYYY-MM-DD": the day strftime_now() reports; "": today
+};
+
+// Renders a Jinja chat template's source. Throws InvalidArgument for JSON of
+// other shapes, and Error with the template's own message when it fails (a
+// syntax error, raise_exception). Thread-safe.
+SINKSTREAM_API std::string render_chat_template(const std::string& source, const TemplateVariables& variables);
+
+struct FileChatTemplate {
+  std::string source;               // tokenizer.chat_template
+  std::string bos_token, eos_token;  // the texts of the file's BOS and EOS tokens ("": none)
+};
+
+// A GGUF file's chat template, read without a device. Throws InvalidArgument
+// when the file is not a GGUF or has no template. Thread-safe.
+SINKSTREAM_API FileChatTemplate read_chat_template(const std::string& gguf_path);
+
 }  // namespace sinkstream

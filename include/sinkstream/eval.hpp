@@ -36,7 +36,7 @@ struct PerplexityOptions {
   bool recompute_from_bos = false;  // ids[0] is BOS: each re-encoding starts with it
 };
 
-struct PerplexityResult {
+struct SINKSTREAM_API PerplexityResult {
   std::string policy;
   uint32_t sinks = 0, window = 0;  // what the policy kept
   uint64_t tokens = 0;             // predicted tokens (every id after the first)

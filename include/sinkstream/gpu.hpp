@@ -36,6 +36,11 @@ struct DeviceInfo {
   uint32_t compute_units = 0;  // 0: unknown
 };
 
+// A byte count as the options and environment variables take it: a whole number,
+// optionally with K, M or G (powers of 1024): "1048576", "512M", "2G". Throws
+// InvalidArgument otherwise.
+SINKSTREAM_API uint64_t parse_byte_size(const std::string& text);
+
 // Every Vulkan device, in the order --device indexes them (empty: none).
 SINKSTREAM_API std::vector<DeviceInfo> list_devices();
 

@@ -43,6 +43,7 @@ struct ModelInfo {
   uint32_t vocab = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0;
   uint32_t context = 0;       // training context from the file (0: unknown)
   uint64_t weight_bytes = 0;  // in the file's types
+  bool learned_sinks = false; // per-head sink logits (gpt-oss style): no pinned tokens needed
   std::string chat_template;  // the file's Jinja template, may be empty
 };
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "sinkstream/export.hpp"
+
 namespace sinkstream {
 
 struct SelftestOptions {
@@ -55,7 +57,7 @@ struct SelftestDevice {
   uint64_t memory_bytes = 0;
 };
 
-struct SelftestReport {
+struct SINKSTREAM_API SelftestReport {
   SelftestDevice device;
   std::vector<KernelReport> kernels;
   EndToEndReport end_to_end;
@@ -64,10 +66,10 @@ struct SelftestReport {
 
 // Runs every check; on_kernel (when set) sees each kernel's report as it finishes.
 // Throws only when the device cannot be opened.
-SelftestReport run_selftest(const SelftestOptions& options,
-                            const std::function<void(const KernelReport&)>& on_kernel = {});
+SINKSTREAM_API SelftestReport run_selftest(const SelftestOptions& options,
+                                           const std::function<void(const KernelReport&)>& on_kernel = {});
 
 // The default model's path, relative to the repository root.
-const char* default_selftest_model();
+SINKSTREAM_API const char* default_selftest_model();
 
 }  // namespace sinkstream

@@ -1,6 +1,9 @@
 // sinkstream's C++ API in one include: models, endless streams, sampling,
-// chat turns, the multi-stream scheduler, tokenizers and perplexity. (The C API is sinkstream.h.)
+// chat turns, the multi-stream scheduler, tokenizers, perplexity, the sink
+// analysis and the benchmarks. (The C API is sinkstream.h.)
 #pragma once
+#include "sinkstream/analysis.hpp"
+#include "sinkstream/bench.hpp"
 #include "sinkstream/chat.hpp"
 #include "sinkstream/config.hpp"
 #include "sinkstream/error.hpp"

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "sinkstream/config.hpp"
 #include "sinkstream/gpu.hpp"
@@ -41,6 +42,28 @@ class SINKSTREAM_API AttentionStream {
 
   StreamCounters counters() const;
   const StreamConfig& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The CPU reference of an AttentionStream, in double precision and slow: it
+// follows the paper literally (keeps the first `sinks` tokens and the last
+// `window` others unrotated, and rotates them by their position in the cache at
+// every step), to check a device against, as `sinkstream demo` does. Not
+// thread-safe (one thread at a time per ReferenceStream).
+class SINKSTREAM_API ReferenceStream {
+ public:
+  explicit ReferenceStream(const StreamConfig& cfg);
+  ~ReferenceStream();
+  ReferenceStream(ReferenceStream&&) noexcept;
+
+  // As AttentionStream::step, one token at a time; returns (layer, token, head, head_dim).
+  std::vector<double> step(std::span<const float> q, std::span<const float> k, std::span<const float> v,
+                           uint32_t n_tokens);
+  // (layer, head); used when cfg.learned_sinks.
+  void set_sink_logits(std::span<const float> logits);
 
  private:
   struct Impl;

@@ -91,6 +91,7 @@ ModelInfo Model::info() const {
   i.ffn = h.ffn;
   i.context = h.context;
   i.weight_bytes = f.weight_bytes();
+  i.learned_sinks = h.attn_sinks;
   i.chat_template = impl_->tok ? impl_->tokenizer().vocab().chat_template : "";
   return i;
 }

@@ -4,7 +4,7 @@
 
 #include "sinkstream/error.hpp"
 
-namespace sinkstream::model {
+namespace sinkstream {
 
 double SinkReport::head_ratio(uint32_t position) const {
   const uint32_t from = layers > 1 ? 1 : 0;
@@ -26,6 +26,10 @@ uint32_t SinkReport::recommended_sinks() const {
     if (head_ratio(j) >= 0.1) n = j + 1;
   return n;
 }
+
+}  // namespace sinkstream
+
+namespace sinkstream::model {
 
 SinkReport analyse_sinks(Gpu& gpu, const ModelFile& model, std::span<const int32_t> ids, uint32_t first,
                          double threshold, uint32_t min_query, const std::function<void(uint64_t)>& progress) {

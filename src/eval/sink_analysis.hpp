@@ -10,25 +10,12 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "sinkstream/analysis.hpp"
 
 namespace sinkstream::model {
 
-struct SinkReport {
-  uint32_t layers = 0, heads = 0, first = 0;
-  uint64_t queries = 0;        // query positions averaged over
-  double threshold = 0.3;
-  std::vector<double> alpha;   // (layer, head, position): mean attention on that position
-
-  double at(uint32_t layer, uint32_t head, uint32_t position) const {
-    return alpha[(uint64_t{layer} * heads + head) * first + position];
-  }
-  // Fraction of heads (all layers but the first, as Gu et al. count) with alpha(position) > threshold.
-  double head_ratio(uint32_t position) const;
-  // Mean over heads of alpha(position) in one layer.
-  double layer_mean(uint32_t layer, uint32_t position) const;
-  // Leading positions that at least 10% of heads treat as a sink; 0: no sink detected.
-  uint32_t recommended_sinks() const;
-};
+// The public report (sinkstream/analysis.hpp).
+using SinkReport = sinkstream::SinkReport;
 
 // Queries from position `min_query` on are averaged (early queries see only
 // the first tokens and would inflate alpha).

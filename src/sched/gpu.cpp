@@ -11,6 +11,8 @@ Gpu::Gpu(const GpuOptions& o)
 
 Gpu::~Gpu() = default;
 
+uint64_t parse_byte_size(const std::string& text) { return vk::parse_byte_size(text); }
+
 std::vector<DeviceInfo> list_devices() {
   std::vector<DeviceInfo> out;
   for (const vk::DeviceInfo& d : vk::list_devices()) {
