@@ -25,7 +25,7 @@ constexpr const char* kHelp =
     "  --head-dim N       head dim (128)\n"
     "  --sinks N          pinned sink slots (4)\n"
     "  --cache A,B,...    cache sizes, sinks included (512,1024,...,65536)\n"
-    "  --kv-type LIST     f16, f32 or f16,f32 (both)\n"
+    "  --kv-type LIST     some of f16,f32,q8_0 (f16,f32)\n"
     "  --min-bytes N      layers are added until the K+V bytes reach this, so caches\n"
     "                     do not sit in the GPU's L2 (256M)\n"
     "  --iters N          timed repetitions, the median is reported (20)\n"
@@ -60,7 +60,7 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
   cfg.window = static_cast<uint32_t>(cache_slots - s.sinks);
   cfg.kv_type = kv;
   cfg.max_chunk = 1;
-  const uint64_t layer_bytes = 2ull * s.kv_heads * cache_slots * s.head_dim * (kv == KvType::f16 ? 2 : 4);
+  const uint64_t layer_bytes = 2ull * s.kv_heads * cache_slots * kv_row_bytes(kv, s.head_dim);
   cfg.layers = static_cast<uint32_t>(std::clamp<uint64_t>((s.min_bytes + layer_bytes - 1) / layer_bytes, 1, 512));
   const uint32_t L = cfg.layers;
 
@@ -118,7 +118,7 @@ Row bench_one(vk::Context& ctx, const BenchShape& s, KvType kv, uint64_t cache_s
     attend_t.push_back((t[2] - t[1]) / L);
   }
   Row r;
-  r.kv = kv == KvType::f16 ? "f16" : "f32";
+  r.kv = kv_type_name(kv);
   r.cache = cache_slots;
   r.layers = L;
   r.append_us = median(append_t) / 1e3;
@@ -147,11 +147,13 @@ int bench_attention(const std::vector<std::string>& argv) {
   s.workgroups = static_cast<uint32_t>(a.u64("workgroups", 0, 0, 1 << 20));
   s.min_bytes = vk::parse_byte_size(a.str("min-bytes", "256M"));
   const auto caches = a.u64_list("cache", {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
-  const std::string types = a.str("kv-type", "f16,f32");
   std::vector<KvType> kvs;
-  if (types.find("f16") != std::string::npos) kvs.push_back(KvType::f16);
-  if (types.find("f32") != std::string::npos) kvs.push_back(KvType::f32);
-  if (kvs.empty()) throw InvalidArgument("--kv-type must list f16 and/or f32");
+  for (const std::string& name : a.str_list("kv-type", "f16,f32")) {
+    const auto t = parse_kv_type(name);
+    if (!t) throw InvalidArgument("--kv-type must list f16, f32 and/or q8_0, not '" + name + "'");
+    kvs.push_back(*t);
+  }
+  if (kvs.empty()) throw InvalidArgument("--kv-type is empty");
   for (uint64_t c : caches)
     if (c <= s.sinks) throw InvalidArgument("every --cache size must exceed --sinks");
 

@@ -140,7 +140,7 @@ void print_json(const Result& r) {
       .field("device", r.device)
       .field("sinks", cc.sinks)
       .field("window", cc.window);
-  j.field("kv_type", cc.kv_type == KvType::f16 ? "f16" : "f32").field("weight_bytes", r.weights);
+  j.field("kv_type", kv_type_name(cc.kv_type)).field("weight_bytes", r.weights);
   j.field("chunk", cc.max_chunk).field("coop_prefill", r.coop);
   j.field("prefill_tokens", r.prompt).field("prefill_tokens_per_s", r.prefill_tps);
   j.field("decode_tokens_per_s", r.decode_tps).field("copy_gbs", r.copy_gbs);
@@ -175,7 +175,7 @@ void print_json(const Result& r) {
 void print_table(const Result& r) {
   const auto& cc = r.cache;
   std::printf("%s on %s: %u sinks + %u window, %s KV, weights %.1f MiB\n", r.model.c_str(),
-              r.device.c_str(), cc.sinks, cc.window, cc.kv_type == KvType::f16 ? "f16" : "f32",
+              r.device.c_str(), cc.sinks, cc.window, kv_type_name(cc.kv_type),
               static_cast<double>(r.weights) / (1 << 20));
   std::printf("prefill  %.1f tokens/s (%llu tokens, chunks of %u, %s)\n", r.prefill_tps,
               static_cast<unsigned long long>(r.prompt), cc.max_chunk,
@@ -299,8 +299,7 @@ int bench_generate(const std::vector<std::string>& argv) {
            std::move(curve),
            std::move(prof),
            copy_gbs(gpu.context(), 256ull << 20, 5),
-           2ull * file->hp.layers * file->hp.kv_heads * file->hp.head_dim *
-               (cc.kv_type == KvType::f16 ? 2 : 4),
+           2ull * file->hp.layers * file->hp.kv_heads * kv_row_bytes(cc.kv_type, file->hp.head_dim),
            engine.counters(),
            a.has("profile"),
            engine.coop_prefill(),

@@ -20,6 +20,8 @@ extern const char* const kModelOptionsHelp;
 
 // --model, --tokenizer and --device.
 Model load_model(const cli::Args& a);
+// --kv-type f16 | f32 | q8_0 (default f16).
+KvType kv_type_option(const cli::Args& a);
 // --sinks, --window / --ctx-size, --kv-type, --chunk.
 StreamSettings stream_settings(const cli::Args& a);
 // --temperature, --top-k, --top-p, --min-p, --repeat-penalty, --seed.

@@ -35,7 +35,7 @@ struct DecodeSplit {
 // where its stream's token goes and what it attends. Mirrored in decode_rows.glsl.
 struct DecodeRow {
   uint64_t rope_address;  // the stream's RoPE table (row 0 written by prepare(1))
-  uint32_t kv_f16;
+  uint32_t kv_type;  // KvType
   uint32_t sinks, window;
   uint32_t sinks_before, ring_next, is_sink;  // the append
   uint32_t cache_sinks, ring_filled;          // the attention, the new token included
@@ -156,6 +156,7 @@ class KvCache {
     uint32_t queries = 1;  // per workgroup
   };
   PrefillKernel portable_, coop_;  // the chunk attention kernels split_prefill_ picks from
+  // q8_0: each K/V buffer is quants (rows, head_dim) int8 then scales (rows, blocks of 32) float16.
   std::vector<vk::GpuBuffer> k_, v_;  // per layer: (kv_head, slot, head_dim)
   vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
   vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written
