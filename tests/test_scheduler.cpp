@@ -11,23 +11,22 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "cli_run.hpp"
+#include "engine/engine.hpp"
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
-#include "engine/engine.hpp"
-#include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
 #include "sample/sampler.hpp"
 #include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"
-#include "cli_run.hpp"
+#include "testing/synthetic.hpp"
 
 namespace sinkstream::test {
 namespace {
@@ -138,7 +137,8 @@ std::shared_ptr<const model::GpuModel> upload(const std::string& path) {
 
 // Each stream's tokens alone (Engine) and batched in groups of these sizes.
 void check_batching(const std::shared_ptr<const model::GpuModel>& m, KvType kv,
-                    std::initializer_list<size_t> groups, bool batch_decode = true, bool mixed = false) {
+                    std::initializer_list<size_t> groups, bool batch_decode = true,
+                    bool mixed = false) {
   const auto all = jobs(static_cast<uint32_t>(std::max(groups)), m->hparams().vocab, kv, mixed);
   std::vector<std::vector<int32_t>> alone;
   for (const Job& j : all) alone.push_back(engine_tokens(m, j));
@@ -176,7 +176,9 @@ TEST_SUITE("scheduler") {
     check_batching(upload(path), KvType::f32, {1, 8});
   }
 
-  TEST_CASE("q8_0 KV streams: alone, batched with f16 and f32 streams, and counted exactly by admission") {
+  TEST_CASE(
+      "q8_0 KV streams: alone, batched with f16 and f32 streams, and counted exactly by "
+      "admission") {
     REQUIRE_FIXTURE("stories260K.bin");
     ValidationScope validation;
     const auto stories = upload(fixture("stories260K.bin"));

@@ -138,7 +138,8 @@ double Args::real(const std::string& name, double fallback, double min, double m
   return v;
 }
 
-std::vector<std::string> Args::str_list(const std::string& name, const std::string& fallback) const {
+std::vector<std::string> Args::str_list(const std::string& name,
+                                        const std::string& fallback) const {
   std::stringstream ss(str(name, fallback));
   std::vector<std::string> out;
   for (std::string item; std::getline(ss, item, ',');)

@@ -17,7 +17,8 @@ ForwardConfig forward_config(const EngineConfig& c) {
 }
 
 uint64_t kv_bytes(const StreamConfig& s) {
-  return 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) * kv_row_bytes(s.kv_type, s.head_dim);
+  return 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) *
+         kv_row_bytes(s.kv_type, s.head_dim);
 }
 
 // Fails before anything is allocated when the stream's cache and activations

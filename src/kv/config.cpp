@@ -12,9 +12,12 @@ void require(bool ok, const std::string& what) {
 
 const char* kv_type_name(KvType t) {
   switch (t) {
-    case KvType::f32: return "f32";
-    case KvType::f16: return "f16";
-    case KvType::q8_0: return "q8_0";
+    case KvType::f32:
+      return "f32";
+    case KvType::f16:
+      return "f16";
+    case KvType::q8_0:
+      return "q8_0";
   }
   return "?";
 }

@@ -31,7 +31,9 @@ uint64_t kv_buffer_bytes(KvType t, uint64_t rows, uint32_t head_dim) {
 }
 
 // Vec4s of a row that one append invocation stores (kv_storage.glsl's KV_GROUP).
-uint32_t append_group(KvType t) { return t == KvType::q8_0 ? 8 : 1; }
+uint32_t append_group(KvType t) {
+  return t == KvType::q8_0 ? 8 : 1;
+}
 
 // Workgroups the split kernels aim for: a few per core on CPU drivers.
 uint32_t default_target_workgroups(const vk::DeviceInfo& info) {
@@ -45,8 +47,11 @@ uint32_t split_shared_bytes(uint32_t rows, uint32_t hd4, uint32_t wg) {
 }
 
 const vk::Kernel* split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32_t wg, uint32_t bq) {
-  return &ctx.kernel({std::string("attn_split_") + kv_type_name(cfg.kv_type), 8, sizeof(AttnSplitPC), {wg, 1, 1},
-                            {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
+  return &ctx.kernel({std::string("attn_split_") + kv_type_name(cfg.kv_type),
+                      8,
+                      sizeof(AttnSplitPC),
+                      {wg, 1, 1},
+                      {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
 }
 
 struct CacheSizes {
@@ -160,7 +165,11 @@ uint32_t max_decode_splits(const vk::DeviceInfo& info, const StreamConfig& cfg) 
 void KvCache::pick_decode_kernel() {
   const DecodeShape s = decode_shape(ctx_->info(), cfg_);
   if (!s.ok) return;
-  decode_ = &ctx_->kernel({std::string("attn_decode_") + kv_type_name(cfg_.kv_type), 8, sizeof(AttnDecodePC), {s.wg, 1, 1}, decode_spec(cfg_, s)});
+  decode_ = &ctx_->kernel({std::string("attn_decode_") + kv_type_name(cfg_.kv_type),
+                           8,
+                           sizeof(AttnDecodePC),
+                           {s.wg, 1, 1},
+                           decode_spec(cfg_, s)});
   decode_keys_step_ = s.keys_step();
 }
 
@@ -323,7 +332,8 @@ void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const
   pc.rope_token = io.rope_token;
   pc.q_heads = cfg_.heads;  // attn_decode and the probe read the query pre-rotated
   const uint32_t hd4 = cfg_.head_dim / 4;
-  const uint32_t items = cfg_.kv_heads * ceil_div(hd4, append_group(cfg_.kv_type)) + 2 * pc.q_heads * hd4;
+  const uint32_t items =
+      cfg_.kv_heads * ceil_div(hd4, append_group(cfg_.kv_type)) + 2 * pc.q_heads * hd4;
   cmd.dispatch(commit_sets_[layer], pc, {ceil_div(items, kAppendGroup), 1, 1});
 }
 
@@ -408,7 +418,11 @@ void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n,
 }
 
 void KvCache::enable_probe(const vk::GpuBuffer& out, const vk::GpuBuffer& sink_logits, uint32_t first) {
-  probe_ = &ctx_->kernel({std::string("attn_probe_") + kv_type_name(cfg_.kv_type), 4, sizeof(AttnProbePC), {64, 1, 1}, {}});
+  probe_ = &ctx_->kernel({std::string("attn_probe_") + kv_type_name(cfg_.kv_type),
+                          4,
+                          sizeof(AttnProbePC),
+                          {64, 1, 1},
+                          {}});
   probe_first_ = first;
   probe_pool_ = ctx_->create_descriptor_pool(cfg_.layers, cfg_.layers * 4);
   probe_sets_.clear();

@@ -28,7 +28,8 @@ void q8_0_round_trip(std::span<double> row) {
   for (size_t b = 0; b < row.size(); b += 32) {
     const size_t n = std::min<size_t>(32, row.size() - b);
     float x[32], amax = 0.0f;
-    for (size_t j = 0; j < n; ++j) amax = std::max(amax, std::abs(x[j] = static_cast<float>(row[b + j])));
+    for (size_t j = 0; j < n; ++j)
+      amax = std::max(amax, std::abs(x[j] = static_cast<float>(row[b + j])));
     const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
     const double stored = model::half_to_float(model::float_to_half(d));
     for (size_t j = 0; j < n; ++j) row[b + j] = stored * std::round(x[j] * id);
@@ -67,7 +68,8 @@ void ReferenceStream::quantise_as_stored(Token& token, bool sink, size_t sink_sl
 }
 
 void ReferenceStream::append(Layer& layer, Token token) const {
-  if (cfg_.kv_type == KvType::q8_0) quantise_as_stored(token, layer.sinks.size() < cfg_.sinks, layer.sinks.size());
+  if (cfg_.kv_type == KvType::q8_0)
+    quantise_as_stored(token, layer.sinks.size() < cfg_.sinks, layer.sinks.size());
   if (layer.sinks.size() < cfg_.sinks) {
     layer.sinks.push_back(std::move(token));
     return;

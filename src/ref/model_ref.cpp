@@ -56,7 +56,8 @@ std::vector<float> rmsnorm(std::span<const float> x, const model::Tensor& weight
   return out;
 }
 
-ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window, KvType kv)
+ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window,
+                               KvType kv)
     : m_(m), attn_(attention_config(m.hp, sinks, window, kv)) {
   if (m.hp.attn_sinks) {
     std::vector<float> logits;

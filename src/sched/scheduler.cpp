@@ -120,11 +120,13 @@ StreamId Scheduler::create(const StreamSettings& s) {
   if (need > have) {
     const uint32_t lo = largest_window(cc, have);
     throw OutOfDeviceMemory(
-        "a stream of " + std::to_string(cc.sinks) + " sinks + " + std::to_string(cc.window) + " window slots (" +
-        kv_type_name(cc.kv_type) + " KV) needs " + model::mib(need) + " but " + model::mib(have) +
-        " of device memory is free (weights " + model::mib(model_->weight_bytes()) + ", " +
-        std::to_string(streams_.size()) + " live streams): no more stream of this size fits; " +
-        (lo > 0 ? "a window of at most " + std::to_string(lo) + " slots would" : "free a stream first") +
+        "a stream of " + std::to_string(cc.sinks) + " sinks + " + std::to_string(cc.window) +
+        " window slots (" + kv_type_name(cc.kv_type) + " KV) needs " + model::mib(need) + " but " +
+        model::mib(have) + " of device memory is free (weights " +
+        model::mib(model_->weight_bytes()) + ", " + std::to_string(streams_.size()) +
+        " live streams): no more stream of this size fits; " +
+        (lo > 0 ? "a window of at most " + std::to_string(lo) + " slots would"
+                : "free a stream first") +
         (cc.kv_type == KvType::f32   ? ", and f16 KV halves the cache"
          : cc.kv_type == KvType::f16 ? ", and q8_0 KV about halves it"
                                      : ""));
