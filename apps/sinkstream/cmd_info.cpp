@@ -85,9 +85,9 @@ int cmd_info(const std::vector<std::string>& argv) {
   std::printf("  weights       %.2f MiB:", static_cast<double>(m.weight_bytes) / (1 << 20));
   for (const auto& [name, bn] : types)
     std::printf(" %s %.2f MiB (%u tensors)", name.c_str(), static_cast<double>(bn.first) / (1 << 20), bn.second);
+  const auto kib = [&](KvType t) { return static_cast<double>(kv_token_bytes(m, t)) / 1024; };
   std::printf("\n  KV cache      per token: f16 %.2f KiB, q8_0 %.2f KiB, f32 %.2f KiB (--kv-type)",
-              kv_token_bytes(m, KvType::f16) / 1024.0, kv_token_bytes(m, KvType::q8_0) / 1024.0,
-              kv_token_bytes(m, KvType::f32) / 1024.0);
+              kib(KvType::f16), kib(KvType::q8_0), kib(KvType::f32));
   std::printf("\n  chat format   %s\n", chat.c_str());
   if (a.has("tensors")) {
     std::printf("  tensors\n");
