@@ -140,7 +140,7 @@ TEST_SUITE("model") {
     REQUIRE(std::filesystem::exists(books));
     std::vector<Case> cases = {{books, 48, 20}};
     if (have_fixture("stories260K.bin"))
-      cases.push_back({fixture("stories260K.bin"), 300, 45});
+      cases.push_back({fixture("stories260K.bin"), 160, 45});
     else
       MESSAGE("SKIPPED (stories260K part): fixture " << fixture("stories260K.bin")
                                                      << " is not available");
@@ -170,10 +170,11 @@ TEST_SUITE("model") {
       }
       INFO(c.path << ": max |gpu - reference| logit = " << worst << ", greedy picks equal " << same
                   << " of " << picks);
-      // Measured on lavapipe: 7.4e-3 (stories260K), 2.8e-2 (books-14m, logits up to ~20); with f32
-      // KV the same runs are within 1.3e-5, and against a reference that does not quantise q8_0
-      // is 0.65 and 0.17 away. Quantising is discontinuous: a float-sized difference in a
-      // projection can move one quant (or one float16 scale) a step, which the model carries on.
+      // Measured on lavapipe: 7.2e-4 (stories260K; 7.4e-3 over 300 tokens), 2.6e-2 (books-14m,
+      // logits up to ~20; 2.8e-2 over 120 tokens). Over 300 and 120 tokens f32 KV stays within
+      // 1.3e-5, and q8_0 against a reference that does not quantise is 0.65 and 0.17 away.
+      // Quantising is discontinuous: a float-sized difference in a projection can move one
+      // quant (or one float16 scale) a step, which the model carries on.
       CHECK(worst <= 5e-2);
       CHECK(same >=
             picks - picks / 50);  // a pick may flip only where the two best logits all but tie
