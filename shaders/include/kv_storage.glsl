@@ -53,7 +53,8 @@ uint q8_quantise(vec4 x[8], uint n4, out uint q[8]) {
 // scale of the word (another invocation's block), its float16 scale.
 #define KV_STORE_BLOCK(buf, rows, hd4, row, c, n4, q, half_bits)                                \
   {                                                                                            \
-    for (uint j_ = 0u; j_ < (n4); ++j_) buf[(row) * (hd4) + (c) + j_] = q[j_];                 \
+    [[unroll]] for (uint j_ = 0u; j_ < 8u; ++j_)  /* unrolled: q stays in registers */         \
+      if (j_ < (n4)) buf[(row) * (hd4) + (c) + j_] = q[j_];                                    \
     const uint w_ = q8_scale_word(rows, hd4, row, c), sh_ = (q8_block(hd4, row, c) & 1u) * 16u; \
     atomicAnd(buf[w_], ~(0xffffu << sh_));                                                     \
     atomicOr(buf[w_], (half_bits) << sh_);                                                     \
