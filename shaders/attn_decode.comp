@@ -5,7 +5,7 @@
 // Decode attention (one query token) for devices with subgroup shuffles: the
 // memory-bound fast path. A "lane group" of LG lanes reads one K/V row per step
 // with coalesced 16-byte loads (each lane CPL units of UV vec4s: 8 halves or 4
-// floats per unit); a group keeps its own online
+// floats per unit; q8_0: 8 quants and their block's scale); a group keeps its own online
 // softmax (running max, running sum, rescaled accumulator) for the G query
 // heads of its KV head, so every K/V row is read once for all of them. Each
 // group takes U keys per step so that 2*U*CPL loads are in flight per lane.
@@ -23,10 +23,12 @@
 #include "kv_storage.glsl"
 #include "attn_decode_body.glsl"
 
-layout(std430, binding = 1) readonly buffer KC { KV_UNIT k_cache[]; };  // (kv_head, slot, HDU)
-layout(std430, binding = 2) readonly buffer VC { KV_UNIT v_cache[]; };  // (kv_head, slot, HDU)
-KV_UNIT load_k(uint i) { return k_cache[i]; }
-KV_UNIT load_v(uint i) { return v_cache[i]; }
+// q8_0: the scale plane follows (kv_storage.glsl).
+layout(std430, binding = 1) readonly buffer KC { KV_STORE k_cache[]; };  // (kv_head, slot, HDU)
+layout(std430, binding = 2) readonly buffer VC { KV_STORE v_cache[]; };  // (kv_head, slot, HDU)
+uint cache_rows() { return pc.kv_heads * (pc.sinks + pc.window); }
+KV_UNIT load_k(uint i) { return KV_LOAD_UNIT(k_cache, cache_rows(), i); }
+KV_UNIT load_v(uint i) { return KV_LOAD_UNIT(v_cache, cache_rows(), i); }
 
 void main() {
   P = DecodeParams(pc.heads, pc.cache_sinks, pc.sinks, pc.window, pc.ring_filled, pc.keys_per_split,

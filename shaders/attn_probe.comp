@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_control_flow_attributes : require
 // Analysis, not speed: the softmax attention one query gives to the first K
 // tokens of the stream, per query head, read back by `sinkstream sinks`. One
 // workgroup per query head scores every cached key (the same scores as
@@ -13,7 +14,7 @@ layout(local_size_x_id = 0) in;
 const uint WG = gl_WorkGroupSize.x;
 
 layout(std430, binding = 0) readonly buffer QRot { vec4 q_rot[]; };      // (set, head, head_dim / 4)
-layout(std430, binding = 1) readonly buffer KC { KV_VEC k_cache[]; };    // (kv_head, slot, head_dim / 4)
+layout(std430, binding = 1) readonly buffer KC { KV_VEC k_cache[]; };    // (kv_head, slot, head_dim / 4); q8_0: + scales
 layout(std430, binding = 2) readonly buffer Sinks { float sink_logit[]; };  // (layer, head)
 layout(std430, binding = 3) writeonly buffer Out { float o[]; };         // (head, first) + out_offset
 
@@ -23,9 +24,10 @@ float score(uint v, uint head, uint hd4) {
   const uint kvh = head / (pc.heads / pc.kv_heads);
   const uint slot = v < pc.cache_sinks ? v : pc.sinks + (v - pc.cache_sinks);
   const uint set = v < pc.cache_sinks ? 1u : 0u;
-  const uint k = (kvh * (pc.sinks + pc.window) + slot) * hd4, q = (set * pc.heads + head) * hd4;
+  const uint row = kvh * (pc.sinks + pc.window) + slot, q = (set * pc.heads + head) * hd4;
+  const uint rows = pc.kv_heads * (pc.sinks + pc.window);
   float d = 0.0;
-  for (uint c = 0u; c < hd4; ++c) d += dot(q_rot[q + c], kv_unpack(k_cache[k + c]));
+  for (uint c = 0u; c < hd4; ++c) d += dot(q_rot[q + c], KV_LOAD(k_cache, rows, hd4, row, c));
   return d * pc.scale;
 }
 

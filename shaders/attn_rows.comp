@@ -16,15 +16,17 @@
 #include "attn_decode_body.glsl"
 #include "decode_rows.glsl"
 
-layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer KvUnits { KV_UNIT u[]; };
+layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer KvUnits { KV_STORE u[]; };  // (kv_head, slot, HDU)
 KvUnits k_ref, v_ref;
-KV_UNIT load_k(uint i) { return k_ref.u[i]; }
-KV_UNIT load_v(uint i) { return v_ref.u[i]; }
+uint rows_;  // this row's cache rows: kv_heads * (sinks + window)
+KV_UNIT load_k(uint i) { return KV_LOAD_UNIT(k_ref.u, rows_, i); }
+KV_UNIT load_v(uint i) { return KV_LOAD_UNIT(v_ref.u, rows_, i); }
 
 void main() {
   const uint row = gl_WorkGroupID.z;
   const DecodeRow d = rows[row];
-  if (d.kv_f16 != pc.kv_f16 || gl_WorkGroupID.x >= d.n_splits) return;  // uniform per workgroup
+  if (d.kv_type != pc.kv_type || gl_WorkGroupID.x >= d.n_splits) return;  // uniform per workgroup
+  rows_ = pc.kv_heads * (d.sinks + d.window);
   k_ref = KvUnits(k_address(pc.layer, pc.max_rows, row));
   v_ref = KvUnits(v_address(pc.layer, pc.max_rows, row));
   P = DecodeParams(pc.heads, d.cache_sinks, d.sinks, d.window, d.ring_filled, d.keys_per_split, d.n_splits,

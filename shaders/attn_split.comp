@@ -26,6 +26,7 @@ const uint WG = gl_WorkGroupSize.x;           // keys per tile
 const uint KSUB = WG / HD4;                   // key subsets in the P*V phase (host keeps HD4 <= WG)
 
 layout(std430, binding = 0) readonly buffer Q { float q[]; };             // (query, head, head_dim), strided
+// q8_0: each K/V buffer's scale plane follows its rows (kv_storage.glsl).
 layout(std430, binding = 1) readonly buffer KC { KV_VEC k_cache[]; };     // (kv_head, slot, HD4)
 layout(std430, binding = 2) readonly buffer VC { KV_VEC v_cache[]; };     // (kv_head, slot, HD4)
 layout(std430, binding = 3) readonly buffer KS { KV_VEC k_stage[]; };     // (kv_head, chunk token, HD4)
@@ -52,12 +53,18 @@ shared vec4 red_sh[WG];
 
 float neg_inf() { return uintBitsToFloat(0xff800000u); }
 
+// Rows of the cache and staging buffers (q8_0 finds its scale plane after them).
+uint cache_rows() { return pc.kv_heads * (pc.sinks + pc.window); }
+uint stage_rows() { return pc.kv_heads * pc.stage_slots; }
+
 vec4 load_k(uint kind, uint row, uint c) {
-  return kind == CACHE_SINK || kind == RING ? kv_unpack(k_cache[row * HD4 + c]) : kv_unpack(k_stage[row * HD4 + c]);
+  return kind == CACHE_SINK || kind == RING ? KV_LOAD(k_cache, cache_rows(), HD4, row, c)
+                                            : KV_LOAD(k_stage, stage_rows(), HD4, row, c);
 }
 
 vec4 load_v(uint kind, uint row, uint c) {
-  return kind == CACHE_SINK || kind == RING ? kv_unpack(v_cache[row * HD4 + c]) : kv_unpack(v_stage[row * HD4 + c]);
+  return kind == CACHE_SINK || kind == RING ? KV_LOAD(v_cache, cache_rows(), HD4, row, c)
+                                            : KV_LOAD(v_stage, stage_rows(), HD4, row, c);
 }
 
 // Rotates this workgroup's queries into q_sh with table set `set`.

@@ -207,6 +207,7 @@ TEST_SUITE("capi") {
         {"", {4, 0, SS_KV_F16}},
         {"--sinks 4 --window 28 --kv-type f32", {4, 28, SS_KV_F32}},  // evicts: 70 tokens through 32 slots
         {"--sinks 0 --window 40", {0, 40, SS_KV_F16}},
+        {"--sinks 4 --window 28 --kv-type q8_0", {4, 28, SS_KV_Q8_0}},  // q8_0 through C as through the CLI
     };
     for (const Case& c : cases) {
       CAPTURE(c.args);

@@ -138,8 +138,8 @@ TEST_SUITE("reliability") {
     GpuOptions o;
     o.memory_limit = 64 * 1024;  // the tiny model's weights alone are ~0.4 MiB
     Gpu small(o);
-    // The advice names f16 KV only where the cache is not f16 already.
-    for (KvType kv : {KvType::f32, KvType::f16}) {
+    // The advice names the next smaller KV type: f16 for f32, q8_0 for f16, none for q8_0.
+    for (KvType kv : {KvType::f32, KvType::f16, KvType::q8_0}) {
       model::EngineConfig cfg = f32_engine(2, 20, 4);
       cfg.kv_type = kv;
       try {
@@ -150,6 +150,7 @@ TEST_SUITE("reliability") {
         INFO(msg);
         CHECK(msg.find("needs about") != std::string::npos);
         CHECK((msg.find("--kv-type f16") != std::string::npos) == (kv == KvType::f32));
+        CHECK((msg.find("--kv-type q8_0") != std::string::npos) == (kv == KvType::f16));
       }
     }
     CHECK(small.allocated_bytes() == 0);  // everything was released on the way out

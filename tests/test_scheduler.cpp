@@ -5,28 +5,28 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "cli_run.hpp"
+#include "engine/engine.hpp"
 #include "fixtures.hpp"
 #include "gpu_fixture.hpp"
-#include "engine/engine.hpp"
-#include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
 #include "sample/sampler.hpp"
 #include "sched/scheduler.hpp"
 #include "sinkstream/error.hpp"
-#include "cli_run.hpp"
+#include "testing/synthetic.hpp"
 
 namespace sinkstream::test {
 namespace {
@@ -46,7 +46,8 @@ int32_t argmax(std::span<const float> v) {
 
 // A mix of streams: prompt lengths 1..60, sinks 0..4, windows 13..100 (most
 // streams wrap their window), one stream at index 10^9.
-std::vector<Job> jobs(uint32_t count, uint32_t vocab, KvType kv) {
+// mixed: stream i takes {kv, f16, f32}[i % 3] (streams of every type batched together).
+std::vector<Job> jobs(uint32_t count, uint32_t vocab, KvType kv, bool mixed = false) {
   std::mt19937 rng(7);
   const uint32_t sinks[] = {4, 0, 1, 4, 2}, windows[] = {29, 13, 64, 100, 37};
   std::vector<Job> out;
@@ -57,7 +58,7 @@ std::vector<Job> jobs(uint32_t count, uint32_t vocab, KvType kv) {
     for (uint32_t t = 1; t < len; ++t) j.prompt.push_back(static_cast<int32_t>(3 + rng() % (vocab - 3)));
     j.settings.sinks = sinks[i % 5];
     j.settings.window = windows[(i / 5) % 5];
-    j.settings.kv_type = kv;
+    j.settings.kv_type = mixed ? std::array{kv, KvType::f16, KvType::f32}[i % 3] : kv;
     j.settings.start_position = i == 2 ? 1000000000ull : 0;
     j.tokens = 12 + (i * 13) % 20;
     out.push_back(j);
@@ -136,8 +137,9 @@ std::shared_ptr<const model::GpuModel> upload(const std::string& path) {
 
 // Each stream's tokens alone (Engine) and batched in groups of these sizes.
 void check_batching(const std::shared_ptr<const model::GpuModel>& m, KvType kv,
-                    std::initializer_list<size_t> groups, bool batch_decode = true) {
-  const auto all = jobs(static_cast<uint32_t>(std::max(groups)), m->hparams().vocab, kv);
+                    std::initializer_list<size_t> groups, bool batch_decode = true,
+                    bool mixed = false) {
+  const auto all = jobs(static_cast<uint32_t>(std::max(groups)), m->hparams().vocab, kv, mixed);
   std::vector<std::vector<int32_t>> alone;
   for (const Job& j : all) alone.push_back(engine_tokens(m, j));
   for (size_t group : groups) {
@@ -172,6 +174,30 @@ TEST_SUITE("scheduler") {
     const std::string path = temp_path("sched-learned-sinks.gguf");
     model::write_synthetic_gguf(path, spec);
     check_batching(upload(path), KvType::f32, {1, 8});
+  }
+
+  TEST_CASE(
+      "q8_0 KV streams: alone, batched with f16 and f32 streams, and counted exactly by "
+      "admission") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto stories = upload(fixture("stories260K.bin"));
+    check_batching(stories, KvType::q8_0, {4}, true, true);  // q8_0, f16, f32, q8_0
+    sched::SchedulerConfig sc;
+    sc.max_streams = 2;
+    sched::Scheduler s(stories, sc);
+    uint64_t bytes[2] = {};
+    for (KvType kv : {KvType::f16, KvType::q8_0}) {
+      const sched::StreamSettings st{4, 2000, kv, 0};
+      const uint64_t before = gpu().allocated_bytes();
+      const auto id = s.create(st);
+      bytes[kv == KvType::q8_0] = gpu().allocated_bytes() - before;
+      CHECK(bytes[kv == KvType::q8_0] == s.stream_bytes(st));
+      s.destroy(id);
+    }
+    // head_dim 8: 8 quants + a float16 scale per row, against 16 bytes of halves.
+    INFO("f16 stream " << bytes[0] << " bytes, q8_0 stream " << bytes[1]);
+    CHECK(bytes[1] < bytes[0] * 7 / 10);
   }
 
   TEST_CASE("sampled streams: the GPU sampler's tokens are the host sampler's, alone or batched") {

@@ -138,6 +138,15 @@ double Args::real(const std::string& name, double fallback, double min, double m
   return v;
 }
 
+std::vector<std::string> Args::str_list(const std::string& name,
+                                        const std::string& fallback) const {
+  std::stringstream ss(str(name, fallback));
+  std::vector<std::string> out;
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
 std::vector<uint64_t> Args::u64_list(const std::string& name, const std::vector<uint64_t>& fallback) const {
   if (!has(name)) return fallback;
   const std::string all_items = str(name, "");

@@ -24,6 +24,8 @@ class Args {
   uint64_t u64(const std::string& name, uint64_t fallback, uint64_t min, uint64_t max) const;
   double real(const std::string& name, double fallback, double min, double max) const;
   std::vector<uint64_t> u64_list(const std::string& name, const std::vector<uint64_t>& fallback) const;
+  // A comma-separated list of words (empty items dropped).
+  std::vector<std::string> str_list(const std::string& name, const std::string& fallback) const;
 
  private:
   std::map<std::string, std::vector<std::string>> values_;

@@ -23,7 +23,7 @@ constexpr const char* kHelp =
     "  --head-dim N       head dim (128)\n"
     "  --sinks N          pinned sink slots (4)\n"
     "  --cache A,B,...    cache sizes, sinks included (512,1024,...,65536)\n"
-    "  --kv-type LIST     f16, f32 or f16,f32 (both)\n"
+    "  --kv-type LIST     some of f16,f32,q8_0 (f16,f32)\n"
     "  --min-bytes N      layers are added until the K+V bytes reach this, so caches\n"
     "                     do not sit in the GPU's L2 (256M)\n"
     "  --iters N          timed repetitions, the median is reported (20)\n"
@@ -31,7 +31,6 @@ constexpr const char* kHelp =
     "  --device SEL       Vulkan device index or name substring\n"
     "  --json             one JSON object instead of the table\n";
 
-const char* kv_name(KvType t) { return t == KvType::f16 ? "f16" : "f32"; }
 
 int bench_attention(const std::vector<std::string>& argv) {
   const cli::Args a(argv, {"json", "help"},
@@ -50,11 +49,13 @@ int bench_attention(const std::vector<std::string>& argv) {
   s.workgroups = static_cast<uint32_t>(a.u64("workgroups", 0, 0, 1 << 20));
   s.min_bytes = parse_byte_size(a.str("min-bytes", "256M"));
   const auto caches = a.u64_list("cache", {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536});
-  const std::string types = a.str("kv-type", "f16,f32");
   std::vector<KvType> kvs;
-  if (types.find("f16") != std::string::npos) kvs.push_back(KvType::f16);
-  if (types.find("f32") != std::string::npos) kvs.push_back(KvType::f32);
-  if (kvs.empty()) throw InvalidArgument("--kv-type must list f16 and/or f32");
+  for (const std::string& name : a.str_list("kv-type", "f16,f32")) {
+    const auto t = parse_kv_type(name);
+    if (!t) throw InvalidArgument("--kv-type must list f16, f32 and/or q8_0, not '" + name + "'");
+    kvs.push_back(*t);
+  }
+  if (kvs.empty()) throw InvalidArgument("--kv-type is empty");
   for (uint64_t c : caches)
     if (c <= s.sinks) throw InvalidArgument("every --cache size must exceed --sinks");
 
@@ -77,7 +78,7 @@ int bench_attention(const std::vector<std::string>& argv) {
       const AttentionBenchResult& r = rows[i];
       std::printf("%s{\"kv_type\":\"%s\",\"cache\":%llu,\"layers\":%u,\"append_us\":%.3f,\"attention_us\":%.3f,"
                   "\"attention_gbs\":%.1f,\"copy_us\":%.3f,\"copy_gbs\":%.1f,\"ratio_to_copy\":%.3f}",
-                  i ? "," : "", kv_name(r.kv_type), static_cast<unsigned long long>(r.cache), r.layers, r.append_us,
+                  i ? "," : "", kv_type_name(r.kv_type), static_cast<unsigned long long>(r.cache), r.layers, r.append_us,
                   r.attention_us, r.attention_gbs, r.copy_us, r.copy_gbs, r.attention_gbs / r.copy_gbs);
     }
     std::printf("]}\n");
@@ -88,7 +89,7 @@ int bench_attention(const std::vector<std::string>& argv) {
   std::printf("%-4s %8s %6s %11s %13s %12s %11s %10s %8s\n", "kv", "cache", "layers", "append us", "attention us",
               "attn GB/s", "copy us", "copy GB/s", "ratio");
   for (const AttentionBenchResult& r : rows)
-    std::printf("%-4s %8llu %6u %11.2f %13.2f %12.1f %11.2f %10.1f %8.3f\n", kv_name(r.kv_type),
+    std::printf("%-4s %8llu %6u %11.2f %13.2f %12.1f %11.2f %10.1f %8.3f\n", kv_type_name(r.kv_type),
                 static_cast<unsigned long long>(r.cache), r.layers, r.append_us, r.attention_us, r.attention_gbs, r.copy_us,
                 r.copy_gbs, r.attention_gbs / r.copy_gbs);
   std::printf("attention GB/s counts K+V bytes read; copy GB/s counts bytes read + written.\n");

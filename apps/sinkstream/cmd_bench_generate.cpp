@@ -41,7 +41,7 @@ void print_json(const GenerateBenchResult& r) {
       .field("device", r.device)
       .field("sinks", cc.sinks)
       .field("window", cc.window);
-  j.field("kv_type", cc.kv_type == KvType::f16 ? "f16" : "f32").field("weight_bytes", r.weight_bytes);
+  j.field("kv_type", kv_type_name(cc.kv_type)).field("weight_bytes", r.weight_bytes);
   j.field("chunk", cc.max_chunk).field("coop_prefill", r.coop_prefill);
   j.field("prefill_tokens", r.prompt_tokens).field("prefill_tokens_per_s", r.prefill_tps);
   j.field("decode_tokens_per_s", r.decode_tps).field("copy_gbs", r.copy_gbs);
@@ -76,7 +76,7 @@ void print_json(const GenerateBenchResult& r) {
 void print_table(const GenerateBenchResult& r) {
   const auto& cc = r.cache;
   std::printf("%s on %s: %u sinks + %u window, %s KV, weights %.1f MiB\n", r.model.c_str(),
-              r.device.c_str(), cc.sinks, cc.window, cc.kv_type == KvType::f16 ? "f16" : "f32",
+              r.device.c_str(), cc.sinks, cc.window, kv_type_name(cc.kv_type),
               static_cast<double>(r.weight_bytes) / (1 << 20));
   std::printf("prefill  %.1f tokens/s (%llu tokens, chunks of %u, %s)\n", r.prefill_tps,
               static_cast<unsigned long long>(r.prompt_tokens), cc.max_chunk,

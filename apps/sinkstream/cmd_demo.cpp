@@ -13,6 +13,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "model_args.hpp"
 #include "progress.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/stream.hpp"
@@ -28,7 +29,7 @@ constexpr const char* kHelp =
     "  --window N     window slots (252)\n"
     "  --layers N     layers (4)\n"
     "  --check N      compare the first N tokens with the CPU reference (512)\n"
-    "  --kv-type T    f16 or f32 (f16)\n"
+    "  --kv-type T    f16, f32 or q8_0 (f16)\n"
     "  --device SEL   Vulkan device index or name substring\n"
     "Ctrl-C stops the stream, prints what was done and exits with status 130.\n";
 
@@ -56,9 +57,8 @@ int cmd_demo(const std::vector<std::string>& argv) {
   cfg.sinks = static_cast<uint32_t>(a.u64("sinks", 4, 0, 1 << 20));
   cfg.window = static_cast<uint32_t>(a.u64("window", 252, 1, 1 << 22));
   cfg.max_chunk = 1;
-  const std::string kv = a.str("kv-type", "f16");
-  if (kv != "f16" && kv != "f32") throw InvalidArgument("--kv-type must be f16 or f32");
-  cfg.kv_type = kv == "f16" ? KvType::f16 : KvType::f32;
+  cfg.kv_type = kv_type_option(a);
+  const std::string kv = kv_type_name(cfg.kv_type);
   const uint64_t limit = a.str("tokens", "") == "-1" ? 0 : a.u64("tokens", 5000, 0, uint64_t{1} << 40);
   const uint64_t tokens = limit ? limit : ~uint64_t{0};
   const uint64_t check = std::min(tokens, a.u64("check", 512, 0, 100000));
@@ -67,7 +67,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
   go.device = a.str("device", "");
   Gpu gpu(go);
   AttentionStream stream(gpu, cfg);
-  ReferenceStream reference(cfg);
+  ReferenceStream reference(cfg);  // q8_0: rounds K/V as the cache stores them
   std::printf("sinkstream demo on %s: %u layers, %u heads (%u KV), head dim %u, %u sinks + %u window slots, %s KV\n",
               gpu.device_name().c_str(), cfg.layers, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.sinks, cfg.window,
               kv.c_str());
@@ -99,7 +99,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
               static_cast<double>(c.device_bytes) / (1 << 20), gpu.allocated_bytes() == first_bytes ? "yes" : "NO");
   const uint64_t checked = std::min<uint64_t>(check, c.tokens_seen);
   if (checked) {
-    const double tol = cfg.kv_type == KvType::f16 ? 4e-3 : 2e-4;
+    const double tol = ReferenceStream::tolerance(cfg.kv_type);
     std::printf("first %llu tokens vs CPU reference (paper semantics, double): max |diff| = %.2e (tolerance %.0e) %s\n",
                 static_cast<unsigned long long>(checked), worst, tol, worst <= tol ? "OK" : "MISMATCH");
     if (worst > tol) return 1;

@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "json.hpp"
+#include "sinkstream/config.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/model.hpp"
 
@@ -24,6 +25,11 @@ std::string chat_format(const std::string& model_template) {
   } catch (const InvalidArgument&) {
     return ChatTemplate::detect(model_template).name();
   }
+}
+
+// Cache bytes one token takes: K and V rows of every layer and KV head.
+uint64_t kv_token_bytes(const ModelFileInfo& m, KvType t) {
+  return 2ull * m.layers * m.kv_heads * kv_row_bytes(t, m.head_dim);
 }
 
 }  // namespace
@@ -63,6 +69,10 @@ int cmd_info(const std::vector<std::string>& argv) {
       c.field(name, bn.second);
     }
     j.raw("tensor_bytes_by_type", t.str());
+    JsonWriter kv;
+    for (KvType type : {KvType::f16, KvType::f32, KvType::q8_0})
+      kv.field(kv_type_name(type), kv_token_bytes(m, type));
+    j.raw("kv_bytes_per_token", kv.str());
     j.raw("tensor_count_by_type", c.str());
     std::string list = "[";
     for (size_t i = 0; i < m.tensors.size(); ++i) {
@@ -88,6 +98,9 @@ int cmd_info(const std::vector<std::string>& argv) {
   std::printf("  weights       %.2f MiB:", static_cast<double>(m.weight_bytes) / (1 << 20));
   for (const auto& [name, bn] : types)
     std::printf(" %s %.2f MiB (%u tensors)", name.c_str(), static_cast<double>(bn.first) / (1 << 20), bn.second);
+  const auto kib = [&](KvType t) { return static_cast<double>(kv_token_bytes(m, t)) / 1024; };
+  std::printf("\n  KV cache      per token: f16 %.2f KiB, q8_0 %.2f KiB, f32 %.2f KiB (--kv-type)",
+              kib(KvType::f16), kib(KvType::q8_0), kib(KvType::f32));
   std::printf("\n  chat format   %s\n", chat.c_str());
   if (a.has("tensors")) {
     std::printf("  tensors\n");

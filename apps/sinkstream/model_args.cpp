@@ -14,7 +14,7 @@ const char* const kModelOptionsHelp =
     "  --sinks N           pinned attention-sink slots (4)\n"
     "  --window N          window slots (the model's training context minus the sinks)\n"
     "  --ctx-size N        the whole cache instead: sinks + window = N (llama.cpp's -c)\n"
-    "  --kv-type T         f16 (default) or f32\n"
+    "  --kv-type T         f16 (default), f32, or q8_0 (about half of f16's memory)\n"
     "  --chunk N           tokens per prefill chunk (64)\n"
     "  --device SEL        Vulkan device index or name substring\n"
     "llama.cpp's spellings work too, for the options a command has: -m, -p, -f\n"
@@ -23,6 +23,13 @@ const char* const kModelOptionsHelp =
 
 std::set<std::string> model_options() {
   return {"model", "tokenizer", "sinks", "window", "ctx-size", "kv-type", "chunk", "device"};
+}
+
+KvType kv_type_option(const cli::Args& a) {
+  const std::string name = a.str("kv-type", "f16");
+  const auto t = parse_kv_type(name);
+  if (!t) throw InvalidArgument("--kv-type must be f16, f32 or q8_0, not '" + name + "'");
+  return *t;
 }
 
 uint64_t seed_option(const cli::Args& a) {
@@ -54,9 +61,7 @@ StreamSettings stream_settings(const cli::Args& a) {
     const uint64_t ctx = a.u64("ctx-size", 0, uint64_t{s.sinks} + 1, (1 << 24) + uint64_t{s.sinks});
     s.window = static_cast<uint32_t>(ctx - s.sinks);
   }
-  const std::string kv = a.str("kv-type", "f16");
-  if (kv != "f16" && kv != "f32") throw InvalidArgument("--kv-type must be f16 or f32");
-  s.kv_type = kv == "f16" ? KvType::f16 : KvType::f32;
+  s.kv_type = kv_type_option(a);
   s.chunk = static_cast<uint32_t>(a.u64("chunk", 64, 1, 4096));
   return s;
 }

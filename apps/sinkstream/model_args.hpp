@@ -21,6 +21,8 @@ extern const char* const kModelOptionsHelp;
 // --model, --tokenizer and --device; with_tokenizer false: the model alone
 // (--tokenizer ignored), for the commands that feed token ids.
 Model load_model(const cli::Args& a, bool with_tokenizer = true);
+// --kv-type f16 | f32 | q8_0 (default f16).
+KvType kv_type_option(const cli::Args& a);
 // --sinks, --window / --ctx-size, --kv-type, --chunk.
 StreamSettings stream_settings(const cli::Args& a);
 // --temperature, --top-k, --top-p, --min-p, --repeat-penalty, --seed.

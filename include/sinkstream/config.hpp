@@ -1,13 +1,24 @@
 // Configuration of a streaming KV cache: shapes, attention sinks, window, RoPE.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "sinkstream/export.hpp"
 
 namespace sinkstream {
 
-enum class KvType : uint32_t { f32 = 0, f16 = 1 };
+// Cache element type. q8_0: ggml's q8_0 blocks of 32 values along head_dim (one
+// float16 scale, amax / 127, and 32 int8), quantised once when a token is appended;
+// a head_dim that is not a multiple of 32 ends each row with one shorter block.
+// The values are also the shaders' kv type codes (DecodeRow::kv_type).
+enum class KvType : uint32_t { f32 = 0, f16 = 1, q8_0 = 2 };
+
+SINKSTREAM_API const char* kv_type_name(KvType t);  // "f32", "f16", "q8_0"
+SINKSTREAM_API std::optional<KvType> parse_kv_type(std::string_view name);
+// Device bytes of one cached K (or V) row: one slot of one KV head.
+SINKSTREAM_API uint64_t kv_row_bytes(KvType t, uint32_t head_dim);
 
 enum class RopeStyle : uint32_t {
   adjacent = 0,  // pairs (2i, 2i+1): llama2.c, GGUF llama

@@ -23,7 +23,7 @@ namespace sinkstream {
 struct StreamSettings {
   uint32_t sinks = 4;            // pinned attention-sink slots
   uint32_t window = 0;           // window slots; 0: the model's training context minus the sinks
-  KvType kv_type = KvType::f16;  // cache element type
+  KvType kv_type = KvType::f16;  // cache element type (q8_0: about half of f16's memory)
   uint32_t chunk = 64;           // most tokens per GPU submission while feeding
   bool check_finite = false;     // NaN/Inf guard: NumericalError names the first op that made one
 };

@@ -48,7 +48,9 @@ typedef enum {
   SS_ERR_INTERNAL
 } ss_status;
 
-typedef enum { SS_KV_F16 = 0, SS_KV_F32 = 1 } ss_kv_type;
+/* Cache element type (fixed values: new ones are appended). SS_KV_Q8_0: ggml's q8_0
+   blocks along head_dim, about half of f16's memory. */
+typedef enum { SS_KV_F16 = 0, SS_KV_F32 = 1, SS_KV_Q8_0 = 2 } ss_kv_type;
 
 typedef struct {
   const char *device;    /* NULL: best device; else an index or a name substring */

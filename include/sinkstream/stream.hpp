@@ -64,6 +64,10 @@ class SINKSTREAM_API ReferenceStream {
                            uint32_t n_tokens);
   // (layer, head); used when cfg.learned_sinks.
   void set_sink_logits(std::span<const float> logits);
+  // The largest |GPU - reference| the per-kernel checks accept on attention
+  // outputs of magnitude <= 1 for a cache of type t (q8_0: the reference rounds
+  // K/V as the cache stores them).
+  static double tolerance(KvType t);
 
  private:
   struct Impl;

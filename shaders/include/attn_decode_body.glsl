@@ -1,23 +1,48 @@
 // The body of the decode attention kernels (attn_decode.comp for one stream,
 // attn_rows.comp for one row of each of many streams): see attn_decode.comp.
-// The including kernel defines KV_F16 or KV_F32, includes kv_storage.glsl,
+// The including kernel defines KV_F16, KV_F32 or KV_Q8_0, includes kv_storage.glsl,
 // declares the push constants, defines load_k/load_v after this file and sets
 // P before calling decode_main.
 #ifndef ATTN_DECODE_BODY_GLSL
 #define ATTN_DECODE_BODY_GLSL
 
-// 16-byte units of a K/V row: the widest load every device has.
+// Units of a K/V row, the loads a lane issues: 16 bytes for f16 and f32 (the
+// widest load every device has); for q8_0 8 quant bytes (8 values, as f16's unit)
+// and the scale of their block. KV_STORE is the cache buffers' element type, and
+// KV_LOAD_UNIT(buf, rows, i) reads unit i of such a buffer of `rows` rows.
 #if defined(KV_F16)
+#define KV_STORE uvec4
 #define KV_UNIT uvec4
 const uint UV = 2;  // vec4s per unit
 void unpack_unit(uvec4 u, out vec4 v[UV]) {
   v[0] = kv_unpack(u.xy);
   v[1] = kv_unpack(u.zw);
 }
+#elif defined(KV_Q8_0)
+#define KV_STORE uvec2
+struct Q8Unit {
+  uvec2 q;  // 8 int8
+  float d;  // their block's scale
+};
+#define KV_UNIT Q8Unit
+const uint UV = 2;
+void unpack_unit(Q8Unit u, out vec4 v[UV]) {
+  v[0] = q8_unpack(u.q.x, u.d);
+  v[1] = q8_unpack(u.q.y, u.d);
+}
+// Unit i is vec4s 2(i % HDU) .. +1 of row i / HDU; the scale words follow the
+// rows * HD4 quant words, so (in uvec2s) at rows * HDU.
+#define Q8_UNIT_BLOCK(i) (((i) / HDU) * q8_blocks(HD4) + ((i) % HDU) / 4u)
+#define KV_LOAD_UNIT(buf, rows, i) \
+  Q8Unit(buf[i], q8_scale(buf[(rows) * HDU + Q8_UNIT_BLOCK(i) / 4u][(Q8_UNIT_BLOCK(i) / 2u) & 1u], Q8_UNIT_BLOCK(i)))
 #else
+#define KV_STORE vec4
 #define KV_UNIT vec4
 const uint UV = 1;
 void unpack_unit(vec4 u, out vec4 v[UV]) { v[0] = u; }
+#endif
+#if !defined(KV_Q8_0)
+#define KV_LOAD_UNIT(buf, rows, i) buf[i]
 #endif
 
 layout(local_size_x_id = 0) in;
@@ -25,7 +50,7 @@ layout(constant_id = 3) const uint HD4 = 32;  // head_dim / 4
 layout(constant_id = 4) const uint G = 4;     // query heads per kv head
 layout(constant_id = 5) const uint LG = 32;   // lanes per key (power of two, divides HDU and the subgroup size)
 layout(constant_id = 6) const uint U = 4;     // keys per group per step
-const uint HDU = HD4 / UV;                    // 16-byte units per row
+const uint HDU = HD4 / UV;                    // units per row
 const uint CPL = HDU / LG;                    // units per lane
 const uint CV = CPL * UV;                     // vec4s per lane
 const uint WG = gl_WorkGroupSize.x;

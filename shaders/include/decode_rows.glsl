@@ -8,7 +8,7 @@
 
 struct DecodeRow {
   uvec2 rope;  // the stream's RoPE table: (set, rot_half) (cos, sin) of this step
-  uint kv_f16;
+  uint kv_type;  // KvType: 0 f32, 1 f16, 2 q8_0
   uint sinks;
   uint window;
   uint sinks_before;  // the append: sink slots filled before it

@@ -73,7 +73,7 @@ layout(push_constant) uniform PC {
   uint max_rows;
   uint q_stride;
   uint kv_stride;
-  uint kv_f16;
+  uint kv_type;
   uint pad0;
 } pc;
 #elif defined(PC_ATTN_ROWS)
@@ -87,7 +87,7 @@ layout(push_constant) uniform PC {
   uint sink_offset;
   uint out_stride;
   uint part_rows;
-  uint kv_f16;
+  uint kv_type;
   uint pad0;
   uint pad1;
 } pc;

@@ -150,7 +150,7 @@ GenerateBenchResult bench_generate(const Model& m, const GenerateBenchOptions& o
     r.prefill_ops = profile_prefill(engine, vocab);
   }
   r.copy_gbs = copy_bandwidth_gbs(*impl.gpu, 256ull << 20, 5);
-  r.kv_token_bytes = 2ull * file.hp.layers * file.hp.kv_heads * file.hp.head_dim * (r.cache.kv_type == KvType::f16 ? 2 : 4);
+  r.kv_token_bytes = 2ull * file.hp.layers * file.hp.kv_heads * kv_row_bytes(r.cache.kv_type, file.hp.head_dim);
   const model::EngineCounters c = engine.counters();
   r.stats = {c.tokens, c.evicted, c.slots_used, c.capacity, r.cache.sinks, r.cache.window, c.device_bytes};
   r.coop_prefill = engine.coop_prefill();

@@ -80,7 +80,7 @@ AttentionBenchResult bench_attention(Gpu& gpu, const AttentionBenchOptions& s, K
   cfg.window = static_cast<uint32_t>(cache_slots - s.sinks);
   cfg.kv_type = kv;
   cfg.max_chunk = 1;
-  const uint64_t layer_bytes = 2ull * s.kv_heads * cache_slots * s.head_dim * (kv == KvType::f16 ? 2 : 4);
+  const uint64_t layer_bytes = 2ull * s.kv_heads * cache_slots * kv_row_bytes(kv, s.head_dim);
   cfg.layers = static_cast<uint32_t>(std::clamp<uint64_t>((s.min_bytes + layer_bytes - 1) / layer_bytes, 1, 512));
   const uint32_t L = cfg.layers;
 

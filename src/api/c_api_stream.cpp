@@ -52,13 +52,16 @@ ss_status ss_stream_create(ss_model* m, const ss_stream_params* p, ss_stream** o
   int32_t kv_type = 0;
   static_assert(sizeof(q.kv_type) == sizeof(kv_type));
   std::memcpy(&kv_type, &q.kv_type, sizeof kv_type);
-  if (kv_type != SS_KV_F16 && kv_type != SS_KV_F32)
-    return fail(SS_ERR_INVALID_ARGUMENT, "ss_stream_create: kv_type must be SS_KV_F16 or SS_KV_F32");
+  if (kv_type != SS_KV_F16 && kv_type != SS_KV_F32 && kv_type != SS_KV_Q8_0)
+    return fail(SS_ERR_INVALID_ARGUMENT,
+                "ss_stream_create: kv_type must be SS_KV_F16, SS_KV_F32 or SS_KV_Q8_0");
   return guard([&] {
     sinkstream::StreamSettings s;
     s.sinks = q.sinks;
     s.window = q.window;
-    s.kv_type = q.kv_type == SS_KV_F32 ? sinkstream::KvType::f32 : sinkstream::KvType::f16;
+    s.kv_type = kv_type == SS_KV_F32    ? sinkstream::KvType::f32
+                : kv_type == SS_KV_Q8_0 ? sinkstream::KvType::q8_0
+                                        : sinkstream::KvType::f16;
     *out = new ss_stream{sinkstream::Stream(m->model, s), std::nullopt, {}, {}};
   });
 }

@@ -1,4 +1,5 @@
 // The public ReferenceStream: the paper-literal CPU reference (ref/attention_ref.hpp).
+#include "check/harness.hpp"
 #include "ref/attention_ref.hpp"
 #include "sinkstream/stream.hpp"
 
@@ -18,5 +19,7 @@ std::vector<double> ReferenceStream::step(std::span<const float> q, std::span<co
 }
 
 void ReferenceStream::set_sink_logits(std::span<const float> logits) { impl_->stream.set_sink_logits(logits); }
+
+double ReferenceStream::tolerance(KvType t) { return check::kv_tolerance(t); }
 
 }  // namespace sinkstream

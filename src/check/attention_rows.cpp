@@ -102,8 +102,8 @@ double batch_error(vk::Context& ctx, KvType kv, bool learned, uint32_t steps) {
 
 void run_batch(vk::Context& ctx, std::string_view variant, const CheckOptions& o,
                VariantResult& r) {
-  const KvType kv = variant == "f16" ? KvType::f16 : KvType::f32;
-  r.tolerance = kv == KvType::f16 ? 4e-3 : 2e-4;  // as attn_decode
+  const KvType kv = parse_kv_type(variant).value();
+  r.tolerance = kv_tolerance(kv);  // as attn_decode
   for (bool learned : {false, true}) {
     r.max_error = std::max(r.max_error, batch_error(ctx, kv, learned, o.quick ? 24 : 40));
     ++r.cases;

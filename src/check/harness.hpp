@@ -9,6 +9,7 @@
 
 #include "check/kernel_check.hpp"
 #include "format/model_file.hpp"
+#include "sinkstream/config.hpp"
 #include "vk/commands.hpp"
 
 namespace sinkstream::check {
@@ -18,6 +19,11 @@ namespace sinkstream::check {
 struct NotApplicable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The attention checks' tolerances by cache type (attention.cpp states why):
+// absolute, on outputs of magnitude <= 1, and on the probe's softmax weights.
+double kv_tolerance(KvType t);
+double probe_tolerance(KvType t);
 
 // A device buffer holding `data` (at least 16 bytes, so empty inputs bind).
 vk::GpuBuffer device_buffer(vk::Context& ctx, const void* data, uint64_t bytes, const char* what);

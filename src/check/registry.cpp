@@ -16,7 +16,7 @@ constexpr V kWeights[] = {"f32",  "f16",  "bf16", "q8_0", "q4_0", "q4_1",   "q5_
                           "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
 constexpr V kWeightsButF16[] = {"f32",  "bf16", "q8_0", "q4_0", "q4_1", "q5_0",   "q5_1",
                                 "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
-constexpr V kKv[] = {"f32", "f16"};
+constexpr V kKv[] = {"f32", "f16", "q8_0"};
 constexpr V kF16[] = {"f16"};
 
 constexpr V kExact = "max |gpu - ref| (bit patterns: exact)";

@@ -17,8 +17,8 @@ ForwardConfig forward_config(const EngineConfig& c) {
 }
 
 uint64_t kv_bytes(const StreamConfig& s) {
-  return 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) * s.head_dim *
-         (s.kv_type == KvType::f16 ? 2 : 4);
+  return 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) *
+         kv_row_bytes(s.kv_type, s.head_dim);
 }
 
 // Fails before anything is allocated when the stream's cache and activations
@@ -33,7 +33,9 @@ void check_fits(const vk::Context& ctx, const std::string& path, uint64_t weight
   const uint64_t cap = ctx.memory_limit() ? ctx.memory_limit() : ctx.info().device_local_bytes;
   const uint64_t have = cap > used ? cap - used : 0;
   if (cap == 0 || need <= have) return;
-  const std::string kv_hint = s.kv_type == KvType::f32 ? ", --kv-type f16" : "";
+  const std::string kv_hint = s.kv_type == KvType::f32   ? ", --kv-type f16"
+                              : s.kv_type == KvType::f16 ? ", --kv-type q8_0"
+                                                         : "";
   throw OutOfDeviceMemory(
       "'" + path + "' needs about " + mib(need) + " of device memory (" +
       (weights ? "weights " + mib(weights) + ", " : "") + "KV cache " + mib(kv) + " for " +

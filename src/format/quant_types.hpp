@@ -13,6 +13,7 @@ namespace sinkstream::model {
 constexpr uint32_t kQK_K = 256;  // weights per K-quant super-block (and IQ4_XS)
 
 float half_to_float(uint16_t h);  // exact, subnormals and infinities included
+uint16_t float_to_half(float f);  // round to nearest even
 
 // Weights per block and bytes per block of a block type (1 and the element
 // size for plain float types); throws Error for types without a layout here.

@@ -13,8 +13,10 @@ namespace {
 
 constexpr uint32_t kAppendGroup = 64;
 
-StreamConfig with_kv(StreamConfig c, bool f16) {
-  c.kv_type = f16 ? KvType::f16 : KvType::f32;
+constexpr KvType kTypes[] = {KvType::f32, KvType::f16, KvType::q8_0};  // indexed by their value
+
+StreamConfig with_kv(StreamConfig c, KvType t) {
+  c.kv_type = t;
   return c;
 }
 
@@ -22,8 +24,8 @@ StreamConfig with_kv(StreamConfig c, bool f16) {
 
 std::unique_ptr<BatchDecode> BatchDecode::make(vk::Context& ctx, const StreamConfig& shape, uint32_t max_rows) {
   if (!ctx.info().buffer_address || vk::env("SINKSTREAM_BATCH_DECODE") == "0") return nullptr;
-  for (bool f16 : {false, true})
-    if (!decode_shape(ctx.info(), with_kv(shape, f16)).ok) return nullptr;
+  for (KvType t : kTypes)
+    if (!decode_shape(ctx.info(), with_kv(shape, t)).ok) return nullptr;
   return std::make_unique<BatchDecode>(ctx, shape, max_rows);
 }
 
@@ -32,11 +34,11 @@ BatchDecode::BatchDecode(vk::Context& ctx, const StreamConfig& shape, uint32_t m
   if (shape_.scale == 0.0f) shape_.scale = 1.0f / std::sqrt(static_cast<float>(shape_.head_dim));
   max_splits_ = max_decode_splits(ctx.info(), shape_);
   rot_half_ = static_cast<uint32_t>(rope_inv_freq(shape_.rope, shape_.head_dim).size());
-  for (bool f16 : {false, true}) {
-    Kernels& k = kernels_[f16];
-    const StreamConfig c = with_kv(shape_, f16);
+  for (KvType t : kTypes) {
+    Kernels& k = kernels_[static_cast<uint32_t>(t)];
+    const StreamConfig c = with_kv(shape_, t);
     k.shape = decode_shape(ctx.info(), c);
-    const std::string kv = f16 ? "f16" : "f32";
+    const std::string kv = kv_type_name(t);
     k.append = &ctx.kernel({"kv_append_rows_" + kv, 6, sizeof(KvAppendRowsPC), {kAppendGroup, 1, 1}, {}});
     k.attend = &ctx.kernel({"attn_rows_" + kv, 8, sizeof(AttnRowsPC), {k.shape.wg, 1, 1}, decode_spec(c, k.shape)});
   }
@@ -53,19 +55,19 @@ BatchDecode::BatchDecode(vk::Context& ctx, const StreamConfig& shape, uint32_t m
 }
 
 void BatchDecode::bind(const StepBuffers& io) {
-  pool_ = ctx_->create_descriptor_pool(4, 4 * 8);
-  for (bool f16 : {false, true}) {
+  pool_ = ctx_->create_descriptor_pool(2 * kKvTypes, 2 * kKvTypes * 8);
+  for (uint32_t t = 0; t < kKvTypes; ++t) {
     const vk::GpuBuffer* append[] = {io.k, &rows_, &addrs_, io.v, io.q, &q_rot_};
     const vk::GpuBuffer* attend[] = {&q_rot_, &rows_, &addrs_, &part_acc_, &part_ml_, io.sink_logits, io.out, &done_};
-    append_sets_[f16] = ctx_->bind(pool_.get(), *kernels_[f16].append, append);
-    attend_sets_[f16] = ctx_->bind(pool_.get(), *kernels_[f16].attend, attend);
+    append_sets_[t] = ctx_->bind(pool_.get(), *kernels_[t].append, append);
+    attend_sets_[t] = ctx_->bind(pool_.get(), *kernels_[t].attend, attend);
   }
 }
 
 void BatchDecode::set_rows(std::span<const KvCache* const> caches) {
   if (caches.size() > max_rows_) throw Error("internal error: more decode rows than the batch holds");
   n_rows_ = static_cast<uint32_t>(caches.size());
-  has_[0] = has_[1] = false;
+  std::fill(std::begin(has_), std::end(has_), false);
   step_splits_ = 1;
   auto* rows = static_cast<DecodeRow*>(rows_.mapped());
   auto* addrs = static_cast<uint64_t*>(addrs_.mapped());  // (layer, row, K | V)
@@ -74,7 +76,7 @@ void BatchDecode::set_rows(std::span<const KvCache* const> caches) {
     DecodeRow d{};
     c.describe_decode_row(d);
     if (d.n_splits > max_splits_) throw Error("internal error: a decode row splits more than the batch holds");
-    has_[d.kv_f16] = true;
+    has_[d.kv_type] = true;
     step_splits_ = std::max(step_splits_, d.n_splits);
     std::memcpy(rows + r, &d, sizeof d);
     for (uint32_t l = 0; l < shape_.layers; ++l) {
@@ -87,20 +89,22 @@ void BatchDecode::set_rows(std::span<const KvCache* const> caches) {
 void BatchDecode::record_layer(vk::CommandBuffer& cmd, uint32_t layer) const {
   if (n_rows_ == 0) return;
   const uint32_t hd4 = shape_.head_dim / 4;
-  const uint32_t items = (shape_.kv_heads + 2 * shape_.heads) * hd4;
-  for (uint32_t f16 : {0u, 1u}) {
-    if (!has_[f16]) continue;
+  for (uint32_t t = 0; t < kKvTypes; ++t) {
+    if (!has_[t]) continue;
+    // kv_append_rows.comp: a q8_0 invocation stores a block of 8 vec4s, the others one vec4.
+    const uint32_t groups = kTypes[t] == KvType::q8_0 ? vk::ceil_div(hd4, 8) : hd4;
+    const uint32_t items = shape_.kv_heads * groups + 2 * shape_.heads * hd4;
     const KvAppendRowsPC pc{n_rows_, shape_.kv_heads, shape_.head_dim, rot_half_,
                             shape_.rope.style == RopeStyle::neox, shape_.heads, layer, max_rows_,
-                            shape_.heads * shape_.head_dim, shape_.kv_heads * shape_.head_dim, f16, 0};
-    cmd.dispatch(append_sets_[f16], pc, {vk::ceil_div(items, kAppendGroup), n_rows_, 1});
+                            shape_.heads * shape_.head_dim, shape_.kv_heads * shape_.head_dim, t, 0};
+    cmd.dispatch(append_sets_[t], pc, {vk::ceil_div(items, kAppendGroup), n_rows_, 1});
   }
   cmd.compute_barrier();
-  for (uint32_t f16 : {0u, 1u}) {
-    if (!has_[f16]) continue;
+  for (uint32_t t = 0; t < kKvTypes; ++t) {
+    if (!has_[t]) continue;
     const AttnRowsPC pc{shape_.heads, shape_.kv_heads, layer, max_rows_, shape_.scale, shape_.learned_sinks,
-                        layer * shape_.heads, shape_.heads * shape_.head_dim, shape_.heads * max_splits_, f16, 0, 0};
-    cmd.dispatch(attend_sets_[f16], pc, {step_splits_, shape_.kv_heads, n_rows_});
+                        layer * shape_.heads, shape_.heads * shape_.head_dim, shape_.heads * max_splits_, t, 0, 0};
+    cmd.dispatch(attend_sets_[t], pc, {step_splits_, shape_.kv_heads, n_rows_});
   }
   cmd.compute_barrier();
 }

@@ -34,12 +34,13 @@ class BatchDecode {
   uint32_t max_rows_, max_splits_;
   uint32_t rot_half_ = 0;
   uint32_t n_rows_ = 0, step_splits_ = 1;  // this step's rows and their most splits
-  bool has_[2] = {false, false};  // rows of f32 [0] / f16 [1] caches this step
+  static constexpr uint32_t kKvTypes = 3;  // f32, f16, q8_0: by KvType's value
+  bool has_[kKvTypes] = {};  // rows of caches of each KvType this step
   struct Kernels {
     const vk::Kernel* append = nullptr;
     const vk::Kernel* attend = nullptr;
     DecodeShape shape;
-  } kernels_[2];  // by kv_f16
+  } kernels_[kKvTypes];  // by KvType
   vk::GpuBuffer rows_;      // (row) DecodeRow, host-written
   vk::GpuBuffer addrs_;     // (layer, row, K | V) cache addresses, host-written
   vk::GpuBuffer q_rot_;     // (row, set, head, head_dim)
@@ -47,7 +48,7 @@ class BatchDecode {
   vk::GpuBuffer part_ml_;   // (row, head, split) max, sum
   vk::GpuBuffer done_;      // (row, kv_head) splits finished, zero between dispatches
   vk::DescriptorPool pool_;
-  vk::BindingSet append_sets_[2], attend_sets_[2];
+  vk::BindingSet append_sets_[kKvTypes], attend_sets_[kKvTypes];
   uint64_t device_bytes_ = 0;
 };
 

@@ -21,7 +21,19 @@ constexpr uint32_t kMaxRows = 16;  // (query, head) rows per split workgroup: bo
 
 using vk::ceil_div;
 
-uint32_t kv_elem_bytes(KvType t) { return t == KvType::f16 ? 2 : 4; }
+// Bytes of a K or V buffer of `rows` (kv_head, slot) rows: q8_0 keeps its float16
+// scales in a plane after the quants (kv_storage.glsl), rounded up to whole 16-byte
+// units, which the decode kernels load.
+uint64_t kv_buffer_bytes(KvType t, uint64_t rows, uint32_t head_dim) {
+  if (t != KvType::q8_0) return rows * kv_row_bytes(t, head_dim);
+  const uint64_t scales = rows * ((head_dim + 31) / 32);
+  return (rows * head_dim + 2 * scales + 15) / 16 * 16;
+}
+
+// Vec4s of a row that one append invocation stores (kv_storage.glsl's KV_GROUP).
+uint32_t append_group(KvType t) {
+  return t == KvType::q8_0 ? 8 : 1;
+}
 
 // Workgroups the split kernels aim for: a few per core on CPU drivers.
 uint32_t default_target_workgroups(const vk::DeviceInfo& info) {
@@ -35,24 +47,26 @@ uint32_t split_shared_bytes(uint32_t rows, uint32_t hd4, uint32_t wg) {
 }
 
 const vk::Kernel* split_kernel(vk::Context& ctx, const StreamConfig& cfg, uint32_t wg, uint32_t bq) {
-  const std::string name = cfg.kv_type == KvType::f16 ? "attn_split_f16" : "attn_split_f32";
-  return &ctx.kernel({name, 8, sizeof(AttnSplitPC), {wg, 1, 1},
-                            {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
+  return &ctx.kernel({std::string("attn_split_") + kv_type_name(cfg.kv_type),
+                      8,
+                      sizeof(AttnSplitPC),
+                      {wg, 1, 1},
+                      {{3, cfg.head_dim / 4}, {4, cfg.heads / cfg.kv_heads}, {5, bq}}});
 }
 
 struct CacheSizes {
-  uint64_t layer_bytes;    // one layer's K (or V): (kv_head, slot, head_dim)
-  uint64_t stage_bytes;    // (kv_head, chunk token, head_dim)
+  uint64_t layer_bytes;    // one layer's K (or V): (kv_head, slot, head_dim) (+ q8_0 scales)
+  uint64_t stage_bytes;    // (kv_head, chunk token, head_dim) (+ q8_0 scales)
   uint64_t rope_bytes;     // (token, set, rot_half) (cos, sin)
   uint32_t partial_rows;   // (query, head, split) rows of the split partials
 };
 
 CacheSizes cache_sizes(const StreamConfig& cfg) {
-  const uint64_t slots = cfg.sinks + cfg.window, elem = kv_elem_bytes(cfg.kv_type);
+  const uint64_t slots = cfg.sinks + cfg.window;
   const uint64_t rot_half = rope_inv_freq(cfg.rope, cfg.head_dim).size();
   const uint32_t decode_splits = std::min(kMaxDecodeSplits, ceil_div(slots, 16));
-  return {uint64_t{cfg.kv_heads} * slots * cfg.head_dim * elem,
-          uint64_t{cfg.kv_heads} * cfg.max_chunk * cfg.head_dim * elem,
+  return {kv_buffer_bytes(cfg.kv_type, cfg.kv_heads * slots, cfg.head_dim),
+          kv_buffer_bytes(cfg.kv_type, uint64_t{cfg.kv_heads} * cfg.max_chunk, cfg.head_dim),
           uint64_t{cfg.max_chunk} * 2 * std::max<uint64_t>(rot_half, 1) * 8,
           cfg.heads * std::max(decode_splits, cfg.max_chunk * kMaxPrefillSplits)};
 }
@@ -79,7 +93,7 @@ KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_posit
     bq_prefill_ *= 2;
   target_workgroups_ = default_target_workgroups(info);
 
-  const std::string kv = cfg_.kv_type == KvType::f16 ? "f16" : "f32";
+  const std::string kv = kv_type_name(cfg_.kv_type);
   append_ = &ctx.kernel({"kv_append_" + kv, 7, sizeof(KvAppendPC), {kAppendGroup, 1, 1}, {}});
   split_decode_ = split_kernel(ctx, cfg_, wg_, 1);
   portable_ = {split_kernel(ctx, cfg_, wg_, bq_prefill_), bq_prefill_};
@@ -123,7 +137,7 @@ KvCache::~KvCache() = default;
 DecodeShape decode_shape(const vk::DeviceInfo& info, const StreamConfig& cfg) {
   DecodeShape d;
   const uint32_t sg = info.subgroup_size, hd4 = cfg.head_dim / 4;
-  const uint32_t per_unit = cfg.kv_type == KvType::f16 ? 2 : 1;  // vec4s per 16-byte unit (UV)
+  const uint32_t per_unit = cfg.kv_type == KvType::f32 ? 1 : 2;  // vec4s per unit (UV)
   if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128 || hd4 % per_unit) return d;
   const uint32_t units = hd4 / per_unit;
   uint32_t lg = 1;
@@ -151,8 +165,11 @@ uint32_t max_decode_splits(const vk::DeviceInfo& info, const StreamConfig& cfg) 
 void KvCache::pick_decode_kernel() {
   const DecodeShape s = decode_shape(ctx_->info(), cfg_);
   if (!s.ok) return;
-  const std::string name = cfg_.kv_type == KvType::f16 ? "attn_decode_f16" : "attn_decode_f32";
-  decode_ = &ctx_->kernel({name, 8, sizeof(AttnDecodePC), {s.wg, 1, 1}, decode_spec(cfg_, s)});
+  decode_ = &ctx_->kernel({std::string("attn_decode_") + kv_type_name(cfg_.kv_type),
+                           8,
+                           sizeof(AttnDecodePC),
+                           {s.wg, 1, 1},
+                           decode_spec(cfg_, s)});
   decode_keys_step_ = s.keys_step();
 }
 
@@ -314,7 +331,9 @@ void KvCache::record_decode_append(vk::CommandBuffer& cmd, uint32_t layer, const
   KvAppendPC pc = append_pc(1, true, io);
   pc.rope_token = io.rope_token;
   pc.q_heads = cfg_.heads;  // attn_decode and the probe read the query pre-rotated
-  const uint32_t items = (cfg_.kv_heads + 2 * pc.q_heads) * cfg_.head_dim / 4;
+  const uint32_t hd4 = cfg_.head_dim / 4;
+  const uint32_t items =
+      cfg_.kv_heads * ceil_div(hd4, append_group(cfg_.kv_type)) + 2 * pc.q_heads * hd4;
   cmd.dispatch(commit_sets_[layer], pc, {ceil_div(items, kAppendGroup), 1, 1});
 }
 
@@ -347,7 +366,7 @@ void KvCache::describe_decode_row(DecodeRow& d) const {
   const RingState after = state_.after(1);
   const DecodeSplit split = decode_split();
   d.rope_address = rope_.address();
-  d.kv_f16 = cfg_.kv_type == KvType::f16;
+  d.kv_type = static_cast<uint32_t>(cfg_.kv_type);
   d.sinks = cfg_.sinks;
   d.window = cfg_.window;
   d.sinks_before = state_.sinks_filled();
@@ -379,7 +398,8 @@ void KvCache::record_decode_attend(vk::CommandBuffer& cmd, uint32_t layer, const
 }
 
 void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const LayerIo& io) const {
-  const uint32_t append_groups = ceil_div(n * cfg_.kv_heads * cfg_.head_dim / 4, kAppendGroup);
+  const uint32_t row_items = ceil_div(cfg_.head_dim / 4, append_group(cfg_.kv_type));
+  const uint32_t append_groups = ceil_div(n * cfg_.kv_heads * row_items, kAppendGroup);
   cmd.dispatch(stage_sets_[layer], append_pc(n, false, io), {append_groups, 1, 1});
   cmd.compute_barrier();
   if (io.mark) io.mark("kv_stage (RoPE)");
@@ -398,8 +418,11 @@ void KvCache::record_prefill(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n,
 }
 
 void KvCache::enable_probe(const vk::GpuBuffer& out, const vk::GpuBuffer& sink_logits, uint32_t first) {
-  const std::string name = cfg_.kv_type == KvType::f16 ? "attn_probe_f16" : "attn_probe_f32";
-  probe_ = &ctx_->kernel({name, 4, sizeof(AttnProbePC), {64, 1, 1}, {}});
+  probe_ = &ctx_->kernel({std::string("attn_probe_") + kv_type_name(cfg_.kv_type),
+                          4,
+                          sizeof(AttnProbePC),
+                          {64, 1, 1},
+                          {}});
   probe_first_ = first;
   probe_pool_ = ctx_->create_descriptor_pool(cfg_.layers, cfg_.layers * 4);
   probe_sets_.clear();

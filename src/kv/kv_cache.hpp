@@ -35,7 +35,7 @@ struct DecodeSplit {
 // where its stream's token goes and what it attends. Mirrored in decode_rows.glsl.
 struct DecodeRow {
   uint64_t rope_address;  // the stream's RoPE table (row 0 written by prepare(1))
-  uint32_t kv_f16;
+  uint32_t kv_type;       // KvType
   uint32_t sinks, window;
   uint32_t sinks_before, ring_next, is_sink;  // the append
   uint32_t cache_sinks, ring_filled;          // the attention, the new token included
@@ -80,7 +80,8 @@ class KvCache {
   // Workgroups the split kernel aims for (more splits for wide GPUs).
   void set_target_workgroups(uint32_t n) { target_workgroups_ = n; }
   // Chunk attention on cooperative matrices (attn_coop.comp) where the device and
-  // the shapes allow, the default; false: the portable kernel. Call before bind().
+  // the shapes allow (float16 caches only: f32 and q8_0 chunks always take the
+  // portable kernel), the default; false: the portable kernel. Call before bind().
   void use_coop_prefill(bool on);
   bool coop_prefill() const { return coop_.kernel && split_prefill_ == coop_.kernel; }
   // false: one-token steps take the portable split kernel even where the subgroup
@@ -156,6 +157,7 @@ class KvCache {
     uint32_t queries = 1;  // per workgroup
   };
   PrefillKernel portable_, coop_;  // the chunk attention kernels split_prefill_ picks from
+  // q8_0: each K/V buffer is quants (rows, head_dim) int8 then scales (rows, blocks of 32) float16.
   std::vector<vk::GpuBuffer> k_, v_;  // per layer: (kv_head, slot, head_dim)
   vk::GpuBuffer k_stage_, v_stage_;   // (kv_head, chunk token, head_dim)
   vk::GpuBuffer rope_;                // (token, set, rot_half) (cos, sin); host-written

@@ -95,12 +95,12 @@ struct KvAppendRowsPC {
   uint32_t max_rows;   // rows per layer in the address table
   uint32_t q_stride;   // floats between rows of q
   uint32_t kv_stride;  // floats between rows of k and v
-  uint32_t kv_f16;     // the rows this dispatch takes: f16 caches (1) or f32 (0)
+  uint32_t kv_type;    // the rows this dispatch takes: those of caches of this KvType
   uint32_t pad0;
 };
 static_assert(sizeof(KvAppendRowsPC) == 48);
 static_assert(offsetof(KvAppendRowsPC, max_rows) == 28);
-static_assert(offsetof(KvAppendRowsPC, kv_f16) == 40);
+static_assert(offsetof(KvAppendRowsPC, kv_type) == 40);
 
 // attn_rows.comp: attn_decode.comp for one row of each of many streams.
 // Grid: (split, kv head, row).
@@ -114,12 +114,12 @@ struct AttnRowsPC {
   uint32_t sink_offset;  // this layer's sink logits
   uint32_t out_stride;   // floats between output rows
   uint32_t part_rows;    // (head, split) partial rows per row
-  uint32_t kv_f16;
+  uint32_t kv_type;      // the rows this dispatch takes: those of caches of this KvType
   uint32_t pad0, pad1;
 };
 static_assert(sizeof(AttnRowsPC) == 48);
 static_assert(offsetof(AttnRowsPC, scale) == 16);
-static_assert(offsetof(AttnRowsPC, kv_f16) == 36);
+static_assert(offsetof(AttnRowsPC, kv_type) == 36);
 
 // attn_probe.comp: attention on the first `first` stream tokens, per head (analysis).
 struct AttnProbePC {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "format/quant_types.hpp"
 #include "sinkstream/error.hpp"
 
 namespace sinkstream::ref {
@@ -23,11 +24,24 @@ void rope_rotate(std::span<double> x, double position, const RopeConfig& rope) {
   }
 }
 
-ReferenceStream::ReferenceStream(const StreamConfig& cfg)
+void q8_0_round_trip(std::span<double> row) {
+  for (size_t b = 0; b < row.size(); b += 32) {
+    const size_t n = std::min<size_t>(32, row.size() - b);
+    float x[32], amax = 0.0f;
+    for (size_t j = 0; j < n; ++j)
+      amax = std::max(amax, std::abs(x[j] = static_cast<float>(row[b + j])));
+    const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    const double stored = model::half_to_float(model::float_to_half(d));
+    for (size_t j = 0; j < n; ++j) row[b + j] = stored * std::round(x[j] * id);
+  }
+}
+
+ReferenceStream::ReferenceStream(const StreamConfig& cfg, uint64_t start)
     : cfg_(cfg),
       scale_(cfg.scale != 0.0f ? cfg.scale : 1.0 / std::sqrt(static_cast<double>(cfg.head_dim))),
       layers_(cfg.layers),
-      sink_logits_(uint64_t{cfg.layers} * cfg.heads, 0.0f) {
+      sink_logits_(uint64_t{cfg.layers} * cfg.heads, 0.0f),
+      start_(start) {
   validate(cfg_);
 }
 
@@ -36,7 +50,26 @@ void ReferenceStream::set_sink_logits(std::span<const float> logits) {
   sink_logits_.assign(logits.begin(), logits.end());
 }
 
+// The GPU quantises a key as it stores it: rotated by its slot (a sink) or by its
+// stream index (a window key). The reference keeps keys unrotated, so it
+// quantises the key at that rotation and rotates it back (in double: exact to
+// rounding), and quantises values as they come.
+void ReferenceStream::quantise_as_stored(Token& token, bool sink, size_t sink_slot) const {
+  const uint32_t hd = cfg_.head_dim;
+  const double angle = sink ? static_cast<double>(sink_slot) : static_cast<double>(start_ + seen_);
+  for (uint32_t h = 0; h < cfg_.kv_heads; ++h) {
+    const std::span<double> k(token.k.data() + h * hd, hd), v(token.v.data() + h * hd, hd);
+    rope_rotate(k, angle, cfg_.rope);
+    for (double& x : k) x = static_cast<float>(x);  // the GPU rotates in float
+    q8_0_round_trip(k);
+    rope_rotate(k, -angle, cfg_.rope);
+    q8_0_round_trip(v);
+  }
+}
+
 void ReferenceStream::append(Layer& layer, Token token) const {
+  if (cfg_.kv_type == KvType::q8_0)
+    quantise_as_stored(token, layer.sinks.size() < cfg_.sinks, layer.sinks.size());
   if (layer.sinks.size() < cfg_.sinks) {
     layer.sinks.push_back(std::move(token));
     return;

@@ -3,7 +3,8 @@
 // and the last W others *unrotated*, and at every step rotate every kept key by
 // its position within the cache (sinks 0..S-1, then the window in age order)
 // and the query by the newest position. The GPU path never re-rotates a stored
-// key; tests prove both give the same attention.
+// key; tests prove both give the same attention. A q8_0 cache's keys and values
+// carry the error of the GPU's one quantisation (see quantise_as_stored).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -17,9 +18,17 @@ namespace sinkstream::ref {
 // Rotates x (head_dim values) in place by `position` with the given RoPE.
 void rope_rotate(std::span<double> x, double position, const RopeConfig& rope);
 
+// A q8_0 cache's round trip of one head's row, as the append kernel does it: in
+// float, blocks of 32 (the last one shorter when the row is not a multiple of 32)
+// quantised with ggml's reference rounding (d = amax / 127, q = roundf(x / d), d
+// stored as float16), then dequantised.
+void q8_0_round_trip(std::span<double> row);
+
 class ReferenceStream {
  public:
-  explicit ReferenceStream(const StreamConfig& cfg);
+  // start: the stream index of the first token (the GPU cache's start_position);
+  // only q8_0 caches depend on it, through the angle a window key is stored at.
+  explicit ReferenceStream(const StreamConfig& cfg, uint64_t start = 0);
 
   // (layer, head); used when cfg.learned_sinks.
   void set_sink_logits(std::span<const float> logits);
@@ -51,12 +60,14 @@ class ReferenceStream {
   };
 
   void append(Layer& layer, Token token) const;
+  void quantise_as_stored(Token& token, bool sink, size_t sink_slot) const;
   void attend(Layer& layer, uint32_t layer_index, const float* q, double* out) const;
 
   StreamConfig cfg_;
   double scale_;
   std::vector<Layer> layers_;
   std::vector<float> sink_logits_;
+  uint64_t start_ = 0;
   uint64_t seen_ = 0;
 };
 

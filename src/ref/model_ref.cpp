@@ -10,8 +10,9 @@
 namespace sinkstream::ref {
 namespace {
 
-StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t window) {
+StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t window, KvType kv) {
   StreamConfig c;
+  c.kv_type = kv;
   c.layers = h.layers;
   c.heads = h.heads;
   c.kv_heads = h.kv_heads;
@@ -64,8 +65,9 @@ void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head
   }
 }
 
-ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window)
-    : m_(m), attn_(attention_config(m.hp, sinks, window)) {
+ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window,
+                               KvType kv)
+    : m_(m), attn_(attention_config(m.hp, sinks, window, kv)) {
   if (m.hp.attn_sinks) {
     std::vector<float> logits;
     for (const auto& l : m.layers) {

@@ -23,8 +23,10 @@ void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head
 
 class ReferenceModel {
  public:
-  // `cache` gives the sinks, window and KV shapes; the other fields come from the model.
-  ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window);
+  // The cache's sinks and window; kv: q8_0 rounds K/V as a q8_0 cache stores them
+  // (other types are exact, in double). The other fields come from the model.
+  ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window,
+                 KvType kv = KvType::f16);
   // One token through every layer; returns its logits.
   std::vector<float> forward(int32_t token);
   const ReferenceStream& attention() const { return attn_; }

@@ -32,8 +32,6 @@ StreamConfig cache_config(const model::HParams& h, const StreamSettings& s, uint
   return model::make_cache_config(h, ec);
 }
 
-const char* kv_name(KvType t) { return t == KvType::f16 ? "f16" : "f32"; }
-
 // The largest window of c's shape whose cache fits in `have` bytes (0: none).
 uint32_t largest_window(StreamConfig c, uint64_t have) {
   uint32_t lo = 0, hi = c.window;  // windows <= lo fit, windows > hi do not
@@ -122,12 +120,16 @@ StreamId Scheduler::create(const StreamSettings& s) {
   if (need > have) {
     const uint32_t lo = largest_window(cc, have);
     throw OutOfDeviceMemory(
-        "a stream of " + std::to_string(cc.sinks) + " sinks + " + std::to_string(cc.window) + " window slots (" +
-        kv_name(cc.kv_type) + " KV) needs " + model::mib(need) + " but " + model::mib(have) +
-        " of device memory is free (weights " + model::mib(model_->weight_bytes()) + ", " +
-        std::to_string(streams_.size()) + " live streams): no more stream of this size fits; " +
-        (lo > 0 ? "a window of at most " + std::to_string(lo) + " slots would" : "free a stream first") +
-        (cc.kv_type == KvType::f32 ? ", and f16 KV halves the cache" : ""));
+        "a stream of " + std::to_string(cc.sinks) + " sinks + " + std::to_string(cc.window) +
+        " window slots (" + kv_type_name(cc.kv_type) + " KV) needs " + model::mib(need) + " but " +
+        model::mib(have) + " of device memory is free (weights " +
+        model::mib(model_->weight_bytes()) + ", " + std::to_string(streams_.size()) +
+        " live streams): no more stream of this size fits; " +
+        (lo > 0 ? "a window of at most " + std::to_string(lo) + " slots would"
+                : "free a stream first") +
+        (cc.kv_type == KvType::f32   ? ", and f16 KV halves the cache"
+         : cc.kv_type == KvType::f16 ? ", and q8_0 KV about halves it"
+                                     : ""));
   }
   auto st = std::make_unique<Stream>();
   st->id = next_id_++;

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "format/gguf.hpp"
+#include "format/quant_types.hpp"  // float_to_half
 
 namespace sinkstream::model {
 
-uint16_t float_to_half(float f);  // round to nearest even
 uint16_t float_to_bf16(float f);  // round to nearest even
 
 // Encodes `x` (a whole number of rows) as type t with ggml's reference rounding:
