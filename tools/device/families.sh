@@ -21,15 +21,21 @@ cat "$OUT/families.json"
 tail -3 "$OUT/families.err"
 
 echo "== bench generate (prompt 512, 64 decoded at a full 4 + 4092 ring)"
-bench() {  # name preset type
-  timeout 150 "$S" --preset "$2" --type "$3" --out "/tmp/$1.gguf" > /dev/null || { echo "$1: synth failed"; return; }
+gen() {  # name kv
   timeout 120 $B bench generate --model "/tmp/$1.gguf" --sinks 4 --window 4092 --prompt-tokens 512 \
-    --decode-tokens 64 --positions 4200 --json > "$OUT/generate-$1.json"
+    --decode-tokens 64 --positions 4200 --kv-type "$2" --json > "$OUT/generate-$1-$2.json"
   python3 -c "import json,sys; g=json.load(open(sys.argv[1])); print(sys.argv[2], {k: v for k, v in g.items() if 'per_s' in k or 'bandwidth' in k or 'bytes' in k})" \
-    "$OUT/generate-$1.json" "$1"
+    "$OUT/generate-$1-$2.json" "$1 $2 KV"
+}
+bench() {  # name preset type [kv types]
+  timeout 150 "$S" --preset "$2" --type "$3" --out "/tmp/$1.gguf" > /dev/null || { echo "$1: synth failed"; return; }
+  for kv in ${4:-f16}; do gen "$1" "$kv"; done
   rm -f "/tmp/$1.gguf"
 }
-bench l1b-q4_0 llama-3.2-1b q4_0
+bench l1b-q4_0 llama-3.2-1b q4_0 "f16 q8_0"
 bench l1b-q4_k_m llama-3.2-1b q4_k_m
 bench l1b-q6_k llama-3.2-1b q6_k
 bench qwen3-1.7b-q8_0 qwen3-1.7b q8_0
+
+echo "== bench attention, f16 and q8_0 KV (issue 28)"
+timeout 90 $B bench attention --cache 4096,16384,65536 --kv-type f16,q8_0 | tee "$OUT/attention-kv.txt"
