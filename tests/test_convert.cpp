@@ -14,6 +14,8 @@
 
 #include "cli_run.hpp"
 #include "format/model_file.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocab.hpp"
 #include "gpu_fixture.hpp"
 #include "testing/synthetic.hpp"
 
@@ -161,6 +163,42 @@ TEST_SUITE("convert") {
       fs::remove(src);
       fs::remove(out);
     }
+  }
+
+  TEST_CASE("a byte-level BPE tokenizer.json, its special tokens and chat template come along") {
+    model::SyntheticSpec spec;
+    spec.qwen3 = true;
+    spec.head_dim = 32;
+    const std::string src = temp_path("convert-tok-src.gguf"), dir = temp_path("convert-tok"),
+                      out = temp_path("convert-tok.gguf");
+    model::write_synthetic_gguf(src, spec);
+    write_hf(*model::load_model(src), "qwen3", dir);
+    const nlohmann::json tok = {
+        {"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"b", 1}, {"ab", 2}, {"c", 3}}}, {"merges", {"a b"}}}},
+        {"added_tokens", {{{"id", 4}, {"content", "<|im_end|>"}, {"special", true}},
+                          {{"id", 5}, {"content", "<tool>"}, {"special", false}}}}};
+    std::ofstream(dir + "/tokenizer.json") << tok.dump();
+    std::ofstream(dir + "/tokenizer_config.json")
+        << nlohmann::json{{"eos_token", {{"content", "<|im_end|>"}}}, {"add_bos_token", false},
+                          {"chat_template", "{{ messages[0].content }}"}}.dump();
+    const auto r = run_sh("\"" SINKSTREAM_CONVERT "\" " + dir + " --out " + out + " --type f32");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    const model::Vocab v = model::vocab_from_gguf(model::GgufFile::open(out));
+    CHECK(v.kind == model::VocabKind::bpe);
+    CHECK(v.pre == "qwen2");
+    REQUIRE(v.size() == spec.vocab);  // ids past the tokenizer's are unused padding
+    CHECK(v.type(4) == model::TokenType::control);
+    CHECK(v.type(5) == model::TokenType::user_defined);
+    CHECK(v.type(6) == model::TokenType::unused);
+    CHECK(v.eos_id == 4);
+    CHECK_FALSE(v.add_bos);
+    CHECK(v.chat_template == "{{ messages[0].content }}");
+    const model::Tokenizer t(v);
+    CHECK(t.encode("abab", false, false) == std::vector<int32_t>{2, 2});  // merged by "a b"
+    CHECK(t.encode("ca<|im_end|>", false, true) == std::vector<int32_t>{3, 0, 4});
+    fs::remove_all(dir);
+    fs::remove(src);
+    fs::remove(out);
   }
 
   TEST_CASE("what the converter cannot convert is named") {
