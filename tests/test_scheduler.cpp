@@ -313,6 +313,9 @@ TEST_SUITE("scheduler") {
       got.push_back(t);
       return true;
     };
+    const auto other = s.create({4, 40, KvType::f16, 0});
+    CHECK_THROWS_AS(s.create({4, 40, KvType::f16, 0}), StreamLimitReached);  // max_streams = 2
+    s.destroy(other);
     s.destroy(id);
     CHECK_THROWS_AS(s.info(id), InvalidArgument);
     const auto id2 = s.create({4, 40, KvType::f16, 0});

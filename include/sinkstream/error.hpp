@@ -20,6 +20,14 @@ class SINKSTREAM_API InvalidArgument : public Error {
   using Error::Error;
 };
 
+// The scheduler already serves max_streams streams. A stream destroyed during
+// a step is freed before the next one, so a caller that just destroyed one may
+// retry; an InvalidArgument for every other purpose (SS_ERR_INVALID_ARGUMENT).
+class SINKSTREAM_API StreamLimitReached : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+
 // No usable Vulkan device, or the requested one does not exist.
 class SINKSTREAM_API NoDeviceError : public Error {
  public:

@@ -93,7 +93,9 @@ class SINKSTREAM_API Scheduler {
   // How many more streams of these settings fit now (device memory and max_streams).
   uint32_t streams_that_fit(const StreamSettings& s) const;
   // Allocates a stream's cache. Throws OutOfDeviceMemory saying how many such
-  // streams still fit and what would make it fit, or InvalidArgument.
+  // streams still fit and what would make it fit, StreamLimitReached when
+  // max_streams streams live (a destroyed one frees its place before the next
+  // step), or InvalidArgument for bad settings.
   StreamId create_stream(const StreamSettings& s = {});
   // Queues a request; the stream must be idle (InvalidArgument otherwise).
   // Throws InvalidArgument for an unknown id or token ids out of range.

@@ -114,7 +114,7 @@ StreamId Scheduler::create(const StreamSettings& s) {
   validate(cc);
   std::lock_guard<std::mutex> lock(mutex_);
   if (streams_.size() >= cfg_.max_streams)
-    throw InvalidArgument("the scheduler already serves " + std::to_string(streams_.size()) +
+    throw StreamLimitReached("the scheduler already serves " + std::to_string(streams_.size()) +
                           " streams, its limit (max_streams, --streams)");
   const uint64_t need = kv::KvCache::required_bytes(cc), have = free_device_bytes();
   if (need > have) {

@@ -100,8 +100,7 @@ class SchedulerBackend final : public Backend {
       try {
         return scheduler_->create_stream(settings);
       } catch (const OutOfDeviceMemory&) {
-      } catch (const InvalidArgument&) {
-        if (scheduler_->streams_that_fit(settings) > 0) throw;  // not a matter of room
+      } catch (const StreamLimitReached&) {
       }
       if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
