@@ -16,5 +16,5 @@ void main() {
   const uint gid = gl_GlobalInvocationID.x;
   if (gid >= pc.n_tokens * dim4) return;
   const uint m = gid / dim4, c = gid % dim4;
-  o[gid] = load_w4(ids[m] * pc.row_bytes, c * 4u);
+  o[gid] = load_w4(ids[m] * pc.row_bytes, c * 4u) * pc.scale;
 }

@@ -1,5 +1,6 @@
 #version 450
-// RMSNorm of one row per workgroup: out = x / sqrt(mean(x^2) + eps) * w.
+// RMSNorm of one row per workgroup: out = x / sqrt(mean(x^2) + eps) * w, or
+// out += that with accumulate (gemma's post-norms add into the residual).
 // With gather on, out row i is the norm of x row rows[i] (the final norm
 // before the logits takes only the rows whose logits are wanted). In place
 // (x and out the same buffer) is allowed: each thread reads its elements before
@@ -13,7 +14,7 @@
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };    // (row, dim)
 layout(std430, binding = 1) readonly buffer W { float w[]; };    // (dim)
-layout(std430, binding = 2) writeonly buffer Out { float o[]; }; // (row, dim)
+layout(std430, binding = 2) buffer Out { float o[]; };           // (row, dim)
 layout(std430, binding = 3) readonly buffer Rows { uint rows[]; }; // (out row) x row, with gather
 
 shared float partial[gl_WorkGroupSize.x];
@@ -33,7 +34,10 @@ void main() {
       barrier();
     }
     const float inv = inversesqrt(partial[0] / float(pc.dim) + pc.eps);
-    for (uint i = tid; i < pc.dim; i += n) o[dst + i] = x[base + i] * inv * w[i] * BROKEN_SCALE;
+    for (uint i = tid; i < pc.dim; i += n) {
+      const float y = x[base + i] * inv * w[i] * BROKEN_SCALE;
+      o[dst + i] = pc.accumulate != 0u ? o[dst + i] + y : y;
+    }
     barrier();  // partial[0] is read above before the next row writes it
   }
 }

@@ -1,5 +1,6 @@
 #version 450
-// SwiGLU: gate = silu(gate) * up, elementwise.
+// SwiGLU: gate = silu(gate) * up, elementwise; GeGLU (gemma) with pc.gelu:
+// gelu(gate) * up, GELU in its tanh form as gelu_pytorch_tanh and ggml compute it.
 #extension GL_GOOGLE_include_directive : require
 #define PC_SWIGLU
 #include "model_pc.glsl"
@@ -14,5 +15,13 @@ void main() {
   const uint i = gl_GlobalInvocationID.x;
   if (i >= pc.n) return;
   const float a = g[i];
-  g[i] = a / (1.0 + exp(-a)) * u[i] * BROKEN_SCALE;
+  float act;
+  if (pc.gelu != 0u) {
+    // tanh(y) as 1 - 2 / (exp(2y) + 1): exact at both ends where exp overflows or vanishes.
+    const float y = 0.7978845608028654 * (a + 0.044715 * a * a * a);
+    act = 0.5 * a * (2.0 - 2.0 / (exp(2.0 * y) + 1.0));
+  } else {
+    act = a / (1.0 + exp(-a));
+  }
+  g[i] = act * u[i] * BROKEN_SCALE;
 }

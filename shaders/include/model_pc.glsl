@@ -7,7 +7,7 @@ layout(push_constant) uniform PC {
   uint n_tokens;
   uint dim;
   uint row_bytes;
-  uint pad0;
+  float scale;
 } pc;
 #elif defined(PC_RMSNORM)
 layout(push_constant) uniform PC {
@@ -15,6 +15,10 @@ layout(push_constant) uniform PC {
   uint dim;
   float eps;
   uint gather;
+  uint accumulate;
+  uint pad0;
+  uint pad1;
+  uint pad2;
 } pc;
 #elif defined(PC_MATMUL)
 layout(push_constant) uniform PC {
@@ -45,7 +49,7 @@ layout(push_constant) uniform PC {
 #elif defined(PC_SWIGLU)
 layout(push_constant) uniform PC {
   uint n;
-  uint pad0;
+  uint gelu;
   uint pad1;
   uint pad2;
 } pc;

@@ -51,7 +51,7 @@ void check_embed(vk::Context& ctx, std::string_view variant, const CheckOptions&
                    sizeof(model::EmbedPC),
                    {model::kElementwiseGroup, 1, 1},
                    {}},
-                  b, model::EmbedPC{n, dim, g.row_bytes, 0},
+                  b, model::EmbedPC{n, dim, g.row_bytes, 1.0f},
                   {vk::ceil_div(n * dim / 4, model::kElementwiseGroup), 1, 1});
     const auto got = read<float>(ctx, out, uint64_t{n} * dim);
     double err = 0;

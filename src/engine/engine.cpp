@@ -16,9 +16,14 @@ ForwardConfig forward_config(const EngineConfig& c) {
   return {c.max_chunk, c.check_finite, c.fused_decode, c.coop_prefill};
 }
 
-uint64_t kv_bytes(const StreamConfig& s) {
-  return 2ull * s.layers * s.kv_heads * (uint64_t{s.sinks} + s.window) *
-         kv_row_bytes(s.kv_type, s.head_dim);
+// The K and V bytes of both of a stream's caches.
+uint64_t kv_bytes(const HParams& h, const StreamConfig& s) {
+  const kv::LayerSplit split = make_layer_split(h, s);
+  const auto bytes = [](const StreamConfig& c) {
+    return 2ull * c.layers * c.kv_heads * (uint64_t{c.sinks} + c.window) * kv_row_bytes(c.kv_type, c.head_dim);
+  };
+  const auto ring = kv::StreamCache::ring_config(s, split);
+  return bytes(kv::StreamCache::full_config(s, split)) + (ring ? bytes(*ring) : 0);
 }
 
 // Fails before anything is allocated when the stream's cache and activations
@@ -26,7 +31,7 @@ uint64_t kv_bytes(const StreamConfig& s) {
 // with what each part needs, instead of an allocation error halfway through.
 void check_fits(const vk::Context& ctx, const std::string& path, uint64_t weights,
                 const HParams& h, const StreamConfig& s) {
-  const uint64_t kv = kv_bytes(s);
+  const uint64_t kv = kv_bytes(h, s);
   const uint64_t act = forward_activation_bytes(ctx, h, s.max_chunk);
   const uint64_t need = weights + kv + act;
   const uint64_t used = ctx.allocated_bytes();
@@ -63,6 +68,17 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   return s;
 }
 
+kv::LayerSplit make_layer_split(const HParams& h, const StreamConfig& c) {
+  kv::LayerSplit split;
+  if (h.sliding.empty()) return split;
+  split.sliding = h.sliding;
+  split.ring = c;
+  split.ring.sinks = 0;
+  split.ring.window = h.sliding_window;
+  split.ring.rope = h.rope_sliding;
+  return split;
+}
+
 std::shared_ptr<const GpuModel> upload_for_stream(vk::Context& ctx, const ModelFile& m, const EngineConfig& cfg) {
   const StreamConfig s = make_cache_config(m.hp, cfg);
   validate(s);
@@ -89,7 +105,7 @@ Engine::Engine(std::shared_ptr<const GpuModel> model, const EngineConfig& cfg,
   validate(cache_cfg_);
   check_fits(ctx_, model_->path(), 0, hp_, cache_cfg_);
   fwd_ = std::make_unique<Forward>(*model_, forward_config(cfg));
-  cache_ = std::make_unique<kv::KvCache>(ctx_, cache_cfg_, cfg.start_position);
+  cache_ = std::make_unique<kv::StreamCache>(ctx_, cache_cfg_, make_layer_split(hp_, cache_cfg_), cfg.start_position);
   cache_->use_coop_prefill(fwd_->coop_prefill());
   cache_->bind(fwd_->step_buffers());
 }

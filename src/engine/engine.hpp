@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "kv/kv_cache.hpp"
+#include "kv/stream_cache.hpp"
 #include "engine/forward.hpp"
 #include "engine/gpu_model.hpp"
 #include "format/model_file.hpp"
@@ -52,6 +52,9 @@ struct EngineCounters {
 
 // The cache a stream of `model` gets under `cfg` (window 0: the model's context minus the sinks).
 StreamConfig make_cache_config(const HParams& h, const EngineConfig& cfg);
+// How a stream's cache of `c` splits between the model's full-attention layers
+// and its sliding-window layers (none for most families).
+kv::LayerSplit make_layer_split(const HParams& h, const StreamConfig& c);
 
 // The weights of `model` on the device for a first stream of `cfg`. Fails before
 // uploading anything when the weights, that stream's cache and its activations
@@ -142,7 +145,7 @@ class Engine : private LayerAttention {
   uint32_t max_chunk_;
   bool gpu_greedy_ = false;  // EngineConfig::gpu_greedy
   std::unique_ptr<Forward> fwd_;
-  std::unique_ptr<kv::KvCache> cache_;
+  std::unique_ptr<kv::StreamCache> cache_;
   vk::CommandBuffer cmd_;
   vk::CommandBuffer cmd2_;  // decode_greedy: the batch in flight while cmd_ records the next
   // One-token feed(): cmd_ already holds the step for a cache with next_at_ tokens appended.

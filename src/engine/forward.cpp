@@ -54,7 +54,9 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
   if (split_target_) part_ = act(split_part_floats(hp_, rows_), "split-K partial sums");
   make_kernels();
   bind_sets();
-  if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0") bind_decode_sets();
+  // The fused one-token kernels know SwiGLU and pre-norms only: gemma's steps take the chunk kernels.
+  if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0" && !hp_.gelu_ffn && !hp_.post_norms)
+    bind_decode_sets();
   matvec_rows_ = std::max<uint32_t>(cfg.matvec_rows, 1);
   if (const std::string v = vk::env("SINKSTREAM_MATVEC_ROWS"); !v.empty()) {
     if (v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos)
@@ -93,7 +95,7 @@ const vk::Kernel& Forward::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Forward::bind_sets() {
-  const uint32_t sets = 41 * hp_.layers + 10;  // 7 products of 5 sets and 6 more per layer
+  const uint32_t sets = 43 * hp_.layers + 10;  // 7 products of 5 sets and 8 more per layer
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const vk::GpuBuffer& dummy = model_.placeholder();
@@ -132,14 +134,18 @@ void Forward::bind_sets() {
     l.v = mm(xn_, w.wv, w.bv, v_);
     if (w.q_norm) l.q_norm = norm(q_, *w.q_norm, q_);
     if (w.k_norm) l.k_norm = norm(k_, *w.k_norm, k_);
-    l.o = mm(att_, w.wo, std::nullopt, x_);
+    // gemma: the products write xn_ (free by then), the post-norms add it into x_.
+    const vk::GpuBuffer& residual_in = w.post_attn_norm ? xn_ : x_;
+    l.o = mm(att_, w.wo, std::nullopt, residual_in);
+    if (w.post_attn_norm) l.post_attn = norm(xn_, *w.post_attn_norm, x_);
+    if (w.post_ffn_norm) l.post_ffn = norm(xn_, *w.post_ffn_norm, x_);
     l.norm2 = norm(x_, w.ffn_norm, xn_);
     l.gate_set = mm(xn_, w.gate, std::nullopt, gate_);
     l.up_set = mm(xn_, w.up, std::nullopt, up_);
     const vk::GpuBuffer* sw[] = {&gate_, &up_};
     l.swiglu = ctx_.bind(pool, *kernels_.swiglu, sw);
-    l.down_set = mm(gate_, w.down, std::nullopt, x_);
-    if (coop_ && w.gate.cols % kCoopK == 0)
+    l.down_set = mm(gate_, w.down, std::nullopt, residual_in);
+    if (coop_ && w.gate.cols % kCoopK == 0 && !hp_.gelu_ffn)  // the fused kernel's activation is SiLU
       l.glu_tile = coop_glu_tile(w.gate.type, w.gate.rows, ctx_.info().max_shared_bytes);
     if (!l.glu_tile.shader.empty()) {
       const vk::GpuBuffer* g[] = {&xn_, &w.gate.buffer, &dummy, &gate_, &w.up.buffer};
@@ -222,19 +228,32 @@ void Forward::record_layer(uint32_t li, uint32_t n, LayerAttention& attention, u
   attention.record_layer(*cmd_, li, n, layer_io(li, rope_row));  // ends with a barrier
   stamp(n > 1 ? "kv_commit+reduce" : "kv_append+attention");
   check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
-  record_matmul(l.o, n, dim, matmul_io(w.wo, qd, dim, true, false));
+  const bool post = w.post_attn_norm.has_value();
+  record_matmul(l.o, n, dim, matmul_io(w.wo, qd, dim, !post, false));
   end_products();
   stamp("attn_output");
-  check(x_, uint64_t{n} * dim, li, "attn_output (matmul + residual)");
+  check(post ? xn_ : x_, uint64_t{n} * dim, li, post ? "attn_output (matmul)" : "attn_output (matmul + residual)");
+  if (post) record_post_norm(l.post_attn, n, li, "post_attention_norm (RMSNorm + residual)");
   cmd_->dispatch(l.norm2, RmsNormPC{n, dim, hp_.rms_eps, 0}, {n, 1, 1});
   cmd_->compute_barrier();
   stamp("ffn_norm");
   check(xn_, uint64_t{n} * dim, li, "ffn_norm (RMSNorm)");
   record_ffn_in(li, n);
-  record_matmul(l.down_set, n, dim, matmul_io(w.down, hp_.ffn, dim, true, false));
+  record_matmul(l.down_set, n, dim, matmul_io(w.down, hp_.ffn, dim, !post, false));
   end_products();
   stamp("ffn_down");
-  check(x_, uint64_t{n} * dim, li, "ffn_down (matmul + residual)");
+  check(post ? xn_ : x_, uint64_t{n} * dim, li, post ? "ffn_down (matmul)" : "ffn_down (matmul + residual)");
+  if (post) record_post_norm(l.post_ffn, n, li, "post_ffw_norm (RMSNorm + residual)");
+}
+
+// gemma: x += RMSNorm(xn_), the output of the product before.
+void Forward::record_post_norm(const vk::BindingSet& set, uint32_t n, uint32_t li, const char* op) {
+  RmsNormPC pc{n, hp_.dim, hp_.rms_eps, 0};
+  pc.accumulate = 1;
+  cmd_->dispatch(set, pc, {n, 1, 1});
+  cmd_->compute_barrier();
+  stamp(op);
+  check(x_, uint64_t{n} * hp_.dim, li, op);
 }
 
 // qwen3: each head of Q and K RMS-normalised (in place) before RoPE.
@@ -277,7 +296,7 @@ void Forward::record(uint32_t n, std::span<const uint32_t> logit_rows, LayerAtte
     static_cast<uint32_t*>(logit_rows_.mapped())[i] = logit_rows[i];
   }
   const GpuTensor& embd = model_.tok_embd();
-  cmd_->dispatch(embed_set_, EmbedPC{n, hp_.dim, embd.row_bytes, 0},
+  cmd_->dispatch(embed_set_, EmbedPC{n, hp_.dim, embd.row_bytes, hp_.embed_scale},
                  {ceil_div(n * hp_.dim / 4, kElementwiseGroup), 1, 1});
   cmd_->compute_barrier();
   stamp("embed");

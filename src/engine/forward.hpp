@@ -122,6 +122,7 @@ class Forward {
   void record_ffn_in(uint32_t li, uint32_t n);
   void record_layer(uint32_t l, uint32_t n, LayerAttention& attention, uint32_t rope_row);
   void record_qk_norm(uint32_t l, uint32_t n);
+  void record_post_norm(const vk::BindingSet& set, uint32_t n, uint32_t layer, const char* op);
   // The fused one-token path (forward_decode.cpp).
   struct DecodeSets;
   struct Matvec;

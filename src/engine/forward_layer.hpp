@@ -82,6 +82,8 @@ struct Forward::Layer {
   const GpuLayerWeights* w = nullptr;  // the model's
   vk::BindingSet norm1, norm2, swiglu;
   vk::BindingSet q_norm, k_norm;  // qwen3: each head of q_ / k_ normalised in place
+  // gemma: the attention output and the FFN's go to xn_, then their RMSNorms add into x_.
+  vk::BindingSet post_attn, post_ffn;
   MatmulSets q, k, v, o, gate_set, up_set, down_set;
   vk::BindingSet glu;  // chunks: gate/up and SwiGLU in one product (kernel null where not)
   CoopTile glu_tile;

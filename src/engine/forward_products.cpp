@@ -85,10 +85,11 @@ void Forward::record_ffn_in(uint32_t li, uint32_t n) {
   stamp("ffn_gate_up");
   check(gate_, uint64_t{n} * ffn, li, "ffn_gate (matmul)");
   check(up_, uint64_t{n} * ffn, li, "ffn_up (matmul)");
-  cmd_->dispatch(l.swiglu, SwigluPC{n * ffn, 0, 0, 0}, {ceil_div(n * ffn, kElementwiseGroup), 1, 1});
+  cmd_->dispatch(l.swiglu, SwigluPC{n * ffn, hp_.gelu_ffn ? 1u : 0u, 0, 0},
+                 {ceil_div(n * ffn, kElementwiseGroup), 1, 1});
   cmd_->compute_barrier();
-  stamp("swiglu");
-  check(gate_, uint64_t{n} * ffn, li, "SwiGLU");
+  stamp(hp_.gelu_ffn ? "geglu" : "swiglu");
+  check(gate_, uint64_t{n} * ffn, li, hp_.gelu_ffn ? "GeGLU" : "SwiGLU");
 }
 
 bool Forward::fused_glu() const {

@@ -91,6 +91,8 @@ GpuModel::GpuModel(vk::Context& ctx, const ModelFile& m, uint64_t reserve_bytes)
     if (w.bv) l.bv = upload_tensor(ctx, *w.bv);
     if (w.q_norm) l.q_norm = upload_tensor(ctx, *w.q_norm);
     if (w.k_norm) l.k_norm = upload_tensor(ctx, *w.k_norm);
+    if (w.post_attn_norm) l.post_attn_norm = upload_tensor(ctx, *w.post_attn_norm);
+    if (w.post_ffn_norm) l.post_ffn_norm = upload_tensor(ctx, *w.post_ffn_norm);
     if (w.sinks) {
       const auto* f = reinterpret_cast<const float*>(w.sinks->data.data());
       sink_logits.insert(sink_logits.end(), f, f + hp_.heads);

@@ -26,6 +26,7 @@ struct GpuLayerWeights {
   GpuTensor attn_norm, wq, wk, wv, wo, ffn_norm, gate, up, down;
   std::optional<GpuTensor> bq, bk, bv;
   std::optional<GpuTensor> q_norm, k_norm;  // (head_dim), qwen3
+  std::optional<GpuTensor> post_attn_norm, post_ffn_norm;  // (dim), gemma
 };
 
 class GpuModel {

@@ -10,21 +10,26 @@ struct EmbedPC {
   uint32_t n_tokens;
   uint32_t dim;
   uint32_t row_bytes;  // bytes of one embedding row in the weight's type
-  uint32_t pad0;
+  float scale;         // the row times this (gemma: sqrt(dim)), else 1
 };
 static_assert(sizeof(EmbedPC) == 16);
+static_assert(offsetof(EmbedPC, scale) == 12);
 
 // rmsnorm.comp: out[m] = x[m] / rms(x[m]) * w, one workgroup per row
-// (with gather: out[m] = norm(x[rows[m]])).
+// (with gather: out[m] = norm(x[rows[m]]); with accumulate: out[m] += norm(x[m]),
+// gemma's post-norms before the residual add).
 struct RmsNormPC {
   uint32_t n_rows;
   uint32_t dim;
   float eps;
   uint32_t gather;
+  uint32_t accumulate = 0;
+  uint32_t pad0 = 0, pad1 = 0, pad2 = 0;
 };
-static_assert(sizeof(RmsNormPC) == 16);
+static_assert(sizeof(RmsNormPC) == 32);
 static_assert(offsetof(RmsNormPC, eps) == 8);
 static_assert(offsetof(RmsNormPC, gather) == 12);
+static_assert(offsetof(RmsNormPC, accumulate) == 16);
 
 // matmul.comp: out[m][n] (+)= sum_k x[m][k] * W[n][k] (+ bias[n]).
 struct MatmulPC {
@@ -64,11 +69,14 @@ static_assert(sizeof(MatmulReducePC) == 32);
 static_assert(offsetof(MatmulReducePC, has_bias) == 28);
 
 // swiglu.comp: gate[i] = silu(gate[i]) * up[i].
+// swiglu.comp: gate = act(gate) * up with act SiLU, or GELU (tanh form) with gelu set.
 struct SwigluPC {
   uint32_t n;
-  uint32_t pad0, pad1, pad2;
+  uint32_t gelu;
+  uint32_t pad1, pad2;
 };
 static_assert(sizeof(SwigluPC) == 16);
+static_assert(offsetof(SwigluPC, gelu) == 4);
 
 // matvec.comp: the decode product of a few tokens, with optional fused RMSNorm
 // (eps used) and SwiGLU (spec constants).

@@ -64,6 +64,7 @@ void set_cache_rope(const HParams& h, StreamConfig& c) {
   // cos and sin scaled by f scale every score by f^2 (full rotary dims only: checked at load).
   if (h.rope_attn_factor != 1.0f)
     c.scale = h.rope_attn_factor * h.rope_attn_factor / std::sqrt(static_cast<float>(c.head_dim));
+  if (h.attn_scale != 0.0f) c.scale = h.attn_scale;
 }
 
 const char* arch_name(Arch a) {
@@ -72,6 +73,7 @@ const char* arch_name(Arch a) {
     case Arch::qwen2: return "qwen2";
     case Arch::qwen3: return "qwen3";
     case Arch::phi3: return "phi3";
+    case Arch::gemma3: return "gemma3";
   }
   return "llama";
 }
@@ -95,8 +97,12 @@ HParams gguf_hparams(const GgufFile& g) {
   } else if (arch == "phi3") {  // fused QKV and gate/up, LongRoPE
     h.arch = Arch::phi3;
     h.rope.style = RopeStyle::neox;
+  } else if (arch == "gemma3") {  // read_gemma() has the rest
+    h.arch = Arch::gemma3;
+    h.rope.style = RopeStyle::neox;
+    h.qk_norm = true;
   } else {
-    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3)");
+    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3, gemma3)");
   }
   const auto u = [&](const std::string& key) -> uint32_t {
     const auto v = g.get_uint(arch + "." + key);
@@ -148,6 +154,36 @@ void read_rope_factors(const GgufFile& g, HParams& h, uint32_t rot) {
     bad(g.label(), "rope.scaling.attn_factor with partial rotary dims is not supported");
 }
 
+// Gemma 3 as llama.cpp reads it: the embedding scaled by sqrt(dim), GELU, post-norms
+// (the converter stores every norm weight as 1 + w), five sliding-window layers of
+// every six with RoPE base 10000, the global layers with rope.freq_base and its
+// linear scaling. The softmax scale is attention.scale when the file has it, else
+// llama.cpp's rule (query_pre_attn_scalar = dim / heads for the 62-layer 27B model).
+void read_gemma(const GgufFile& g, HParams& h) {
+  const std::string a = arch_name(h.arch);
+  h.embed_scale = std::sqrt(static_cast<float>(h.dim));
+  h.gelu_ffn = h.post_norms = true;
+  h.rms_eps = static_cast<float>(g.get_float(a + ".attention.layer_norm_rms_epsilon").value_or(1e-6));
+  const double scalar = h.layers == 62 ? static_cast<double>(h.dim) / h.heads : h.head_dim;
+  h.attn_scale = static_cast<float>(g.get_float(a + ".attention.scale").value_or(1.0 / std::sqrt(scalar)));
+  if (!(h.attn_scale > 0.0f && h.attn_scale < 100.0f)) bad(g.label(), "attention.scale is out of range");
+  h.rope_sliding = h.rope;
+  h.rope_sliding.theta = g.get_float(a + ".rope.freq_base_swa").value_or(10000.0);
+  if (g.get_string(a + ".rope.scaling.type").value_or("none") == "linear") {
+    const double f = g.get_float(a + ".rope.scaling.factor").value_or(1.0);
+    if (!(f >= 1.0 && f < 1e6)) bad(g.label(), "rope.scaling.factor is out of range");
+    const uint32_t rot = h.rope.rotary_dims ? h.rope.rotary_dims : h.head_dim;
+    if (f != 1.0) h.rope.freq_factors.assign(rot / 2, static_cast<float>(f));  // positions / f
+  }
+  h.sliding_window = static_cast<uint32_t>(g.get_uint(a + ".attention.sliding_window").value_or(0));
+  const uint64_t pattern = g.get_uint(a + ".attention.sliding_window_pattern").value_or(6);
+  if (h.sliding_window == 0) return;
+  if (h.sliding_window > (1u << 24) || pattern == 0 || pattern > h.layers)
+    bad(g.label(), "attention.sliding_window or its pattern is out of range");
+  h.sliding.resize(h.layers);
+  for (uint32_t l = 0; l < h.layers; ++l) h.sliding[l] = l % pattern < pattern - 1;
+}
+
 LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
   const uint64_t q_dim = uint64_t{h.heads} * h.head_dim, kv_dim = uint64_t{h.kv_heads} * h.head_dim;
   const std::string p = "blk." + std::to_string(l) + ".";
@@ -183,6 +219,10 @@ LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
     w.q_norm = vector_f32(g, p + "attn_q_norm.weight", h.head_dim);
     w.k_norm = vector_f32(g, p + "attn_k_norm.weight", h.head_dim);
   }
+  if (h.post_norms) {
+    w.post_attn_norm = vector_f32(g, p + "post_attention_norm.weight", h.dim);
+    w.post_ffn_norm = vector_f32(g, p + "post_ffw_norm.weight", h.dim);
+  }
   if (g.find_tensor(p + "attn_sinks")) w.sinks = vector_f32(g, p + "attn_sinks", h.heads);
   return w;
 }
@@ -199,6 +239,7 @@ std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
   const uint32_t rot = h.rope.rotary_dims ? h.rope.rotary_dims : h.head_dim;
   if (rot % 2 || rot > h.head_dim) bad(path, "rope dimension count is inconsistent with the head dimension");
   read_rope_factors(g, h, rot);
+  if (h.arch == Arch::gemma3) read_gemma(g, h);
   m->tok_embd = matrix(g, "token_embd.weight", h.dim, h.vocab);
   m->output_norm = vector_f32(g, "output_norm.weight", h.dim);
   m->tied_output = g.find_tensor("output.weight") == nullptr;
@@ -269,7 +310,7 @@ std::unique_ptr<ModelFile> load_llama2c(const std::string& path) {
   take("freq_cis_imag", h.context, h.head_dim / 2);
   m->output = m->tied_output ? m->tok_embd : take("wcls", V, D);
   for (uint64_t l = 0; l < L; ++l)
-    m->layers.push_back({rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w3[l], w2[l], {}, {}, {}, {}});
+    m->layers.push_back({rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w3[l], w2[l], {}, {}, {}, {}, {}, {}, {}, {}});
   return m;
 }
 
@@ -283,7 +324,7 @@ uint64_t ModelFile::weight_bytes() const {
   for (const auto& w : layers) {
     for (const Tensor* t : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.ffn_norm, &w.w_gate, &w.w_up, &w.w_down})
       n += t->data.size();
-    for (const auto* t : {&w.bq, &w.bk, &w.bv, &w.sinks})
+    for (const auto* t : {&w.bq, &w.bk, &w.bv, &w.sinks, &w.q_norm, &w.k_norm, &w.post_attn_norm, &w.post_ffn_norm})
       if (*t) n += (*t)->data.size();
   }
   return n;

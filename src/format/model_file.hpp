@@ -13,7 +13,7 @@
 
 namespace sinkstream::model {
 
-enum class Arch { llama, qwen2, qwen3, phi3 };
+enum class Arch { llama, qwen2, qwen3, phi3, gemma3 };
 const char* arch_name(Arch a);  // general.architecture's spelling
 
 struct HParams {
@@ -37,6 +37,21 @@ struct HParams {
   std::vector<float> rope_long_factors;
   uint32_t rope_original_context = 0;
   float rope_attn_factor = 1.0f;
+  // Gemma: the embedding row times sqrt(dim); the FFN's gate through GELU (tanh
+  // form) instead of SiLU; RMSNorms of the attention and FFN outputs before
+  // their residual adds (post_attention_norm, post_ffw_norm).
+  float embed_scale = 1.0f;
+  bool gelu_ffn = false;
+  bool post_norms = false;
+  float attn_scale = 0.0f;  // softmax scale; 0: 1/sqrt(head_dim)
+  // Layers trained with a sliding window (gemma3: five of every six): a layer l
+  // with sliding[l] set attends a plain ring of `sliding_window` slots with
+  // rope_sliding, whatever the stream's sinks and window (its trained
+  // behaviour); the others attend the stream's sinks + window cache.
+  std::vector<uint8_t> sliding;  // (layer); empty: no sliding layer
+  uint32_t sliding_window = 0;
+  RopeConfig rope_sliding;
+  bool is_sliding(uint32_t layer) const { return layer < sliding.size() && sliding[layer]; }
 };
 
 // The RoPE and attention scale of a cache of c.sinks + c.window slots.
@@ -56,6 +71,7 @@ struct LayerWeights {
   std::optional<Tensor> bq, bk, bv;  // qwen2 biases (F32)
   std::optional<Tensor> sinks;       // (heads) F32 sink logits
   std::optional<Tensor> q_norm, k_norm;  // (head_dim) F32, qwen3's per-head RMSNorm weights
+  std::optional<Tensor> post_attn_norm, post_ffn_norm;  // (dim) F32, gemma's post-norms
 };
 
 struct ModelFile {

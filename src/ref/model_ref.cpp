@@ -10,10 +10,14 @@
 namespace sinkstream::ref {
 namespace {
 
+uint32_t count_sliding(const model::HParams& h) {
+  return static_cast<uint32_t>(std::count(h.sliding.begin(), h.sliding.end(), uint8_t{1}));
+}
+
 StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t window, KvType kv) {
   StreamConfig c;
   c.kv_type = kv;
-  c.layers = h.layers;
+  c.layers = h.layers - count_sliding(h);
   c.heads = h.heads;
   c.kv_heads = h.kv_heads;
   c.head_dim = h.head_dim;
@@ -22,6 +26,19 @@ StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t 
   model::set_cache_rope(h, c);
   c.learned_sinks = h.attn_sinks;
   return c;
+}
+
+// The sliding-window layers' cache: no sinks, the trained window, their own RoPE.
+StreamConfig ring_config(const model::HParams& h, KvType kv) {
+  StreamConfig c = attention_config(h, 0, h.sliding_window, kv);
+  c.layers = count_sliding(h);
+  c.rope = h.rope_sliding;
+  return c;
+}
+
+float gelu(float a) {  // the tanh form, as gelu_pytorch_tanh
+  const double x = a;
+  return static_cast<float>(0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
 }
 
 }  // namespace
@@ -68,20 +85,30 @@ void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head
 ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window,
                                KvType kv)
     : m_(m), attn_(attention_config(m.hp, sinks, window, kv)) {
-  if (m.hp.attn_sinks) {
-    std::vector<float> logits;
-    for (const auto& l : m.layers) {
-      const auto s = dequantize_row(*l.sinks, 0);
-      logits.insert(logits.end(), s.begin(), s.end());
-    }
-    attn_.set_sink_logits(logits);
+  if (count_sliding(m.hp) > 0) ring_.emplace(ring_config(m.hp, kv));
+  uint32_t full = 0, sliding = 0;
+  std::vector<float> logits, ring_logits;  // (layer, head) of each cache's layers
+  for (uint32_t l = 0; l < m.hp.layers; ++l) {
+    const bool s = m.hp.is_sliding(l);
+    local_.push_back(s ? sliding++ : full++);
+    if (!m.hp.attn_sinks) continue;
+    const auto row = dequantize_row(*m.layers[l].sinks, 0);
+    (s ? ring_logits : logits).insert((s ? ring_logits : logits).end(), row.begin(), row.end());
   }
+  if (m.hp.attn_sinks) attn_.set_sink_logits(logits);
+  if (m.hp.attn_sinks && ring_) ring_->set_sink_logits(ring_logits);
 }
 
 std::vector<float> ReferenceModel::forward(int32_t token) {
   const auto& h = m_.hp;
   if (token < 0 || static_cast<uint32_t>(token) >= h.vocab) throw InvalidArgument("reference: token out of range");
   std::vector<float> x = dequantize_row(m_.tok_embd, static_cast<uint64_t>(token));
+  for (float& v : x) v *= h.embed_scale;
+  // x += the product, or (gemma) x += RMSNorm of it.
+  const auto residual = [&](const std::vector<float>& y, const std::optional<model::Tensor>& post) {
+    const auto add = post ? rmsnorm(y, *post, h.rms_eps) : y;
+    for (size_t i = 0; i < x.size(); ++i) x[i] += add[i];
+  };
   const auto add_bias = [](std::vector<float>& v, const std::optional<model::Tensor>& b) {
     if (!b) return;
     const auto bias = dequantize_row(*b, 0);
@@ -98,16 +125,16 @@ std::vector<float> ReferenceModel::forward(int32_t token) {
       head_norm(q, *w.q_norm, h.head_dim, h.rms_eps);
       head_norm(k, *w.k_norm, h.head_dim, h.rms_eps);
     }
-    const auto att = attn_.append_and_attend(l, q, k, v);
+    ReferenceStream& cache = h.is_sliding(l) ? *ring_ : attn_;
+    const auto att = cache.append_and_attend(local_[l], q, k, v);
     const std::vector<float> att_f(att.begin(), att.end());
-    const auto o = matvec(w.wo, att_f);
-    for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+    residual(matvec(w.wo, att_f), w.post_attn_norm);
     const auto xn2 = rmsnorm(x, w.ffn_norm, h.rms_eps);
     auto gate = matvec(w.w_gate, xn2);
     const auto up = matvec(w.w_up, xn2);
-    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-    const auto down = matvec(w.w_down, gate);
-    for (size_t i = 0; i < x.size(); ++i) x[i] += down[i];
+    for (size_t i = 0; i < gate.size(); ++i)
+      gate[i] = (h.gelu_ffn ? gelu(gate[i]) : gate[i] / (1.0f + std::exp(-gate[i]))) * up[i];
+    residual(matvec(w.w_down, gate), w.post_ffn_norm);
   }
   return matvec(m_.output, rmsnorm(x, m_.output_norm, h.rms_eps));
 }

@@ -1,9 +1,10 @@
-// CPU reference of the Llama forward pass: plain loops, float weights
+// CPU reference of the Llama forward pass (and its families' variations): plain loops, float weights
 // dequantised from the file's type, attention through ReferenceStream (the
 // paper's semantics in double). Slow and obvious on purpose; the GPU engine is
 // tested against it op by op and end to end.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -29,11 +30,14 @@ class ReferenceModel {
                  KvType kv = KvType::f16);
   // One token through every layer; returns its logits.
   std::vector<float> forward(int32_t token);
+  // The full-attention layers' cache (every layer's, unless the model has sliding layers).
   const ReferenceStream& attention() const { return attn_; }
 
  private:
   const model::ModelFile& m_;
   ReferenceStream attn_;
+  std::optional<ReferenceStream> ring_;  // the sliding-window layers' plain ring (gemma3)
+  std::vector<uint32_t> local_;          // (layer) its index in attn_ or ring_
 };
 
 }  // namespace sinkstream::ref

@@ -32,13 +32,18 @@ StreamConfig cache_config(const model::HParams& h, const StreamSettings& s, uint
   return model::make_cache_config(h, ec);
 }
 
+// Device bytes of a stream's caches under c.
+uint64_t cache_bytes(const model::HParams& h, const StreamConfig& c) {
+  return kv::StreamCache::required_bytes(c, model::make_layer_split(h, c));
+}
+
 // The largest window of c's shape whose cache fits in `have` bytes (0: none).
-uint32_t largest_window(StreamConfig c, uint64_t have) {
+uint32_t largest_window(const model::HParams& h, StreamConfig c, uint64_t have) {
   uint32_t lo = 0, hi = c.window;  // windows <= lo fit, windows > hi do not
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo + 1) / 2;
     c.window = mid;
-    if (kv::KvCache::required_bytes(c) <= have)
+    if (cache_bytes(h, c) <= have)
       lo = mid;
     else
       hi = mid - 1;
@@ -67,11 +72,14 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
   const uint64_t before = ctx_.allocated_bytes();
   fwd_ = std::make_unique<model::Forward>(*model_, fc);
   if (cfg_.batch_decode) {
-    batch_ = kv::BatchDecode::make(ctx_, cache_config(model_->hparams(), {}, cfg_.step_tokens), cfg_.max_streams);
-    if (batch_) {
-      batch_->bind(fwd_->step_buffers());
-      attention_.use_batch(batch_.get());
-    }
+    const StreamConfig shape = cache_config(model_->hparams(), {}, cfg_.step_tokens);
+    const kv::LayerSplit split = model::make_layer_split(model_->hparams(), shape);
+    batch_ = kv::BatchDecode::make(ctx_, kv::StreamCache::full_config(shape, split), cfg_.max_streams);
+    if (const auto ring = kv::StreamCache::ring_config(shape, split))
+      ring_batch_ = kv::BatchDecode::make(ctx_, *ring, cfg_.max_streams);
+    for (auto* b : {batch_.get(), ring_batch_.get()})
+      if (b) b->bind(fwd_->step_buffers());
+    attention_.use_batch(batch_.get(), ring_batch_.get());
   }
   if (cfg_.gpu_sampling && vk::env("SINKSTREAM_GPU_SAMPLING") != "0") {
     sampler_ = std::make_unique<model::GpuSampler>(ctx_, model_->hparams().vocab, fc.rows);
@@ -92,7 +100,7 @@ Scheduler::~Scheduler() {
 }
 
 uint64_t Scheduler::stream_bytes(const StreamSettings& s) const {
-  return kv::KvCache::required_bytes(cache_config(model_->hparams(), s, cfg_.step_tokens));
+  return cache_bytes(model_->hparams(), cache_config(model_->hparams(), s, cfg_.step_tokens));
 }
 
 uint64_t Scheduler::free_device_bytes() const {
@@ -116,9 +124,9 @@ StreamId Scheduler::create(const StreamSettings& s) {
   if (streams_.size() >= cfg_.max_streams)
     throw StreamLimitReached("the scheduler already serves " + std::to_string(streams_.size()) +
                           " streams, its limit (max_streams, --streams)");
-  const uint64_t need = kv::KvCache::required_bytes(cc), have = free_device_bytes();
+  const uint64_t need = cache_bytes(model_->hparams(), cc), have = free_device_bytes();
   if (need > have) {
-    const uint32_t lo = largest_window(cc, have);
+    const uint32_t lo = largest_window(model_->hparams(), cc, have);
     throw OutOfDeviceMemory(
         "a stream of " + std::to_string(cc.sinks) + " sinks + " + std::to_string(cc.window) +
         " window slots (" + kv_type_name(cc.kv_type) + " KV) needs " + model::mib(need) + " but " +
@@ -134,7 +142,7 @@ StreamId Scheduler::create(const StreamSettings& s) {
   auto st = std::make_unique<Stream>();
   st->id = next_id_++;
   st->settings = s;
-  st->cache = std::make_unique<kv::KvCache>(ctx_, cc, s.start_position);
+  st->cache = std::make_unique<kv::StreamCache>(ctx_, cc, model::make_layer_split(model_->hparams(), cc), s.start_position);
   st->cache->use_coop_prefill(fwd_->coop_prefill());
   st->cache->bind(fwd_->step_buffers());
   const StreamId id = st->id;

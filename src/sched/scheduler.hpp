@@ -170,7 +170,8 @@ class Scheduler {
   std::unique_ptr<model::Forward> fwd_;
   vk::CommandBuffer cmd_;
   StepAttention attention_;
-  std::unique_ptr<kv::BatchDecode> batch_;  // null: each stream's decode step on its own
+  std::unique_ptr<kv::BatchDecode> batch_;       // null: each stream's decode step on its own
+  std::unique_ptr<kv::BatchDecode> ring_batch_;  // the sliding-window layers' (gemma3)
   std::unique_ptr<model::GpuSampler> sampler_;  // null: sampled streams sampled on the host
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable work_;

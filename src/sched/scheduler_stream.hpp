@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "kv/kv_cache.hpp"
+#include "kv/stream_cache.hpp"
 #include "sched/scheduler.hpp"
 
 namespace sinkstream::sched {
@@ -13,7 +13,7 @@ namespace sinkstream::sched {
 struct Scheduler::Stream {
   StreamId id = 0;
   StreamSettings settings;
-  std::unique_ptr<kv::KvCache> cache;
+  std::unique_ptr<kv::StreamCache> cache;
   bool busy = false;       // a request is running
   bool broken = false;     // a step it was in failed: its cache is unknown
   bool cancel = false;     // end the request before the next step, for cancel_reason

@@ -6,15 +6,32 @@
 
 namespace sinkstream::sched {
 
-void StepAttention::add_decode_row(const kv::KvCache* cache) {
+void StepAttention::add_decode_row(const kv::StreamCache* cache) {
   if (!chunks_.empty()) throw Error("internal error: decode rows come before the chunks");
   decode_.push_back(cache);
   ++rows_;
 }
 
-void StepAttention::add_chunk(const kv::KvCache* cache, uint32_t n) {
+void StepAttention::add_chunk(const kv::StreamCache* cache, uint32_t n) {
   chunks_.push_back({cache, rows_, n});
   rows_ += n;
+}
+
+// Every stream of a model has the same layer split: row 0's tells whether the
+// sliding layers' batch is needed.
+bool StepAttention::batched() const {
+  return batch_ && !decode_.empty() && (!decode_[0]->ring() || ring_batch_);
+}
+
+void StepAttention::prepare_batch() {
+  if (!batched()) return;
+  std::vector<const kv::KvCache*> full, ring;
+  for (const kv::StreamCache* c : decode_) {
+    full.push_back(&c->full());
+    if (c->ring()) ring.push_back(c->ring());
+  }
+  batch_->set_rows(full);
+  if (!ring.empty()) ring_batch_->set_rows(ring);
 }
 
 kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {
@@ -30,8 +47,9 @@ kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {
 
 void StepAttention::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const kv::LayerIo& io) {
   if (n != rows()) throw Error("internal error: a step of " + std::to_string(n) + " rows planned as " + std::to_string(rows()));
-  if (batch_ && !decode_.empty()) {
-    batch_->record_layer(cmd, layer);  // ends with a barrier
+  if (batched()) {
+    const kv::StreamCache::Route r = decode_[0]->route(layer);
+    (r.cache == &decode_[0]->full() ? batch_ : ring_batch_)->record_layer(cmd, r.layer);  // ends with a barrier
   } else {
     for (size_t i = 0; i < decode_.size(); ++i)
       decode_[i]->record_decode_append(cmd, layer, row_io(io, static_cast<uint32_t>(i)));

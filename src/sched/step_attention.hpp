@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "kv/batch_decode.hpp"
-#include "kv/kv_cache.hpp"
+#include "kv/stream_cache.hpp"
 #include "engine/forward.hpp"
 
 namespace sinkstream::sched {
@@ -17,21 +17,23 @@ class StepAttention : public model::LayerAttention {
   StepAttention(uint32_t q_row_floats, uint32_t kv_row_floats)
       : qd_(q_row_floats), kvd_(kv_row_floats) {}
 
-  // Decode rows through one batched dispatch per layer (null: each cache's own step).
-  void use_batch(kv::BatchDecode* batch) { batch_ = batch; }
+  // Decode rows through one batched dispatch per layer (null: each cache's own
+  // step): `full` for the full-attention layers, `ring` for a model's sliding ones.
+  void use_batch(kv::BatchDecode* full, kv::BatchDecode* ring) {
+    batch_ = full;
+    ring_batch_ = ring;
+  }
   // Starts a step: decode rows first, then the chunks, in the order added.
   void reset() {
     decode_.clear();
     chunks_.clear();
     rows_ = 0;
   }
-  void add_decode_row(const kv::KvCache* cache);
-  void add_chunk(const kv::KvCache* cache, uint32_t n);
+  void add_decode_row(const kv::StreamCache* cache);
+  void add_chunk(const kv::StreamCache* cache, uint32_t n);
   uint32_t rows() const { return rows_; }
   // Host side of the batched decode rows, once every row's cache is prepared.
-  void prepare_batch() {
-    if (batch_) batch_->set_rows(decode_);
-  }
+  void prepare_batch();
 
   void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const kv::LayerIo& io) override;
 
@@ -40,11 +42,13 @@ class StepAttention : public model::LayerAttention {
 
   uint32_t qd_, kvd_;  // floats per row of q (and the output), of k and v
   struct Chunk {
-    const kv::KvCache* cache;
+    const kv::StreamCache* cache;
     uint32_t row0, n;
   };
-  kv::BatchDecode* batch_ = nullptr;
-  std::vector<const kv::KvCache*> decode_;  // row i: decode_[i]'s next token
+  bool batched() const;
+
+  kv::BatchDecode *batch_ = nullptr, *ring_batch_ = nullptr;
+  std::vector<const kv::StreamCache*> decode_;  // row i: decode_[i]'s next token
   std::vector<Chunk> chunks_;
   uint32_t rows_ = 0;
 };

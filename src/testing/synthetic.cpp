@@ -79,19 +79,39 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.tied_output = true;
     return s;
   }
-  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, llama-3.2-1b, qwen3-1.7b)");
+  if (name == "gemma3-1b") {  // Gemma-3-1B's config.json (tied output)
+    SyntheticSpec s;
+    s.gemma3 = true;
+    s.dim = 1152;
+    s.layers = 26;
+    s.heads = 4;
+    s.kv_heads = 1;
+    s.head_dim = 256;
+    s.ffn = 6912;
+    s.vocab = 262144;
+    s.context = 32768;
+    s.sliding_window = 512;
+    s.rope_theta = 1000000.0f;
+    s.tied_output = true;
+    return s;
+  }
+  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, llama-3.2-1b, qwen3-1.7b, gemma3-1b)");
 }
 
 void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
   const uint32_t hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   GgufWriter w;
-  const std::string arch = s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
+  const std::string arch = s.gemma3 ? "gemma3" : s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
   GgufShape shape{arch, "sinkstream synthetic", s.context, s.dim, s.layers, s.ffn, s.heads, s.kv_heads, hd, hd};
   shape.rope_theta = s.rope_theta;
   add_shape_metadata(w, shape);
   add_placeholder_vocab(w, s.vocab);
   if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
+  if (s.gemma3 && s.sliding_window) {
+    w.add(arch + ".attention.sliding_window", s.sliding_window);
+    w.add(arch + ".attention.sliding_window_pattern", s.sliding_pattern);
+  }
   if (s.phi3) {
     w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
     w.add(arch + ".rope.scaling.attn_factor", 1.1f);
@@ -141,9 +161,13 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
       matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_v.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
     }
-    if (s.qwen3) {
+    if (s.qwen3 || s.gemma3) {
       norm(p + "attn_q_norm.weight", hd);
       norm(p + "attn_k_norm.weight", hd);
+    }
+    if (s.gemma3) {
+      norm(p + "post_attention_norm.weight", s.dim);
+      norm(p + "post_ffw_norm.weight", s.dim);
     }
     matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, type("attn_output.weight", l));
     norm(p + "ffn_norm.weight", s.dim);

@@ -22,6 +22,12 @@ struct SyntheticSpec {
   // architecture phi3: fused attn_qkv and gate/up ffn_up, NeoX RoPE, LongRoPE
   // short/long factors (long past `context`/2 cache slots) and an attention factor
   bool phi3 = false;
+  // architecture gemma3: Q/K norms, post-norms, GeGLU, the embedding scaled by
+  // sqrt(dim); layers l with l % sliding_pattern < sliding_pattern - 1 are
+  // sliding-window layers of sliding_window tokens (RoPE base 10000, the others
+  // rope_theta) when sliding_window > 0
+  bool gemma3 = false;
+  uint32_t sliding_window = 0, sliding_pattern = 6;
   uint32_t head_dim = 0;          // 0: dim / heads (qwen3's real shapes have heads * head_dim != dim)
   float rope_theta = 10000.0f;
   std::string chat_template;      // tokenizer.chat_template when not empty
@@ -31,7 +37,8 @@ struct SyntheticSpec {
 // A named preset: "tiny" (the default above), "llama-3.2-1b" (dim 2048, 16
 // layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096) or
 // "qwen3-1.7b" (dim 2048, 28 layers, 16 heads of 128, 8 KV heads, FFN 6144,
-// vocab 151936, tied output).
+// vocab 151936, tied output) or "gemma3-1b" (dim 1152, 26 layers, 4 heads of
+// 256, 1 KV head, FFN 6912, vocab 262144, sliding window 512, tied output).
 SyntheticSpec synthetic_preset(const std::string& name);
 
 // The type of a weight matrix (`tensor` without its "blk.N." prefix, `layer` its
