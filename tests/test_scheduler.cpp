@@ -176,6 +176,23 @@ TEST_SUITE("scheduler") {
     check_batching(upload(path), KvType::f32, {1, 8});
   }
 
+  TEST_CASE("a gemma3 model: sliding-window layers on their own ring, batched and alone") {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.gemma3 = true;
+    spec.layers = 3;
+    spec.sliding_window = 6;  // layers 0 and 1; the jobs' streams run past it
+    spec.sliding_pattern = 3;
+    spec.rope_theta = 1e6f;
+    spec.tied_output = true;
+    const std::string path = temp_path("sched-gemma3.gguf");
+    model::write_synthetic_gguf(path, spec);
+    const auto m = upload(path);
+    check_batching(m, KvType::f16, {1, 6});
+    check_batching(m, KvType::f32, {6}, false);
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE(
       "q8_0 KV streams: alone, batched with f16 and f32 streams, and counted exactly by "
       "admission") {
