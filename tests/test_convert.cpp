@@ -50,10 +50,18 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
   const auto& h = m.hp;
   std::vector<std::pair<std::string, std::vector<uint8_t>>> ts;
   nlohmann::json header;
+  const bool gemma = arch == "gemma3_text";
   const auto put = [&](const std::string& name, const model::Tensor& t, uint32_t permute_heads = 0) {
     REQUIRE(t.type == model::GgmlType::f32);
     std::vector<uint8_t> bytes = permute_heads ? hf_row_order(t, permute_heads)
                                                : std::vector<uint8_t>(t.data.begin(), t.data.end());
+    if (gemma && name.find("norm") != std::string::npos)  // Gemma's RMSNorm weight w stands for 1 + w (exact near 1)
+      for (size_t i = 0; i < bytes.size(); i += 4) {
+        float f;
+        std::memcpy(&f, &bytes[i], 4);
+        f -= 1.0f;
+        std::memcpy(&bytes[i], &f, 4);
+      }
     ts.emplace_back(name, std::move(bytes));
     header[name]["shape"] = t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.rows, t.cols};
   };
@@ -75,7 +83,13 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
     put(p + "self_attn.o_proj.weight", w.wo);
     if (w.q_norm) put(p + "self_attn.q_norm.weight", *w.q_norm);
     if (w.k_norm) put(p + "self_attn.k_norm.weight", *w.k_norm);
-    put(p + "post_attention_layernorm.weight", w.ffn_norm);
+    if (gemma) {
+      put(p + "post_attention_layernorm.weight", *w.post_attn_norm);
+      put(p + "pre_feedforward_layernorm.weight", w.ffn_norm);
+      put(p + "post_feedforward_layernorm.weight", *w.post_ffn_norm);
+    } else {
+      put(p + "post_attention_layernorm.weight", w.ffn_norm);
+    }
     if (arch == "phi3") {
       put(p + "mlp.gate_up_proj.weight", joined(w.w_gate, w.w_up));
     } else {
@@ -105,6 +119,14 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
                          {"long_factor", h.rope_long_factors},
                          {"original_max_position_embeddings", h.rope_original_context},
                          {"attention_factor", h.rope_attn_factor}};
+  if (gemma) {
+    std::vector<std::string> types;
+    for (uint32_t l = 0; l < h.layers; ++l) types.push_back(h.is_sliding(l) ? "sliding_attention" : "full_attention");
+    c["layer_types"] = types;
+    c["sliding_window"] = h.sliding_window;
+    c["rope_local_base_freq"] = h.rope_sliding.theta;
+    c["query_pre_attn_scalar"] = 1.0 / (double{h.attn_scale} * h.attn_scale);
+  }
   std::ofstream(dir + "/config.json") << c.dump(2);
 }
 
@@ -121,6 +143,11 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
   CHECK(a.hp.rope_long_factors == b.hp.rope_long_factors);
   CHECK(a.hp.rope_original_context == b.hp.rope_original_context);
   CHECK(a.hp.rope_attn_factor == b.hp.rope_attn_factor);
+  CHECK(a.hp.sliding == b.hp.sliding);
+  CHECK(a.hp.sliding_window == b.hp.sliding_window);
+  CHECK(a.hp.rope_sliding.theta == b.hp.rope_sliding.theta);
+  CHECK(a.hp.attn_scale == doctest::Approx(b.hp.attn_scale).epsilon(1e-6));
+  CHECK(a.hp.embed_scale == b.hp.embed_scale);
   const auto same = [](const model::Tensor& x, const model::Tensor& y) {
     return x.rows == y.rows && x.cols == y.cols && x.type == y.type &&
            std::equal(x.data.begin(), x.data.end(), y.data.begin(), y.data.end());
@@ -135,18 +162,24 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
     CHECK((same(x.attn_norm, y.attn_norm) && same(x.ffn_norm, y.ffn_norm)));
     CHECK(x.q_norm.has_value() == y.q_norm.has_value());
     if (x.q_norm) CHECK((same(*x.q_norm, *y.q_norm) && same(*x.k_norm, *y.k_norm)));
+    CHECK(x.post_attn_norm.has_value() == y.post_attn_norm.has_value());
+    if (x.post_attn_norm) CHECK((same(*x.post_attn_norm, *y.post_attn_norm) && same(*x.post_ffn_norm, *y.post_ffn_norm)));
   }
 }
 
 TEST_SUITE("convert") {
   TEST_CASE("a Hugging Face checkpoint converts back to the GGUF it was written from") {
-    for (const std::string arch : {"llama", "qwen3", "phi3"}) {
+    for (const std::string arch : {"llama", "qwen3", "phi3", "gemma3_text"}) {
       CAPTURE(arch);
       model::SyntheticSpec spec;
       spec.qwen3 = arch == "qwen3";
       spec.phi3 = arch == "phi3";
-      spec.head_dim = spec.qwen3 ? 32 : 0;
-      spec.tied_output = spec.qwen3;
+      spec.gemma3 = arch == "gemma3_text";
+      spec.head_dim = spec.qwen3 || spec.gemma3 ? 32 : 0;
+      spec.tied_output = spec.qwen3 || spec.gemma3;
+      spec.layers = spec.gemma3 ? 4 : spec.layers;
+      spec.sliding_window = 8;  // gemma3: layers 0, 2 slide, 1, 3 are global
+      spec.sliding_pattern = 2;
       const std::string src = temp_path("convert-src-" + arch + ".gguf"), dir = temp_path("convert-hf-" + arch),
                         out = temp_path("convert-out-" + arch + ".gguf");
       model::write_synthetic_gguf(src, spec);

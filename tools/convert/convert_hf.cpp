@@ -1,6 +1,7 @@
 // sinkstream-convert: a Hugging Face checkpoint folder (config.json +
 // *.safetensors + tokenizer.json) to a GGUF file with llama.cpp's metadata and
-// tensor names, for the families sinkstream runs (llama, qwen2, qwen3, phi3).
+// tensor names, for the families sinkstream runs (llama, qwen2, qwen3, phi3,
+// gemma3's text model).
 //   sinkstream-convert DIR --out MODEL.gguf [--type f16] [--placeholder-vocab]
 #include <cmath>
 #include <cstdio>
@@ -18,7 +19,7 @@ namespace sinkstream::convert {
 namespace {
 
 struct Shape {
-  std::string arch;  // llama, qwen2 or qwen3
+  std::string arch;  // llama, qwen2, qwen3, phi3 or gemma3
   uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, vocab = 0, context = 0;
   float eps = 1e-6f, theta = 10000.0f;
   uint32_t rotary_dims = 0;
@@ -34,8 +35,10 @@ uint32_t u32(const nlohmann::json& c, const char* key) {
 Shape read_shape(const nlohmann::json& c) {
   Shape s;
   s.arch = c.value("model_type", "");
-  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "phi3")
-    throw InvalidArgument("config.json: model_type '" + s.arch + "' is not converted (llama, qwen2, qwen3, phi3)");
+  if (s.arch == "gemma3_text") s.arch = "gemma3";  // Gemma3ForCausalLM; the multimodal checkpoint nests it
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "phi3" && s.arch != "gemma3")
+    throw InvalidArgument("config.json: model_type '" + s.arch +
+                          "' is not converted (llama, qwen2, qwen3, phi3, gemma3_text)");
   s.dim = u32(c, "hidden_size");
   s.layers = u32(c, "num_hidden_layers");
   s.heads = u32(c, "num_attention_heads");
@@ -47,8 +50,9 @@ Shape read_shape(const nlohmann::json& c) {
   s.eps = c.value("rms_norm_eps", 1e-6f);
   // transformers 5 moved rope_theta (and rope_scaling) into rope_parameters.
   const auto& rp = c.value("rope_parameters", nlohmann::json());
-  s.theta = rp.is_object() && rp.contains("rope_theta") ? rp["rope_theta"].get<float>() : c.value("rope_theta", 10000.0f);
-  s.tied = c.value("tie_word_embeddings", false);
+  const auto& full = rp.is_object() && rp.contains("full_attention") ? rp["full_attention"] : rp;  // gemma3, per layer type
+  s.theta = full.is_object() && full.contains("rope_theta") ? full["rope_theta"].get<float>() : c.value("rope_theta", 10000.0f);
+  s.tied = c.value("tie_word_embeddings", s.arch == "gemma3");  // Gemma3TextConfig ties by default
   s.rotary_dims = static_cast<uint32_t>(std::lround(s.head_dim * c.value("partial_rotary_factor", 1.0)));
   if (c.value("attention_bias", false) && s.arch != "qwen2")
     throw InvalidArgument("config.json: attention_bias is not supported for " + s.arch);
@@ -98,6 +102,39 @@ void add_longrope(model::GgufWriter& w, const Shape& s, const nlohmann::json& c,
   w.add(s.arch + ".rope.scaling.attn_factor", static_cast<float>(attn));
 }
 
+// Gemma 3: which layers slide (layer_types, or every sliding_window_pattern-th
+// is global), their RoPE base, the softmax scale from query_pre_attn_scalar and
+// the global layers' linear RoPE scaling, under the keys sinkstream reads.
+void add_gemma3(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
+  const std::string a = s.arch;
+  uint32_t pattern = c.value("sliding_window_pattern", 6u);
+  if (c.contains("layer_types") && c["layer_types"].is_array()) {
+    const auto& types = c["layer_types"];
+    pattern = 0;
+    for (uint32_t l = 0; l < types.size() && !pattern; ++l) pattern = types[l] == "full_attention" ? l + 1 : 0;
+    for (uint32_t l = 0; l < types.size(); ++l)
+      if (pattern == 0 || (types[l] == "sliding_attention") != (l % pattern < pattern - 1))
+        throw InvalidArgument("config.json: layer_types is not a repeating run of sliding layers ending in a full one");
+  }
+  w.add(a + ".attention.sliding_window", u32(c, "sliding_window"));
+  w.add(a + ".attention.sliding_window_pattern", pattern);
+  const auto& rp = c.value("rope_parameters", nlohmann::json());
+  const bool per_type = rp.is_object() && rp.contains("sliding_attention");
+  w.add(a + ".rope.freq_base_swa", per_type ? rp["sliding_attention"].value("rope_theta", 10000.0f)
+                                            : c.value("rope_local_base_freq", 10000.0f));
+  w.add(a + ".attention.scale", static_cast<float>(1.0 / std::sqrt(c.value("query_pre_attn_scalar", 256.0))));
+  const auto& rs = per_type ? rp.value("full_attention", nlohmann::json()) : c.value("rope_scaling", nlohmann::json());
+  const std::string type = rs.is_object() ? rs.value("rope_type", rs.value("type", "default")) : "default";
+  if (type == "linear") {
+    w.add(a + ".rope.scaling.type", std::string("linear"));
+    w.add(a + ".rope.scaling.factor", rs.value("factor", 1.0f));
+  } else if (type != "default") {
+    throw InvalidArgument("config.json: gemma3's rope scaling '" + type + "' is not converted (linear)");
+  }
+  for (const char* cap : {"final_logit_softcapping", "attn_logit_softcapping"})
+    if (c.contains(cap) && !c[cap].is_null()) throw InvalidArgument(std::string("config.json: ") + cap + " is not supported");
+}
+
 void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
   model::GgufShape g{s.arch, c.value("_name_or_path", std::string("converted by sinkstream-convert")),
                      s.context, s.dim, s.layers, s.ffn, s.heads, s.kv_heads, s.head_dim, s.rotary_dims};
@@ -138,15 +175,20 @@ struct Converter {
       return model::quantize(x, ty);
     });
   }
-  void vector(const std::string& hf, const std::string& gguf) {
+  // plus_one: Gemma's RMSNorm multiplies by 1 + w; llama.cpp's converter stores 1 + w.
+  void vector(const std::string& hf, const std::string& gguf, bool plus_one = false) {
     const HfTensor& t = ck.tensor(hf);
-    w.add_tensor(gguf, {t.data.size() / (t.dtype == "F32" ? 4 : 2)}, model::GgmlType::f32,
-                 [this, hf] { return model::quantize(ck.floats(hf), model::GgmlType::f32); });
+    w.add_tensor(gguf, {t.data.size() / (t.dtype == "F32" ? 4 : 2)}, model::GgmlType::f32, [this, hf, plus_one] {
+      auto x = ck.floats(hf);
+      if (plus_one)
+        for (float& v : x) v += 1.0f;
+      return model::quantize(x, model::GgmlType::f32);
+    });
   }
   void layer(uint32_t l) {
     const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";
-    const bool llama = s.arch == "llama";
-    vector(h + "input_layernorm.weight", g + "attn_norm.weight");
+    const bool llama = s.arch == "llama", gemma = s.arch == "gemma3";
+    vector(h + "input_layernorm.weight", g + "attn_norm.weight", gemma);
     if (s.arch == "phi3") {
       matrix(h + "self_attn.qkv_proj.weight", g + "attn_qkv.weight");
     } else {
@@ -158,11 +200,17 @@ struct Converter {
     for (const char* b : {"q", "k", "v"})
       if (ck.has(h + "self_attn." + b + "_proj.bias"))
         vector(h + "self_attn." + b + "_proj.bias", g + "attn_" + b + ".bias");
-    if (s.arch == "qwen3") {
-      vector(h + "self_attn.q_norm.weight", g + "attn_q_norm.weight");
-      vector(h + "self_attn.k_norm.weight", g + "attn_k_norm.weight");
+    if (s.arch == "qwen3" || gemma) {
+      vector(h + "self_attn.q_norm.weight", g + "attn_q_norm.weight", gemma);
+      vector(h + "self_attn.k_norm.weight", g + "attn_k_norm.weight", gemma);
     }
-    vector(h + "post_attention_layernorm.weight", g + "ffn_norm.weight");
+    if (gemma) {  // norms before and after the attention and the FFN
+      vector(h + "post_attention_layernorm.weight", g + "post_attention_norm.weight", true);
+      vector(h + "pre_feedforward_layernorm.weight", g + "ffn_norm.weight", true);
+      vector(h + "post_feedforward_layernorm.weight", g + "post_ffw_norm.weight", true);
+    } else {
+      vector(h + "post_attention_layernorm.weight", g + "ffn_norm.weight");
+    }
     if (s.arch == "phi3") {  // gate rows then up rows, as llama.cpp's phi3 reads ffn_up
       matrix(h + "mlp.gate_up_proj.weight", g + "ffn_up.weight");
     } else {
@@ -186,6 +234,10 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
   c.matrix("model.embed_tokens.weight", "token_embd.weight");
   auto rs = ck.config().value("rope_scaling", nlohmann::json());
   if (rs.is_null()) rs = ck.config().value("rope_parameters", nlohmann::json());
+  if (s.arch == "gemma3") {
+    add_gemma3(w, s, ck.config());
+    rs = nullptr;
+  }
   if (rs.is_object() && rs.value("rope_type", rs.value("type", "default")) == "default") rs = nullptr;
   const std::string rope_type = rs.is_object() ? rs.value("rope_type", rs.value("type", "")) : "";
   if (rope_type == "llama3") {
@@ -197,7 +249,7 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
     throw InvalidArgument("config.json: rope_scaling '" + rs.dump() + "' is not converted (llama3, longrope)");
   }
   for (uint32_t l = 0; l < s.layers; ++l) c.layer(l);
-  c.vector("model.norm.weight", "output_norm.weight");
+  c.vector("model.norm.weight", "output_norm.weight", s.arch == "gemma3");
   if (!s.tied) c.matrix("lm_head.weight", "output.weight");
   w.write(out);
   std::printf("wrote %s (%s, %u layers, %s)\n", out.c_str(), s.arch.c_str(), s.layers, type_name.c_str());
@@ -231,7 +283,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: sinkstream-convert DIR --out MODEL.gguf [--type TYPE] [--placeholder-vocab]\n"
                  "  DIR: a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json,\n"
-                 "       tokenizer_config.json) of model_type llama, qwen2, qwen3 or phi3\n"
+                 "       tokenizer_config.json) of model_type llama, qwen2, qwen3, phi3 or\n"
+                 "       gemma3_text (byte-level BPE tokenizers; gemma's needs --placeholder-vocab)\n"
                  "  TYPE: the weight matrices' type, as sinkstream-synth takes it (f16; f32, bf16,\n"
                  "        q8_0, q4_0, ...); norms and biases stay F32\n"
                  "  --placeholder-vocab: numbered tokens when there is no tokenizer.json (test models)\n");
