@@ -56,6 +56,16 @@ def family_configs():
         rope_scaling={"type": "longrope", "short_factor": [1.0 + 0.15 * i for i in range(half)],
                       "long_factor": [2.0 + 0.5 * i for i in range(half)]},
         sliding_window=None, pad_token_id=0, bos_token_id=1, eos_token_id=2, **common)
+    if hasattr(transformers, "Gemma3TextConfig"):
+        # Layers 0 and 1 slide over 8 tokens (RoPE base 10000), layer 2 is global
+        # (10^6, linear scaling 2); a softmax scale that is not 1/sqrt(head_dim).
+        g = dict(common, head_dim=32, rms_norm_eps=1e-6)
+        out["gemma3"] = transformers.Gemma3TextConfig(
+            rope_theta=1000000.0, rope_local_base_freq=10000.0, sliding_window=8,
+            layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+            rope_scaling={"rope_type": "linear", "factor": 2.0}, query_pre_attn_scalar=24,
+            final_logit_softcapping=None, attn_logit_softcapping=None, tie_word_embeddings=True,
+            hidden_activation="gelu_pytorch_tanh", **g)
     if hasattr(transformers, "Qwen3Config"):
         out["qwen3"] = transformers.Qwen3Config(rope_theta=1000000.0, tie_word_embeddings=True, head_dim=32,
                                                 use_sliding_window=False, **common)
@@ -74,8 +84,8 @@ def random_model(cfg, seed):
             if p.dim() == 2:
                 a = (3.0 / p.shape[1]) ** 0.5
                 p.uniform_(-a, a)
-            elif "norm" in name:
-                p.uniform_(0.8, 1.2)
+            elif "norm" in name:  # Gemma multiplies by 1 + w
+                p.uniform_(-0.2, 0.2) if cfg.model_type.startswith("gemma") else p.uniform_(0.8, 1.2)
             else:
                 p.uniform_(-0.5, 0.5)
     return model.eval()
@@ -127,6 +137,60 @@ def stream_logits(model, ids, sinks, window):
     return torch.stack(out)
 
 
+def rope_cos_sin(n, hd, theta, factor=1.0):
+    """Default RoPE (rotate_half layout) at positions 0..n-1, divided by a linear scaling factor."""
+    inv = 1.0 / theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd) / factor
+    f = torch.outer(torch.arange(n, dtype=torch.float32), inv)
+    emb = torch.cat((f, f), dim=-1)
+    return emb.cos().unsqueeze(0), emb.sin().unsqueeze(0)
+
+
+def gemma_sliding(cfg, li):
+    types = getattr(cfg, "layer_types", None)
+    return types[li] == "sliding_attention" if types else (li + 1) % cfg.sliding_window_pattern != 0
+
+
+@torch.no_grad()
+def gemma3_stream_logits(model, ids, sinks, window):
+    """gemma3 token by token: its sliding layers on a plain ring of sliding_window
+    tokens with the local RoPE base, its global layers on sinks + window at
+    within-cache positions (sinkstream's policy, docs/families.md)."""
+    m, cfg = model.model, model.config
+    nh, nkv, hd = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+    rs = getattr(cfg, "rope_scaling", None) or {}
+    factor = rs.get("factor", 1.0) if rs.get("rope_type", rs.get("type")) == "linear" else 1.0
+    keys = [[] for _ in m.layers]
+    vals = [[] for _ in m.layers]
+    out = []
+    for t, tok in enumerate(ids):
+        x = m.embed_tokens(torch.tensor([[tok]]))  # scaled by sqrt(hidden_size) inside
+        for li, layer in enumerate(m.layers):
+            if gemma_sliding(cfg, li):
+                members = list(range(max(0, t - cfg.sliding_window + 1), t + 1))
+                cos, sin = rope_cos_sin(t + 1, hd, cfg.rope_local_base_freq)
+                cos, sin = cos[:, members], sin[:, members]  # true positions: a plain window
+            else:
+                first = max(sinks, t - window + 1)
+                members = list(range(t + 1)) if t < sinks else list(range(sinks)) + list(range(first, t + 1))
+                cos, sin = rope_cos_sin(len(members), hd, cfg.rope_theta, factor)
+            a = layer.self_attn
+            h = layer.input_layernorm(x)
+            q = a.q_norm(a.q_proj(h).view(1, 1, nh, hd))
+            k = a.k_norm(a.k_proj(h).view(1, 1, nkv, hd))
+            keys[li].append(k.transpose(1, 2))
+            vals[li].append(a.v_proj(h).view(1, 1, nkv, hd).transpose(1, 2))
+            K = torch.cat([keys[li][j] for j in members], dim=2)
+            V = torch.cat([vals[li][j] for j in members], dim=2)
+            qr = rotate(q.transpose(1, 2), cos[:, -1:], sin[:, -1:])
+            kr = rotate(K, cos, sin).repeat_interleave(nh // nkv, dim=1)
+            p = torch.softmax((qr @ kr.transpose(-1, -2)) * cfg.query_pre_attn_scalar ** -0.5, dim=-1)
+            o = (p @ V.repeat_interleave(nh // nkv, dim=1)).transpose(1, 2).reshape(1, 1, nh * hd)
+            x = x + layer.post_attention_layernorm(a.o_proj(o))
+            x = x + layer.post_feedforward_layernorm(layer.mlp(layer.pre_feedforward_layernorm(x)))
+        out.append(model.lm_head(m.norm(x))[0, 0])
+    return torch.stack(out)
+
+
 def write_f32(path, t):
     with open(path, "wb") as f:
         f.write(struct.pack("<%df" % t.numel(), *t.flatten().tolist()))
@@ -154,8 +218,9 @@ def run_family(fam, cfg, args):
         f.write(" ".join(map(str, ids)) + "\n")
     with torch.no_grad():
         dense = model(torch.tensor([ids])).logits[0].float()
-    loop_err = (stream_logits(model, ids, SINKS, TOKENS) - dense).abs().max().item()
-    stream = stream_logits(model, ids, SINKS, WINDOW)
+    loop = gemma3_stream_logits if fam == "gemma3" else stream_logits
+    loop_err = (loop(model, ids, SINKS, TOKENS) - dense).abs().max().item()
+    stream = loop(model, ids, SINKS, WINDOW)
     write_f32(os.path.join(d, "dense.f32"), dense)
     write_f32(os.path.join(d, "stream.f32"), stream)
     gguf = os.path.join(d, "model.gguf")
