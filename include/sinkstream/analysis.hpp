@@ -22,11 +22,16 @@ struct SINKSTREAM_API SinkReport {
   uint64_t queries = 0;        // query positions averaged over
   double threshold = 0.3;
   std::vector<double> alpha;   // (layer, head, position): mean attention on that position
+  // (layer) 1: a sliding-window layer (gemma3), which never sees the first
+  // tokens once its window has passed them: its alpha is 0 and head_ratio()
+  // leaves it out. Empty: none.
+  std::vector<uint8_t> sliding;
 
   double at(uint32_t layer, uint32_t head, uint32_t position) const {
     return alpha[(uint64_t{layer} * heads + head) * first + position];
   }
-  // Fraction of heads (all layers but the first, as Gu et al. count) with alpha(position) > threshold.
+  // Fraction of heads (all layers but the first, as Gu et al. count, and but the
+  // sliding-window ones) with alpha(position) > threshold.
   double head_ratio(uint32_t position) const;
   // Mean over heads of alpha(position) in one layer.
   double layer_mean(uint32_t layer, uint32_t position) const;

@@ -10,7 +10,7 @@ double SinkReport::head_ratio(uint32_t position) const {
   const uint32_t from = layers > 1 ? 1 : 0;
   uint64_t above = 0, total = 0;
   for (uint32_t l = from; l < layers; ++l)
-    for (uint32_t h = 0; h < heads; ++h, ++total) above += at(l, h, position) > threshold;
+    for (uint32_t h = 0; h < heads && !(l < sliding.size() && sliding[l]); ++h, ++total) above += at(l, h, position) > threshold;
   return total ? static_cast<double>(above) / static_cast<double>(total) : 0.0;
 }
 
@@ -44,6 +44,7 @@ SinkReport analyse_sinks(Gpu& gpu, const ModelFile& model, std::span<const int32
   engine.enable_attention_probe(first);
   SinkReport r;
   r.layers = model.hp.layers;
+  r.sliding = model.hp.sliding;
   r.heads = model.hp.heads;
   r.first = first;
   r.threshold = threshold;
