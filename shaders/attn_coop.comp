@@ -160,7 +160,7 @@ void softmax_tile(uint q0, uint base, inout float m_run, inout float l_run) {
     s[u] = uintBitsToFloat(region[base + r * SP + j / 4u]);
     [[unroll]] for (uint c = 0u; c < 4u; ++c) {
       const ivec2 seen = seen_sh[j + c];
-      s[u][c] = qi >= seen.x && qi <= seen.y ? s[u][c] : neg_inf();
+      s[u][c] = qi >= seen.x && qi <= seen.y ? soft_cap(s[u][c], pc.softcap) : neg_inf();
       mx = max(mx, s[u][c]);
     }
   }

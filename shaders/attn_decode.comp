@@ -32,6 +32,6 @@ KV_UNIT load_v(uint i) { return KV_LOAD_UNIT(v_cache, cache_rows(), i); }
 
 void main() {
   P = DecodeParams(pc.heads, pc.cache_sinks, pc.sinks, pc.window, pc.ring_filled, pc.keys_per_split,
-                   pc.n_splits, pc.scale, pc.has_sink_logit != 0u, pc.sink_offset, pc.out_offset, 0u, 0u, 0u);
+                   pc.n_splits, pc.scale, pc.softcap, pc.has_sink_logit != 0u, pc.sink_offset, pc.out_offset, 0u, 0u, 0u);
   decode_main(gl_WorkGroupID.x, gl_WorkGroupID.y);
 }

@@ -28,7 +28,7 @@ float score(uint v, uint head, uint hd4) {
   const uint rows = pc.kv_heads * (pc.sinks + pc.window);
   float d = 0.0;
   for (uint c = 0u; c < hd4; ++c) d += dot(q_rot[q + c], KV_LOAD(k_cache, rows, hd4, row, c));
-  return d * pc.scale;
+  return soft_cap(d * pc.scale, pc.softcap);
 }
 
 float reduce(float x, bool take_max) {

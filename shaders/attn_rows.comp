@@ -30,7 +30,7 @@ void main() {
   k_ref = KvUnits(k_address(pc.layer, pc.max_rows, row));
   v_ref = KvUnits(v_address(pc.layer, pc.max_rows, row));
   P = DecodeParams(pc.heads, d.cache_sinks, d.sinks, d.window, d.ring_filled, d.keys_per_split, d.n_splits,
-                   pc.scale, pc.has_sink_logit != 0u, pc.sink_offset, row * pc.out_stride,
+                   pc.scale, pc.softcap, pc.has_sink_logit != 0u, pc.sink_offset, row * pc.out_stride,
                    row * 2u * pc.heads * HD4, row * pc.part_rows, row * pc.kv_heads);
   decode_main(gl_WorkGroupID.x, gl_WorkGroupID.y);
 }

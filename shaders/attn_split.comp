@@ -98,7 +98,7 @@ void score_tile(uint t0, uint t1, uint kvh, uint q0, uint n_sink_keys) {
   [[unroll]] for (uint r = 0u; r < R; ++r) {
     const uint qi = q0 + r / G;
     const bool ok = v < t1 && qi < pc.n_queries && visible(kind, idx, qi);
-    s_sh[r * SS + tid] = ok ? sc[r] * pc.scale : neg_inf();
+    s_sh[r * SS + tid] = ok ? soft_cap(sc[r] * pc.scale, pc.softcap) : neg_inf();
   }
 }
 

@@ -50,7 +50,7 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
   const auto& h = m.hp;
   std::vector<std::pair<std::string, std::vector<uint8_t>>> ts;
   nlohmann::json header;
-  const bool gemma = arch == "gemma3_text";
+  const bool gemma = arch == "gemma3_text" || arch == "gemma2";
   const auto put = [&](const std::string& name, const model::Tensor& t, uint32_t permute_heads = 0) {
     REQUIRE(t.type == model::GgmlType::f32);
     std::vector<uint8_t> bytes = permute_heads ? hf_row_order(t, permute_heads)
@@ -126,6 +126,10 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
     c["sliding_window"] = h.sliding_window;
     c["rope_local_base_freq"] = h.rope_sliding.theta;
     c["query_pre_attn_scalar"] = 1.0 / (double{h.attn_scale} * h.attn_scale);
+    if (arch == "gemma2") {
+      c["attn_logit_softcapping"] = h.attn_softcap;
+      c["final_logit_softcapping"] = h.final_softcap;
+    }
   }
   std::ofstream(dir + "/config.json") << c.dump(2);
 }
@@ -148,6 +152,7 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
   CHECK(a.hp.rope_sliding.theta == b.hp.rope_sliding.theta);
   CHECK(a.hp.attn_scale == doctest::Approx(b.hp.attn_scale).epsilon(1e-6));
   CHECK(a.hp.embed_scale == b.hp.embed_scale);
+  CHECK((a.hp.attn_softcap == b.hp.attn_softcap && a.hp.final_softcap == b.hp.final_softcap));
   const auto same = [](const model::Tensor& x, const model::Tensor& y) {
     return x.rows == y.rows && x.cols == y.cols && x.type == y.type &&
            std::equal(x.data.begin(), x.data.end(), y.data.begin(), y.data.end());
@@ -169,15 +174,16 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
 
 TEST_SUITE("convert") {
   TEST_CASE("a Hugging Face checkpoint converts back to the GGUF it was written from") {
-    for (const std::string arch : {"llama", "qwen3", "phi3", "gemma3_text"}) {
+    for (const std::string arch : {"llama", "qwen3", "phi3", "gemma3_text", "gemma2"}) {
       CAPTURE(arch);
       model::SyntheticSpec spec;
       spec.qwen3 = arch == "qwen3";
       spec.phi3 = arch == "phi3";
       spec.gemma3 = arch == "gemma3_text";
+      spec.gemma2 = arch == "gemma2";
       spec.head_dim = spec.qwen3 || spec.gemma3 ? 32 : 0;
-      spec.tied_output = spec.qwen3 || spec.gemma3;
-      spec.layers = spec.gemma3 ? 4 : spec.layers;
+      spec.tied_output = spec.qwen3 || spec.gemma3 || spec.gemma2;
+      spec.layers = spec.gemma3 || spec.gemma2 ? 4 : spec.layers;
       spec.sliding_window = 8;  // gemma3: layers 0, 2 slide, 1, 3 are global
       spec.sliding_pattern = 2;
       const std::string src = temp_path("convert-src-" + arch + ".gguf"), dir = temp_path("convert-hf-" + arch),

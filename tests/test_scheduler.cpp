@@ -176,7 +176,7 @@ TEST_SUITE("scheduler") {
     check_batching(upload(path), KvType::f32, {1, 8});
   }
 
-  TEST_CASE("a gemma3 model: sliding-window layers on their own ring, batched and alone") {
+  TEST_CASE("gemma3 and gemma2 models: sliding-window layers on their own ring, batched and alone") {
     ValidationScope validation;
     model::SyntheticSpec spec;
     spec.gemma3 = true;
@@ -190,6 +190,15 @@ TEST_SUITE("scheduler") {
     const auto m = upload(path);
     check_batching(m, KvType::f16, {1, 6});
     check_batching(m, KvType::f32, {6}, false);
+    std::filesystem::remove(path);
+    // gemma2: soft-capped scores in the batched rows too.
+    model::SyntheticSpec g2;
+    g2.gemma2 = true;
+    g2.sliding_window = 6;
+    g2.attn_softcap = 1.5f;
+    g2.final_softcap = 2.0f;
+    model::write_synthetic_gguf(path, g2);
+    check_batching(upload(path), KvType::f16, {6});
     std::filesystem::remove(path);
   }
 

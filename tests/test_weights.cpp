@@ -394,6 +394,31 @@ TEST_SUITE("weights") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("gemma2: attention and final logit soft-capping, every other layer sliding") {
+    ValidationScope validation;
+    model::SyntheticSpec spec;
+    spec.gemma2 = true;
+    spec.layers = 3;  // layers 0 and 2 slide over 6 tokens
+    spec.sliding_window = 6;
+    spec.attn_softcap = 1.5f;  // low enough to cap these models' scores
+    spec.final_softcap = 2.0f;
+    spec.tied_output = true;
+    spec.type = model::GgmlType::q8_0;
+    CHECK(max_logit_error(spec, "gemma2", false, {20, 7, 40}) <= 1e-3);
+    CHECK(max_logit_error(spec, "decode-gemma2", true, {12, 1, 30}) <= 1e-3);
+    const std::string path = temp_path("gemma2-arch.gguf");
+    model::write_synthetic_gguf(path, spec);
+    const auto m = model::load_model(path);
+    REQUIRE(m->hp.arch == model::Arch::gemma2);
+    CHECK(m->hp.sliding == std::vector<uint8_t>{1, 0, 1});
+    CHECK(m->hp.rope_sliding.theta == m->hp.rope.theta);
+    CHECK((m->hp.attn_softcap == 1.5f && m->hp.final_softcap == 2.0f));
+    CHECK(!m->layers[0].q_norm.has_value());
+    StreamConfig c = model::make_cache_config(m->hp, {2, 20});
+    CHECK(c.softcap == 1.5f);
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE("phi3: fused QKV and gate/up, LongRoPE short and long factors, attention factor") {
     ValidationScope validation;
     model::SyntheticSpec spec;

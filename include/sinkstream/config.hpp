@@ -44,6 +44,7 @@ struct StreamConfig {
   float scale = 0.0f;     // softmax scale; 0 = 1/sqrt(head_dim)
   uint32_t max_chunk = 64;  // most tokens one step may append
   bool learned_sinks = false;  // per-head sink logits (gpt-oss), set with set_sink_logits
+  float softcap = 0.0f;  // scores s become softcap * tanh(s / softcap) before the softmax (gemma2); 0: none
 };
 
 // Throws InvalidArgument naming the first bad field.

@@ -71,6 +71,7 @@ layout(std430, binding = 7) coherent buffer Count { uint done[]; };        // (r
 struct DecodeParams {
   uint heads, cache_sinks, sinks, window, ring_filled, keys_per_split, n_splits;
   float scale;
+  float softcap;
   bool has_sink;
   uint sink_offset;  // this layer's sink logits
   uint out_offset;   // floats: head 0 of this row's output
@@ -143,7 +144,7 @@ void attend_range(uint lo, uint hi, uint kvh) {
         float d = 0.0;
         [[unroll]] for (uint j = 0u; j < CV; ++j) d += dot(qr[g][j], kk[u][j]);
         [[unroll]] for (uint off = LG / 2u; off > 0u; off >>= 1u) d += subgroupShuffleXor(d, off);
-        sc[u] = ok[u] ? d * P.scale : neg_inf();
+        sc[u] = ok[u] ? soft_cap(d * P.scale, P.softcap) : neg_inf();
         mb = max(mb, sc[u]);
       }
       if (mb == neg_inf()) continue;  // uniform within the group

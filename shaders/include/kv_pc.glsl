@@ -44,7 +44,7 @@ layout(push_constant) uniform PC {
   uint q_offset;
   uint q_stride;
   uint stage_slots;
-  uint pad0;
+  float softcap;
 } pc;
 #elif defined(PC_ATTN_DECODE)
 layout(push_constant) uniform PC {
@@ -60,6 +60,10 @@ layout(push_constant) uniform PC {
   uint has_sink_logit;
   uint sink_offset;
   uint out_offset;
+  float softcap;
+  uint pad0;
+  uint pad1;
+  uint pad2;
 } pc;
 #elif defined(PC_KV_APPEND_ROWS)
 layout(push_constant) uniform PC {
@@ -88,7 +92,7 @@ layout(push_constant) uniform PC {
   uint out_stride;
   uint part_rows;
   uint kv_type;
-  uint pad0;
+  float softcap;
   uint pad1;
 } pc;
 #elif defined(PC_ATTN_PROBE)
@@ -105,6 +109,10 @@ layout(push_constant) uniform PC {
   uint has_sink_logit;
   uint sink_offset;
   uint out_offset;
+  float softcap;
+  uint pad0;
+  uint pad1;
+  uint pad2;
 } pc;
 #elif defined(PC_ATTN_REDUCE)
 layout(push_constant) uniform PC {
@@ -118,5 +126,12 @@ layout(push_constant) uniform PC {
   uint out_stride;
 } pc;
 #endif
+
+// gemma2's attention logit soft-capping of a (scaled) score: c * tanh(s / c),
+// tanh written as 1 - 2 / (exp(2x) + 1), exact where exp overflows or vanishes.
+// c = 0: the score as it is.
+float soft_cap(float s, float c) {
+  return c == 0.0 ? s : c * (1.0 - 2.0 / (exp(2.0 * s / c) + 1.0));
+}
 
 #endif

@@ -46,6 +46,13 @@ layout(push_constant) uniform PC {
   uint accumulate;
   uint has_bias;
 } pc;
+#elif defined(PC_SOFTCAP)
+layout(push_constant) uniform PC {
+  uint n;
+  float cap;
+  uint pad0;
+  uint pad1;
+} pc;
 #elif defined(PC_SWIGLU)
 layout(push_constant) uniform PC {
   uint n;

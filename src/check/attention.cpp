@@ -210,6 +210,9 @@ void check_attn_decode(vk::Context& ctx, std::string_view variant, const CheckOp
   Run sharp{shape(4, 2, 32, 4, 12, kv), 40, {1}};
   sharp.q_gain = sharp_gain(kv);
   if (has_subgroup_decode(ctx, sharp.cfg)) runs.push_back(sharp);
+  Run capped = sharp;  // gemma2's soft-capping, on scores large enough to be capped
+  capped.cfg.softcap = 5.0f;
+  if (has_subgroup_decode(ctx, capped.cfg)) runs.push_back(capped);
   if (!o.quick) runs.push_back({shape(4, 2, 16, 4, 400, kv), 450, {1}});  // many splits, wrapped
   run_all(ctx, runs, r);
 }
@@ -229,6 +232,9 @@ void check_attn_split(vk::Context& ctx, std::string_view variant, const CheckOpt
   Run sharp{shape(4, 2, 32, 4, 12, kv), 40, {1, 6}, 0, false};
   sharp.q_gain = sharp_gain(kv);
   runs.push_back(sharp);
+  Run capped = sharp;  // gemma2's soft-capping
+  capped.cfg.softcap = 5.0f;
+  runs.push_back(capped);
   if (!o.quick) runs.push_back({shape(4, 2, 256, 4, 50, kv), 80, {1, 13}, 0, false});
   run_all(ctx, runs, r);
 }
@@ -265,6 +271,7 @@ void check_attn_coop(vk::Context& ctx, std::string_view, const CheckOptions& o, 
             true,
             true};
     run.cfg.learned_sinks = s.group == 8;
+    run.cfg.softcap = s.group == 2 ? 2.0f : 0.0f;  // gemma2's soft-capping
     kv::KvCache probe(ctx, run.cfg, 0);
     probe.use_coop_prefill(true);
     if (!probe.coop_prefill()) continue;
@@ -285,7 +292,9 @@ void check_attn_probe(vk::Context& ctx, std::string_view variant, const CheckOpt
   Run learned = plain;
   learned.cfg.learned_sinks = true;
   learned.cfg.sinks = 0;
-  run_all(ctx, {plain, learned}, r);
+  Run capped = plain;
+  capped.cfg.softcap = 0.5f;
+  run_all(ctx, {plain, learned, capped}, r);
 }
 
 }  // namespace sinkstream::check

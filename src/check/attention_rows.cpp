@@ -82,7 +82,7 @@ double batch_error(vk::Context& ctx, KvType kv, bool learned, uint32_t steps) {
       std::memcpy(k.mapped(), ks.data(), ks.size() * 4);
       std::memcpy(v.mapped(), vs.data(), vs.size() * 4);
       cmd.begin();
-      batch->record_layer(cmd, l);
+      batch->record_layer(cmd, l, l * shape.heads);
       cmd.host_read_barrier();
       cmd.end();
       cmd.submit_and_wait();

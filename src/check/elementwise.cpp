@@ -108,11 +108,13 @@ void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, Va
   }
 }
 
-// swiglu: gate = silu(gate) * up; a lone element, odd counts, gates where exp() overflows.
+// swiglu: gate = silu(gate) * up, or gelu(gate) * up (gemma's GeGLU, tanh form);
+// a lone element, odd counts, gates where exp() overflows.
 void check_swiglu(vk::Context& ctx, std::string_view, const CheckOptions& o, VariantResult& r) {
   r.tolerance = 1e-5;  // |got - want| / (1 + |want|)
   uint32_t seed = 20;
   for (uint32_t n : o.quick ? std::vector<uint32_t>{1, 67} : std::vector<uint32_t>{1, 67, 4099}) {
+    for (uint32_t gelu : {0u, 1u})
     for (float range : {4.0f, 120.0f}) {
       const auto g = random_floats(n, seed++, -range, range),
                  u = random_floats(n, seed++, -2.0f, 2.0f);
@@ -120,11 +122,36 @@ void check_swiglu(vk::Context& ctx, std::string_view, const CheckOptions& o, Var
       const vk::GpuBuffer* b[] = {&gb, &ub};
       dispatch_once(ctx,
                     {"swiglu", 2, sizeof(model::SwigluPC), {model::kElementwiseGroup, 1, 1}, {}}, b,
-                    model::SwigluPC{n, 0, 0, 0}, {vk::ceil_div(n, model::kElementwiseGroup), 1, 1});
+                    model::SwigluPC{n, gelu, 0, 0}, {vk::ceil_div(n, model::kElementwiseGroup), 1, 1});
       const auto got = read<float>(ctx, gb, n);
       double err = 0;
       for (uint32_t i = 0; i < n; ++i) {
-        const double a = g[i], want = a / (1.0 + std::exp(-a)) * u[i];
+        const double a = g[i];
+        const double act = gelu ? 0.5 * a * (1.0 + std::tanh(0.7978845608028654 * (a + 0.044715 * a * a * a)))
+                                : a / (1.0 + std::exp(-a));
+        const double want = act * u[i];
+        err = std::max(err, scaled_error(got[i], want, std::abs(want)));
+      }
+      add_case(r, err);
+    }
+  }
+}
+
+// softcap: x = cap * tanh(x / cap) in place; values far past the cap both ways.
+void check_softcap(vk::Context& ctx, std::string_view, const CheckOptions& o, VariantResult& r) {
+  r.tolerance = 1e-5;  // |got - want| / (1 + |want|)
+  uint32_t seed = 30;
+  for (uint32_t n : o.quick ? std::vector<uint32_t>{1, 67} : std::vector<uint32_t>{1, 67, 4099}) {
+    for (float cap : {30.0f, 0.5f}) {
+      const auto x = random_floats(n, seed++, -200.0f, 200.0f);
+      const auto xb = device_buffer(ctx, x, "x");  // (n)
+      const vk::GpuBuffer* b[] = {&xb};
+      dispatch_once(ctx, {"softcap", 1, sizeof(model::SoftcapPC), {model::kElementwiseGroup, 1, 1}, {}}, b,
+                    model::SoftcapPC{n, cap, 0, 0}, {vk::ceil_div(n, model::kElementwiseGroup), 1, 1});
+      const auto got = read<float>(ctx, xb, n);
+      double err = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        const double want = cap * std::tanh(static_cast<double>(x[i]) / cap);
         err = std::max(err, scaled_error(got[i], want, std::abs(want)));
       }
       add_case(r, err);

@@ -12,6 +12,7 @@ namespace sinkstream::check {
 SINKSTREAM_CHECK(check_embed);
 SINKSTREAM_CHECK(check_rmsnorm);
 SINKSTREAM_CHECK(check_swiglu);
+SINKSTREAM_CHECK(check_softcap);
 SINKSTREAM_CHECK(check_argmax);
 SINKSTREAM_CHECK(check_finite);
 SINKSTREAM_CHECK(check_copy);

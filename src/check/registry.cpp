@@ -36,6 +36,7 @@ constexpr KernelCheck kChecks[] = {
     {"matmul_coop128_glu", kWeightsButF16, kScaled, check_matmul_coop128_glu},
     {"matmul_reduce", kNone, kScaled, check_matmul_reduce},
     {"swiglu", kNone, kScaled, check_swiglu},
+    {"softcap", kNone, kScaled, check_softcap},
     {"kv_append", kKv, kAbs, check_kv_append},
     {"attn_decode", kKv, kAbs, check_attn_decode},
     {"attn_split", kKv, kAbs, check_attn_split},

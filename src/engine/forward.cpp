@@ -55,7 +55,8 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
   make_kernels();
   bind_sets();
   // The fused one-token kernels know SwiGLU and pre-norms only: gemma's steps take the chunk kernels.
-  if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0" && !hp_.gelu_ffn && !hp_.post_norms)
+  if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0" && !hp_.gelu_ffn && !hp_.post_norms &&
+      hp_.final_softcap == 0.0f)
     bind_decode_sets();
   matvec_rows_ = std::max<uint32_t>(cfg.matvec_rows, 1);
   if (const std::string v = vk::env("SINKSTREAM_MATVEC_ROWS"); !v.empty()) {
@@ -77,6 +78,7 @@ void Forward::make_kernels() {
                                  {}});
   kernels_.rmsnorm = &ctx_.kernel({"rmsnorm", 4, sizeof(RmsNormPC), {kMatmulGroup, 1, 1}, {}});
   kernels_.swiglu = &ctx_.kernel({"swiglu", 2, sizeof(SwigluPC), {kElementwiseGroup, 1, 1}, {}});
+  kernels_.softcap = &ctx_.kernel({"softcap", 1, sizeof(SoftcapPC), {kElementwiseGroup, 1, 1}, {}});
   kernels_.argmax = &ctx_.kernel({"argmax", 3, sizeof(ArgmaxPC), {256, 1, 1}, {}});
   kernels_.reduce =
       &ctx_.kernel({"matmul_reduce", 3, sizeof(MatmulReducePC), {kSplitReduceGroup, 1, 1}, {}});
@@ -95,7 +97,7 @@ const vk::Kernel& Forward::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Forward::bind_sets() {
-  const uint32_t sets = 43 * hp_.layers + 10;  // 7 products of 5 sets and 8 more per layer
+  const uint32_t sets = 43 * hp_.layers + 11;  // 7 products of 5 sets and 8 more per layer
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const vk::GpuBuffer& dummy = model_.placeholder();
@@ -160,6 +162,8 @@ void Forward::bind_sets() {
   const vk::GpuBuffer* am[] = {&logits_, &ids_, &history_};
   argmax_set_ = ctx_.bind(pool, *kernels_.argmax, am);
   final_norm_set_ = norm(x_, model_.output_norm(), xn_);
+  const vk::GpuBuffer* sc[] = {&logits_};
+  softcap_set_ = ctx_.bind(pool, *kernels_.softcap, sc);
   logits_set_ = mm(xn_, model_.output(), std::nullopt, logits_);
 }
 
@@ -316,6 +320,11 @@ void Forward::record(uint32_t n, std::span<const uint32_t> logit_rows, LayerAtte
   record_matmul(logits_set_, m, hp_.vocab, pc);
   if (!reduces_.empty()) end_products();
   stamp("logits");
+  if (hp_.final_softcap == 0.0f) return;
+  cmd_->compute_barrier();
+  cmd_->dispatch(softcap_set_, SoftcapPC{m * hp_.vocab, hp_.final_softcap, 0, 0},
+                 {ceil_div(m * hp_.vocab, kElementwiseGroup), 1, 1});
+  stamp("logit_softcap");
 }
 
 void Forward::record_argmax(uint32_t logit_row, uint32_t id_row, uint32_t slot) {

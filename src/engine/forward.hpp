@@ -176,10 +176,11 @@ class Forward {
   double last_gpu_ms_ = 0;
 
   struct Kernels {
-    const vk::Kernel *embed, *rmsnorm, *swiglu, *argmax, *reduce;  // matmuls: matmul_kernel()
+    const vk::Kernel *embed, *rmsnorm, *swiglu, *softcap, *argmax, *reduce;  // matmuls: matmul_kernel()
   } kernels_{};
   vk::DescriptorPool pool_;
   vk::BindingSet embed_set_, final_norm_set_;
+  vk::BindingSet softcap_set_;  // gemma2: the logits soft-capped in place
   MatmulSets logits_set_;
 };
 

@@ -69,6 +69,15 @@ static_assert(sizeof(MatmulReducePC) == 32);
 static_assert(offsetof(MatmulReducePC, has_bias) == 28);
 
 // swiglu.comp: gate[i] = silu(gate[i]) * up[i].
+// softcap.comp: x = cap * tanh(x / cap) in place (gemma2's final logits).
+struct SoftcapPC {
+  uint32_t n;
+  float cap;
+  uint32_t pad0, pad1;
+};
+static_assert(sizeof(SoftcapPC) == 16);
+static_assert(offsetof(SoftcapPC, cap) == 4);
+
 // swiglu.comp: gate = act(gate) * up with act SiLU, or GELU (tanh form) with gelu set.
 struct SwigluPC {
   uint32_t n;

@@ -65,6 +65,7 @@ void set_cache_rope(const HParams& h, StreamConfig& c) {
   if (h.rope_attn_factor != 1.0f)
     c.scale = h.rope_attn_factor * h.rope_attn_factor / std::sqrt(static_cast<float>(c.head_dim));
   if (h.attn_scale != 0.0f) c.scale = h.attn_scale;
+  c.softcap = h.attn_softcap;
 }
 
 const char* arch_name(Arch a) {
@@ -73,6 +74,7 @@ const char* arch_name(Arch a) {
     case Arch::qwen2: return "qwen2";
     case Arch::qwen3: return "qwen3";
     case Arch::phi3: return "phi3";
+    case Arch::gemma2: return "gemma2";
     case Arch::gemma3: return "gemma3";
   }
   return "llama";
@@ -97,12 +99,12 @@ HParams gguf_hparams(const GgufFile& g) {
   } else if (arch == "phi3") {  // fused QKV and gate/up, LongRoPE
     h.arch = Arch::phi3;
     h.rope.style = RopeStyle::neox;
-  } else if (arch == "gemma3") {  // read_gemma() has the rest
-    h.arch = Arch::gemma3;
+  } else if (arch == "gemma2" || arch == "gemma3") {  // read_gemma() has the rest
+    h.arch = arch == "gemma2" ? Arch::gemma2 : Arch::gemma3;
     h.rope.style = RopeStyle::neox;
-    h.qk_norm = true;
+    h.qk_norm = h.arch == Arch::gemma3;
   } else {
-    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3, gemma3)");
+    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3, gemma2, gemma3)");
   }
   const auto u = [&](const std::string& key) -> uint32_t {
     const auto v = g.get_uint(arch + "." + key);
@@ -154,21 +156,31 @@ void read_rope_factors(const GgufFile& g, HParams& h, uint32_t rot) {
     bad(g.label(), "rope.scaling.attn_factor with partial rotary dims is not supported");
 }
 
-// Gemma 3 as llama.cpp reads it: the embedding scaled by sqrt(dim), GELU, post-norms
-// (the converter stores every norm weight as 1 + w), five sliding-window layers of
-// every six with RoPE base 10000, the global layers with rope.freq_base and its
-// linear scaling. The softmax scale is attention.scale when the file has it, else
-// llama.cpp's rule (query_pre_attn_scalar = dim / heads for the 62-layer 27B model).
+// Gemma 2 and 3 as llama.cpp reads them: the embedding scaled by sqrt(dim), GELU,
+// post-norms (the converter stores every norm weight as 1 + w). Gemma 2: every
+// other layer slides (the even ones), scores and logits soft-capped. Gemma 3: five
+// sliding-window layers of every six with RoPE base 10000, the global layers with
+// rope.freq_base and its linear scaling. The softmax scale is attention.scale when
+// the file has it, else llama.cpp's rule (query_pre_attn_scalar = dim / heads for
+// the 27B models: 46 layers of Gemma 2, 62 of Gemma 3).
 void read_gemma(const GgufFile& g, HParams& h) {
   const std::string a = arch_name(h.arch);
+  const bool gemma2 = h.arch == Arch::gemma2;
   h.embed_scale = std::sqrt(static_cast<float>(h.dim));
   h.gelu_ffn = h.post_norms = true;
   h.rms_eps = static_cast<float>(g.get_float(a + ".attention.layer_norm_rms_epsilon").value_or(1e-6));
-  const double scalar = h.layers == 62 ? static_cast<double>(h.dim) / h.heads : h.head_dim;
+  if (gemma2) {
+    h.attn_softcap = static_cast<float>(g.get_float(a + ".attn_logit_softcapping").value_or(50.0));
+    h.final_softcap = static_cast<float>(g.get_float(a + ".final_logit_softcapping").value_or(30.0));
+    if (!(h.attn_softcap >= 0.0f && h.attn_softcap < 1e6f && h.final_softcap >= 0.0f && h.final_softcap < 1e6f))
+      bad(g.label(), "attn_logit_softcapping or final_logit_softcapping is out of range");
+  }
+  const bool big = h.layers == (gemma2 ? 46u : 62u);
+  const double scalar = big ? static_cast<double>(h.dim) / h.heads : h.head_dim;
   h.attn_scale = static_cast<float>(g.get_float(a + ".attention.scale").value_or(1.0 / std::sqrt(scalar)));
   if (!(h.attn_scale > 0.0f && h.attn_scale < 100.0f)) bad(g.label(), "attention.scale is out of range");
   h.rope_sliding = h.rope;
-  h.rope_sliding.theta = g.get_float(a + ".rope.freq_base_swa").value_or(10000.0);
+  h.rope_sliding.theta = g.get_float(a + ".rope.freq_base_swa").value_or(gemma2 ? h.rope.theta : 10000.0);
   if (g.get_string(a + ".rope.scaling.type").value_or("none") == "linear") {
     const double f = g.get_float(a + ".rope.scaling.factor").value_or(1.0);
     if (!(f >= 1.0 && f < 1e6)) bad(g.label(), "rope.scaling.factor is out of range");
@@ -176,7 +188,7 @@ void read_gemma(const GgufFile& g, HParams& h) {
     if (f != 1.0) h.rope.freq_factors.assign(rot / 2, static_cast<float>(f));  // positions / f
   }
   h.sliding_window = static_cast<uint32_t>(g.get_uint(a + ".attention.sliding_window").value_or(0));
-  const uint64_t pattern = g.get_uint(a + ".attention.sliding_window_pattern").value_or(6);
+  const uint64_t pattern = g.get_uint(a + ".attention.sliding_window_pattern").value_or(gemma2 ? 2 : 6);
   if (h.sliding_window == 0) return;
   if (h.sliding_window > (1u << 24) || pattern == 0 || pattern > h.layers)
     bad(g.label(), "attention.sliding_window or its pattern is out of range");
@@ -239,7 +251,7 @@ std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
   const uint32_t rot = h.rope.rotary_dims ? h.rope.rotary_dims : h.head_dim;
   if (rot % 2 || rot > h.head_dim) bad(path, "rope dimension count is inconsistent with the head dimension");
   read_rope_factors(g, h, rot);
-  if (h.arch == Arch::gemma3) read_gemma(g, h);
+  if (h.arch == Arch::gemma2 || h.arch == Arch::gemma3) read_gemma(g, h);
   m->tok_embd = matrix(g, "token_embd.weight", h.dim, h.vocab);
   m->output_norm = vector_f32(g, "output_norm.weight", h.dim);
   m->tied_output = g.find_tensor("output.weight") == nullptr;

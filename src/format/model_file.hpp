@@ -13,7 +13,7 @@
 
 namespace sinkstream::model {
 
-enum class Arch { llama, qwen2, qwen3, phi3, gemma3 };
+enum class Arch { llama, qwen2, qwen3, phi3, gemma2, gemma3 };
 const char* arch_name(Arch a);  // general.architecture's spelling
 
 struct HParams {
@@ -44,6 +44,8 @@ struct HParams {
   bool gelu_ffn = false;
   bool post_norms = false;
   float attn_scale = 0.0f;  // softmax scale; 0: 1/sqrt(head_dim)
+  // gemma2: scores and the final logits x become cap * tanh(x / cap); 0: none.
+  float attn_softcap = 0.0f, final_softcap = 0.0f;
   // Layers trained with a sliding window (gemma3: five of every six): a layer l
   // with sliding[l] set attends a plain ring of `sliding_window` slots with
   // rope_sliding, whatever the stream's sinks and window (its trained
@@ -54,7 +56,7 @@ struct HParams {
   bool is_sliding(uint32_t layer) const { return layer < sliding.size() && sliding[layer]; }
 };
 
-// The RoPE and attention scale of a cache of c.sinks + c.window slots.
+// The RoPE, softmax scale and soft-cap of a cache of c.sinks + c.window slots.
 void set_cache_rope(const HParams& h, StreamConfig& c);
 
 // A 2-D (or 1-D) weight in file layout: `rows` rows of `cols` elements, each

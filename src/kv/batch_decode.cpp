@@ -86,7 +86,7 @@ void BatchDecode::set_rows(std::span<const KvCache* const> caches) {
   }
 }
 
-void BatchDecode::record_layer(vk::CommandBuffer& cmd, uint32_t layer) const {
+void BatchDecode::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t sink_offset) const {
   if (n_rows_ == 0) return;
   const uint32_t hd4 = shape_.head_dim / 4;
   for (uint32_t t = 0; t < kKvTypes; ++t) {
@@ -103,7 +103,7 @@ void BatchDecode::record_layer(vk::CommandBuffer& cmd, uint32_t layer) const {
   for (uint32_t t = 0; t < kKvTypes; ++t) {
     if (!has_[t]) continue;
     const AttnRowsPC pc{shape_.heads, shape_.kv_heads, layer, max_rows_, shape_.scale, shape_.learned_sinks,
-                        layer * shape_.heads, shape_.heads * shape_.head_dim, shape_.heads * max_splits_, t, 0, 0};
+                        sink_offset, shape_.heads * shape_.head_dim, shape_.heads * max_splits_, t, shape_.softcap, 0};
     cmd.dispatch(attend_sets_[t], pc, {step_splits_, shape_.kv_heads, n_rows_});
   }
   cmd.compute_barrier();

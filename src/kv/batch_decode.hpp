@@ -24,8 +24,9 @@ class BatchDecode {
   void bind(const StepBuffers& io);
   // Host side of a step: row i is caches[i]'s next token (after its prepare(1)).
   void set_rows(std::span<const KvCache* const> caches);
-  // Append and attention of every row for `layer`, ending with a barrier.
-  void record_layer(vk::CommandBuffer& cmd, uint32_t layer) const;
+  // Append and attention of every row for `layer` (of these caches), ending with
+  // a barrier; sink_offset: the model layer's sink logits (LayerIo::sink_offset).
+  void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t sink_offset) const;
   uint64_t device_bytes() const { return device_bytes_; }
 
  private:

@@ -54,6 +54,7 @@ void validate(const StreamConfig& c) {
           "freq_factors must have rotary_dims/2 entries");
   for (float f : c.rope.freq_factors) require(f > 0.0f && f < 1e30f, "freq_factors must be positive and finite");
   require(c.scale >= 0.0f && c.scale < 1e30f, "scale must be finite and >= 0");
+  require(c.softcap >= 0.0f && c.softcap < 1e30f, "softcap must be finite and >= 0");
 }
 
 }  // namespace sinkstream

@@ -292,6 +292,7 @@ AttnSplitPC KvCache::split_pc(const RingState& cache, uint32_t n_queries, uint32
   pc.q_offset = io.q_offset;
   pc.q_stride = io.q_stride;
   pc.stage_slots = cfg_.max_chunk;
+  pc.softcap = cfg_.softcap;
   return pc;
 }
 
@@ -349,6 +350,7 @@ AttnDecodePC KvCache::decode_pc(const RingState& cache, const LayerIo& io) const
   pc.has_sink_logit = cfg_.learned_sinks;
   pc.sink_offset = io.sink_offset;
   pc.out_offset = io.out_offset;
+  pc.softcap = cfg_.softcap;
   return pc;
 }
 
@@ -450,6 +452,7 @@ void KvCache::record_probe(vk::CommandBuffer& cmd, uint32_t layer, const LayerIo
   pc.has_sink_logit = cfg_.learned_sinks;
   pc.sink_offset = io.sink_offset;
   pc.out_offset = out_offset;
+  pc.softcap = cfg_.softcap;
   cmd.dispatch(probe_sets_[layer], pc, {cfg_.heads, 1, 1});
 }
 

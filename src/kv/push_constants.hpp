@@ -54,9 +54,10 @@ struct AttnSplitPC {
   uint32_t q_offset;        // float offset of query 0, head 0
   uint32_t q_stride;        // floats between query tokens
   uint32_t stage_slots;     // slots per kv head in the staging buffers
-  uint32_t pad0;
+  float softcap;            // scores s -> softcap * tanh(s / softcap) (gemma2); 0: none
 };
 static_assert(sizeof(AttnSplitPC) == 80);
+static_assert(offsetof(AttnSplitPC, softcap) == 76);
 static_assert(offsetof(AttnSplitPC, scale) == 60);
 static_assert(offsetof(AttnSplitPC, q_stride) == 68);
 static_assert(offsetof(AttnSplitPC, stage_slots) == 72);
@@ -76,8 +77,11 @@ struct AttnDecodePC {
   uint32_t has_sink_logit;
   uint32_t sink_offset;     // float offset of this layer's sink logits
   uint32_t out_offset;      // float offset of head 0 in the output
+  float softcap;            // as AttnSplitPC's
+  uint32_t pad0, pad1, pad2;
 };
-static_assert(sizeof(AttnDecodePC) == 48);
+static_assert(sizeof(AttnDecodePC) == 64);
+static_assert(offsetof(AttnDecodePC, softcap) == 48);
 static_assert(offsetof(AttnDecodePC, scale) == 32);
 static_assert(offsetof(AttnDecodePC, out_offset) == 44);
 
@@ -115,9 +119,11 @@ struct AttnRowsPC {
   uint32_t out_stride;   // floats between output rows
   uint32_t part_rows;    // (head, split) partial rows per row
   uint32_t kv_type;      // the rows this dispatch takes: those of caches of this KvType
-  uint32_t pad0, pad1;
+  float softcap;         // as AttnSplitPC's
+  uint32_t pad1;
 };
 static_assert(sizeof(AttnRowsPC) == 48);
+static_assert(offsetof(AttnRowsPC, softcap) == 40);
 static_assert(offsetof(AttnRowsPC, scale) == 16);
 static_assert(offsetof(AttnRowsPC, kv_type) == 36);
 
@@ -135,8 +141,11 @@ struct AttnProbePC {
   uint32_t has_sink_logit;
   uint32_t sink_offset;
   uint32_t out_offset;
+  float softcap;  // as AttnSplitPC's
+  uint32_t pad0, pad1, pad2;
 };
-static_assert(sizeof(AttnProbePC) == 48);
+static_assert(sizeof(AttnProbePC) == 64);
+static_assert(offsetof(AttnProbePC, softcap) == 48);
 static_assert(offsetof(AttnProbePC, scale) == 32);
 
 // attn_reduce.comp: combine split partials (and the learned sink logit) per (head, query).

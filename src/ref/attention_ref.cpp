@@ -98,6 +98,7 @@ void ReferenceStream::attend(Layer& layer, uint32_t layer_index, const float* q,
       double dot = 0;
       for (uint32_t d = 0; d < hd; ++d) dot += qr[d] * kr[d];
       scores[j] = dot * scale_;
+      if (cfg_.softcap != 0.0f) scores[j] = cfg_.softcap * std::tanh(scores[j] / cfg_.softcap);  // gemma2
       m = std::max(m, scores[j]);
     }
     double sum = cfg_.learned_sinks ? std::exp(sink_logits_[layer_index * cfg_.heads + h] - m) : 0.0;

@@ -136,7 +136,10 @@ std::vector<float> ReferenceModel::forward(int32_t token) {
       gate[i] = (h.gelu_ffn ? gelu(gate[i]) : gate[i] / (1.0f + std::exp(-gate[i]))) * up[i];
     residual(matvec(w.w_down, gate), w.post_ffn_norm);
   }
-  return matvec(m_.output, rmsnorm(x, m_.output_norm, h.rms_eps));
+  auto logits = matvec(m_.output, rmsnorm(x, m_.output_norm, h.rms_eps));
+  if (h.final_softcap != 0.0f)  // gemma2
+    for (float& v : logits) v = static_cast<float>(h.final_softcap * std::tanh(static_cast<double>(v) / h.final_softcap));
+  return logits;
 }
 
 }  // namespace sinkstream::ref

@@ -49,7 +49,7 @@ void StepAttention::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_
   if (n != rows()) throw Error("internal error: a step of " + std::to_string(n) + " rows planned as " + std::to_string(rows()));
   if (batched()) {
     const kv::StreamCache::Route r = decode_[0]->route(layer);
-    (r.cache == &decode_[0]->full() ? batch_ : ring_batch_)->record_layer(cmd, r.layer);  // ends with a barrier
+    (r.cache == &decode_[0]->full() ? batch_ : ring_batch_)->record_layer(cmd, r.layer, io.sink_offset);  // ends with a barrier
   } else {
     for (size_t i = 0; i < decode_.size(); ++i)
       decode_[i]->record_decode_append(cmd, layer, row_io(io, static_cast<uint32_t>(i)));

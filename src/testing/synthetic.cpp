@@ -102,7 +102,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
   const uint32_t hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   GgufWriter w;
-  const std::string arch = s.gemma3 ? "gemma3" : s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
+  const std::string arch = s.gemma2 ? "gemma2" : s.gemma3 ? "gemma3" : s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
   GgufShape shape{arch, "sinkstream synthetic", s.context, s.dim, s.layers, s.ffn, s.heads, s.kv_heads, hd, hd};
   shape.rope_theta = s.rope_theta;
   add_shape_metadata(w, shape);
@@ -111,6 +111,11 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.gemma3 && s.sliding_window) {
     w.add(arch + ".attention.sliding_window", s.sliding_window);
     w.add(arch + ".attention.sliding_window_pattern", s.sliding_pattern);
+  }
+  if (s.gemma2) {  // llama.cpp's keys; the pattern is gemma2's own (every other layer)
+    w.add(arch + ".attention.sliding_window", s.sliding_window);
+    w.add(arch + ".attn_logit_softcapping", s.attn_softcap);
+    w.add(arch + ".final_logit_softcapping", s.final_softcap);
   }
   if (s.phi3) {
     w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
@@ -165,7 +170,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
       norm(p + "attn_q_norm.weight", hd);
       norm(p + "attn_k_norm.weight", hd);
     }
-    if (s.gemma3) {
+    if (s.gemma3 || s.gemma2) {
       norm(p + "post_attention_norm.weight", s.dim);
       norm(p + "post_ffw_norm.weight", s.dim);
     }

@@ -28,6 +28,10 @@ struct SyntheticSpec {
   // rope_theta) when sliding_window > 0
   bool gemma3 = false;
   uint32_t sliding_window = 0, sliding_pattern = 6;
+  // architecture gemma2: gemma3 without Q/K norms, every other layer sliding (the
+  // even ones), one RoPE base, scores and final logits soft-capped at these
+  bool gemma2 = false;
+  float attn_softcap = 50.0f, final_softcap = 30.0f;
   uint32_t head_dim = 0;          // 0: dim / heads (qwen3's real shapes have heads * head_dim != dim)
   float rope_theta = 10000.0f;
   std::string chat_template;      // tokenizer.chat_template when not empty

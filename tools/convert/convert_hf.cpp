@@ -1,7 +1,7 @@
 // sinkstream-convert: a Hugging Face checkpoint folder (config.json +
 // *.safetensors + tokenizer.json) to a GGUF file with llama.cpp's metadata and
 // tensor names, for the families sinkstream runs (llama, qwen2, qwen3, phi3,
-// gemma3's text model).
+// gemma2, gemma3's text model).
 //   sinkstream-convert DIR --out MODEL.gguf [--type f16] [--placeholder-vocab]
 #include <cmath>
 #include <cstdio>
@@ -19,7 +19,7 @@ namespace sinkstream::convert {
 namespace {
 
 struct Shape {
-  std::string arch;  // llama, qwen2, qwen3, phi3 or gemma3
+  std::string arch;  // llama, qwen2, qwen3, phi3, gemma2 or gemma3
   uint32_t dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, vocab = 0, context = 0;
   float eps = 1e-6f, theta = 10000.0f;
   uint32_t rotary_dims = 0;
@@ -36,9 +36,10 @@ Shape read_shape(const nlohmann::json& c) {
   Shape s;
   s.arch = c.value("model_type", "");
   if (s.arch == "gemma3_text") s.arch = "gemma3";  // Gemma3ForCausalLM; the multimodal checkpoint nests it
-  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "phi3" && s.arch != "gemma3")
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "phi3" && s.arch != "gemma2" &&
+      s.arch != "gemma3")
     throw InvalidArgument("config.json: model_type '" + s.arch +
-                          "' is not converted (llama, qwen2, qwen3, phi3, gemma3_text)");
+                          "' is not converted (llama, qwen2, qwen3, phi3, gemma2, gemma3_text)");
   s.dim = u32(c, "hidden_size");
   s.layers = u32(c, "num_hidden_layers");
   s.heads = u32(c, "num_attention_heads");
@@ -52,7 +53,8 @@ Shape read_shape(const nlohmann::json& c) {
   const auto& rp = c.value("rope_parameters", nlohmann::json());
   const auto& full = rp.is_object() && rp.contains("full_attention") ? rp["full_attention"] : rp;  // gemma3, per layer type
   s.theta = full.is_object() && full.contains("rope_theta") ? full["rope_theta"].get<float>() : c.value("rope_theta", 10000.0f);
-  s.tied = c.value("tie_word_embeddings", s.arch == "gemma3");  // Gemma3TextConfig ties by default
+  const bool gemma = s.arch == "gemma2" || s.arch == "gemma3";
+  s.tied = c.value("tie_word_embeddings", gemma);  // Gemma's configs tie by default
   s.rotary_dims = static_cast<uint32_t>(std::lround(s.head_dim * c.value("partial_rotary_factor", 1.0)));
   if (c.value("attention_bias", false) && s.arch != "qwen2")
     throw InvalidArgument("config.json: attention_bias is not supported for " + s.arch);
@@ -102,12 +104,14 @@ void add_longrope(model::GgufWriter& w, const Shape& s, const nlohmann::json& c,
   w.add(s.arch + ".rope.scaling.attn_factor", static_cast<float>(attn));
 }
 
-// Gemma 3: which layers slide (layer_types, or every sliding_window_pattern-th
-// is global), their RoPE base, the softmax scale from query_pre_attn_scalar and
-// the global layers' linear RoPE scaling, under the keys sinkstream reads.
-void add_gemma3(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
+// Gemma 2 and 3: which layers slide (layer_types, or every sliding_window_pattern-th
+// is global: 2 for Gemma 2, 6 for Gemma 3), the softmax scale from
+// query_pre_attn_scalar; Gemma 2's soft-caps; Gemma 3's local RoPE base and its
+// global layers' linear RoPE scaling; under the keys sinkstream reads.
+void add_gemma(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
   const std::string a = s.arch;
-  uint32_t pattern = c.value("sliding_window_pattern", 6u);
+  const bool gemma2 = a == "gemma2";
+  uint32_t pattern = c.value("sliding_window_pattern", gemma2 ? 2u : 6u);
   if (c.contains("layer_types") && c["layer_types"].is_array()) {
     const auto& types = c["layer_types"];
     pattern = 0;
@@ -118,11 +122,17 @@ void add_gemma3(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
   }
   w.add(a + ".attention.sliding_window", u32(c, "sliding_window"));
   w.add(a + ".attention.sliding_window_pattern", pattern);
+  w.add(a + ".attention.scale", static_cast<float>(1.0 / std::sqrt(c.value("query_pre_attn_scalar", 256.0))));
+  if (gemma2) {  // null: no capping
+    const auto cap = [&](const char* k, float d) { return c.contains(k) ? c[k].is_null() ? 0.0f : c[k].get<float>() : d; };
+    w.add(a + ".attn_logit_softcapping", cap("attn_logit_softcapping", 50.0f));
+    w.add(a + ".final_logit_softcapping", cap("final_logit_softcapping", 30.0f));
+    return;
+  }
   const auto& rp = c.value("rope_parameters", nlohmann::json());
   const bool per_type = rp.is_object() && rp.contains("sliding_attention");
   w.add(a + ".rope.freq_base_swa", per_type ? rp["sliding_attention"].value("rope_theta", 10000.0f)
                                             : c.value("rope_local_base_freq", 10000.0f));
-  w.add(a + ".attention.scale", static_cast<float>(1.0 / std::sqrt(c.value("query_pre_attn_scalar", 256.0))));
   const auto& rs = per_type ? rp.value("full_attention", nlohmann::json()) : c.value("rope_scaling", nlohmann::json());
   const std::string type = rs.is_object() ? rs.value("rope_type", rs.value("type", "default")) : "default";
   if (type == "linear") {
@@ -132,7 +142,7 @@ void add_gemma3(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
     throw InvalidArgument("config.json: gemma3's rope scaling '" + type + "' is not converted (linear)");
   }
   for (const char* cap : {"final_logit_softcapping", "attn_logit_softcapping"})
-    if (c.contains(cap) && !c[cap].is_null()) throw InvalidArgument(std::string("config.json: ") + cap + " is not supported");
+    if (c.contains(cap) && !c[cap].is_null()) throw InvalidArgument(std::string("config.json: gemma3 with ") + cap + " is not converted");
 }
 
 void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
@@ -187,7 +197,7 @@ struct Converter {
   }
   void layer(uint32_t l) {
     const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";
-    const bool llama = s.arch == "llama", gemma = s.arch == "gemma3";
+    const bool llama = s.arch == "llama", gemma = s.arch == "gemma2" || s.arch == "gemma3";
     vector(h + "input_layernorm.weight", g + "attn_norm.weight", gemma);
     if (s.arch == "phi3") {
       matrix(h + "self_attn.qkv_proj.weight", g + "attn_qkv.weight");
@@ -200,7 +210,7 @@ struct Converter {
     for (const char* b : {"q", "k", "v"})
       if (ck.has(h + "self_attn." + b + "_proj.bias"))
         vector(h + "self_attn." + b + "_proj.bias", g + "attn_" + b + ".bias");
-    if (s.arch == "qwen3" || gemma) {
+    if (s.arch == "qwen3" || s.arch == "gemma3") {
       vector(h + "self_attn.q_norm.weight", g + "attn_q_norm.weight", gemma);
       vector(h + "self_attn.k_norm.weight", g + "attn_k_norm.weight", gemma);
     }
@@ -234,8 +244,8 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
   c.matrix("model.embed_tokens.weight", "token_embd.weight");
   auto rs = ck.config().value("rope_scaling", nlohmann::json());
   if (rs.is_null()) rs = ck.config().value("rope_parameters", nlohmann::json());
-  if (s.arch == "gemma3") {
-    add_gemma3(w, s, ck.config());
+  if (s.arch == "gemma2" || s.arch == "gemma3") {
+    add_gemma(w, s, ck.config());
     rs = nullptr;
   }
   if (rs.is_object() && rs.value("rope_type", rs.value("type", "default")) == "default") rs = nullptr;
@@ -249,7 +259,7 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
     throw InvalidArgument("config.json: rope_scaling '" + rs.dump() + "' is not converted (llama3, longrope)");
   }
   for (uint32_t l = 0; l < s.layers; ++l) c.layer(l);
-  c.vector("model.norm.weight", "output_norm.weight", s.arch == "gemma3");
+  c.vector("model.norm.weight", "output_norm.weight", s.arch == "gemma2" || s.arch == "gemma3");
   if (!s.tied) c.matrix("lm_head.weight", "output.weight");
   w.write(out);
   std::printf("wrote %s (%s, %u layers, %s)\n", out.c_str(), s.arch.c_str(), s.layers, type_name.c_str());
@@ -283,7 +293,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: sinkstream-convert DIR --out MODEL.gguf [--type TYPE] [--placeholder-vocab]\n"
                  "  DIR: a Hugging Face checkpoint (config.json, *.safetensors, tokenizer.json,\n"
-                 "       tokenizer_config.json) of model_type llama, qwen2, qwen3, phi3 or\n"
+                 "       tokenizer_config.json) of model_type llama, qwen2, qwen3, phi3, gemma2 or\n"
                  "       gemma3_text (byte-level BPE tokenizers; gemma's needs --placeholder-vocab)\n"
                  "  TYPE: the weight matrices' type, as sinkstream-synth takes it (f16; f32, bf16,\n"
                  "        q8_0, q4_0, ...); norms and biases stay F32\n"
