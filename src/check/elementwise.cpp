@@ -66,7 +66,8 @@ void check_embed(vk::Context& ctx, std::string_view variant, const CheckOptions&
 
 // rmsnorm: out = x / sqrt(mean(x^2) + eps) * w per row, with and without the row gather;
 // odd dims, one element, rows of large and of tiny values; fewer workgroups than
-// rows (the kernel loops: qwen3's per-head norms of a long chunk) and in place.
+// rows (the kernel loops: qwen3's per-head norms of a long chunk), in place, and
+// added into the output (gemma's post-norms into the residual).
 void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, VariantResult& r) {
   struct Shape {
     uint32_t rows, dim;
@@ -74,10 +75,11 @@ void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, Va
     bool gather;
     uint32_t groups = 0;  // 0: one per row
     bool in_place = false;
+    bool accumulate = false;
   };
   std::vector<Shape> shapes = {{3, 130, 1.0f, false},     {1, 1, 1.0f, false},
                                {4, 7, 3000.0f, true},     {2, 33, 1e-3f, false},
-                               {37, 32, 1.0f, false, 5, true}};
+                               {37, 32, 1.0f, false, 5, true}, {5, 64, 1.0f, false, 0, false, true}};
   if (!o.quick) shapes.push_back({9, 4096, 1.0f, true});
   r.tolerance = 1e-5;  // |got - want| / (1 + |want|)
   uint32_t seed = 1;
@@ -89,20 +91,27 @@ void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, Va
     // x (row, dim), w (dim), rows (out row): the x row each output row normalises
     const auto xb = device_buffer(ctx, x, "x"), wb = device_buffer(ctx, w, "w"),
                rb = device_buffer(ctx, rows, "rows");
-    const auto out = zero_buffer(ctx, uint64_t{s.rows} * s.dim * 4, "out");  // (row, dim)
+    // (row, dim): zero, or the residual that accumulate adds to
+    const auto residual = s.accumulate ? random_floats(uint64_t{s.rows} * s.dim, seed++, -4.0f, 4.0f)
+                                       : std::vector<float>(uint64_t{s.rows} * s.dim, 0.0f);
+    const auto out = device_buffer(ctx, residual, "out");
     const vk::GpuBuffer& dst = s.in_place ? xb : out;
     const vk::GpuBuffer* b[] = {&xb, &wb, &dst, &rb};
     const float eps = 1e-5f;
-    dispatch_once(ctx, {"rmsnorm", 4, sizeof(model::RmsNormPC), {model::kMatmulGroup, 1, 1}, {}}, b,
-                  model::RmsNormPC{s.rows, s.dim, eps, s.gather}, {s.groups ? s.groups : s.rows, 1, 1});
+    model::RmsNormPC pc{s.rows, s.dim, eps, s.gather};
+    pc.accumulate = s.accumulate;
+    dispatch_once(ctx, {"rmsnorm", 4, sizeof(model::RmsNormPC), {model::kMatmulGroup, 1, 1}, {}}, b, pc,
+                  {s.groups ? s.groups : s.rows, 1, 1});
     const auto got = read<float>(ctx, dst, uint64_t{s.rows} * s.dim);
     const model::Tensor wt = f32_tensor(w, 1, s.dim);
     double err = 0;
     for (uint32_t i = 0; i < s.rows; ++i) {
       const auto want =
           ref::rmsnorm(std::span(x).subspan(uint64_t{rows[i]} * s.dim, s.dim), wt, eps);
-      for (uint32_t c = 0; c < s.dim; ++c)
-        err = std::max(err, scaled_error(got[i * s.dim + c], want[c], std::abs(want[c])));
+      for (uint32_t c = 0; c < s.dim; ++c) {
+        const double base = s.in_place ? 0.0 : residual[uint64_t{i} * s.dim + c];
+        err = std::max(err, scaled_error(got[uint64_t{i} * s.dim + c], base + want[c], std::abs(base + want[c])));
+      }
     }
     add_case(r, err);
   }
