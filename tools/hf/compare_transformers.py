@@ -66,6 +66,12 @@ def family_configs():
             rope_scaling={"rope_type": "linear", "factor": 2.0}, query_pre_attn_scalar=24,
             final_logit_softcapping=None, attn_logit_softcapping=None, tie_word_embeddings=True,
             hidden_activation="gelu_pytorch_tanh", **g)
+    if hasattr(transformers, "Gemma2Config"):
+        # Layers 0 and 2 slide over 8 tokens; soft-caps low enough to bite on a random model.
+        out["gemma2"] = transformers.Gemma2Config(
+            rope_theta=10000.0, sliding_window=8, query_pre_attn_scalar=24, attn_logit_softcapping=2.0,
+            final_logit_softcapping=3.0, tie_word_embeddings=True, hidden_activation="gelu_pytorch_tanh",
+            **dict(common, head_dim=32, rms_norm_eps=1e-6))
     if hasattr(transformers, "Qwen3Config"):
         out["qwen3"] = transformers.Qwen3Config(rope_theta=1000000.0, tie_word_embeddings=True, head_dim=32,
                                                 use_sliding_window=False, **common)
@@ -147,17 +153,32 @@ def rope_cos_sin(n, hd, theta, factor=1.0):
 
 def gemma_sliding(cfg, li):
     types = getattr(cfg, "layer_types", None)
-    return types[li] == "sliding_attention" if types else (li + 1) % cfg.sliding_window_pattern != 0
+    if types:
+        return types[li] == "sliding_attention"
+    return li % 2 == 0 if cfg.model_type == "gemma2" else (li + 1) % cfg.sliding_window_pattern != 0
+
+
+def cap(x, c):
+    return x if not c else c * torch.tanh(x / c)
 
 
 @torch.no_grad()
-def gemma3_stream_logits(model, ids, sinks, window):
-    """gemma3 token by token: its sliding layers on a plain ring of sliding_window
-    tokens with the local RoPE base, its global layers on sinks + window at
-    within-cache positions (sinkstream's policy, docs/families.md)."""
+def gemma_stream_logits(model, ids, sinks, window):
+    """gemma2/3 token by token: their sliding layers on a plain ring of
+    sliding_window tokens (gemma3: with the local RoPE base), their global layers
+    on sinks + window at within-cache positions (sinkstream's policy,
+    docs/families.md); gemma2's scores and logits soft-capped."""
+    gemma3 = model.config.model_type.startswith("gemma3")
     m, cfg = model.model, model.config
     nh, nkv, hd = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
-    rs = getattr(cfg, "rope_scaling", None) or {}
+    # transformers 5 keeps RoPE per layer type in rope_parameters; 4 in rope_theta,
+    # rope_local_base_freq and rope_scaling.
+    rp = getattr(cfg, "rope_parameters", None) or {}
+    full = rp.get("full_attention", rp) if isinstance(rp, dict) else {}
+    local = rp.get("sliding_attention", {}) if isinstance(rp, dict) else {}
+    theta = full.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))
+    local_theta = local.get("rope_theta", getattr(cfg, "rope_local_base_freq", theta)) if gemma3 else theta
+    rs = getattr(cfg, "rope_scaling", None) or full
     factor = rs.get("factor", 1.0) if rs.get("rope_type", rs.get("type")) == "linear" else 1.0
     keys = [[] for _ in m.layers]
     vals = [[] for _ in m.layers]
@@ -167,27 +188,29 @@ def gemma3_stream_logits(model, ids, sinks, window):
         for li, layer in enumerate(m.layers):
             if gemma_sliding(cfg, li):
                 members = list(range(max(0, t - cfg.sliding_window + 1), t + 1))
-                cos, sin = rope_cos_sin(t + 1, hd, cfg.rope_local_base_freq)
+                cos, sin = rope_cos_sin(t + 1, hd, local_theta)
                 cos, sin = cos[:, members], sin[:, members]  # true positions: a plain window
             else:
                 first = max(sinks, t - window + 1)
                 members = list(range(t + 1)) if t < sinks else list(range(sinks)) + list(range(first, t + 1))
-                cos, sin = rope_cos_sin(len(members), hd, cfg.rope_theta, factor)
+                cos, sin = rope_cos_sin(len(members), hd, theta, factor)
             a = layer.self_attn
             h = layer.input_layernorm(x)
-            q = a.q_norm(a.q_proj(h).view(1, 1, nh, hd))
-            k = a.k_norm(a.k_proj(h).view(1, 1, nkv, hd))
+            q, k = a.q_proj(h).view(1, 1, nh, hd), a.k_proj(h).view(1, 1, nkv, hd)
+            if gemma3:
+                q, k = a.q_norm(q), a.k_norm(k)
             keys[li].append(k.transpose(1, 2))
             vals[li].append(a.v_proj(h).view(1, 1, nkv, hd).transpose(1, 2))
             K = torch.cat([keys[li][j] for j in members], dim=2)
             V = torch.cat([vals[li][j] for j in members], dim=2)
             qr = rotate(q.transpose(1, 2), cos[:, -1:], sin[:, -1:])
             kr = rotate(K, cos, sin).repeat_interleave(nh // nkv, dim=1)
-            p = torch.softmax((qr @ kr.transpose(-1, -2)) * cfg.query_pre_attn_scalar ** -0.5, dim=-1)
+            s = (qr @ kr.transpose(-1, -2)) * cfg.query_pre_attn_scalar ** -0.5
+            p = torch.softmax(cap(s, getattr(cfg, "attn_logit_softcapping", None)), dim=-1)
             o = (p @ V.repeat_interleave(nh // nkv, dim=1)).transpose(1, 2).reshape(1, 1, nh * hd)
             x = x + layer.post_attention_layernorm(a.o_proj(o))
             x = x + layer.post_feedforward_layernorm(layer.mlp(layer.pre_feedforward_layernorm(x)))
-        out.append(model.lm_head(m.norm(x))[0, 0])
+        out.append(cap(model.lm_head(m.norm(x))[0, 0], getattr(cfg, "final_logit_softcapping", None)))
     return torch.stack(out)
 
 
@@ -218,7 +241,7 @@ def run_family(fam, cfg, args):
         f.write(" ".join(map(str, ids)) + "\n")
     with torch.no_grad():
         dense = model(torch.tensor([ids])).logits[0].float()
-    loop = gemma3_stream_logits if fam == "gemma3" else stream_logits
+    loop = gemma_stream_logits if fam.startswith("gemma") else stream_logits
     loop_err = (loop(model, ids, SINKS, TOKENS) - dense).abs().max().item()
     stream = loop(model, ids, SINKS, WINDOW)
     write_f32(os.path.join(d, "dense.f32"), dense)
