@@ -179,6 +179,7 @@ def gemma_stream_logits(model, ids, sinks, window):
     theta = full.get("rope_theta", getattr(cfg, "rope_theta", 10000.0))
     local_theta = local.get("rope_theta", getattr(cfg, "rope_local_base_freq", theta)) if gemma3 else theta
     rs = getattr(cfg, "rope_scaling", None) or full
+    rs = rs.get("full_attention", rs)
     factor = rs.get("factor", 1.0) if rs.get("rope_type", rs.get("type")) == "linear" else 1.0
     keys = [[] for _ in m.layers]
     vals = [[] for _ in m.layers]
