@@ -41,7 +41,7 @@ int cmd_info(const std::vector<std::string>& argv) {
                 "Prints the architecture, shapes, tensor types and tokenizer of a model: the bytes and\n"
                 "count of tensors of each type, and with --tensors (always in --json) every tensor the\n"
                 "model uses with its type and shape.\n"
-                "Architectures sinkstream runs: llama, qwen2, qwen3, phi3, gemma3 (GGUF), and llama2.c checkpoints.\n");
+                "Architectures sinkstream runs: llama, qwen2, qwen3, phi3, gemma2, gemma3 (GGUF), and llama2.c checkpoints.\n");
     return 0;
   }
   if (!a.has("model")) throw InvalidArgument("--model PATH is required");

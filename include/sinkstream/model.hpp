@@ -37,7 +37,7 @@ struct ModelOptions {
 struct ModelInfo {
   std::string path;
   std::string format;  // "gguf" or "llama2.c"
-  std::string arch;    // "llama", "qwen2", "qwen3", "phi3", "gemma3"
+  std::string arch;    // "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"
   std::string name;    // general.name, may be empty
   std::string device;  // the device's name
   uint32_t vocab = 0, dim = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0;
