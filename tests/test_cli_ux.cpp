@@ -283,6 +283,17 @@ TEST_SUITE("cli_ux") {
     for (std::sregex_iterator it(types.begin(), types.end(), number), end; it != end; ++it)
       sum += std::stoull((*it)[1]);
     CHECK(sum == total);
+    // gemma2: its sliding layers' own rings and its soft-caps, and its norms counted too.
+    const std::string gemma = temp("gemma2.gguf");
+    model::write_synthetic_gguf(gemma, model::synthetic_preset("gemma2-tiny"));
+    r = run("info --model " + gemma);
+    CHECK_MESSAGE(r.out.find("2 of 4 layers trained with a window of 8 tokens keep a ring of their own") !=
+                      std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("attention scores 50, final logits 30") != std::string::npos, r.out);
+    r = run("info --model " + gemma + " --json");
+    CHECK_MESSAGE(r.out.find("\"sliding_layers\":2") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("\"sliding_kv_bytes\":2048") != std::string::npos, r.out);  // K, V x 2 layers x 8 x 2 heads x 16 x 2 B
+    std::filesystem::remove(gemma);
     CHECK(run("bench generate --help").out.find("--json") != std::string::npos);
     const auto sinks_help = run("sinks --help").out;
     for (const char* ignored : {"--window", "--sinks N", "--kv-type"})

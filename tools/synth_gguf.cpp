@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   }
   if (out.empty()) {
     std::fprintf(stderr,
-                 "usage: sinkstream-synth --out FILE.gguf [--preset tiny|llama-3.2-1b|qwen3-1.7b] [--type TYPE]"
+                 "usage: sinkstream-synth --out FILE.gguf [--preset tiny|gemma2-tiny|gemma3-tiny|llama-3.2-1b|qwen3-1.7b|gemma3-1b] [--type TYPE]"
                  " [--seed N] [--learned-sinks]\n"
                  "  TYPE: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs,\n"
                  "        or q4_k_m (llama.cpp's Q4_K_M mix of Q4_K and Q6_K); K-quants and iq4_xs need\n"

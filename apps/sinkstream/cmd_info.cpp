@@ -28,8 +28,14 @@ std::string chat_format(const std::string& model_template) {
 }
 
 // Cache bytes one token takes: K and V rows of every layer and KV head.
+// K and V bytes of one slot of the stream's window (the layers that keep it: a
+// sliding-window layer keeps its own fixed ring instead, ring_bytes()).
 uint64_t kv_token_bytes(const ModelFileInfo& m, KvType t) {
-  return 2ull * m.layers * m.kv_heads * kv_row_bytes(t, m.head_dim);
+  return 2ull * (m.layers - m.sliding_layers) * m.kv_heads * kv_row_bytes(t, m.head_dim);
+}
+
+uint64_t ring_bytes(const ModelFileInfo& m, KvType t) {
+  return 2ull * m.sliding_layers * m.sliding_window * m.kv_heads * kv_row_bytes(t, m.head_dim);
 }
 
 }  // namespace
@@ -73,6 +79,9 @@ int cmd_info(const std::vector<std::string>& argv) {
     for (KvType type : {KvType::f16, KvType::f32, KvType::q8_0})
       kv.field(kv_type_name(type), kv_token_bytes(m, type));
     j.raw("kv_bytes_per_token", kv.str());
+    j.field("sliding_window", m.sliding_window).field("sliding_layers", m.sliding_layers);
+    j.field("sliding_kv_bytes", ring_bytes(m, KvType::f16)).field("attn_softcap", m.attn_softcap);
+    j.field("final_softcap", m.final_softcap);
     j.raw("tensor_count_by_type", c.str());
     std::string list = "[";
     for (size_t i = 0; i < m.tensors.size(); ++i) {
@@ -101,6 +110,13 @@ int cmd_info(const std::vector<std::string>& argv) {
   const auto kib = [&](KvType t) { return static_cast<double>(kv_token_bytes(m, t)) / 1024; };
   std::printf("\n  KV cache      per token: f16 %.2f KiB, q8_0 %.2f KiB, f32 %.2f KiB (--kv-type)",
               kib(KvType::f16), kib(KvType::q8_0), kib(KvType::f32));
+  if (m.sliding_layers)
+    std::printf("\n  sliding       %u of %u layers trained with a window of %u tokens keep a ring of their own\n"
+                "                (RoPE theta %g; f16 %.1f KiB, fixed); the others the --sinks + --window cache",
+                m.sliding_layers, m.layers, m.sliding_window, m.sliding_rope_theta,
+                static_cast<double>(ring_bytes(m, KvType::f16)) / 1024);
+  if (m.attn_softcap != 0 || m.final_softcap != 0)
+    std::printf("\n  soft-caps     attention scores %g, final logits %g", m.attn_softcap, m.final_softcap);
   std::printf("\n  chat format   %s\n", chat.c_str());
   if (a.has("tensors")) {
     std::printf("  tensors\n");

@@ -64,6 +64,11 @@ struct ModelFileInfo {
   bool rope_freq_factors = false;  // llama3-style per-frequency factors
   bool tied_output = false;        // the output projection is the embedding
   bool learned_sinks = false;      // per-head sink logits (gpt-oss style)
+  // Layers trained with a sliding window (gemma2/3): each keeps a ring of
+  // `sliding_window` slots of its own, whatever the stream's sinks and window.
+  uint32_t sliding_window = 0, sliding_layers = 0;
+  double sliding_rope_theta = 0;
+  float attn_softcap = 0, final_softcap = 0;  // gemma2's soft-caps (0: none)
   uint64_t weight_bytes = 0;
   std::string tokenizer_kind;      // "spm" or "bpe"
   std::string chat_template;       // the file's Jinja template, may be empty

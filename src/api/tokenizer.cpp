@@ -41,7 +41,7 @@ std::vector<const model::Tensor*> used_tensors(const model::ModelFile& m) {
   for (const auto& l : m.layers) {
     for (const auto* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
       out.push_back(t);
-    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.sinks})
+    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.sinks, &l.q_norm, &l.k_norm, &l.post_attn_norm, &l.post_ffn_norm})
       if (*t) out.push_back(&**t);
   }
   out.push_back(&m.output_norm);
@@ -72,6 +72,11 @@ ModelFileInfo inspect_model(const std::string& path, const std::string& tokenize
   i.rope_freq_factors = !h.rope.freq_factors.empty();
   i.tied_output = m.tied_output;
   i.learned_sinks = h.attn_sinks;
+  i.sliding_window = h.sliding_window;
+  i.sliding_layers = static_cast<uint32_t>(std::count(h.sliding.begin(), h.sliding.end(), uint8_t{1}));
+  i.sliding_rope_theta = h.sliding.empty() ? 0.0 : h.rope_sliding.theta;
+  i.attn_softcap = h.attn_softcap;
+  i.final_softcap = h.final_softcap;
   i.weight_bytes = m.weight_bytes();
   i.tokenizer_kind = tok->tokenizer.vocab().kind == model::VocabKind::spm ? "spm" : "bpe";
   i.chat_template = tok->tokenizer.vocab().chat_template;

@@ -79,6 +79,15 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.tied_output = true;
     return s;
   }
+  if (name == "gemma2-tiny" || name == "gemma3-tiny") {  // tiny's shape, four layers, a window of 8
+    SyntheticSpec s;
+    (name == "gemma2-tiny" ? s.gemma2 : s.gemma3) = true;
+    s.layers = 4;
+    s.sliding_window = 8;
+    s.sliding_pattern = 2;
+    s.tied_output = true;
+    return s;
+  }
   if (name == "gemma3-1b") {  // Gemma-3-1B's config.json (tied output)
     SyntheticSpec s;
     s.gemma3 = true;
@@ -95,7 +104,7 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.tied_output = true;
     return s;
   }
-  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, llama-3.2-1b, qwen3-1.7b, gemma3-1b)");
+  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, gemma2-tiny, gemma3-tiny, llama-3.2-1b, qwen3-1.7b, gemma3-1b)");
 }
 
 void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {

@@ -38,7 +38,8 @@ struct SyntheticSpec {
   uint64_t seed = 1;
 };
 
-// A named preset: "tiny" (the default above), "llama-3.2-1b" (dim 2048, 16
+// A named preset: "tiny" (the default above), "gemma2-tiny" and "gemma3-tiny" (its
+// shape with 4 layers, every other one sliding over 8 tokens), "llama-3.2-1b" (dim 2048, 16
 // layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096) or
 // "qwen3-1.7b" (dim 2048, 28 layers, 16 heads of 128, 8 KV heads, FFN 6144,
 // vocab 151936, tied output) or "gemma3-1b" (dim 1152, 26 layers, 4 heads of
