@@ -83,7 +83,7 @@ std::vector<float> gpu_embed(GgmlType t, const std::vector<uint8_t>& data, const
   const auto set = ctx.bind(pool.get(), kernel, bufs);
   vk::CommandBuffer cmd(ctx);
   cmd.begin();
-  cmd.dispatch(set, model::EmbedPC{rows, dim, row_bytes, 0},
+  cmd.dispatch(set, model::EmbedPC{rows, dim, row_bytes, 1.0f},
                {vk::ceil_div(rows * dim / 4, model::kElementwiseGroup), 1, 1});
   cmd.host_read_barrier();
   cmd.end();
