@@ -181,6 +181,7 @@ void read_gemma(const GgufFile& g, HParams& h) {
   if (!(h.attn_scale > 0.0f && h.attn_scale < 100.0f)) bad(g.label(), "attention.scale is out of range");
   h.rope_sliding = h.rope;
   h.rope_sliding.theta = g.get_float(a + ".rope.freq_base_swa").value_or(gemma2 ? h.rope.theta : 10000.0);
+  if (!(h.rope_sliding.theta > 1.0 && h.rope_sliding.theta < 1e12)) bad(g.label(), "rope.freq_base_swa is out of range");
   if (g.get_string(a + ".rope.scaling.type").value_or("none") == "linear") {
     const double f = g.get_float(a + ".rope.scaling.factor").value_or(1.0);
     if (!(f >= 1.0 && f < 1e6)) bad(g.label(), "rope.scaling.factor is out of range");
