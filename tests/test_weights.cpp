@@ -391,6 +391,22 @@ TEST_SUITE("weights") {
     const auto ring = kv::StreamCache::ring_config(c, split);
     REQUIRE(ring.has_value());
     CHECK((ring->layers == 2 && ring->sinks == 0 && ring->window == 8 && ring->rope.theta == 10000.0));
+    // Both caches are counted. At Gemma-3-1B's shapes (22 of 26 layers on 512-slot
+    // rings) a 4 + 4092 stream needs under 30% of what one cache of every layer would
+    // (29.4 against 105.2 MiB); this tiny model's rings are too small to show it.
+    CHECK(kv::StreamCache::required_bytes(c, split) ==
+          kv::KvCache::required_bytes(kv::StreamCache::full_config(c, split)) + kv::KvCache::required_bytes(*ring));
+    model::HParams g1b = m->hp;
+    g1b.layers = 26;
+    g1b.heads = 4;
+    g1b.kv_heads = 1;
+    g1b.head_dim = 256;
+    g1b.sliding.assign(26, 0);
+    for (uint32_t l = 0; l < 26; ++l) g1b.sliding[l] = l % 6 < 5;
+    g1b.sliding_window = 512;
+    const StreamConfig c1b = model::make_cache_config(g1b, {4, 4092});
+    CHECK(kv::StreamCache::required_bytes(c1b, model::make_layer_split(g1b, c1b)) <
+          0.3 * static_cast<double>(kv::KvCache::required_bytes(c1b)));
     std::filesystem::remove(path);
   }
 
