@@ -386,7 +386,7 @@ TEST_SUITE("weights") {
     CHECK((m->layers[2].post_attn_norm.has_value() && m->layers[2].post_ffn_norm.has_value()));
     // The stream's cache: 2 sinks + 20 for the global layer, a plain ring of 8 for the other two.
     StreamConfig c = model::make_cache_config(m->hp, {2, 20});
-    const kv::LayerSplit split = model::make_layer_split(m->hp, c);
+    const kv::LayerSplit split = model::make_layer_split(m->hp);
     CHECK(kv::StreamCache::full_config(c, split).layers == 1);
     const auto ring = kv::StreamCache::ring_config(c, split);
     REQUIRE(ring.has_value());
@@ -405,7 +405,7 @@ TEST_SUITE("weights") {
     for (uint32_t l = 0; l < 26; ++l) g1b.sliding[l] = l % 6 < 5;
     g1b.sliding_window = 512;
     const StreamConfig c1b = model::make_cache_config(g1b, {4, 4092});
-    CHECK(kv::StreamCache::required_bytes(c1b, model::make_layer_split(g1b, c1b)) <
+    CHECK(kv::StreamCache::required_bytes(c1b, model::make_layer_split(g1b)) <
           0.3 * static_cast<double>(kv::KvCache::required_bytes(c1b)));
     std::filesystem::remove(path);
   }

@@ -73,7 +73,7 @@ ModelFileInfo inspect_model(const std::string& path, const std::string& tokenize
   i.tied_output = m.tied_output;
   i.learned_sinks = h.attn_sinks;
   i.sliding_window = h.sliding_window;
-  i.sliding_layers = static_cast<uint32_t>(std::count(h.sliding.begin(), h.sliding.end(), uint8_t{1}));
+  i.sliding_layers = h.sliding_layers();
   i.sliding_rope_theta = h.sliding.empty() ? 0.0 : h.rope_sliding.theta;
   i.attn_softcap = h.attn_softcap;
   i.final_softcap = h.final_softcap;

@@ -18,7 +18,7 @@ ForwardConfig forward_config(const EngineConfig& c) {
 
 // The K and V bytes of both of a stream's caches.
 uint64_t kv_bytes(const HParams& h, const StreamConfig& s) {
-  const kv::LayerSplit split = make_layer_split(h, s);
+  const kv::LayerSplit split = make_layer_split(h);
   const auto bytes = [](const StreamConfig& c) {
     return 2ull * c.layers * c.kv_heads * (uint64_t{c.sinks} + c.window) * kv_row_bytes(c.kv_type, c.head_dim);
   };
@@ -68,15 +68,9 @@ StreamConfig make_cache_config(const HParams& h, const EngineConfig& c) {
   return s;
 }
 
-kv::LayerSplit make_layer_split(const HParams& h, const StreamConfig& c) {
-  kv::LayerSplit split;
-  if (h.sliding.empty()) return split;
-  split.sliding = h.sliding;
-  split.ring = c;
-  split.ring.sinks = 0;
-  split.ring.window = h.sliding_window;
-  split.ring.rope = h.rope_sliding;
-  return split;
+kv::LayerSplit make_layer_split(const HParams& h) {
+  if (h.sliding.empty()) return {};
+  return {h.sliding, h.sliding_window, h.rope_sliding};
 }
 
 std::shared_ptr<const GpuModel> upload_for_stream(vk::Context& ctx, const ModelFile& m, const EngineConfig& cfg) {
@@ -105,7 +99,7 @@ Engine::Engine(std::shared_ptr<const GpuModel> model, const EngineConfig& cfg,
   validate(cache_cfg_);
   check_fits(ctx_, model_->path(), 0, hp_, cache_cfg_);
   fwd_ = std::make_unique<Forward>(*model_, forward_config(cfg));
-  cache_ = std::make_unique<kv::StreamCache>(ctx_, cache_cfg_, make_layer_split(hp_, cache_cfg_), cfg.start_position);
+  cache_ = std::make_unique<kv::StreamCache>(ctx_, cache_cfg_, make_layer_split(hp_), cfg.start_position);
   cache_->use_coop_prefill(fwd_->coop_prefill());
   cache_->bind(fwd_->step_buffers());
 }

@@ -52,9 +52,9 @@ struct EngineCounters {
 
 // The cache a stream of `model` gets under `cfg` (window 0: the model's context minus the sinks).
 StreamConfig make_cache_config(const HParams& h, const EngineConfig& cfg);
-// How a stream's cache of `c` splits between the model's full-attention layers
-// and its sliding-window layers (none for most families).
-kv::LayerSplit make_layer_split(const HParams& h, const StreamConfig& c);
+// How a stream's cache splits between the model's full-attention layers and its
+// sliding-window layers (none for most families).
+kv::LayerSplit make_layer_split(const HParams& h);
 
 // The weights of `model` on the device for a first stream of `cfg`. Fails before
 // uploading anything when the weights, that stream's cache and its activations

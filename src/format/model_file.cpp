@@ -194,7 +194,7 @@ void read_gemma(const GgufFile& g, HParams& h) {
   if (h.sliding_window > (1u << 24) || pattern == 0 || pattern > h.layers)
     bad(g.label(), "attention.sliding_window or its pattern is out of range");
   h.sliding.resize(h.layers);
-  for (uint32_t l = 0; l < h.layers; ++l) h.sliding[l] = l % pattern < pattern - 1;
+  for (uint32_t l = 0; l < h.layers; ++l) h.sliding[l] = sliding_in_pattern(l, static_cast<uint32_t>(pattern));
 }
 
 LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
@@ -328,6 +328,10 @@ std::unique_ptr<ModelFile> load_llama2c(const std::string& path) {
 }
 
 }  // namespace
+
+uint32_t HParams::sliding_layers() const {
+  return static_cast<uint32_t>(std::count(sliding.begin(), sliding.end(), uint8_t{1}));
+}
 
 // The types the CPU decodes and the GPU kernels read (weights.glsl).
 bool supported_weight_type(GgmlType t) { return can_dequantize(t); }

@@ -54,7 +54,12 @@ struct HParams {
   uint32_t sliding_window = 0;
   RopeConfig rope_sliding;
   bool is_sliding(uint32_t layer) const { return layer < sliding.size() && sliding[layer]; }
+  uint32_t sliding_layers() const;
 };
+
+// Gemma's layer pattern: in every run of `pattern` layers the last is global,
+// the others slide (llama.cpp's swa pattern; 2 for Gemma 2, 6 for Gemma 3).
+inline bool sliding_in_pattern(uint32_t layer, uint32_t pattern) { return layer % pattern < pattern - 1; }
 
 // The RoPE, softmax scale and soft-cap of a cache of c.sinks + c.window slots.
 void set_cache_rope(const HParams& h, StreamConfig& c);

@@ -28,12 +28,11 @@ StreamConfig StreamCache::full_config(const StreamConfig& cfg, const LayerSplit&
 
 std::optional<StreamConfig> StreamCache::ring_config(const StreamConfig& cfg, const LayerSplit& split) {
   if (!split.any()) return std::nullopt;
-  StreamConfig c = split.ring;
+  StreamConfig c = cfg;  // shapes, KV type, scale, soft-cap, chunk: the stream's
   c.layers = sliding_layers(split);
   c.sinks = 0;
-  c.kv_type = cfg.kv_type;
-  c.max_chunk = cfg.max_chunk;
-  c.learned_sinks = cfg.learned_sinks;
+  c.window = split.window;
+  c.rope = split.rope;
   return c;
 }
 

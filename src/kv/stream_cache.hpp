@@ -15,8 +15,9 @@
 namespace sinkstream::kv {
 
 struct LayerSplit {
-  std::vector<uint8_t> sliding;  // (model layer) 1: the layer attends `ring`; empty: none does
-  StreamConfig ring;             // the sliding layers' cache; its layers are ignored (their count)
+  std::vector<uint8_t> sliding;  // (model layer) 1: the layer attends the ring; empty: none does
+  uint32_t window = 0;           // the ring's slots (the width those layers were trained with)
+  RopeConfig rope;               // the ring's RoPE
   bool any() const;
 };
 

@@ -10,14 +10,10 @@
 namespace sinkstream::ref {
 namespace {
 
-uint32_t count_sliding(const model::HParams& h) {
-  return static_cast<uint32_t>(std::count(h.sliding.begin(), h.sliding.end(), uint8_t{1}));
-}
-
 StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t window, KvType kv) {
   StreamConfig c;
   c.kv_type = kv;
-  c.layers = h.layers - count_sliding(h);
+  c.layers = h.layers - h.sliding_layers();
   c.heads = h.heads;
   c.kv_heads = h.kv_heads;
   c.head_dim = h.head_dim;
@@ -31,7 +27,7 @@ StreamConfig attention_config(const model::HParams& h, uint32_t sinks, uint32_t 
 // The sliding-window layers' cache: no sinks, the trained window, their own RoPE.
 StreamConfig ring_config(const model::HParams& h, KvType kv) {
   StreamConfig c = attention_config(h, 0, h.sliding_window, kv);
-  c.layers = count_sliding(h);
+  c.layers = h.sliding_layers();
   c.rope = h.rope_sliding;
   return c;
 }
@@ -85,7 +81,7 @@ void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head
 ReferenceModel::ReferenceModel(const model::ModelFile& m, uint32_t sinks, uint32_t window,
                                KvType kv)
     : m_(m), attn_(attention_config(m.hp, sinks, window, kv)) {
-  if (count_sliding(m.hp) > 0) ring_.emplace(ring_config(m.hp, kv));
+  if (m.hp.sliding_layers() > 0) ring_.emplace(ring_config(m.hp, kv));
   uint32_t full = 0, sliding = 0;
   std::vector<float> logits, ring_logits;  // (layer, head) of each cache's layers
   for (uint32_t l = 0; l < m.hp.layers; ++l) {

@@ -34,7 +34,7 @@ StreamConfig cache_config(const model::HParams& h, const StreamSettings& s, uint
 
 // Device bytes of a stream's caches under c.
 uint64_t cache_bytes(const model::HParams& h, const StreamConfig& c) {
-  return kv::StreamCache::required_bytes(c, model::make_layer_split(h, c));
+  return kv::StreamCache::required_bytes(c, model::make_layer_split(h));
 }
 
 // The largest window of c's shape whose cache fits in `have` bytes (0: none).
@@ -73,7 +73,7 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
   fwd_ = std::make_unique<model::Forward>(*model_, fc);
   if (cfg_.batch_decode) {
     const StreamConfig shape = cache_config(model_->hparams(), {}, cfg_.step_tokens);
-    const kv::LayerSplit split = model::make_layer_split(model_->hparams(), shape);
+    const kv::LayerSplit split = model::make_layer_split(model_->hparams());
     batch_ = kv::BatchDecode::make(ctx_, kv::StreamCache::full_config(shape, split), cfg_.max_streams);
     if (const auto ring = kv::StreamCache::ring_config(shape, split))
       ring_batch_ = kv::BatchDecode::make(ctx_, *ring, cfg_.max_streams);
@@ -142,7 +142,7 @@ StreamId Scheduler::create(const StreamSettings& s) {
   auto st = std::make_unique<Stream>();
   st->id = next_id_++;
   st->settings = s;
-  st->cache = std::make_unique<kv::StreamCache>(ctx_, cc, model::make_layer_split(model_->hparams(), cc), s.start_position);
+  st->cache = std::make_unique<kv::StreamCache>(ctx_, cc, model::make_layer_split(model_->hparams()), s.start_position);
   st->cache->use_coop_prefill(fwd_->coop_prefill());
   st->cache->bind(fwd_->step_buffers());
   const StreamId id = st->id;

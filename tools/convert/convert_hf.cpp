@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "format/model_file.hpp"
 #include "format/quant_types.hpp"
 #include "hf_model.hpp"
 #include "sinkstream/error.hpp"
@@ -117,7 +118,7 @@ void add_gemma(model::GgufWriter& w, const Shape& s, const nlohmann::json& c) {
     pattern = 0;
     for (uint32_t l = 0; l < types.size() && !pattern; ++l) pattern = types[l] == "full_attention" ? l + 1 : 0;
     for (uint32_t l = 0; l < types.size(); ++l)
-      if (pattern == 0 || (types[l] == "sliding_attention") != (l % pattern < pattern - 1))
+      if (pattern == 0 || (types[l] == "sliding_attention") != model::sliding_in_pattern(l, pattern))
         throw InvalidArgument("config.json: layer_types is not a repeating run of sliding layers ending in a full one");
   }
   w.add(a + ".attention.sliding_window", u32(c, "sliding_window"));
