@@ -91,8 +91,7 @@ void BatchDecode::record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t 
   const uint32_t hd4 = shape_.head_dim / 4;
   for (uint32_t t = 0; t < kKvTypes; ++t) {
     if (!has_[t]) continue;
-    // kv_append_rows.comp: a q8_0 invocation stores a block of 8 vec4s, the others one vec4.
-    const uint32_t groups = kTypes[t] == KvType::q8_0 ? vk::ceil_div(hd4, 8) : hd4;
+    const uint32_t groups = vk::ceil_div(hd4, append_group(kTypes[t]));  // kv_append_rows.comp's invocations per row
     const uint32_t items = shape_.kv_heads * groups + 2 * shape_.heads * hd4;
     const KvAppendRowsPC pc{n_rows_, shape_.kv_heads, shape_.head_dim, rot_half_,
                             shape_.rope.style == RopeStyle::neox, shape_.heads, layer, max_rows_,

@@ -30,11 +30,6 @@ uint64_t kv_buffer_bytes(KvType t, uint64_t rows, uint32_t head_dim) {
   return (rows * head_dim + 2 * scales + 15) / 16 * 16;
 }
 
-// Vec4s of a row that one append invocation stores (kv_storage.glsl's KV_GROUP).
-uint32_t append_group(KvType t) {
-  return t == KvType::q8_0 ? 8 : 1;
-}
-
 // Workgroups the split kernels aim for: a few per core on CPU drivers.
 uint32_t default_target_workgroups(const vk::DeviceInfo& info) {
   return info.type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 2 * std::max(1u, std::thread::hardware_concurrency()) : 512;
@@ -72,6 +67,8 @@ CacheSizes cache_sizes(const StreamConfig& cfg) {
 }
 
 }  // namespace
+
+uint32_t append_group(KvType t) { return t == KvType::q8_0 ? 8 : 1; }
 
 KvCache::KvCache(vk::Context& ctx, const StreamConfig& cfg, uint64_t start_position)
     : ctx_(&ctx), cfg_(cfg), start_(start_position) {

@@ -14,6 +14,10 @@
 
 namespace sinkstream::kv {
 
+// Vec4s of a K/V row that one append invocation stores (kv_storage.glsl's
+// KV_GROUP: a q8_0 block of 32 values, else one vec4).
+uint32_t append_group(KvType t);
+
 // The subgroup decode kernel's shape for a cache shape on a device (ok false:
 // the device lacks what it needs; the portable split kernel is used).
 struct DecodeShape {

@@ -25,13 +25,14 @@ bool StepAttention::batched() const {
 
 void StepAttention::prepare_batch() {
   if (!batched()) return;
-  std::vector<const kv::KvCache*> full, ring;
+  full_rows_.clear();
+  ring_rows_.clear();
   for (const kv::StreamCache* c : decode_) {
-    full.push_back(&c->full());
-    if (c->ring()) ring.push_back(c->ring());
+    full_rows_.push_back(&c->full());
+    if (c->ring()) ring_rows_.push_back(c->ring());
   }
-  batch_->set_rows(full);
-  if (!ring.empty()) ring_batch_->set_rows(ring);
+  batch_->set_rows(full_rows_);
+  if (!ring_rows_.empty()) ring_batch_->set_rows(ring_rows_);
 }
 
 kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {

@@ -49,6 +49,7 @@ class StepAttention : public model::LayerAttention {
 
   kv::BatchDecode *batch_ = nullptr, *ring_batch_ = nullptr;
   std::vector<const kv::StreamCache*> decode_;  // row i: decode_[i]'s next token
+  std::vector<const kv::KvCache*> full_rows_, ring_rows_;  // decode_'s caches, kept to reuse their memory
   std::vector<Chunk> chunks_;
   uint32_t rows_ = 0;
 };
