@@ -18,6 +18,8 @@ cli="$BUILD_DIR/apps/sinkstream/sinkstream"
 trap 'rm -rf "$tmp"; cmake -S . -B "$BUILD_DIR" -DBUILD_SHARED_LIBS=OFF >/dev/null
       [[ ! -d "$BUILD_DIR/apps" ]] || cmake --build "$BUILD_DIR" --target sinkstream_cli >/dev/null' EXIT
 start=$SECONDS
+# A failing check names itself (commands here send their output to /dev/null).
+trap 'echo "FAILED (exit $?) at scripts/test-install.sh:$LINENO: $BASH_COMMAND" >&2' ERR
 
 # Two turns; the reply to each must be non-empty text, and the program must end cleanly.
 run_example() {
@@ -45,7 +47,8 @@ for kind in static shared; do
   echo "== $kind library installed in $prefix:"
   (cd "$prefix" && find . -type f | sort | sed 's/^/   /')
   if [[ $kind == shared ]]; then
-    lib="$(ls "$prefix"/lib*/libsinkstream.so.*.*.* | head -1)"
+    libs=("$prefix"/lib*/libsinkstream.so.*.*.*)
+    lib="${libs[0]}"
     soname="$(objdump -p "$lib" | awk '/SONAME/ {print $2}')"
     echo "   SONAME $soname"
     [[ "$soname" == libsinkstream.so.* ]]
@@ -58,8 +61,14 @@ for kind in static shared; do
       exit 1
     fi
     if [[ -d "$BUILD_DIR/apps" ]]; then
-      cmake --build "$BUILD_DIR" --target sinkstream_cli >/dev/null
-      ldd "$cli" | grep -q 'libsinkstream\.so'
+      if ! cmake --build "$BUILD_DIR" --target sinkstream_cli >"$tmp/cli-build.log" 2>&1; then
+        tail -40 "$tmp/cli-build.log"
+        exit 1
+      fi
+      # Not `ldd | grep -q`: under pipefail, grep quitting at the first match can
+      # kill ldd with SIGPIPE while the loader still writes, failing the step.
+      ldd "$cli" >"$tmp/ldd"
+      grep -q 'libsinkstream\.so' "$tmp/ldd"
       "$cli" --version >/dev/null
       echo "   the CLI links against it (the public API's exports alone)"
     fi
@@ -69,7 +78,8 @@ for kind in static shared; do
   export PKG_CONFIG_PATH="$(dirname "$(find "$prefix" -name sinkstream.pc)")"
   static_flag=""
   [[ $kind == static ]] && static_flag="--static"
-  rpath="-Wl,-rpath,$(dirname "$(find "$prefix" -name 'libsinkstream.*' | head -1)")"
+  found=("$prefix"/lib*/libsinkstream.*)
+  rpath="-Wl,-rpath,$(dirname "${found[0]}")"
   cc -std=c11 -Wall -Wextra -Werror examples/chat.c $(pkg-config --cflags sinkstream) \
     $(pkg-config --libs $static_flag sinkstream) $([[ $kind == static ]] && echo -lstdc++) $rpath -o "$tmp/chat-c-pc"
   c++ -std=c++20 -Wall -Wextra -Werror examples/chat.cpp $(pkg-config --cflags sinkstream) \
