@@ -32,7 +32,8 @@ namespace {
 using model::GgmlType;
 
 // The block types the GPU decodes in the file's layout, with the byte offsets
-// of their float16 scale fields (d, and dmin / m where there is one).
+// of their float16 scale fields (d, and dmin / m where there is one; MXFP4 has
+// none: its scale is the E8M0 exponent byte at 0).
 struct BlockType {
   GgmlType type;
   std::vector<uint32_t> halves;
@@ -40,7 +41,7 @@ struct BlockType {
 const BlockType kBlockTypes[] = {
     {GgmlType::q4_1, {0, 2}},   {GgmlType::q5_0, {0}},      {GgmlType::q5_1, {0, 2}}, {GgmlType::q2_k, {80, 82}},
     {GgmlType::q3_k, {108}},    {GgmlType::q4_k, {0, 2}},   {GgmlType::q5_k, {0, 2}}, {GgmlType::q6_k, {208}},
-    {GgmlType::iq4_nl, {0}},    {GgmlType::iq4_xs, {0}},
+    {GgmlType::iq4_nl, {0}},    {GgmlType::iq4_xs, {0}},    {GgmlType::mxfp4, {}},
 };
 
 void put16(std::vector<uint8_t>& b, uint32_t at, uint16_t v) {
@@ -145,7 +146,7 @@ TEST_SUITE("quant_types") {
     const std::pair<GgmlType, uint32_t> sizes[] = {
         {GgmlType::q4_1, 20}, {GgmlType::q5_0, 22}, {GgmlType::q5_1, 24},  {GgmlType::q2_k, 84},
         {GgmlType::q3_k, 110}, {GgmlType::q4_k, 144}, {GgmlType::q5_k, 176}, {GgmlType::q6_k, 210},
-        {GgmlType::iq4_nl, 18}, {GgmlType::iq4_xs, 136}};
+        {GgmlType::iq4_nl, 18}, {GgmlType::iq4_xs, 136}, {GgmlType::mxfp4, 17}};
     for (auto [t, bytes] : sizes) {
       INFO(model::ggml_type_name(t));
       CHECK(model::block_bytes(t) == bytes);
@@ -270,6 +271,102 @@ TEST_SUITE("quant_types") {
     CHECK(y[255] == -208.0f); // 0.5 * -32 * 13
   }
 
+  TEST_CASE("MXFP4: E8M0 exponent, doubled E2M1 levels in both nibbles, worked by hand") {
+    CHECK(model::mxfp4_scale(128) == 1.0f);  // 2^(e - 128): half of E8M0's 2^(e - 127)
+    CHECK(model::mxfp4_scale(125) == 0.125f);
+    std::vector<uint8_t> b(2 * 17, 0);  // two blocks: the second starts at an odd byte
+    b[0] = 130;                         // d = 4
+    b[1] = 0x9f;                        // weight 0: code 15 (-12), weight 16: code 9 (-1)
+    b[2] = 0x07;                        // weight 1: code 7 (12), weight 17: code 0
+    b[3] = 0x53;                        // weight 2: code 3, weight 18: code 5 (6)
+    b[16] = 0x8a;                       // weight 15: code 10 (-2), weight 31: code 8 (zero)
+    b[17] = 125;                        // d = 1/8
+    b[17 + 1 + 3] = 0xc4;               // weight 32 + 3: code 4, weight 32 + 19: code 12 (-4)
+    std::vector<float> y(64);
+    model::dequantize(GgmlType::mxfp4, b, y);
+    CHECK((y[0] == -48.0f && y[16] == -4.0f && y[1] == 48.0f && y[17] == 0.0f));
+    CHECK((y[2] == 12.0f && y[18] == 24.0f && y[15] == -8.0f && y[3] == 0.0f));
+    CHECK((y[31] == 0.0f && !std::signbit(y[31])));  // code 8 is ggml's 0, not -0
+    CHECK((y[35] == 0.5f && y[51] == -0.5f && y[32] == 0.0f));
+  }
+
+  TEST_CASE("MXFP4 extreme exponents: subnormal scales (e < 2), overflow, e = 255 as 2^127") {
+    auto b = blank(GgmlType::mxfp4);
+    b[1] = 0x97;  // weight 0: 12, weight 16: -1
+    b[2] = 0x0f;  // weight 1: -12
+    b[3] = 0x21;  // weight 2: 1, weight 18: 2
+    const auto at = [&](uint8_t e) {
+      b[0] = e;
+      return decode(GgmlType::mxfp4, b);
+    };
+    auto y = at(0);  // 2^-128
+    CHECK((y[0] == std::ldexp(3.0f, -126) && y[16] == -std::ldexp(1.0f, -128) && y[2] == std::ldexp(1.0f, -128)));
+    y = at(1);  // 2^-127
+    CHECK((y[0] == std::ldexp(3.0f, -125) && y[16] == -std::ldexp(1.0f, -127)));
+    y = at(254);  // 2^126: levels of 4 and more overflow
+    CHECK((y[2] == std::ldexp(1.0f, 126) && y[18] == std::ldexp(1.0f, 127)));
+    CHECK((y[0] == std::numeric_limits<float>::infinity() && y[1] == -std::numeric_limits<float>::infinity()));
+    y = at(255);  // E8M0's NaN, decoded as ggml does: 2^127, not NaN
+    CHECK((y[2] == std::ldexp(1.0f, 127) && y[16] == -std::ldexp(1.0f, 127) && std::isinf(y[18])));
+    CHECK(y[3] == 0.0f);
+  }
+
+  TEST_CASE("MXFP4 encoder: ggml's exponent floor(log2(amax)) + 125, the nearest level, the first on a tie") {
+    // amax 1.9 -> e = 125, d = 1/8: levels 0, 1/8, ... 1.5.
+    std::vector<float> x(32, 0.0f);
+    x[0] = 1.0f;      // 8 d: code 6
+    x[16] = -1.9f;    // past -12 d: clips to code 15
+    x[1] = 0.3125f;   // 2.5 d, between codes 2 and 3: 2
+    x[2] = -0.3125f;  // between codes 10 and 11: 10
+    x[3] = 0.625f;    // 5 d, between 4 and 6: code 4
+    x[4] = 1.25f;     // 10 d, between 8 and 12: code 6
+    x[5] = 0.07f;     // 0.56 d: code 1
+    x[21] = 0.06f;    // 0.48 d: code 0
+    auto q = model::quantize(x, GgmlType::mxfp4);
+    REQUIRE(q.size() == 17);
+    const uint8_t want[17] = {125, 0xf6, 0x02, 0x0a, 0x04, 0x06, 0x01};
+    for (int i = 0; i < 17; ++i) CHECK_MESSAGE(q[i] == want[i], "byte " << i);
+    // Where amax sits just under a power of two the exponent drops by one.
+    x.assign(32, 0.0f);
+    x[7] = -0.99f;
+    CHECK(model::quantize(x, GgmlType::mxfp4)[0] == 124);
+    x[7] = std::ldexp(1.0f, -10);
+    CHECK(model::quantize(x, GgmlType::mxfp4)[0] == 115);
+    // An all-zero block: e = 0 and code 0 everywhere.
+    for (uint8_t v : model::quantize(std::vector<float>(32, 0.0f), GgmlType::mxfp4)) CHECK(v == 0);
+    // Exact levels (the largest setting the exponent) come back exactly.
+    for (int j = 0; j < 32; ++j) x[j] = std::ldexp(static_cast<float>(model::kMxfp4Values[(j + 7) % 16]), -5);
+    std::vector<float> y(32);
+    model::dequantize(GgmlType::mxfp4, model::quantize(x, GgmlType::mxfp4), y);
+    CHECK(y == x);
+  }
+
+  TEST_CASE("MXFP4 encoder on random rows: ggml's exponent, and every weight the nearest of its block's levels") {
+    const auto x = random_floats(64 * 32, 5);
+    std::vector<float> scaled(x.size());
+    for (size_t i = 0; i < x.size(); ++i) scaled[i] = std::ldexp(x[i], static_cast<int>(i / 32 % 9) - 4);
+    const auto q = model::quantize(scaled, GgmlType::mxfp4);
+    REQUIRE(q.size() == model::ggml_type_bytes(GgmlType::mxfp4, scaled.size()));
+    std::vector<float> y(scaled.size());
+    model::dequantize(GgmlType::mxfp4, q, y);
+    size_t far = 0, wrong_e = 0;
+    for (size_t b = 0; b < scaled.size() / 32; ++b) {
+      float amax = 0;
+      for (int j = 0; j < 32; ++j) amax = std::max(amax, std::abs(scaled[b * 32 + j]));
+      int ex = 0;
+      std::frexp(amax, &ex);  // amax = m 2^ex, m in [0.5, 1): floor(log2(amax)) = ex - 1
+      if (q[b * 17] != ex - 1 + 125) ++wrong_e;
+      const float d = model::mxfp4_scale(q[b * 17]);
+      for (int j = 0; j < 32; ++j) {
+        const float v = scaled[b * 32 + j], err = std::abs(y[b * 32 + j] - v);
+        for (int8_t level : model::kMxfp4Values)
+          if (std::abs(static_cast<float>(level) * d - v) < err) ++far;
+      }
+    }
+    CHECK(wrong_e == 0);
+    CHECK(far == 0);
+  }
+
   TEST_CASE("extreme scales: float16 max, subnormal, zero, negative") {
     // Q4_K: d = 65504, dmin = 2^-24, every scale and min 63, every quant 15:
     // 65504 * 63 * 15 - 63 * 2^-24 rounds to 61901280 (a float exactly).
@@ -382,6 +479,15 @@ TEST_SUITE("quant_types") {
       for (auto& v : data) v = static_cast<uint8_t>(rng());
       // Scale fields: random normal halves, then the extremes in their own rows.
       const uint16_t extremes[] = {kHalfMax, kHalfTiny, 0, kHalfNeg2, 0x8001 /* -2^-24 */, 0x0400 /* 2^-14 */};
+      // MXFP4's exponents: 2 .. 252, where every product is a normal float (e < 2
+      // gives subnormals, which GPUs may flush; from 253 levels overflow, and an
+      // infinity times the unit vectors' zeros is NaN), the extremes first.
+      const uint8_t exponents[] = {2, 252, 127, 128};
+      if (bt.type == GgmlType::mxfp4)
+        for (uint32_t r = 0; r < rows; ++r)
+          for (uint32_t b = 0; b < blocks; ++b)
+            data[r * row_bytes + b * per_block] =
+                r < std::size(exponents) ? exponents[(r + b) % std::size(exponents)] : static_cast<uint8_t>(2 + rng() % 251);
       for (uint32_t r = 0; r < rows; ++r)
         for (uint32_t b = 0; b < blocks; ++b)
           for (size_t h = 0; h < bt.halves.size(); ++h) {

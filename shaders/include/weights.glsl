@@ -1,7 +1,7 @@
 // Reading four consecutive weights of any supported type, dequantised to float.
 // The weight buffer is raw 32-bit words (binding WEIGHTS_BINDING). Select the type
 // with -DW_F32, W_F16, W_BF16, W_Q8_0, W_Q4_0, or one of the block types of
-// weights_blocks.glsl (W_Q4_1 ... W_IQ4_XS, which define W_DEQUANT).
+// weights_blocks.glsl (W_Q4_1 ... W_IQ4_XS, W_MXFP4, which define W_DEQUANT).
 // Q8_0 and Q4_0 are not in the file's layout on the GPU: the host re-packs each
 // row as its quants (Q8_0: one byte per weight; Q4_0: 16 bytes per 32-weight
 // block, nibbles as in the file), then the block scales (float16), then padding

@@ -4,10 +4,13 @@
 // dequantize_row_*). Every product of a scale and a quant below is exact in
 // float32 (at most 24 significant bits: float16 11, sub-block scale <= 8, quant
 // <= 7), so the one rounding of the types with a min (d q - m) is the same
-// whether or not the compiler fuses it.
+// whether or not the compiler fuses it. MXFP4's products (a power of two times
+// a level of at most 12) are exact too, but for scales 2^-128 and 2^-127 (e < 2),
+// float32 subnormals, which a GPU may flush to zero.
 // Included by weights.glsl after w_word / w_u16 / w_u32.
 #if defined(W_Q4_1) || defined(W_Q5_0) || defined(W_Q5_1) || defined(W_Q2_K) || defined(W_Q3_K) || \
-    defined(W_Q4_K) || defined(W_Q5_K) || defined(W_Q6_K) || defined(W_IQ4_NL) || defined(W_IQ4_XS)
+    defined(W_Q4_K) || defined(W_Q5_K) || defined(W_Q6_K) || defined(W_IQ4_NL) || defined(W_IQ4_XS) || \
+    defined(W_MXFP4)
 #define W_DEQUANT
 #if defined(W_Q4_1)
 const uint BLK_BYTES = 20u;
@@ -34,6 +37,22 @@ const float IQ4_LEVELS[16] = float[](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0,
                                      53.0, 69.0, 89.0, 113.0);
 vec4 iq4_levels(uint q) {
   return vec4(IQ4_LEVELS[q & 15u], IQ4_LEVELS[(q >> 8u) & 15u], IQ4_LEVELS[(q >> 16u) & 15u], IQ4_LEVELS[q >> 24u]);
+}
+#endif
+
+#if defined(W_MXFP4)
+// ggml's kvalues_mxfp4: the E2M1 values doubled (the scale, 2^(e - 128), is halved).
+const float MXFP4_VALUES[16] = float[](0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 0.0, -1.0, -2.0, -3.0, -4.0, -6.0,
+                                       -8.0, -12.0);
+vec4 mxfp4_values(uint q) {
+  return vec4(MXFP4_VALUES[q & 15u], MXFP4_VALUES[(q >> 8u) & 15u], MXFP4_VALUES[(q >> 16u) & 15u],
+              MXFP4_VALUES[q >> 24u]);
+}
+// 32 bits at any byte offset: 17-byte blocks put the codes at odd ones too. The
+// weight buffers hold at least 4 bytes past their last row (upload_tensor).
+uint w_u32_any(bool up, uint off) {
+  const uint i = off >> 2u, s = (off & 3u) * 8u;
+  return s == 0u ? w_word(up, i) : (w_word(up, i) >> s) | (w_word(up, i + 1u) << (32u - s));
 }
 #endif
 
@@ -87,6 +106,9 @@ vec2 blk_scale(bool up, uint row, uint k) {
   const uint b = row + (k >> 8u) * 210u;
   const int sc = int(w_u8(up, b + 192u + ((k & 255u) >> 4u)) << 24u) >> 24;
   return vec2(w_f16(up, b + 208u) * float(sc), 0.0);
+#elif defined(W_MXFP4)  // E8M0 exponent e first: 2^(e - 128), bit for bit as mxfp4_scale() on the CPU
+  const uint e = w_u8(up, row + (k >> 5u) * 17u);
+  return vec2(uintBitsToFloat(e < 2u ? 0x00200000u << e : (e - 1u) << 23u), 0.0);
 #endif
 }
 
@@ -103,6 +125,9 @@ vec4 blk_quants(bool up, uint row, uint k) {
 #elif defined(W_IQ4_NL)  // d, 16 bytes of level codes
   const uint b = row + (k >> 5u) * 18u, j = k & 31u;
   return iq4_levels(nibbles(w_u32(up, b + 2u + (j & 15u)), j >= 16u));
+#elif defined(W_MXFP4)  // e, 16 bytes of E2M1 codes (weight j low nibble, j + 16 high)
+  const uint b = row + (k >> 5u) * 17u, j = k & 31u;
+  return mxfp4_values(nibbles(w_u32_any(up, b + 1u + (j & 15u)), j >= 16u));
 #elif defined(W_IQ4_XS)  // qs[128] at 8: 16 bytes per 32 weights
   const uint b = row + (k >> 8u) * 136u, i = k & 255u, j = i & 31u;
   return iq4_levels(nibbles(w_word(up, (b + 8u + 16u * (i >> 5u) + (j & 15u)) >> 2u), j >= 16u));

@@ -83,6 +83,10 @@ std::vector<uint8_t> random_weights(model::GgmlType t, uint64_t rows, uint64_t c
   }
   for (auto& b : out) b = static_cast<uint8_t>(rng());
   const uint32_t block = model::block_bytes(t);
+  if (t == GgmlType::mxfp4) {  // an E8M0 exponent byte, not a float16: scales 2^-8 .. 2^-6 as below
+    for (uint64_t at = 0; at < bytes; at += block) out[at] = static_cast<uint8_t>(120 + rng() % 3);
+    return out;
+  }
   const auto fields = f16_fields(t);
   for (uint64_t at = 0; at < bytes; at += block)
     for (uint32_t off : fields) {
@@ -98,7 +102,8 @@ model::GgmlType weight_type(std::string_view v) {
   for (GgmlType t :
        {GgmlType::f32, GgmlType::f16, GgmlType::bf16, GgmlType::q8_0, GgmlType::q4_0,
         GgmlType::q4_1, GgmlType::q5_0, GgmlType::q5_1, GgmlType::q2_k, GgmlType::q3_k,
-        GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::iq4_nl, GgmlType::iq4_xs}) {
+        GgmlType::q4_k, GgmlType::q5_k, GgmlType::q6_k, GgmlType::iq4_nl, GgmlType::iq4_xs,
+        GgmlType::mxfp4}) {
     std::string name = model::ggml_type_name(t);
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name == v) return t;

@@ -40,6 +40,7 @@ std::optional<BlockInfo> block_info(GgmlType t) {
     case GgmlType::q8_k: return BlockInfo{256, 292};
     case GgmlType::iq4_nl: return BlockInfo{32, 18};
     case GgmlType::iq4_xs: return BlockInfo{256, 136};
+    case GgmlType::mxfp4: return BlockInfo{32, 17};  // E8M0 exponent, 16 bytes of E2M1 codes
     case GgmlType::i8: return BlockInfo{1, 1};
     case GgmlType::i16: return BlockInfo{1, 2};
     case GgmlType::i32: return BlockInfo{1, 4};
@@ -151,6 +152,7 @@ const char* ggml_type_name(GgmlType t) {
     case GgmlType::q8_k: return "Q8_K";
     case GgmlType::iq4_nl: return "IQ4_NL";
     case GgmlType::iq4_xs: return "IQ4_XS";
+    case GgmlType::mxfp4: return "MXFP4";
     case GgmlType::i8: return "I8";
     case GgmlType::i16: return "I16";
     case GgmlType::i32: return "I32";

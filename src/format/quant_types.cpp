@@ -9,6 +9,15 @@
 namespace sinkstream::model {
 
 const int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+const int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+float mxfp4_scale(uint8_t e) {
+  // The bit pattern, not ldexp: 2^-128 and 2^-127 are float32 subnormals.
+  const uint32_t bits = e < 2 ? 0x00200000u << e : uint32_t{e - 1u} << 23;
+  float d;
+  std::memcpy(&d, &bits, 4);
+  return d;
+}
 
 uint16_t float_to_half(float f) {
   uint32_t x;
@@ -204,6 +213,14 @@ void iq4_xs(const uint8_t* b, float* y) {
   }
 }
 
+void mxfp4(const uint8_t* b, float* y) {  // e, 16 bytes of codes: j low nibble, j + 16 high
+  const float d = mxfp4_scale(b[0]);
+  for (int j = 0; j < 16; ++j) {
+    y[j] = static_cast<float>(kMxfp4Values[b[1 + j] & 15]) * d;
+    y[j + 16] = static_cast<float>(kMxfp4Values[b[1 + j] >> 4]) * d;
+  }
+}
+
 void decode_block(GgmlType t, const uint8_t* b, float* y) {
   switch (t) {
     case GgmlType::f32: std::memcpy(y, b, 4); return;
@@ -225,6 +242,7 @@ void decode_block(GgmlType t, const uint8_t* b, float* y) {
     case GgmlType::q6_k: return q6_k(b, y);
     case GgmlType::iq4_nl: return iq4_nl(b, y);
     case GgmlType::iq4_xs: return iq4_xs(b, y);
+    case GgmlType::mxfp4: return mxfp4(b, y);
     default: throw Error(std::string("cannot decode weights of type ") + ggml_type_name(t));
   }
 }
@@ -236,7 +254,7 @@ bool can_dequantize(GgmlType t) {
     case GgmlType::f32: case GgmlType::f16: case GgmlType::bf16: case GgmlType::q4_0:
     case GgmlType::q4_1: case GgmlType::q5_0: case GgmlType::q5_1: case GgmlType::q8_0:
     case GgmlType::q2_k: case GgmlType::q3_k: case GgmlType::q4_k: case GgmlType::q5_k:
-    case GgmlType::q6_k: case GgmlType::iq4_nl: case GgmlType::iq4_xs:
+    case GgmlType::q6_k: case GgmlType::iq4_nl: case GgmlType::iq4_xs: case GgmlType::mxfp4:
       return true;
     default:
       return false;

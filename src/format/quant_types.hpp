@@ -21,7 +21,7 @@ uint32_t block_weights(GgmlType t);
 uint32_t block_bytes(GgmlType t);
 
 // True for every type dequantize() decodes: F32, F16, BF16, Q4_0, Q4_1, Q5_0,
-// Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS.
+// Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, MXFP4.
 bool can_dequantize(GgmlType t);
 
 // Decodes out.size() weights (a whole number of blocks) from `in`, which holds
@@ -30,5 +30,14 @@ void dequantize(GgmlType t, std::span<const uint8_t> in, std::span<float> out);
 
 // IQ4_NL / IQ4_XS: the 16 non-linear levels their 4-bit codes index.
 extern const int8_t kIq4Levels[16];
+
+// MXFP4 (32 weights, 17 bytes: an E8M0 exponent byte e, then 16 bytes of 4-bit
+// E2M1 codes, weight j < 16 the low nibble of byte j, j >= 16 the high nibble
+// of byte j - 16): weight = kMxfp4Values[code] * mxfp4_scale(e). As in ggml
+// (kvalues_mxfp4), the E2M1 values are stored doubled and the scale halved.
+extern const int8_t kMxfp4Values[16];
+// 2^(e - 128), ggml's GGML_E8M0_TO_FP32_HALF: subnormal for e < 2, and e = 255
+// (E8M0's NaN) decodes as 2^127, not NaN, as ggml's dequantize_row_mxfp4 does.
+float mxfp4_scale(uint8_t e);
 
 }  // namespace sinkstream::model

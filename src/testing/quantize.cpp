@@ -101,6 +101,35 @@ void q5_0_block(const float* x, std::vector<uint8_t>& out) {
   put_nibbles(x, out, [&](float v) { return static_cast<uint8_t>(std::min(31, static_cast<int>(static_cast<int8_t>(v * id + 16.5f)))); }, true);
 }
 
+// ggml's quantize_row_mxfp4_ref: the shared exponent e = floor(log2(amax)) - 2
+// + 127 (the OCP MX rule: amax / 2^(e - 127) in [4, 8), so the largest values
+// clip to E2M1's 6), 0 for an all-zero block; each value the nearest of the 16
+// levels times 2^(e - 128), the first on a tie (code 0, not 8, for zero).
+// Where ggml's float-to-uint8 cast is undefined (amax under 2^-125, or
+// infinite) e is clamped to 0 or 254.
+void mxfp4_block(const float* x, std::vector<uint8_t>& out) {
+  float amax = 0;
+  for (int i = 0; i < 32; ++i)
+    if (amax < std::abs(x[i])) amax = std::abs(x[i]);
+  const float l = amax > 0 ? std::floor(std::log2(amax)) - 2 + 127 : 0;  // log2f, as ggml
+  const auto e = static_cast<uint8_t>(l <= 0 ? 0 : l >= 254 ? 254 : l);
+  const float d = mxfp4_scale(e);
+  const auto code = [&](float v) {
+    int best = 0;
+    float best_err = std::abs(static_cast<float>(kMxfp4Values[0]) * d - v);
+    for (int i = 1; i < 16; ++i) {
+      const float err = std::abs(static_cast<float>(kMxfp4Values[i]) * d - v);
+      if (err < best_err) {
+        best = i;
+        best_err = err;
+      }
+    }
+    return best;
+  };
+  out.push_back(e);
+  for (int j = 0; j < 16; ++j) out.push_back(static_cast<uint8_t>(code(x[j]) | (code(x[j + 16]) << 4)));
+}
+
 // The searched encoders (K-quants, IQ4) take microseconds per block, ~1-4 M
 // weights/s on one core: a 1B-parameter file would take many minutes. Blocks
 // are independent, so they spread over the cores (same bytes in any order).
@@ -138,9 +167,12 @@ std::vector<uint8_t> quantize(std::span<const float> x, GgmlType t) {
     case GgmlType::q4_1:
     case GgmlType::q5_0:
     case GgmlType::q5_1:
+    case GgmlType::mxfp4:
       if (x.size() % 32) throw InvalidArgument(std::string(ggml_type_name(t)) + " needs a multiple of 32 values");
       for (size_t b = 0; b < x.size(); b += 32) {
-        if (t == GgmlType::q5_0)
+        if (t == GgmlType::mxfp4)
+          mxfp4_block(x.data() + b, out);
+        else if (t == GgmlType::q5_0)
           q5_0_block(x.data() + b, out);
         else
           q45_1_block(x.data() + b, out, t == GgmlType::q5_1);
