@@ -30,6 +30,8 @@ class FakeBackend final : public serve::Backend {
     desc_.chat_format = "fake";
   }
   const serve::ModelDesc& model() const override { return desc_; }
+  // As a gpt-oss model: `reply` is then harmony text (its tags arrive a byte at a time).
+  void set_harmony(bool on) { desc_.harmony = on; }
 
   static std::vector<int32_t> bytes(const std::string& s) {
     std::vector<int32_t> ids;

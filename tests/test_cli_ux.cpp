@@ -231,6 +231,17 @@ TEST_SUITE("cli_ux") {
     std::filesystem::remove(model);
   }
 
+  TEST_CASE("chat --show-reasoning is in --help; a format without a reasoning channel says so") {
+    CHECK(run("chat --help").out.find("--show-reasoning") != std::string::npos);
+    const std::string model = synthetic("chat-reasoning");
+    const auto r = run_sh("printf 'hello\\n/quit\\n' | \"$B\" chat --model " + model +
+                          " --tokens 2 --chat-template chatml --show-reasoning");
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    CHECK_MESSAGE(r.out.find("--show-reasoning: this chat format has no reasoning channel") != std::string::npos, r.out);
+    CHECK(r.out.find("harmony replies") == std::string::npos);
+    std::filesystem::remove(model);
+  }
+
   TEST_CASE("chat and info use the model's own template by default, and say when they cannot") {
     REQUIRE_FIXTURE("templates/Qwen-Qwen2.5-7B-Instruct.jinja");
     std::ifstream in(fixture("templates/Qwen-Qwen2.5-7B-Instruct.jinja"), std::ios::binary);

@@ -143,6 +143,20 @@ TEST_CASE("responses carry OpenAI's fields; text that is not UTF-8 is replaced, 
   CHECK(usage["usage"]["completion_tokens"] == 2);
 }
 
+TEST_CASE("harmony's reasoning is message.reasoning_content and delta.reasoning_content, as llama.cpp and vLLM send it") {
+  Completion c{"chatcmpl-1", 1700000000, "gpt-oss", "Paris.", "stop", {5, 2, 0}};
+  CHECK_FALSE(json::parse(chat_response(c))["choices"][0]["message"].contains("reasoning_content"));
+  c.reasoning = "The capital of France.";
+  const json whole = json::parse(chat_response(c));
+  CHECK(whole["choices"][0]["message"]["content"] == "Paris.");
+  CHECK(whole["choices"][0]["message"]["reasoning_content"] == "The capital of France.");
+  const json thinking = json::parse(chat_chunk(c, "", std::nullopt, false, "The capital"));
+  CHECK(thinking["choices"][0]["delta"]["reasoning_content"] == "The capital");
+  CHECK_FALSE(thinking["choices"][0]["delta"].contains("content"));
+  const json answer = json::parse(chat_chunk(c, "Paris.", std::nullopt, false));
+  CHECK_FALSE(answer["choices"][0]["delta"].contains("reasoning_content"));
+}
+
 TEST_CASE("SSE framing: one data field per line, a blank line ends the event") {
   CHECK(sse_event("{\"a\":1}") == "data: {\"a\":1}\n\n");
   CHECK(sse_event("one\ntwo\r\nthree") == "data: one\ndata: two\ndata: three\n\n");

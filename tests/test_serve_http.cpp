@@ -141,6 +141,60 @@ TEST_CASE("streaming: OpenAI's chunks, the usage chunk, then [DONE]") {
   CHECK(usage["usage"]["prompt_tokens"] == 2);
 }
 
+TEST_CASE("harmony: content is the final channel, reasoning_content the analysis, whole or streamed") {
+  TestServer r;
+  r.backend.set_harmony(true);
+  r.backend.reply =
+      "<|channel|>analysis<|message|>They say hi.<|end|><|start|>assistant<|channel|>final<|message|>Hi there!";
+  json chat = json::parse(kChat);
+  chat["max_tokens"] = 200;
+  auto c = r.client();
+  auto whole = c.Post("/v1/chat/completions", chat.dump(), "application/json");
+  REQUIRE(whole);
+  REQUIRE(whole->status == 200);
+  const json j = json::parse(whole->body);
+  CHECK(j["choices"][0]["message"]["content"] == "Hi there!");
+  CHECK(j["choices"][0]["message"]["reasoning_content"] == "They say hi.");
+  CHECK(j["choices"][0]["finish_reason"] == "stop");
+  CHECK(j["usage"]["completion_tokens"] == r.backend.reply.size());
+  CHECK(json::parse(c.Get("/v1/models")->body)["data"][0]["meta"]["harmony"] == true);
+
+  json streamed = chat;
+  streamed["stream"] = true;
+  auto s = c.Post("/v1/chat/completions", streamed.dump(), "application/json");
+  REQUIRE(s);
+  std::string content, reasoning;
+  bool reasoning_first = true;
+  for (const std::string& e : sse_data(s->body)) {
+    if (e == "[DONE]") break;
+    const json delta = json::parse(e)["choices"][0]["delta"];
+    content += delta.value("content", "");
+    reasoning += delta.value("reasoning_content", "");
+    if (delta.contains("reasoning_content")) reasoning_first = reasoning_first && content.empty();
+  }
+  CHECK(content == "Hi there!");
+  CHECK(reasoning == "They say hi.");
+  CHECK(reasoning_first);
+
+  // Stop strings end the answer only: "say" in the reasoning does not stop it.
+  json stopped = chat;
+  stopped["stop"] = {"say", " there"};
+  const json k = json::parse(c.Post("/v1/chat/completions", stopped.dump(), "application/json")->body);
+  CHECK(k["choices"][0]["message"]["content"] == "Hi");
+  CHECK(k["choices"][0]["message"]["reasoning_content"] == "They say hi.");
+  CHECK(k["choices"][0]["finish_reason"] == "stop");
+  // Cut short by the token limit inside the final message's header: no answer yet, and no stray "<".
+  json cut = chat;
+  cut["max_tokens"] = 50;
+  const json h = json::parse(c.Post("/v1/chat/completions", cut.dump(), "application/json")->body);
+  CHECK(h["choices"][0]["message"]["content"] == "");
+  CHECK(h["choices"][0]["message"]["reasoning_content"] == "They say hi.");
+  CHECK(h["choices"][0]["finish_reason"] == "length");
+  // Raw completions are not chats: the text as generated, tags and all.
+  const json raw = json::parse(c.Post("/v1/completions", R"({"prompt":"x","max_tokens":200})", "application/json")->body);
+  CHECK(raw["choices"][0]["text"] == r.backend.reply);
+}
+
 TEST_CASE("stop strings end the answer before them") {
   TestServer r;
   auto c = r.client();

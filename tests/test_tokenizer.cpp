@@ -452,6 +452,60 @@ TEST_SUITE("tokenizer") {
     CHECK(regex_split("a\xFF", bpe_pre_regexes("gpt-2")) == V{"a", "\xEF\xBF\xBD"});
   }
 
+  TEST_CASE("gpt-4o's pre-tokenizer (gpt-oss) splits as tiktoken's o200k regex") {
+    using model::detail::bpe_pre_regexes;
+    using model::detail::regex_split;
+    using V = std::vector<std::string>;
+    const auto o200k = bpe_pre_regexes("gpt-4o");
+    REQUIRE(o200k.size() == 1);
+    CHECK(bpe_pre_regexes("llama4") == o200k);
+    // Words are an optional non-letter, capitals, then lower case: the contraction
+    // belongs to the word whatever its case (llama3 splits "HE" "'S").
+    CHECK(regex_split("HELLO'S world", o200k) == V{"HELLO'S", " world"});
+    CHECK(regex_split("they're I'M don't", o200k) == V{"they're", " I'M", " don't"});
+    // A capital run may start the next word: "HTTPR" + "esponse" is one piece.
+    CHECK(regex_split("CamelCase getHTTPResponse", o200k) == V{"Camel", "Case", " get", "HTTPResponse"});
+    CHECK(regex_split("12345", o200k) == V{"123", "45"});  // \p{N}{1,3}, left to right
+    // Newlines never join a word (the leading class excludes \r\n); "\s*[\r\n]+"
+    // takes spaces up to the last newline, the space before "y" goes with it.
+    CHECK(regex_split("x  \n y", o200k) == V{"x", "  \n", " y"});
+    CHECK(regex_split("x\r\n\r\ny", o200k) == V{"x", "\r\n\r\n", "y"});
+    // A punctuation run keeps the newlines after it ("[\r\n/]*"); a tab or a
+    // slash before a word is the word's optional leading character.
+    CHECK(regex_split("end...\n\nnext", o200k) == V{"end", "...\n\n", "next"});
+    CHECK(regex_split("if (x):\n\treturn", o200k) == V{"if", " (", "x", "):\n", "\treturn"});
+    CHECK(regex_split("a/b //c", o200k) == V{"a", "/b", " //", "c"});
+    // "\s+(?!\S)" leaves the last space of a run to the word after it.
+    CHECK(regex_split("!!\n\n  x", o200k) == V{"!!\n\n", " ", " x"});
+    // Unicode cases and combining marks (U+0301) are words' letters, as in tiktoken.
+    CHECK(regex_split("\xC3\x89" "COLE \xC3\xA9l\xC3\xA8ve", o200k) ==
+          V{"\xC3\x89" "COLE", " \xC3\xA9l\xC3\xA8ve"});
+    CHECK(regex_split("e\xCC\x81t\xC3\xA9", o200k) == V{"e\xCC\x81t\xC3\xA9"});
+    CHECK(regex_split("\xC3\xA9\xC3\x89", o200k) == V{"\xC3\xA9", "\xC3\x89"});
+    // A vocabulary naming it encodes (merges as any byte-level BPE: no ignore_merges).
+    const Tokenizer tok(tiny_bpe("gpt-4o", {"ab", "abc"}, {"a b"}));
+    CHECK(tok.encode("abc", false, false) == ids_of(tok, {"ab", "c"}));
+    CHECK(tok.decode(tok.encode("HELLO'S world\n", false, false)) == "HELLO'S world\n");
+  }
+
+  TEST_CASE("harmony vocabularies end the turn at <|return|> and <|call|>, not at <|end|>") {
+    auto with = [](std::vector<std::string> specials) {
+      Vocab v = tiny_bpe("gpt-4o", {}, {});
+      for (auto& t : specials) {
+        v.tokens.push_back(std::move(t));
+        v.types.push_back(TokenType::control);
+      }
+      return Tokenizer(std::move(v));
+    };
+    const Tokenizer harmony = with({"<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|return|>", "<|call|>"});
+    CHECK_FALSE(harmony.is_eog(*harmony.find("<|end|>")));
+    CHECK(harmony.is_eog(*harmony.find("<|return|>")));
+    CHECK(harmony.is_eog(*harmony.find("<|call|>")));
+    CHECK_FALSE(harmony.is_eog(*harmony.find("<|start|>")));
+    const Tokenizer phi3_like = with({"<|end|>", "<|user|>"});  // Phi-3 ends its turns with <|end|>
+    CHECK(phi3_like.is_eog(*phi3_like.find("<|end|>")));
+  }
+
   TEST_CASE("unknown pre-tokenizers and broken vocabularies are errors") {
     Vocab v = tiny_spm({{"a", 0}});
     v.kind = model::VocabKind::bpe;

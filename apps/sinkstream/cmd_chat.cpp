@@ -1,8 +1,12 @@
 // `sinkstream chat`: a multi-turn conversation on one endless stream. Old turns
 // leave the window and are forgotten; the attention sinks (and, with
 // --pin-system, the whole system prompt) stay pinned.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,10 @@ constexpr const char* kHelp =
     "                      Face renders it (default: the model's own template from the\n"
     "                      GGUF; the built-in format of its family if it cannot render)\n"
     "  --tokens N          most tokens per reply (512; 0 = until end of turn)\n"
+    "  --show-reasoning    harmony models (gpt-oss): print the reasoning (the analysis\n"
+    "                      channel) before the answer, dimmed in a terminal, between\n"
+    "                      [reasoning] and [/reasoning] lines otherwise (default: the\n"
+    "                      answer alone, the final channel)\n"
     "  --stop S            end a reply where it produces S; repeatable\n"
     "  --temperature T ... sampling options as for `generate` (the seed is random\n"
     "                      unless --seed S)\n";
@@ -80,13 +88,62 @@ uint32_t pinned_tokens(const Model& model, const ChatTemplate& format, const std
   return static_cast<uint32_t>(model.tokenize(text, {false, true}).size() + 1);
 }
 
-// Streams a reply to stdout; says why it ended.
-StopReason reply(Chat& chat, uint64_t max_tokens) {
-  const ChatReply r = chat.reply(max_tokens, [](std::string_view s) {
+// Prints a reply as it streams: the answer as it comes; with --show-reasoning
+// the reasoning and tool calls too, set apart from it (dimmed in a terminal;
+// in a pipe, between label lines that need no escape codes to read).
+class ReplyPrinter {
+ public:
+  ReplyPrinter(bool show_reasoning, bool dim) : show_(show_reasoning), dim_(dim) {}
+
+  bool operator()(std::string_view s, ReplyChannel ch) {
+    if (!s.empty() && (ch == ReplyChannel::answer || show_)) {
+      if (ch != block_) {
+        close_block();
+        open_block(ch);
+      }
+      write(s);
+    }
+    return !interrupted();
+  }
+  // The reply is over: a reasoning block still open is closed.
+  void end() { close_block(); }
+
+ private:
+  static const char* label(ReplyChannel ch) { return ch == ReplyChannel::tool_call ? "tool call" : "reasoning"; }
+  void write(std::string_view s) {
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fflush(stdout);
-    return !interrupted();
-  });
+    at_line_start_ = s.back() == '\n';
+  }
+  void open_block(ReplyChannel ch) {
+    block_ = ch;
+    if (ch == ReplyChannel::answer) return;
+    if (dim_)
+      std::fputs("\033[2m", stdout);
+    else
+      std::printf("[%s]\n", label(ch));
+  }
+  void close_block() {
+    if (block_ == ReplyChannel::answer) return;
+    if (dim_) std::fputs("\033[0m", stdout);
+    if (!at_line_start_) std::fputs("\n", stdout);
+    if (!dim_) std::printf("[/%s]\n", label(block_));
+    at_line_start_ = true;
+    block_ = ReplyChannel::answer;
+    std::fflush(stdout);
+  }
+
+  bool show_, dim_;
+  ReplyChannel block_ = ReplyChannel::answer;
+  bool at_line_start_ = true;
+};
+
+// Streams a reply to stdout; says why it ended.
+StopReason reply(Chat& chat, uint64_t max_tokens, bool show_reasoning) {
+  const char* no_color = std::getenv("NO_COLOR");
+  ReplyPrinter print(show_reasoning, isatty(STDOUT_FILENO) && !(no_color && *no_color));
+  const ChatReply r = chat.reply_channels(max_tokens, std::ref(print));
+  print.end();
   switch (r.reason) {
     case sinkstream::StopReason::end_of_generation: return StopReason::eos;
     case sinkstream::StopReason::stop_string: return StopReason::stop_string;
@@ -101,7 +158,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
   auto options = model_options();
   options.insert({"system", "tokens", "temperature", "top-k", "top-p", "min-p", "repeat-penalty", "seed", "stop",
                   "chat-template"});
-  const cli::Args a(argv, {"help", "pin-system"}, options);
+  const cli::Args a(argv, {"help", "pin-system", "show-reasoning"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
     return 0;
@@ -137,6 +194,13 @@ int cmd_chat(const std::vector<std::string>& argv) {
   std::fprintf(stderr, "chat format %s, %u sink slots + %u window slots on %s, seed %llu. /help lists commands.\n",
                format_name.c_str(), cc.sinks, cc.window, model.device_name().c_str(),
                static_cast<unsigned long long>(sampling.seed));
+  const bool show_reasoning = a.has("show-reasoning");
+  if (chat.harmony())
+    std::fprintf(stderr, "harmony replies: %s\n",
+                 show_reasoning ? "the reasoning, then the answer" : "the answer (--show-reasoning adds the reasoning)");
+  else if (show_reasoning)
+    std::fprintf(stderr, "warning: --show-reasoning: this chat format has no reasoning channel (only harmony "
+                         "templates, gpt-oss's, do); replies are shown whole\n");
   install_interrupt_handler();
   LineInput input;
   int status = 0;
@@ -153,7 +217,7 @@ int cmd_chat(const std::vector<std::string>& argv) {
     }
     if (line->find_first_not_of(" \t\n") == std::string::npos) continue;
     chat.add_user_turn(*line);
-    const StopReason why = reply(chat, max_tokens);
+    const StopReason why = reply(chat, max_tokens, show_reasoning);
     std::printf("\n");
     if (why == StopReason::interrupted) {
       std::fprintf(stderr, "[reply stopped]\n");

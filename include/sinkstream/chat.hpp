@@ -5,6 +5,11 @@
 // so the next turn follows a well-formed conversation. Old turns leave the
 // window and are forgotten; the sinks stay pinned.
 //
+// With a harmony template (gpt-oss, uses_harmony()), the reply is parsed into
+// its messages: the answer (final channel) is the reply's text, the analysis
+// channel its reasoning; <|end|> between messages does not end the turn,
+// <|return|> and <|call|> do.
+//
 // Thread safety: as the Stream it runs on (one thread at a time).
 #pragma once
 #include <cstdint>
@@ -15,6 +20,7 @@
 #include <vector>
 
 #include "sinkstream/export.hpp"
+#include "sinkstream/harmony.hpp"
 #include "sinkstream/model.hpp"
 #include "sinkstream/sampler.hpp"
 #include "sinkstream/session.hpp"
@@ -33,6 +39,7 @@ struct ChatOptions {
 struct ChatReply {
   StopReason reason = StopReason::none;  // end_of_generation: the model ended its turn
   std::string text;                      // the reply as shown (stop string excluded)
+  std::string reasoning;                 // harmony: the analysis channel (not in `text`)
   uint64_t tokens = 0;                   // generated, end-of-turn token included
   double seconds = 0;
 };
@@ -50,6 +57,13 @@ class SINKSTREAM_API Chat {
   // Generates the reply, handing each piece of showable text to `on_text`
   // (false stops the reply after that token); max_tokens 0: until end of turn.
   ChatReply reply(uint64_t max_tokens, const std::function<bool(std::string_view text)>& on_text);
+  // The same, handing out every part of the reply with the channel it belongs
+  // to: reasoning and tool calls too (harmony); other formats give only answer.
+  // Stop strings apply to the answer alone.
+  ChatReply reply_channels(uint64_t max_tokens,
+                           const std::function<bool(std::string_view text, ReplyChannel channel)>& on_text);
+  // Whether replies are read as harmony (see above).
+  bool harmony() const;
   // Forgets the conversation (the preamble stays): a fresh stream.
   void clear();
 

@@ -69,6 +69,10 @@ struct ModelFileInfo {
   uint32_t sliding_window = 0, sliding_layers = 0;
   double sliding_rope_theta = 0;
   float attn_softcap = 0, final_softcap = 0;  // gemma2's soft-caps (0: none)
+  // Mixture of experts (gpt-oss): each token's FFN runs experts_used of `experts`
+  // experts, so it reads active_weight_bytes of the weight_bytes (all of them without experts).
+  uint32_t experts = 0, experts_used = 0;
+  uint64_t active_weight_bytes = 0;
   uint64_t weight_bytes = 0;
   std::string tokenizer_kind;      // "spm" or "bpe"
   std::string chat_template;       // the file's Jinja template, may be empty
@@ -133,6 +137,9 @@ class SINKSTREAM_API Model {
   ModelInfo info() const;
   int32_t vocab_size() const;
   int32_t bos() const;  // -1 when the vocabulary has none
+  // Whether a text starts with bos() (tokenizer.ggml.add_bos_token, or the
+  // tokenizer's convention: yes for Llama's, no for Qwen's or gpt-oss's).
+  bool adds_bos() const;
   int32_t eos() const;  // -1 when none
   bool is_end_of_generation(int32_t token) const;  // EOS, EOT, <|im_end|>, <|eot_id|>, ...
   // Every token that ends generation (the stop tokens of a request).

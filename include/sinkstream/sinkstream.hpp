@@ -8,6 +8,7 @@
 #include "sinkstream/config.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/eval.hpp"
+#include "sinkstream/harmony.hpp"
 #include "sinkstream/model.hpp"
 #include "sinkstream/sampler.hpp"
 #include "sinkstream/scheduler.hpp"

@@ -63,8 +63,19 @@ bool is_special_type(TokenType t) {
 bool ends_generation(const std::string& t) {
   static const char* const kEog[] = {"<|eot_id|>",    "<|im_end|>",    "<|end|>",
                                      "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-                                     "<EOT>",         "<|eom_id|>",    "<｜end▁of▁sentence｜>"};
+                                     "<EOT>",         "<|eom_id|>",    "<｜end▁of▁sentence｜>",
+                                     "<|return|>",    "<|call|>"};
   return std::any_of(std::begin(kEog), std::end(kEog), [&](const char* e) { return t == e; });
+}
+
+// OpenAI's harmony (gpt-oss, o200k_harmony) ends a message with <|end|> and the
+// turn with <|return|> or <|call|>: there <|end|> must not stop generation.
+// Like llama.cpp, recognised by the vocabulary having both turn enders.
+bool end_is_message_end(const Vocab& v) {
+  const auto has = [&](const char* t) {
+    return std::find(v.tokens.begin(), v.tokens.end(), t) != v.tokens.end();
+  };
+  return has("<|return|>") && has("<|call|>");
 }
 
 // llama.cpp's Phi-3 quirk (HF's rstrip=True on its added tokens): whitespace
@@ -201,6 +212,9 @@ Tokenizer::Tokenizer(Vocab vocab) : impl_(std::make_unique<Impl>()) {
   });
   for (const int32_t id : {v.eos_id, v.eot_id, v.eom_id})
     if (id >= 0 && static_cast<size_t>(id) < n) m.eog[static_cast<size_t>(id)] = 1;
+  if (end_is_message_end(v))
+    for (size_t i = 0; i < n; ++i)
+      if (v.tokens[i] == "<|end|>") m.eog[i] = 0;
   m.pieces.reserve(n);
   for (size_t i = 0; i < n; ++i) m.pieces.push_back(m.make_piece(static_cast<int32_t>(i)));
   for (int b = 0; b < 256; ++b) {

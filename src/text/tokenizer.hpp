@@ -13,9 +13,9 @@
 //   scores are the trained merge order. (The stories260K.gguf fixture did keep
 //   tok512's scores; the tests check that both give run.c's ids.)
 // - Byte-level BPE (kind == bpe; GPT-2, Llama 3, Qwen 2, SmolLM, StarCoder,
-//   DeepSeek, MPT): the text is split by the pre-tokenizer regexes named by
-//   `tokenizer.ggml.pre` (PCRE2 with Unicode properties), each piece's bytes
-//   are mapped to GPT-2's printable alphabet and merged by rank.
+//   DeepSeek, MPT, GPT-4o/gpt-oss): the text is split by the pre-tokenizer
+//   regexes named by `tokenizer.ggml.pre` (PCRE2 with Unicode properties), each
+//   piece's bytes are mapped to GPT-2's printable alphabet and merged by rank.
 //
 // Special tokens (control, user-defined) found in the text are matched as
 // single tokens before either algorithm runs: user-defined ones always,

@@ -16,7 +16,8 @@ namespace sinkstream::model::detail {
 namespace {
 
 // Pre-tokenizer regexes, verbatim from llama.cpp (src/llama-vocab.cpp,
-// llm_tokenizer_bpe), split only at top-level alternatives. Lists apply in order.
+// llm_tokenizer_bpe) but for o200k's (below), split only at top-level
+// alternatives. Lists apply in order.
 // clang-format off
 constexpr const char* kGpt2 =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
@@ -26,6 +27,18 @@ constexpr const char* kLlama3 =
 constexpr const char* kQwen2 =
     "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
     "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// o200k (GPT-4o, gpt-oss) as tiktoken and tokenizer.json write it. llama.cpp
+// runs a rewrite of it, since std::regex has neither \p{Lu} nor (?i:); PCRE2
+// has both, so this is the original. The two differ only where the rewrite
+// approximates: it counts every non-ASCII letter as both cases and no
+// combining mark as part of a word ("e\u0301t\u00e9" is one piece here, as in
+// tiktoken; llama.cpp cuts it at the mark).
+constexpr const char* kO200k =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+    "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+    "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 // clang-format on
 
 bool one_of(const std::string& s, std::initializer_list<const char*> names) {
@@ -45,6 +58,7 @@ std::vector<std::string> bpe_pre_regexes(const std::string& pre) {
                    "chatglm-bpe", "glm4"}))
     return {kLlama3};
   if (one_of(pre, {"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", "hunyuan"})) return {kQwen2};
+  if (one_of(pre, {"gpt-4o", "llama4"})) return {kO200k};
   if (pre == "deepseek-coder")
     return {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"};
   if (pre == "falcon") return {"[\\p{P}\\$\\+<=>\\^~\\|`]+", kGpt2, "[0-9][0-9][0-9]"};
@@ -211,11 +225,14 @@ uint64_t pair_key(int32_t a, int32_t b) {
 BpeEncoder::BpeEncoder(const Vocab& vocab, const TokenMap& ids) : ids_(ids) {
   const auto patterns = bpe_pre_regexes(vocab.pre);
   if (patterns.empty())
-    throw Error("unknown BPE pre-tokenizer '" + vocab.pre +
-                "' (tokenizer.ggml.pre); supported: gpt-2, llama3, qwen2, starcoder, smollm, "
-                "deepseek-coder, mpt, "
-                "falcon, default and their aliases");
+    throw Error(
+        "unknown BPE pre-tokenizer '" + vocab.pre +
+        "' (tokenizer.ggml.pre); supported: gpt-2, llama3, qwen2, gpt-4o, starcoder, smollm, "
+        "deepseek-coder, mpt, falcon, default and their aliases");
   regexes_ = std::make_unique<Regexes>(patterns);
+  // Not for gpt-4o: llama.cpp, whose ids this tokenizer matches, does not set it.
+  // tiktoken does take a piece that is a token whole, so the two could differ on
+  // a piece whose merges do not rebuild its token.
   ignore_merges_ = one_of(vocab.pre, {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral"});
   const auto cps = byte_to_codepoint();
   for (size_t b = 0; b < 256; ++b) append_utf8(byte_chars_[b], cps[b]);

@@ -227,8 +227,10 @@ std::variant<ApiRequest, ApiError> parse_request(std::string_view body, bool cha
 
 std::string chat_response(const Completion& c) {
   json j = envelope(c, "chat.completion");
+  json message = {{"role", "assistant"}, {"content", c.text}};
+  if (!c.reasoning.empty()) message["reasoning_content"] = c.reasoning;
   j["choices"] = json::array({{{"index", 0},
-                               {"message", {{"role", "assistant"}, {"content", c.text}}},
+                               {"message", message},
                                {"logprobs", nullptr},
                                {"finish_reason", c.finish_reason}}});
   j["usage"] = usage_json(c.usage);
@@ -244,10 +246,11 @@ std::string completion_response(const Completion& c) {
 }
 
 std::string chat_chunk(const Completion& c, const std::string& text, const std::optional<std::string>& finish,
-                       bool role_chunk) {
+                       bool role_chunk, const std::string& reasoning) {
   json delta = json::object();
   if (role_chunk) delta["role"] = "assistant";
   if (role_chunk || !text.empty()) delta["content"] = text;
+  if (!reasoning.empty()) delta["reasoning_content"] = reasoning;
   json j = envelope(c, "chat.completion.chunk");
   j["choices"] = json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}}});
   return dump(j);

@@ -65,14 +65,16 @@ struct Completion {
   std::string text;
   std::string finish_reason;  // stop, length
   Usage usage;
+  std::string reasoning;  // chat, harmony: the analysis channel (message.reasoning_content when not empty)
 };
 
 std::string chat_response(const Completion& c);
 std::string completion_response(const Completion& c);
 // One stream chunk: text (may be empty), and finish_reason when it is the last.
 // `role_chunk`: the first chat chunk, which carries the assistant role.
+// `reasoning`: delta.reasoning_content, as llama.cpp's and vLLM's servers send it.
 std::string chat_chunk(const Completion& c, const std::string& text, const std::optional<std::string>& finish,
-                       bool role_chunk);
+                       bool role_chunk, const std::string& reasoning = {});
 std::string completion_chunk(const Completion& c, const std::string& text, const std::optional<std::string>& finish);
 // The last chunk when stream_options.include_usage: empty choices, the usage.
 std::string usage_chunk(const Completion& c, bool chat);

@@ -27,6 +27,10 @@ struct ModelDesc {
   uint32_t sinks = 4;        // a new stream's sink slots (more when a system prompt is pinned)
   uint32_t window = 0;       // a new stream's window slots
   std::string chat_format;   // the chat template's name
+  // The template is OpenAI's harmony (gpt-oss): a chat reply is messages on
+  // channels, generated text carries their special tokens, and the answer is
+  // the final channel (the analysis channel is reasoning_content).
+  bool harmony = false;
 };
 
 struct Sampling {
@@ -83,7 +87,8 @@ class Backend {
 
   // The ids the model reads for a conversation (BOS and the chat template,
   // ending with the generation prompt when asked). Throws std::invalid_argument
-  // when the template refuses the messages.
+  // when the template refuses the messages. With harmony and no generation
+  // prompt, a last assistant message ends as in history (<|end|>, not <|return|>).
   virtual std::vector<int32_t> chat_ids(const std::vector<ChatMsg>& messages, bool generation_prompt) const = 0;
   // The ids the template puts after the last message's content (its end of
   // turn, e.g. "<|im_end|>\n"): what closes a reply in the stream.

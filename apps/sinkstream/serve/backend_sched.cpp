@@ -9,6 +9,7 @@
 
 #include "model_args.hpp"
 #include "sinkstream/error.hpp"
+#include "sinkstream/harmony.hpp"
 #include "sinkstream/model.hpp"
 #include "sinkstream/scheduler.hpp"
 
@@ -55,6 +56,7 @@ class SchedulerBackend final : public Backend {
     desc_.window = settings_.window ? settings_.window
                                     : (desc_.context > settings_.sinks ? desc_.context - settings_.sinks : 1);
     desc_.chat_format = template_.name();
+    desc_.harmony = uses_harmony(model_, template_);
     writes_bos_ = template_.writes_bos(special(model_.bos()));
     stops_ = model_.end_of_generation_tokens();
   }
@@ -71,7 +73,7 @@ class SchedulerBackend final : public Backend {
     const std::string marker = "\x01sinkstream-end-of-reply\x01";
     auto m = to_model(messages);
     m.back().content = marker;
-    const std::string text = render_text(m, false);
+    const std::string text = history(render_text(m, false));
     const size_t at = text.rfind(marker);
     if (at == std::string::npos) return {};
     return model_.tokenize(text.substr(at + marker.size()), TokenizeOptions{false, true});
@@ -115,7 +117,8 @@ class SchedulerBackend final : public Backend {
     q.sampler = SamplerParams{s.temperature, s.top_k, s.top_p, s.min_p, s.repeat_penalty, 64, s.seed};
     validate(q.sampler);
     q.stop_tokens = stops_;
-    auto decoder = std::make_shared<TextDecoder>(model_);
+    // Harmony's messages and channels are special tokens: the parser reads them as text.
+    auto decoder = std::make_shared<TextDecoder>(model_, desc_.harmony);
     auto first = std::make_shared<bool>(r.first_piece_after_bos);
     q.on_token = [decoder, first, cb = std::move(r.on_token)](int32_t t) {
       std::string piece = decoder->push(t);
@@ -177,10 +180,16 @@ class SchedulerBackend final : public Backend {
     }
   }
 
+  // A conversation as the next request's prompt holds it.
+  std::string history(std::string rendered) const {
+    return desc_.harmony ? harmony_history(std::move(rendered)) : rendered;
+  }
+
   std::vector<int32_t> render(const std::vector<ChatMsg>& messages, bool generation_prompt) const {
-    const std::string text = render_text(to_model(messages), generation_prompt);
+    std::string text = render_text(to_model(messages), generation_prompt);
+    if (!generation_prompt) text = history(std::move(text));
     std::vector<int32_t> ids;
-    if (model_.bos() >= 0 && !writes_bos_) ids.push_back(model_.bos());
+    if (model_.adds_bos() && model_.bos() >= 0 && !writes_bos_) ids.push_back(model_.bos());
     const auto enc = model_.tokenize(text, TokenizeOptions{false, true});
     ids.insert(ids.end(), enc.begin(), enc.end());
     return ids;

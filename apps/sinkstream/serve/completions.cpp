@@ -6,6 +6,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "sinkstream/harmony.hpp"
 #include "sinkstream/model.hpp"
 
 namespace sinkstream::serve {
@@ -46,15 +47,24 @@ std::variant<Prompt, ApiError> prompt_ids(const Backend& b, const ApiRequest& r)
   return p;
 }
 
-// What the engine's callbacks share: the ids handed out, stop strings, timing.
+// What the engine's callbacks share: the ids handed out, the text's way to
+// the job (stop strings; for a harmony chat, channels), timing.
 struct Generation {
   std::shared_ptr<Job> job;
-  StopStrings stops;
+  ReplySplitter split;
   std::vector<int32_t> ids;
   std::chrono::steady_clock::time_point first;
   double tokens_per_s() const {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - first).count();
     return ids.size() > 1 && s > 0 ? static_cast<double>(ids.size() - 1) / s : 0.0;
+  }
+  // Tools are not offered (the API refuses them), so a call the model makes
+  // anyway has no place in the response: its text is dropped.
+  ReplySplitter::Sink to_job() const {
+    return [j = job.get()](std::string_view s, ReplyChannel ch) {
+      if (ch == ReplyChannel::answer) j->push(std::string(s));
+      if (ch == ReplyChannel::reasoning) j->push_reasoning(std::string(s));
+    };
   }
 };
 
@@ -66,7 +76,7 @@ JobEnd job_end(const GenEnd& end, const Generation& g) {
   switch (end.reason) {
     case EndReason::stop_token: j.finish_reason = "stop"; break;
     case EndReason::length: j.finish_reason = "length"; break;
-    case EndReason::stopped_by_caller: j.finish_reason = g.stops.matched() ? "stop" : "length"; break;
+    case EndReason::stopped_by_caller: j.finish_reason = g.split.stopped() ? "stop" : "length"; break;
     case EndReason::cancelled: j.cancelled = true; j.error = "cancelled"; break;
     case EndReason::error: j.error = end.error.empty() ? "the engine failed" : end.error; break;
   }
@@ -85,12 +95,12 @@ GenRequest generation_request(RunContext& ctx, const ApiRequest& r, const Lease&
   q.on_token = [g, &pool, stream](int32_t id, const std::string& text) {
     if (g->ids.empty()) g->first = std::chrono::steady_clock::now();
     g->ids.push_back(id);
-    g->job->push(g->stops.push(text));
+    g->split.push(text, g->to_job());
     if (g->ids.size() % 16 == 0) pool.progress(stream, g->tokens_per_s());
-    return !g->stops.matched();
+    return !g->split.stopped();
   };
   q.on_end = [g, &pool, lease](const GenEnd& end, const std::string& tail) {
-    if (!g->stops.matched()) g->job->push(g->stops.push(tail) + g->stops.flush());
+    g->split.finish(tail, g->to_job());
     g->job->mark_ended();  // from here a late cancel leaves the stream alone
     pool.release(lease, g->ids, end.reason, g->tokens_per_s());
     g->job->finish(job_end(end, *g));
@@ -119,7 +129,8 @@ std::variant<Running, ApiError> start_request(RunContext& ctx, const ApiRequest&
   if (r.echo && !r.chat) run.echo = r.prompt_is_ids ? std::string() : r.prompt;
   run.chat = r.chat;
   run.messages = r.messages;
-  auto g = std::make_shared<Generation>(Generation{run.job, StopStrings(r.stop), {}, {}});
+  const bool harmony = r.chat && ctx.backend.model().harmony;
+  auto g = std::make_shared<Generation>(Generation{run.job, ReplySplitter(harmony, r.stop), {}, {}});
   try {
     ctx.backend.submit(lease->stream, generation_request(ctx, r, *lease, g));
   } catch (const std::exception& e) {

@@ -24,6 +24,7 @@ class Job {
  public:
   struct Chunk {
     std::string text;            // everything pushed since the last take
+    std::string reasoning;       // harmony: reasoning pushed since the last take (it came first)
     std::optional<JobEnd> end;   // set once the job ended and all its text is taken
   };
 
@@ -31,6 +32,12 @@ class Job {
     if (text.empty()) return;
     std::lock_guard<std::mutex> lock(mutex_);
     text_ += text;
+    ready_.notify_all();
+  }
+  void push_reasoning(const std::string& text) {
+    if (text.empty()) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    reasoning_ += text;
     ready_.notify_all();
   }
   void finish(JobEnd end) {
@@ -41,9 +48,10 @@ class Job {
   // Waits up to `timeout` for text or the end.
   Chunk take(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mutex_);
-    ready_.wait_for(lock, timeout, [&] { return !text_.empty() || end_.has_value(); });
+    ready_.wait_for(lock, timeout, [&] { return !text_.empty() || !reasoning_.empty() || end_.has_value(); });
     Chunk c;
     c.text.swap(text_);
+    c.reasoning.swap(reasoning_);
     c.end = end_;
     return c;
   }
@@ -71,6 +79,7 @@ class Job {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::string text_;
+  std::string reasoning_;
   std::optional<JobEnd> end_;
   bool ended_ = false;
 };

@@ -171,6 +171,7 @@ void Server::respond_whole(Running run, bool chat, httplib::Response& res) {
   for (;;) {
     Job::Chunk c = run.job->take(std::chrono::milliseconds(1000));
     text += c.text;
+    run.result.reasoning += c.reasoning;
     if (!c.end) continue;
     finish(run_ctx_, run, *c.end, text.substr(run.echo.size()));
     if (!c.end->error.empty()) return send_error(res, ApiError{500, c.end->error, "server_error", "", ""});
@@ -203,6 +204,8 @@ void Server::respond_stream(Running run, const ApiRequest& r, httplib::Response&
       out += sse_event(st->chat ? chat_chunk(c, st->run.echo, std::nullopt, true) : completion_chunk(c, st->run.echo, std::nullopt));
       st->first = false;
     }
+    // Reasoning pushed in the same interval as answer text came before it (harmony's analysis precedes its answer).
+    if (!ch.reasoning.empty()) out += sse_event(chat_chunk(c, "", std::nullopt, false, ch.reasoning));
     if (!ch.text.empty()) out += sse_event(st->chat ? chat_chunk(c, ch.text, std::nullopt, false) : completion_chunk(c, ch.text, std::nullopt));
     if (ch.end) {
       if (!ch.end->error.empty()) {
@@ -238,7 +241,7 @@ std::string Server::models_json() const {
   const ModelDesc& m = backend_.model();
   json model = {{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "sinkstream"},
                 {"meta", {{"context", m.context}, {"vocab", m.vocab}, {"sinks", m.sinks}, {"window", m.window},
-                          {"chat_format", m.chat_format}, {"device", m.device}}}};
+                          {"chat_format", m.chat_format}, {"harmony", m.harmony}, {"device", m.device}}}};
   return json{{"object", "list"}, {"data", json::array({model})}}.dump();
 }
 
