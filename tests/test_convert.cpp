@@ -65,6 +65,40 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
     ts.emplace_back(name, std::move(bytes));
     header[name]["shape"] = t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.rows, t.cols};
   };
+  const auto put_floats = [&](const std::string& name, const std::vector<float>& x, std::vector<uint64_t> shape) {
+    std::vector<uint8_t> bytes(x.size() * 4);
+    std::memcpy(bytes.data(), x.data(), bytes.size());
+    ts.emplace_back(name, std::move(bytes));
+    header[name]["shape"] = shape;
+  };
+  const auto floats = [](const model::Tensor& t) {
+    std::vector<float> x(t.data.size() / 4);
+    std::memcpy(x.data(), t.data.data(), t.data.size());
+    return x;
+  };
+  // gpt-oss's experts as transformers keeps them: x @ W, gate and up columns interleaved.
+  const auto put_experts = [&](const std::string& p, const model::LayerWeights& w) {
+    const uint64_t e = h.experts, f = h.ffn, d = h.dim;
+    const auto gate = floats(w.w_gate), up = floats(w.w_up), down = floats(w.w_down);
+    const auto gb = floats(*w.gate_b), ub = floats(*w.up_b);
+    std::vector<float> gu(e * d * 2 * f), gub(e * 2 * f), dn(e * f * d);
+    for (uint64_t i = 0; i < e; ++i)
+      for (uint64_t r = 0; r < f; ++r) {
+        for (uint64_t k = 0; k < d; ++k) {
+          gu[(i * d + k) * 2 * f + 2 * r] = gate[(i * f + r) * d + k];
+          gu[(i * d + k) * 2 * f + 2 * r + 1] = up[(i * f + r) * d + k];
+          dn[(i * f + r) * d + k] = down[(i * d + k) * f + r];
+        }
+        gub[i * 2 * f + 2 * r] = gb[i * f + r];
+        gub[i * 2 * f + 2 * r + 1] = ub[i * f + r];
+      }
+    put_floats(p + "mlp.experts.gate_up_proj", gu, {e, d, 2 * f});
+    put_floats(p + "mlp.experts.gate_up_proj_bias", gub, {e, 2 * f});
+    put_floats(p + "mlp.experts.down_proj", dn, {e, f, d});
+    put_floats(p + "mlp.experts.down_proj_bias", floats(*w.down_b), {e, d});
+    put(p + "mlp.router.weight", *w.router);
+    put(p + "mlp.router.bias", *w.router_b);
+  };
   put("model.embed_tokens.weight", m.tok_embd);
   put("model.norm.weight", m.output_norm);
   if (!m.tied_output) put("lm_head.weight", m.output);
@@ -81,6 +115,16 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
       put(p + "self_attn.v_proj.weight", w.wv);
     }
     put(p + "self_attn.o_proj.weight", w.wo);
+    if (arch == "gpt_oss") {
+      put(p + "self_attn.q_proj.bias", *w.bq);
+      put(p + "self_attn.k_proj.bias", *w.bk);
+      put(p + "self_attn.v_proj.bias", *w.bv);
+      put(p + "self_attn.o_proj.bias", *w.bo);
+      put(p + "self_attn.sinks", *w.sinks);
+      put(p + "post_attention_layernorm.weight", w.ffn_norm);
+      put_experts(p, w);
+      continue;
+    }
     if (w.q_norm) put(p + "self_attn.q_norm.weight", *w.q_norm);
     if (w.k_norm) put(p + "self_attn.k_norm.weight", *w.k_norm);
     if (gemma) {
@@ -119,6 +163,17 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
                          {"long_factor", h.rope_long_factors},
                          {"original_max_position_embeddings", h.rope_original_context},
                          {"attention_factor", h.rope_attn_factor}};
+  if (arch == "gpt_oss") {
+    std::vector<std::string> types;
+    for (uint32_t l = 0; l < h.layers; ++l) types.push_back(h.is_sliding(l) ? "sliding_attention" : "full_attention");
+    c["layer_types"] = types;
+    c["sliding_window"] = h.sliding_window;
+    c["num_local_experts"] = h.experts;
+    c["num_experts_per_tok"] = h.experts_used;
+    c["attention_bias"] = true;
+    c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32},
+                         {"beta_fast", 32.0}, {"beta_slow", 1.0}, {"truncate", false}};
+  }
   if (gemma) {
     std::vector<std::string> types;
     for (uint32_t l = 0; l < h.layers; ++l) types.push_back(h.is_sliding(l) ? "sliding_attention" : "full_attention");
@@ -153,6 +208,7 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
   CHECK(a.hp.attn_scale == doctest::Approx(b.hp.attn_scale).epsilon(1e-6));
   CHECK(a.hp.embed_scale == b.hp.embed_scale);
   CHECK((a.hp.attn_softcap == b.hp.attn_softcap && a.hp.final_softcap == b.hp.final_softcap));
+  CHECK((a.hp.experts == b.hp.experts && a.hp.experts_used == b.hp.experts_used && a.hp.out_bias == b.hp.out_bias));
   const auto same = [](const model::Tensor& x, const model::Tensor& y) {
     return x.rows == y.rows && x.cols == y.cols && x.type == y.type &&
            std::equal(x.data.begin(), x.data.end(), y.data.begin(), y.data.end());
@@ -167,16 +223,19 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
     CHECK((same(x.attn_norm, y.attn_norm) && same(x.ffn_norm, y.ffn_norm)));
     CHECK(x.q_norm.has_value() == y.q_norm.has_value());
     if (x.q_norm) CHECK((same(*x.q_norm, *y.q_norm) && same(*x.k_norm, *y.k_norm)));
-    CHECK(x.post_attn_norm.has_value() == y.post_attn_norm.has_value());
-    if (x.post_attn_norm) CHECK((same(*x.post_attn_norm, *y.post_attn_norm) && same(*x.post_ffn_norm, *y.post_ffn_norm)));
+    const auto xo = x.optional_tensors(), yo = y.optional_tensors();
+    for (size_t i = 0; i < xo.size(); ++i) {
+      CHECK_MESSAGE(xo[i]->has_value() == yo[i]->has_value(), "optional tensor " << i << " of layer " << l);
+      if (xo[i]->has_value() && yo[i]->has_value()) CHECK_MESSAGE(same(**xo[i], **yo[i]), (*xo[i])->name);
+    }
   }
 }
 
 TEST_SUITE("convert") {
   TEST_CASE("a Hugging Face checkpoint converts back to the GGUF it was written from") {
-    for (const std::string arch : {"llama", "qwen3", "phi3", "gemma3_text", "gemma2"}) {
+    for (const std::string arch : {"llama", "qwen3", "phi3", "gemma3_text", "gemma2", "gpt_oss"}) {
       CAPTURE(arch);
-      model::SyntheticSpec spec;
+      model::SyntheticSpec spec = model::synthetic_preset(arch == "gpt_oss" ? "gpt-oss-tiny" : "tiny");
       spec.qwen3 = arch == "qwen3";
       spec.phi3 = arch == "phi3";
       spec.gemma3 = arch == "gemma3_text";

@@ -202,6 +202,17 @@ TEST_SUITE("scheduler") {
     std::filesystem::remove(path);
   }
 
+  TEST_CASE("gpt-oss models: each batched row routed to its own experts, as when it runs alone") {
+    ValidationScope validation;
+    model::SyntheticSpec spec = model::synthetic_preset("gpt-oss-tiny");
+    spec.layers = 2;  // layer 0 slides over 6 tokens
+    spec.sliding_window = 6;
+    const std::string path = temp_path("sched-gpt-oss.gguf");
+    model::write_synthetic_gguf(path, spec);
+    check_batching(upload(path), KvType::f16, {1, 6});
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE(
       "q8_0 KV streams: alone, batched with f16 and f32 streams, and counted exactly by "
       "admission") {

@@ -49,8 +49,9 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
     tokens.push_back(static_cast<int32_t>((i * 37 + 5) % spec.vocab));
   std::vector<float> got;
   if (one_by_one) {
-    CHECK_MESSAGE(engine.fused_decode() == (gpu().context().info().subgroup_arithmetic && !m->hp.post_norms),
-                  "the fused decode path is taken wherever the device has subgroup arithmetic (not for gemma)");
+    CHECK_MESSAGE(engine.fused_decode() ==
+                      (gpu().context().info().subgroup_arithmetic && !m->hp.post_norms && !m->hp.experts),
+                  "the fused decode path is taken wherever the device has subgroup arithmetic (not for gemma, gpt-oss)");
     for (int32_t t : tokens) {
       const auto l = engine.feed({&t, 1});
       got.insert(got.end(), l.begin(), l.end());
@@ -217,12 +218,12 @@ TEST_SUITE("weights") {
     CHECK((small.tokens == 64 && small.rows == 128));  // 30,720 + 4,096 bytes
   }
 
-  TEST_CASE("ggml's block types (K-quants, Q4_1/Q5_0/Q5_1, IQ4): chunks and one-token steps") {
+  TEST_CASE("ggml's block types (K-quants, Q4_1/Q5_0/Q5_1, IQ4, MXFP4): chunks and one-token steps") {
     // Rows of 256 (dim, attn_output) and 768 (ffn_down: three super-blocks) for
     // the K-quants and IQ4_XS; the 32-weight types take the same shapes.
     for (auto type : {model::GgmlType::q4_k, model::GgmlType::q6_k, model::GgmlType::q5_k, model::GgmlType::q3_k,
                       model::GgmlType::q2_k, model::GgmlType::q4_1, model::GgmlType::q5_0, model::GgmlType::q5_1,
-                      model::GgmlType::iq4_nl, model::GgmlType::iq4_xs}) {
+                      model::GgmlType::iq4_nl, model::GgmlType::iq4_xs, model::GgmlType::mxfp4}) {
       for (bool one_by_one : {false, true}) {
         ValidationScope validation;
         model::SyntheticSpec spec;
@@ -433,6 +434,48 @@ TEST_SUITE("weights") {
     StreamConfig c = model::make_cache_config(m->hp, {2, 20});
     CHECK(c.softcap == 1.5f);
     std::filesystem::remove(path);
+  }
+
+  TEST_CASE("gpt-oss: experts routed on the GPU, clamped SwiGLU, biases, learned sinks, YaRN, even layers sliding") {
+    ValidationScope validation;
+    model::SyntheticSpec spec = model::synthetic_preset("gpt-oss-tiny");
+    spec.layers = 3;  // layers 0 and 2 slide over 8 tokens; 8 experts, 2 per token
+    spec.type = model::GgmlType::q8_0;
+    spec.expert_type = model::GgmlType::mxfp4;  // as gpt-oss is released
+    CHECK(max_logit_error(spec, "gpt-oss", false, {20, 7, 40}) <= 1e-3);  // 2 sinks + 20: both rings wrap
+    CHECK(max_logit_error(spec, "decode-gpt-oss", true, {12, 1, 30}) <= 1e-3);
+    const std::string path = temp_path("gpt-oss-arch.gguf");
+    model::write_synthetic_gguf(path, spec);
+    const auto m = model::load_model(path);
+    REQUIRE(m->hp.arch == model::Arch::gpt_oss);
+    CHECK((m->hp.experts == 8 && m->hp.experts_used == 2 && m->hp.ffn == 64));
+    CHECK((m->hp.swiglu_limit == 7.0f && m->hp.swiglu_alpha == 1.702f));
+    CHECK(m->hp.sliding == std::vector<uint8_t>{1, 0, 1});
+    CHECK((m->hp.attn_sinks && m->hp.qkv_bias && m->hp.out_bias));
+    CHECK(m->layers[1].w_gate.rows == 8 * 64);  // every expert's rows, expert by expert
+    CHECK(m->layers[1].w_down.type == model::GgmlType::mxfp4);
+    CHECK((m->layers[2].router.has_value() && m->layers[2].down_b.has_value() && m->layers[2].bo.has_value()));
+    // YaRN x4 over 32 tokens on 16-wide heads: every frequency blends between 1 and 1/4.
+    REQUIRE(m->hp.rope.freq_factors.size() == 8);
+    CHECK(m->hp.rope_attn_factor == doctest::Approx(1.0 + 0.1 * std::log(4.0)));
+    CHECK(m->hp.rope_sliding.freq_factors == m->hp.rope.freq_factors);
+    std::filesystem::remove(path);
+  }
+
+  TEST_CASE("YaRN frequencies as transformers computes them (gpt-oss-20b: 64 dims, base 150000, x32 over 4096)") {
+    // Correction dims 64 ln(4096 / (2 pi r)) / (2 ln 150000): 8.0928 for r = 32, 17.398 for r = 1.
+    // Pairs up to 8 keep their frequency (factor 1), from 18 on it is divided by 32,
+    // in between a linear ramp: pair 9's extrapolated share is 1 - 0.9072 / 9.3052.
+    const auto f = model::yarn_freq_factors(64, 150000.0, 32.0, 4096.0, 32.0, 1.0, false);
+    REQUIRE(f.size() == 32);
+    CHECK((f[0] == 1.0f && f[8] == 1.0f && f[17] == doctest::Approx(13.757521) && f[18] == 32.0f && f[31] == 32.0f));
+    CHECK(f[9] == doctest::Approx(1.1043));
+    CHECK(f[13] == doctest::Approx(2.044491));
+    // llama.cpp rounds the dims outward (8 and 18): pair 9 is then 1 - 1/10 extrapolated.
+    const auto t = model::yarn_freq_factors(64, 150000.0, 32.0, 4096.0, 32.0, 1.0, true);
+    CHECK(t[9] == doctest::Approx(1.0 / (0.1 / 32 + 0.9)));
+    CHECK(t[17] == doctest::Approx(7.804878));
+    CHECK(model::yarn_mscale(32.0) == doctest::Approx(1.3465736));
   }
 
   TEST_CASE("phi3: fused QKV and gate/up, LongRoPE short and long factors, attention factor") {

@@ -28,9 +28,10 @@ constexpr const char* kHelp =
     "                      the GPU (timestamps between ops, summed over layers)\n"
     "  --json              one JSON object instead of the table\n";
 
-// (weights + K/V bytes read per token) / copy bandwidth / time per token.
+// (weights + K/V bytes read per token) / copy bandwidth / time per token; with
+// experts, the weights a token reads (its experts', not all of them).
 double bound_fraction(const GenerateBenchResult& r, double ms, uint64_t slots) {
-  const double bytes = static_cast<double>(r.weight_bytes + r.kv_token_bytes * slots);
+  const double bytes = static_cast<double>(r.active_weight_bytes + r.kv_token_bytes * slots);
   return bytes / (r.copy_gbs * 1e9) / (ms * 1e-3);
 }
 
@@ -42,6 +43,7 @@ void print_json(const GenerateBenchResult& r) {
       .field("sinks", cc.sinks)
       .field("window", cc.window);
   j.field("kv_type", kv_type_name(cc.kv_type)).field("weight_bytes", r.weight_bytes);
+  j.field("active_weight_bytes", r.active_weight_bytes);
   j.field("chunk", cc.max_chunk).field("coop_prefill", r.coop_prefill);
   j.field("prefill_tokens", r.prompt_tokens).field("prefill_tokens_per_s", r.prefill_tps);
   j.field("decode_tokens_per_s", r.decode_tps).field("copy_gbs", r.copy_gbs);

@@ -82,6 +82,8 @@ int cmd_info(const std::vector<std::string>& argv) {
     j.field("sliding_window", m.sliding_window).field("sliding_layers", m.sliding_layers);
     j.field("sliding_kv_bytes", ring_bytes(m, KvType::f16)).field("attn_softcap", m.attn_softcap);
     j.field("final_softcap", m.final_softcap);
+    j.field("experts", m.experts).field("experts_used", m.experts_used);
+    j.field("active_weight_bytes", m.active_weight_bytes);
     j.raw("tensor_count_by_type", c.str());
     std::string list = "[";
     for (size_t i = 0; i < m.tensors.size(); ++i) {
@@ -117,6 +119,10 @@ int cmd_info(const std::vector<std::string>& argv) {
                 static_cast<double>(ring_bytes(m, KvType::f16)) / 1024);
   if (m.attn_softcap != 0 || m.final_softcap != 0)
     std::printf("\n  soft-caps     attention scores %g, final logits %g", m.attn_softcap, m.final_softcap);
+  if (m.experts)
+    std::printf("\n  experts       %u of %u per token (FFN %u each): a token reads %.2f of %.2f MiB of weights",
+                m.experts_used, m.experts, m.ffn, static_cast<double>(m.active_weight_bytes) / (1 << 20),
+                static_cast<double>(m.weight_bytes) / (1 << 20));
   std::printf("\n  chat format   %s\n", chat.c_str());
   if (a.has("tensors")) {
     std::printf("  tensors\n");

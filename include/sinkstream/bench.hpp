@@ -71,6 +71,7 @@ struct GenerateBenchResult {
   std::string model, device;
   StreamConfig cache;     // the stream's cache as it ran
   uint64_t weight_bytes = 0;
+  uint64_t active_weight_bytes = 0;  // what a token reads of them (fewer with experts)
   uint64_t kv_token_bytes = 0;  // K+V bytes of one token over all layers
   uint64_t prompt_tokens = 0;
   double prefill_tps = 0, decode_tps = 0, decode_batched_tps = 0;  // tokens/s

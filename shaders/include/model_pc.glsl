@@ -57,8 +57,33 @@ layout(push_constant) uniform PC {
 layout(push_constant) uniform PC {
   uint n;
   uint gelu;
+  float limit;
+  float alpha;
+} pc;
+#elif defined(PC_MOE_ROUTE)
+layout(push_constant) uniform PC {
+  uint n_tokens;
+  uint experts;
+  uint used;
+  uint pad0;
+} pc;
+#elif defined(PC_MOE_MATMUL)
+layout(push_constant) uniform PC {
+  uint n_rows;
+  uint k_cols;
+  uint row_bytes;
+  uint slots;
+  uint x_per_pair;
+  uint has_bias;
+  uint pad0;
   uint pad1;
-  uint pad2;
+} pc;
+#elif defined(PC_MOE_COMBINE)
+layout(push_constant) uniform PC {
+  uint n_tokens;
+  uint dim;
+  uint slots;
+  uint pad0;
 } pc;
 #elif defined(PC_MATVEC)
 layout(push_constant) uniform PC {

@@ -127,6 +127,7 @@ GenerateBenchResult bench_generate(const Model& m, const GenerateBenchOptions& o
   r.device = impl.gpu->device_name();
   r.cache = engine.cache_config();
   r.weight_bytes = file.weight_bytes();
+  r.active_weight_bytes = file.active_weight_bytes();
   r.prompt_tokens = o.prompt_tokens;
   warm_up(engine, vocab);
   // Before profiling turns on GPU timing, which makes decode_greedy step one at a time.

@@ -39,9 +39,8 @@ namespace {
 std::vector<const model::Tensor*> used_tensors(const model::ModelFile& m) {
   std::vector<const model::Tensor*> out = {&m.tok_embd};
   for (const auto& l : m.layers) {
-    for (const auto* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_up, &l.w_down})
-      out.push_back(t);
-    for (const auto* t : {&l.bq, &l.bk, &l.bv, &l.sinks, &l.q_norm, &l.k_norm, &l.post_attn_norm, &l.post_ffn_norm})
+    for (const auto* t : l.tensors()) out.push_back(t);
+    for (const auto* t : l.optional_tensors())
       if (*t) out.push_back(&**t);
   }
   out.push_back(&m.output_norm);
@@ -77,6 +76,9 @@ ModelFileInfo inspect_model(const std::string& path, const std::string& tokenize
   i.sliding_rope_theta = h.sliding.empty() ? 0.0 : h.rope_sliding.theta;
   i.attn_softcap = h.attn_softcap;
   i.final_softcap = h.final_softcap;
+  i.experts = h.experts;
+  i.experts_used = h.experts_used;
+  i.active_weight_bytes = m.active_weight_bytes();
   i.weight_bytes = m.weight_bytes();
   i.tokenizer_kind = tok->tokenizer.vocab().kind == model::VocabKind::spm ? "spm" : "bpe";
   i.chat_template = tok->tokenizer.vocab().chat_template;

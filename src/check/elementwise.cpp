@@ -117,28 +117,31 @@ void check_rmsnorm(vk::Context& ctx, std::string_view, const CheckOptions& o, Va
   }
 }
 
-// swiglu: gate = silu(gate) * up, or gelu(gate) * up (gemma's GeGLU, tanh form);
+// swiglu: gate = silu(gate) * up, or gelu(gate) * up (gemma's GeGLU, tanh form),
+// or gpt-oss's clamped form (limit 7, alpha 1.702; ups past the limit both ways);
 // a lone element, odd counts, gates where exp() overflows.
 void check_swiglu(vk::Context& ctx, std::string_view, const CheckOptions& o, VariantResult& r) {
   r.tolerance = 1e-5;  // |got - want| / (1 + |want|)
   uint32_t seed = 20;
   for (uint32_t n : o.quick ? std::vector<uint32_t>{1, 67} : std::vector<uint32_t>{1, 67, 4099}) {
-    for (uint32_t gelu : {0u, 1u})
+    for (uint32_t gelu : {0u, 1u, 2u})  // 2: gpt-oss's clamped SwiGLU
     for (float range : {4.0f, 120.0f}) {
       const auto g = random_floats(n, seed++, -range, range),
-                 u = random_floats(n, seed++, -2.0f, 2.0f);
+                 u = random_floats(n, seed++, gelu == 2 ? -10.0f : -2.0f, gelu == 2 ? 10.0f : 2.0f);
       const auto gb = device_buffer(ctx, g, "gate"), ub = device_buffer(ctx, u, "up");  // (n) each
       const vk::GpuBuffer* b[] = {&gb, &ub};
       dispatch_once(ctx,
                     {"swiglu", 2, sizeof(model::SwigluPC), {model::kElementwiseGroup, 1, 1}, {}}, b,
-                    model::SwigluPC{n, gelu, 0, 0}, {vk::ceil_div(n, model::kElementwiseGroup), 1, 1});
+                    model::SwigluPC{n, gelu == 1, gelu == 2 ? 7.0f : 0.0f, 1.702f},
+                    {vk::ceil_div(n, model::kElementwiseGroup), 1, 1});
       const auto got = read<float>(ctx, gb, n);
       double err = 0;
       for (uint32_t i = 0; i < n; ++i) {
         const double a = g[i];
         const double act = gelu ? 0.5 * a * (1.0 + std::tanh(0.7978845608028654 * (a + 0.044715 * a * a * a)))
                                 : a / (1.0 + std::exp(-a));
-        const double want = act * u[i];
+        const double g7 = std::min(a, 7.0), u7 = std::clamp<double>(u[i], -7.0, 7.0);
+        const double want = gelu == 2 ? g7 / (1.0 + std::exp(-1.702 * g7)) * (u7 + 1.0) : act * u[i];
         err = std::max(err, scaled_error(got[i], want, std::abs(want)));
       }
       add_case(r, err);

@@ -12,10 +12,10 @@ namespace {
 
 using V = std::string_view;
 constexpr V kNone[] = {""};
-constexpr V kWeights[] = {"f32",  "f16",  "bf16", "q8_0", "q4_0", "q4_1",   "q5_0",  "q5_1",
-                          "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
-constexpr V kWeightsButF16[] = {"f32",  "bf16", "q8_0", "q4_0", "q4_1", "q5_0",   "q5_1",
-                                "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
+constexpr V kWeights[] = {"f32",  "f16",  "bf16", "q8_0", "q4_0", "q4_1",   "q5_0",   "q5_1",
+                          "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs", "mxfp4"};
+constexpr V kWeightsButF16[] = {"f32",  "bf16", "q8_0", "q4_0", "q4_1",   "q5_0",   "q5_1", "q2_k",
+                                "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs", "mxfp4"};
 constexpr V kKv[] = {"f32", "f16", "q8_0"};
 constexpr V kF16[] = {"f16"};
 
@@ -49,6 +49,9 @@ constexpr KernelCheck kChecks[] = {
     {"sample_rows", kNone, kCount, check_sample_rows},
     {"check_finite", kNone, kCount, check_finite},
     {"copy", kNone, kCount, check_copy},
+    {"moe_route", kNone, kCount, check_moe_route},
+    {"moe_matmul", kWeights, kScaled, check_moe_matmul},
+    {"moe_combine", kNone, kScaled, check_moe_combine},
 };
 
 // The shader variants the build compiled.

@@ -22,9 +22,11 @@ uint64_t split_part_floats(const HParams& h, uint32_t rows) {
 }  // namespace
 
 uint64_t forward_activation_bytes(const vk::Context& ctx, const HParams& h, uint32_t rows) {
+  const uint64_t slots = std::max(h.experts_used, 1u);
+  const uint64_t moe = h.experts ? h.experts + 2 * slots + slots * h.dim : 0;
   return 4ull * rows *
              (2ull * h.dim + 2ull * h.heads * h.head_dim + 2ull * h.kv_heads * h.head_dim +
-              2ull * h.ffn + h.vocab) +
+              2 * slots * h.ffn + h.vocab + moe) +
          (ctx.info().coopmat_prefill ? 4 * split_part_floats(h, rows) : 0);
 }
 
@@ -43,8 +45,15 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
   k_ = act(M * hp_.kv_heads * hp_.head_dim, "activations");
   v_ = act(M * hp_.kv_heads * hp_.head_dim, "activations");
   att_ = act(M * hp_.heads * hp_.head_dim, "activations");
-  gate_ = act(M * hp_.ffn, "activations");
-  up_ = act(M * hp_.ffn, "activations");
+  const uint64_t slots = std::max(hp_.experts_used, 1u);
+  gate_ = act(M * slots * hp_.ffn, "activations");
+  up_ = act(M * slots * hp_.ffn, "activations");
+  if (hp_.experts) {
+    router_ = act(M * hp_.experts, "router scores");
+    sel_ = act(M * slots, "chosen experts");
+    sel_w_ = act(M * slots, "expert weights");
+    moe_out_ = act(M * slots * hp_.dim, "expert outputs");
+  }
   logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
   history_ = ctx_.create_buffer(M * 4, vk::MemoryUse::readback, "greedy tokens");
   logit_rows_ = ctx_.create_buffer(M * 4, vk::MemoryUse::upload, "logit rows");
@@ -56,7 +65,7 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
   bind_sets();
   // The fused one-token kernels know SwiGLU and pre-norms only: gemma's steps take the chunk kernels.
   if (cfg.fused_decode && vk::env("SINKSTREAM_FUSED_DECODE") != "0" && !hp_.gelu_ffn && !hp_.post_norms &&
-      hp_.final_softcap == 0.0f)
+      hp_.final_softcap == 0.0f && !hp_.experts && !hp_.out_bias)
     bind_decode_sets();
   matvec_rows_ = std::max<uint32_t>(cfg.matvec_rows, 1);
   if (const std::string v = vk::env("SINKSTREAM_MATVEC_ROWS"); !v.empty()) {
@@ -82,6 +91,9 @@ void Forward::make_kernels() {
   kernels_.argmax = &ctx_.kernel({"argmax", 3, sizeof(ArgmaxPC), {256, 1, 1}, {}});
   kernels_.reduce =
       &ctx_.kernel({"matmul_reduce", 3, sizeof(MatmulReducePC), {kSplitReduceGroup, 1, 1}, {}});
+  if (!hp_.experts) return;
+  kernels_.moe_route = &ctx_.kernel({"moe_route", 3, sizeof(MoeRoutePC), {kElementwiseGroup, 1, 1}, {}});
+  kernels_.moe_combine = &ctx_.kernel({"moe_combine", 3, sizeof(MoeCombinePC), {kElementwiseGroup, 1, 1}, {}});
 }
 
 const vk::Kernel& Forward::matmul_kernel(GgmlType t, uint32_t tokens) {
@@ -97,7 +109,8 @@ const vk::Kernel& Forward::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Forward::bind_sets() {
-  const uint32_t sets = 43 * hp_.layers + 11;  // 7 products of 5 sets and 8 more per layer
+  // 7 products of 5 sets and 8 more per layer; experts: the router's 5 and 5 more.
+  const uint32_t sets = (43 + (hp_.experts ? 10 : 0)) * hp_.layers + 11;
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const vk::GpuBuffer& dummy = model_.placeholder();
@@ -138,10 +151,16 @@ void Forward::bind_sets() {
     if (w.k_norm) l.k_norm = norm(k_, *w.k_norm, k_);
     // gemma: the products write xn_ (free by then), the post-norms add it into x_.
     const vk::GpuBuffer& residual_in = w.post_attn_norm ? xn_ : x_;
-    l.o = mm(att_, w.wo, std::nullopt, residual_in);
+    l.o = mm(att_, w.wo, w.bo, residual_in);
     if (w.post_attn_norm) l.post_attn = norm(xn_, *w.post_attn_norm, x_);
     if (w.post_ffn_norm) l.post_ffn = norm(xn_, *w.post_ffn_norm, x_);
     l.norm2 = norm(x_, w.ffn_norm, xn_);
+    if (hp_.experts) {
+      l.router = mm(xn_, *w.router, w.router_b, router_);
+      bind_moe(l, pool);
+      layers_.push_back(std::move(l));
+      continue;
+    }
     l.gate_set = mm(xn_, w.gate, std::nullopt, gate_);
     l.up_set = mm(xn_, w.up, std::nullopt, up_);
     const vk::GpuBuffer* sw[] = {&gate_, &up_};
@@ -233,7 +252,7 @@ void Forward::record_layer(uint32_t li, uint32_t n, LayerAttention& attention, u
   stamp(n > 1 ? "kv_commit+reduce" : "kv_append+attention");
   check(att_, uint64_t{n} * qd, li, "attention (RoPE, KV cache, softmax)");
   const bool post = w.post_attn_norm.has_value();
-  record_matmul(l.o, n, dim, matmul_io(w.wo, qd, dim, !post, false));
+  record_matmul(l.o, n, dim, matmul_io(w.wo, qd, dim, !post, w.bo.has_value()));
   end_products();
   stamp("attn_output");
   check(post ? xn_ : x_, uint64_t{n} * dim, li, post ? "attn_output (matmul)" : "attn_output (matmul + residual)");
@@ -242,6 +261,7 @@ void Forward::record_layer(uint32_t li, uint32_t n, LayerAttention& attention, u
   cmd_->compute_barrier();
   stamp("ffn_norm");
   check(xn_, uint64_t{n} * dim, li, "ffn_norm (RMSNorm)");
+  if (hp_.experts) return record_moe(li, n);
   record_ffn_in(li, n);
   record_matmul(l.down_set, n, dim, matmul_io(w.down, hp_.ffn, dim, !post, false));
   end_products();

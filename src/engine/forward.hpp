@@ -120,6 +120,9 @@ class Forward {
   uint32_t k_splits(const MatmulSets& sets, uint32_t m, uint32_t n_rows, uint32_t k) const;
   void end_products();
   void record_ffn_in(uint32_t li, uint32_t n);
+  // Mixture of experts (forward_moe.cpp): the FFN of a layer with experts, its residual add included.
+  void bind_moe(Layer& l, VkDescriptorPool pool);
+  void record_moe(uint32_t li, uint32_t n);
   void record_layer(uint32_t l, uint32_t n, LayerAttention& attention, uint32_t rope_row);
   void record_qk_norm(uint32_t l, uint32_t n);
   void record_post_norm(const vk::BindingSet& set, uint32_t n, uint32_t layer, const char* op);
@@ -150,7 +153,10 @@ class Forward {
   vk::GpuBuffer xn_;         // normed (row, dim)
   vk::GpuBuffer q_, k_, v_;  // (row, heads|kv_heads, head_dim)
   vk::GpuBuffer att_;        // attention output (row, heads * head_dim)
-  vk::GpuBuffer gate_, up_;  // (row, ffn)
+  vk::GpuBuffer gate_, up_;  // (row, ffn); with experts (row, slot, ffn)
+  // Mixture of experts: router scores (row, expert), the chosen experts and their
+  // weights (row, slot), the experts' outputs (row, slot, dim).
+  vk::GpuBuffer router_, sel_, sel_w_, moe_out_;
   vk::GpuBuffer logits_;     // (logit row, vocab), host-read
   vk::GpuBuffer history_;    // (slot) tokens picked on the GPU, host-read
   vk::GpuBuffer logit_rows_; // (logit row) the step row it is of, host-written
@@ -177,6 +183,7 @@ class Forward {
 
   struct Kernels {
     const vk::Kernel *embed, *rmsnorm, *swiglu, *softcap, *argmax, *reduce;  // matmuls: matmul_kernel()
+    const vk::Kernel *moe_route, *moe_combine;  // null without experts
   } kernels_{};
   vk::DescriptorPool pool_;
   vk::BindingSet embed_set_, final_norm_set_;

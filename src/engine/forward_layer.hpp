@@ -65,6 +65,8 @@ inline const char* weight_variant(GgmlType t) {
       return "iq4_nl";
     case GgmlType::iq4_xs:
       return "iq4_xs";
+    case GgmlType::mxfp4:
+      return "mxfp4";
     default:
       throw Error(std::string("internal error: no kernel for weight type ") + ggml_type_name(t));
   }
@@ -87,6 +89,10 @@ struct Forward::Layer {
   MatmulSets q, k, v, o, gate_set, up_set, down_set;
   vk::BindingSet glu;  // chunks: gate/up and SwiGLU in one product (kernel null where not)
   CoopTile glu_tile;
+  // Mixture of experts (forward_moe.cpp): the router's product, the routing, the
+  // experts' gate, up and down products, the weighted residual add.
+  MatmulSets router;
+  vk::BindingSet route, moe_gate, moe_up, moe_down, combine;
 };
 
 // The binding sets of the fused one-token path (engine_decode.cpp).

@@ -27,6 +27,10 @@ struct GpuLayerWeights {
   std::optional<GpuTensor> bq, bk, bv;
   std::optional<GpuTensor> q_norm, k_norm;  // (head_dim), qwen3
   std::optional<GpuTensor> post_attn_norm, post_ffn_norm;  // (dim), gemma
+  std::optional<GpuTensor> bo;  // (dim), gpt-oss
+  // Mixture of experts: gate, up and down hold every expert's rows, expert by expert.
+  std::optional<GpuTensor> router, router_b;       // (experts, dim), (experts)
+  std::optional<GpuTensor> gate_b, up_b, down_b;   // (expert, ffn), (expert, ffn), (expert, dim)
 };
 
 class GpuModel {

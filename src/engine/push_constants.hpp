@@ -78,14 +78,52 @@ struct SoftcapPC {
 static_assert(sizeof(SoftcapPC) == 16);
 static_assert(offsetof(SoftcapPC, cap) == 4);
 
-// swiglu.comp: gate = act(gate) * up with act SiLU, or GELU (tanh form) with gelu set.
+// swiglu.comp: gate = act(gate) * up with act SiLU, or GELU (tanh form) with
+// gelu set; limit > 0: gpt-oss's clamped form (HParams::swiglu_limit, alpha).
 struct SwigluPC {
   uint32_t n;
   uint32_t gelu;
-  uint32_t pad1, pad2;
+  float limit;
+  float alpha;
 };
 static_assert(sizeof(SwigluPC) == 16);
 static_assert(offsetof(SwigluPC, gelu) == 4);
+static_assert(offsetof(SwigluPC, limit) == 8);
+static_assert(offsetof(SwigluPC, alpha) == 12);
+
+// moe_route.comp: each token's `used` experts of `experts` router scores and their weights.
+struct MoeRoutePC {
+  uint32_t n_tokens;
+  uint32_t experts;
+  uint32_t used;
+  uint32_t pad0;
+};
+static_assert(sizeof(MoeRoutePC) == 16);
+static_assert(offsetof(MoeRoutePC, used) == 8);
+
+// moe_matmul.comp: one product per (token, slot) pair with the expert routed to it.
+struct MoeMatmulPC {
+  uint32_t n_rows;      // rows of one expert's matrix
+  uint32_t k_cols;
+  uint32_t row_bytes;
+  uint32_t slots;       // experts per token
+  uint32_t x_per_pair;  // 1: input row = pair (the down product); 0: = the pair's token
+  uint32_t has_bias;    // bias (expert, n_rows)
+  uint32_t pad0, pad1;
+};
+static_assert(sizeof(MoeMatmulPC) == 32);
+static_assert(offsetof(MoeMatmulPC, slots) == 12);
+static_assert(offsetof(MoeMatmulPC, has_bias) == 20);
+
+// moe_combine.comp: x[token] += sum over its slots of weight * the slot's expert output.
+struct MoeCombinePC {
+  uint32_t n_tokens;
+  uint32_t dim;
+  uint32_t slots;
+  uint32_t pad0;
+};
+static_assert(sizeof(MoeCombinePC) == 16);
+static_assert(offsetof(MoeCombinePC, slots) == 8);
 
 // matvec.comp: the decode product of a few tokens, with optional fused RMSNorm
 // (eps used) and SwiGLU (spec constants).

@@ -45,8 +45,20 @@ Tensor matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_
   if (!supported_weight_type(t.type))
     bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) +
                        "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
-                       "Q5_K, Q6_K, IQ4_NL, IQ4_XS");
+                       "Q5_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4");
   return {name, t.type, rows, cols, t.data};
+}
+
+// A GGUF tensor of `experts` matrices of `rows` x `cols` (ggml dims {cols, rows,
+// experts}), as one matrix of experts * rows rows, expert after expert.
+Tensor experts_matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_t rows, uint64_t experts) {
+  const GgufTensor& t = need(g, name);
+  if (t.dims.size() != 3 || t.dims[0] != cols || t.dims[1] != rows || t.dims[2] != experts)
+    bad(g.label(), "tensor '" + name + "' must have shape [" + std::to_string(cols) + ", " + std::to_string(rows) +
+                       ", " + std::to_string(experts) + "] (" + std::to_string(t.dims.size()) + " dims found)");
+  if (!supported_weight_type(t.type))
+    bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) + ", which the kernels do not read");
+  return {name, t.type, rows * experts, cols, t.data};
 }
 
 Tensor vector_f32(const GgufFile& g, const std::string& name, uint64_t n) {
@@ -76,6 +88,7 @@ const char* arch_name(Arch a) {
     case Arch::phi3: return "phi3";
     case Arch::gemma2: return "gemma2";
     case Arch::gemma3: return "gemma3";
+    case Arch::gpt_oss: return "gpt-oss";
   }
   return "llama";
 }
@@ -103,8 +116,12 @@ HParams gguf_hparams(const GgufFile& g) {
     h.arch = arch == "gemma2" ? Arch::gemma2 : Arch::gemma3;
     h.rope.style = RopeStyle::neox;
     h.qk_norm = h.arch == Arch::gemma3;
+  } else if (arch == "gpt-oss") {  // read_gpt_oss() has the rest
+    h.arch = Arch::gpt_oss;
+    h.rope.style = RopeStyle::neox;
+    h.qkv_bias = h.out_bias = true;
   } else {
-    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3, gemma2, gemma3)");
+    bad(g.label(), "architecture '" + arch + "' is not supported (llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt-oss)");
   }
   const auto u = [&](const std::string& key) -> uint32_t {
     const auto v = g.get_uint(arch + "." + key);
@@ -114,7 +131,8 @@ HParams gguf_hparams(const GgufFile& g) {
   };
   h.dim = u("embedding_length");
   h.layers = u("block_count");
-  h.ffn = u("feed_forward_length");
+  // gpt-oss: each expert's size (read_gpt_oss), the dense size is unused.
+  h.ffn = h.arch == Arch::gpt_oss ? u("expert_feed_forward_length") : u("feed_forward_length");
   h.heads = u("attention.head_count");
   h.kv_heads = g.has(arch + ".attention.head_count_kv") ? u("attention.head_count_kv") : h.heads;
   h.context = g.has(arch + ".context_length") ? u("context_length") : 0;
@@ -197,6 +215,61 @@ void read_gemma(const GgufFile& g, HParams& h) {
   for (uint32_t l = 0; l < h.layers; ++l) h.sliding[l] = sliding_in_pattern(l, static_cast<uint32_t>(pattern));
 }
 
+// gpt-oss as llama.cpp writes it: experts with biased projections and the
+// clamped SwiGLU (alpha 1.702, limit 7: constants in transformers and llama.cpp
+// alike), learned sinks, every even layer sliding (llama.cpp's pattern 2), YaRN
+// on every layer as transformers computes it (not truncated, as gpt-oss's config
+// says; llama.cpp truncates the correction dims).
+void read_gpt_oss(const GgufFile& g, HParams& h) {
+  const std::string a = arch_name(h.arch);
+  const auto count = [&](const std::string& key) -> uint32_t {
+    const auto v = g.get_uint(a + "." + key);
+    if (!v) bad(g.label(), "metadata '" + a + "." + key + "' is missing");
+    return static_cast<uint32_t>(std::min<uint64_t>(*v, 1u << 20));
+  };
+  h.experts = count("expert_count");
+  h.experts_used = count("expert_used_count");
+  if (h.experts == 0 || h.experts > 256 || h.experts_used == 0 || h.experts_used > std::min(h.experts, 8u))
+    bad(g.label(), "expert_count (1..256) or expert_used_count (1..8, at most expert_count) is out of range");
+  h.swiglu_limit = 7.0f;
+  h.swiglu_alpha = 1.702f;
+  if (g.get_string(a + ".rope.scaling.type").value_or("none") == "yarn") {
+    const double factor = g.get_float(a + ".rope.scaling.factor").value_or(1.0);
+    const double original = static_cast<double>(g.get_uint(a + ".rope.scaling.original_context_length").value_or(0));
+    const double fast = g.get_float(a + ".rope.scaling.yarn_beta_fast").value_or(32.0);
+    const double slow = g.get_float(a + ".rope.scaling.yarn_beta_slow").value_or(1.0);
+    if (!(factor >= 1.0 && factor < 1e6 && original >= 1.0 && fast > 0.0 && slow > 0.0 && fast < 1e6 && slow < 1e6))
+      bad(g.label(), "rope.scaling (factor, original_context_length, yarn_beta_fast/slow) is out of range");
+    if (h.rope.rotary_dims) bad(g.label(), "YaRN with partial rotary dims is not supported");
+    h.rope.freq_factors = yarn_freq_factors(h.head_dim, h.rope.theta, factor, original, fast, slow, false);
+    h.rope_attn_factor *= static_cast<float>(yarn_mscale(factor));
+  }
+  h.rope_sliding = h.rope;
+  h.sliding_window = static_cast<uint32_t>(g.get_uint(a + ".attention.sliding_window").value_or(0));
+  if (h.sliding_window == 0) return;
+  if (h.sliding_window > (1u << 24)) bad(g.label(), "attention.sliding_window is out of range");
+  h.sliding.resize(h.layers);
+  for (uint32_t l = 0; l < h.layers; ++l) h.sliding[l] = sliding_in_pattern(l, 2);
+}
+
+// gpt-oss's experts: the router, then each projection's experts and biases.
+void load_experts(const GgufFile& g, const HParams& h, const std::string& p, LayerWeights& w) {
+  const uint64_t e = h.experts;
+  const auto biases = [&](const std::string& name, uint64_t n) {
+    Tensor t = matrix(g, name, n, e);
+    if (t.type != GgmlType::f32) bad(g.label(), "tensor '" + name + "' must be F32");
+    return t;
+  };
+  w.router = matrix(g, p + "ffn_gate_inp.weight", h.dim, e);
+  w.router_b = vector_f32(g, p + "ffn_gate_inp.bias", e);
+  w.w_gate = experts_matrix(g, p + "ffn_gate_exps.weight", h.dim, h.ffn, e);
+  w.w_up = experts_matrix(g, p + "ffn_up_exps.weight", h.dim, h.ffn, e);
+  w.w_down = experts_matrix(g, p + "ffn_down_exps.weight", h.ffn, h.dim, e);
+  w.gate_b = biases(p + "ffn_gate_exps.bias", h.ffn);
+  w.up_b = biases(p + "ffn_up_exps.bias", h.ffn);
+  w.down_b = biases(p + "ffn_down_exps.bias", h.dim);
+}
+
 LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
   const uint64_t q_dim = uint64_t{h.heads} * h.head_dim, kv_dim = uint64_t{h.kv_heads} * h.head_dim;
   const std::string p = "blk." + std::to_string(l) + ".";
@@ -213,8 +286,11 @@ LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
     w.wv = matrix(g, p + "attn_v.weight", h.dim, kv_dim);
   }
   w.wo = matrix(g, p + "attn_output.weight", q_dim, h.dim);
-  w.ffn_norm = vector_f32(g, p + "ffn_norm.weight", h.dim);
-  if (h.arch == Arch::phi3 && !g.find_tensor(p + "ffn_gate.weight")) {  // gate rows, then up rows
+  // gpt-oss names its pre-FFN norm as transformers does (post_attention_layernorm).
+  w.ffn_norm = vector_f32(g, p + (h.arch == Arch::gpt_oss ? "post_attention_norm.weight" : "ffn_norm.weight"), h.dim);
+  if (h.experts) {
+    load_experts(g, h, p, w);
+  } else if (h.arch == Arch::phi3 && !g.find_tensor(p + "ffn_gate.weight")) {  // gate rows, then up rows
     const Tensor up = matrix(g, p + "ffn_up.weight", h.dim, 2ull * h.ffn);
     w.w_gate = rows_of(up, 0, h.ffn, p + "ffn_up.weight (gate rows)");
     w.w_up = rows_of(up, h.ffn, h.ffn, p + "ffn_up.weight (up rows)");
@@ -222,7 +298,7 @@ LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
     w.w_gate = matrix(g, p + "ffn_gate.weight", h.dim, h.ffn);
     w.w_up = matrix(g, p + "ffn_up.weight", h.dim, h.ffn);
   }
-  w.w_down = matrix(g, p + "ffn_down.weight", h.ffn, h.dim);
+  if (!h.experts) w.w_down = matrix(g, p + "ffn_down.weight", h.ffn, h.dim);
   if (h.qkv_bias) {
     w.bq = vector_f32(g, p + "attn_q.bias", q_dim);
     w.bk = vector_f32(g, p + "attn_k.bias", kv_dim);
@@ -232,11 +308,14 @@ LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {
     w.q_norm = vector_f32(g, p + "attn_q_norm.weight", h.head_dim);
     w.k_norm = vector_f32(g, p + "attn_k_norm.weight", h.head_dim);
   }
+  if (h.out_bias) w.bo = vector_f32(g, p + "attn_output.bias", h.dim);
   if (h.post_norms) {
     w.post_attn_norm = vector_f32(g, p + "post_attention_norm.weight", h.dim);
     w.post_ffn_norm = vector_f32(g, p + "post_ffw_norm.weight", h.dim);
   }
-  if (g.find_tensor(p + "attn_sinks")) w.sinks = vector_f32(g, p + "attn_sinks", h.heads);
+  // llama.cpp's name, or the one sinkstream's own learned-sink models used before it.
+  for (const char* name : {"attn_sinks.weight", "attn_sinks"})
+    if (!w.sinks && g.find_tensor(p + name)) w.sinks = vector_f32(g, p + name, h.heads);
   return w;
 }
 
@@ -253,6 +332,7 @@ std::unique_ptr<ModelFile> load_gguf(const std::string& path) {
   if (rot % 2 || rot > h.head_dim) bad(path, "rope dimension count is inconsistent with the head dimension");
   read_rope_factors(g, h, rot);
   if (h.arch == Arch::gemma2 || h.arch == Arch::gemma3) read_gemma(g, h);
+  if (h.arch == Arch::gpt_oss) read_gpt_oss(g, h);
   m->tok_embd = matrix(g, "token_embd.weight", h.dim, h.vocab);
   m->output_norm = vector_f32(g, "output_norm.weight", h.dim);
   m->tied_output = g.find_tensor("output.weight") == nullptr;
@@ -323,11 +403,33 @@ std::unique_ptr<ModelFile> load_llama2c(const std::string& path) {
   take("freq_cis_imag", h.context, h.head_dim / 2);
   m->output = m->tied_output ? m->tok_embd : take("wcls", V, D);
   for (uint64_t l = 0; l < L; ++l)
-    m->layers.push_back({rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w3[l], w2[l], {}, {}, {}, {}, {}, {}, {}, {}});
+    m->layers.push_back({rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w3[l], w2[l], {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}});
   return m;
 }
 
 }  // namespace
+
+std::vector<float> yarn_freq_factors(uint32_t rotary_dims, double theta, double factor, double original_context,
+                                     double beta_fast, double beta_slow, bool truncate) {
+  const double pi = 3.14159265358979323846;
+  const auto correction_dim = [&](double rotations) {
+    return rotary_dims * std::log(original_context / (rotations * 2 * pi)) / (2 * std::log(theta));
+  };
+  double low = correction_dim(beta_fast), high = correction_dim(beta_slow);
+  if (truncate) {
+    low = std::floor(low);
+    high = std::ceil(high);
+  }
+  low = std::max(low, 0.0);
+  high = std::min(high, rotary_dims - 1.0);
+  if (low == high) high += 0.001;  // transformers' guard against a zero-width ramp
+  std::vector<float> f(rotary_dims / 2);
+  for (uint32_t i = 0; i < f.size(); ++i) {
+    const double extrapolated = 1.0 - std::clamp((i - low) / (high - low), 0.0, 1.0);
+    f[i] = static_cast<float>(1.0 / ((1.0 - extrapolated) / factor + extrapolated));
+  }
+  return f;
+}
 
 uint32_t HParams::sliding_layers() const {
   return static_cast<uint32_t>(std::count(sliding.begin(), sliding.end(), uint8_t{1}));
@@ -339,12 +441,18 @@ bool supported_weight_type(GgmlType t) { return can_dequantize(t); }
 uint64_t ModelFile::weight_bytes() const {
   uint64_t n = tok_embd.data.size() + output_norm.data.size() + (tied_output ? 0 : output.data.size());
   for (const auto& w : layers) {
-    for (const Tensor* t : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.ffn_norm, &w.w_gate, &w.w_up, &w.w_down})
-      n += t->data.size();
-    for (const auto* t : {&w.bq, &w.bk, &w.bv, &w.sinks, &w.q_norm, &w.k_norm, &w.post_attn_norm, &w.post_ffn_norm})
+    for (const Tensor* t : w.tensors()) n += t->data.size();
+    for (const auto* t : w.optional_tensors())
       if (*t) n += (*t)->data.size();
   }
   return n;
+}
+
+uint64_t ModelFile::active_weight_bytes() const {
+  if (!hp.experts) return weight_bytes();
+  uint64_t experts = 0;
+  for (const auto& w : layers) experts += w.w_gate.data.size() + w.w_up.data.size() + w.w_down.data.size();
+  return weight_bytes() - experts + experts / hp.experts * hp.experts_used;
 }
 
 std::unique_ptr<ModelFile> load_model(const std::string& path) {

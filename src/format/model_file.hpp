@@ -2,6 +2,8 @@
 // llama2.c checkpoint into one description. Weights stay in the memory map in
 // their file type (F32, F16, BF16, Q8_0, Q4_0); nothing is converted here.
 #pragma once
+#include <array>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <span>
@@ -13,7 +15,7 @@
 
 namespace sinkstream::model {
 
-enum class Arch { llama, qwen2, qwen3, phi3, gemma2, gemma3 };
+enum class Arch { llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt_oss };
 const char* arch_name(Arch a);  // general.architecture's spelling
 
 struct HParams {
@@ -24,7 +26,7 @@ struct HParams {
   uint32_t heads = 0;
   uint32_t kv_heads = 0;
   uint32_t head_dim = 0;
-  uint32_t ffn = 0;         // hidden size of the SwiGLU FFN
+  uint32_t ffn = 0;         // hidden size of the SwiGLU FFN (of each expert, with experts)
   float rms_eps = 1e-5f;
   uint32_t context = 0;     // training context length from the file
   RopeConfig rope;          // style, theta, rotary dims, llama3 frequency factors
@@ -53,6 +55,14 @@ struct HParams {
   std::vector<uint8_t> sliding;  // (layer); empty: no sliding layer
   uint32_t sliding_window = 0;
   RopeConfig rope_sliding;
+  // Mixture of experts (gpt-oss): each token's FFN is the weighted sum of the
+  // `experts_used` experts of `experts` its router scores highest, the weights
+  // a softmax over the chosen scores. Every projection has a bias (bo too).
+  uint32_t experts = 0, experts_used = 0;
+  bool out_bias = false;
+  // gpt-oss's clamped SwiGLU: min(gate, limit) * sigmoid(alpha * min(gate, limit))
+  // * (clamp(up, -limit, limit) + 1); 0: plain SwiGLU.
+  float swiglu_limit = 0.0f, swiglu_alpha = 0.0f;
   bool is_sliding(uint32_t layer) const { return layer < sliding.size() && sliding[layer]; }
   uint32_t sliding_layers() const;
 };
@@ -60,6 +70,16 @@ struct HParams {
 // Gemma's layer pattern: in every run of `pattern` layers the last is global,
 // the others slide (llama.cpp's swa pattern; 2 for Gemma 2, 6 for Gemma 3).
 inline bool sliding_in_pattern(uint32_t layer, uint32_t pattern) { return layer % pattern < pattern - 1; }
+
+// YaRN as Hugging Face computes it: each rotary pair's frequency blends the
+// extrapolated one (1) with the interpolated one (1 / factor) by a linear ramp
+// between the correction dims of beta_fast and beta_slow rotations over the
+// original context; truncate rounds those dims outward (llama.cpp always does,
+// gpt-oss's config says not to). Returns the divisors of each pair's frequency
+// (RopeConfig::freq_factors); the cos/sin scale is yarn_mscale(factor).
+std::vector<float> yarn_freq_factors(uint32_t rotary_dims, double theta, double factor, double original_context,
+                                     double beta_fast, double beta_slow, bool truncate);
+inline double yarn_mscale(double factor) { return factor <= 1.0 ? 1.0 : 0.1 * std::log(factor) + 1.0; }
 
 // The RoPE, softmax scale and soft-cap of a cache of c.sinks + c.window slots.
 void set_cache_rope(const HParams& h, StreamConfig& c);
@@ -79,6 +99,20 @@ struct LayerWeights {
   std::optional<Tensor> sinks;       // (heads) F32 sink logits
   std::optional<Tensor> q_norm, k_norm;  // (head_dim) F32, qwen3's per-head RMSNorm weights
   std::optional<Tensor> post_attn_norm, post_ffn_norm;  // (dim) F32, gemma's post-norms
+  std::optional<Tensor> bo;  // (dim) F32, gpt-oss's attention output bias
+  // Mixture of experts: w_gate, w_up and w_down hold every expert's rows, expert
+  // by expert ((expert, ffn, dim) and (expert, dim, ffn)).
+  std::optional<Tensor> router, router_b;  // (experts, dim), (experts) F32
+  std::optional<Tensor> gate_b, up_b, down_b;  // (expert, ffn), (expert, ffn), (expert, dim) F32
+
+  // The ones every model has, and the optional ones (present or not): for walks over all weights.
+  std::array<const Tensor*, 9> tensors() const {
+    return {&attn_norm, &wq, &wk, &wv, &wo, &ffn_norm, &w_gate, &w_up, &w_down};
+  }
+  std::array<const std::optional<Tensor>*, 14> optional_tensors() const {
+    return {&bq, &bk, &bv, &sinks, &q_norm, &k_norm, &post_attn_norm, &post_ffn_norm,
+            &bo, &router, &router_b, &gate_b, &up_b, &down_b};
+  }
 };
 
 struct ModelFile {
@@ -92,6 +126,8 @@ struct ModelFile {
   std::optional<MappedFile> raw;         // the llama2.c checkpoint mapping
 
   uint64_t weight_bytes() const;
+  // What one token reads of them: all but the experts its router does not choose.
+  uint64_t active_weight_bytes() const;
 };
 
 // Opens a GGUF (by magic) or a llama2.c checkpoint. Throws Error naming the

@@ -50,12 +50,43 @@ std::vector<float> dequantize_row(const model::Tensor& t, uint64_t row) {
 }
 
 std::vector<float> matvec(const model::Tensor& w, std::span<const float> x) {
-  std::vector<float> out(w.rows);
-  for (uint64_t n = 0; n < w.rows; ++n) {
-    const auto row = dequantize_row(w, n);
+  return matvec_rows(w, 0, w.rows, x);
+}
+
+std::vector<float> matvec_rows(const model::Tensor& w, uint64_t first, uint64_t count, std::span<const float> x) {
+  std::vector<float> out(count);
+  for (uint64_t n = 0; n < count; ++n) {
+    const auto row = dequantize_row(w, first + n);
     double s = 0;
     for (uint64_t k = 0; k < w.cols; ++k) s += static_cast<double>(row[k]) * x[k];
     out[n] = static_cast<float>(s);
+  }
+  return out;
+}
+
+std::vector<float> moe_ffn(const model::HParams& h, const model::LayerWeights& w, std::span<const float> x) {
+  auto scores = matvec(*w.router, x);
+  const auto rb = dequantize_row(*w.router_b, 0);
+  for (size_t e = 0; e < scores.size(); ++e) scores[e] += rb[e];
+  std::vector<uint32_t> order(scores.size());
+  for (uint32_t e = 0; e < order.size(); ++e) order[e] = e;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return scores[a] > scores[b]; });
+  double sum = 0;
+  for (uint32_t s = 0; s < h.experts_used; ++s) sum += std::exp(static_cast<double>(scores[order[s]]) - scores[order[0]]);
+  std::vector<float> out(h.dim, 0.0f);
+  for (uint32_t s = 0; s < h.experts_used; ++s) {
+    const uint32_t e = order[s];
+    const double weight = std::exp(static_cast<double>(scores[e]) - scores[order[0]]) / sum;
+    auto gate = matvec_rows(w.w_gate, uint64_t{e} * h.ffn, h.ffn, x);
+    const auto up = matvec_rows(w.w_up, uint64_t{e} * h.ffn, h.ffn, x);
+    const auto gb = dequantize_row(*w.gate_b, e), ub = dequantize_row(*w.up_b, e), db = dequantize_row(*w.down_b, e);
+    for (uint32_t i = 0; i < h.ffn; ++i) {
+      const double g = std::min<double>(gate[i] + gb[i], h.swiglu_limit);
+      const double u = std::clamp<double>(up[i] + ub[i], -h.swiglu_limit, h.swiglu_limit);
+      gate[i] = static_cast<float>(g / (1.0 + std::exp(-h.swiglu_alpha * g)) * (u + 1.0));
+    }
+    const auto y = matvec_rows(w.w_down, uint64_t{e} * h.dim, h.dim, gate);
+    for (uint32_t d = 0; d < h.dim; ++d) out[d] += static_cast<float>(weight * (y[d] + db[d]));
   }
   return out;
 }
@@ -124,8 +155,14 @@ std::vector<float> ReferenceModel::forward(int32_t token) {
     ReferenceStream& cache = h.is_sliding(l) ? *ring_ : attn_;
     const auto att = cache.append_and_attend(local_[l], q, k, v);
     const std::vector<float> att_f(att.begin(), att.end());
-    residual(matvec(w.wo, att_f), w.post_attn_norm);
+    auto o = matvec(w.wo, att_f);
+    add_bias(o, w.bo);
+    residual(o, w.post_attn_norm);
     const auto xn2 = rmsnorm(x, w.ffn_norm, h.rms_eps);
+    if (h.experts) {
+      residual(moe_ffn(h, w, xn2), std::nullopt);
+      continue;
+    }
     auto gate = matvec(w.w_gate, xn2);
     const auto up = matvec(w.w_up, xn2);
     for (size_t i = 0; i < gate.size(); ++i)

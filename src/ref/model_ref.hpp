@@ -18,6 +18,11 @@ std::vector<float> dequantize_row(const model::Tensor& t, uint64_t row);
 
 // out[n] = sum_k W[n][k] * x[k]
 std::vector<float> matvec(const model::Tensor& w, std::span<const float> x);
+// The same over rows [first, first + count) of w (one expert of a stacked tensor).
+std::vector<float> matvec_rows(const model::Tensor& w, uint64_t first, uint64_t count, std::span<const float> x);
+// A mixture-of-experts FFN (gpt-oss) of one token's normed x: top-k routing,
+// softmax over the chosen scores, clamped SwiGLU experts with biases.
+std::vector<float> moe_ffn(const model::HParams& h, const model::LayerWeights& w, std::span<const float> x);
 std::vector<float> rmsnorm(std::span<const float> x, const model::Tensor& weight, float eps);
 // RMSNorm of each head_dim-long piece of x in place, with the same weight (qwen3's Q/K norms).
 void head_norm(std::vector<float>& x, const model::Tensor& weight, uint32_t head_dim, float eps);

@@ -18,6 +18,23 @@ bool use_more_bits(uint32_t layer, uint32_t layers) {
          (static_cast<int64_t>(layer) - layers / 8) % 3 == 2;
 }
 
+// gpt-oss's FFN: the router and each projection's experts, biases included.
+template <class Matrix>
+void add_experts(GgufWriter&, const SyntheticSpec& s, uint32_t l, const Matrix& matrix) {
+  const std::string p = "blk." + std::to_string(l) + ".";
+  const GgmlType t = s.expert_type.value_or(tensor_type(s, "ffn_gate_exps.weight", l));
+  const float in_scale = std::sqrt(3.0f / static_cast<float>(s.dim)), ffn_scale = std::sqrt(3.0f / static_cast<float>(s.ffn));
+  // Router scores spread well beyond their biases, so the choice differs from token to token.
+  matrix(p + "ffn_gate_inp.weight", s.dim, s.experts, 4.0f * in_scale, tensor_type(s, "ffn_gate_inp.weight", l), 1);
+  matrix(p + "ffn_gate_inp.bias", s.experts, 1, 0.5f, GgmlType::f32, 1);
+  matrix(p + "ffn_gate_exps.weight", s.dim, s.ffn, in_scale, t, s.experts);
+  matrix(p + "ffn_up_exps.weight", s.dim, s.ffn, in_scale, t, s.experts);
+  matrix(p + "ffn_down_exps.weight", s.ffn, s.dim, ffn_scale, t, s.experts);
+  matrix(p + "ffn_gate_exps.bias", s.ffn, s.experts, 0.5f, GgmlType::f32, 1);
+  matrix(p + "ffn_up_exps.bias", s.ffn, s.experts, 0.5f, GgmlType::f32, 1);
+  matrix(p + "ffn_down_exps.bias", s.dim, s.experts, 0.5f, GgmlType::f32, 1);
+}
+
 }  // namespace
 
 GgmlType tensor_type(const SyntheticSpec& s, const std::string& tensor, uint32_t layer) {
@@ -33,7 +50,8 @@ void set_synthetic_type(SyntheticSpec& spec, const std::string& name) {
       {"f32", GgmlType::f32},   {"f16", GgmlType::f16},   {"bf16", GgmlType::bf16},     {"q8_0", GgmlType::q8_0},
       {"q4_0", GgmlType::q4_0}, {"q4_1", GgmlType::q4_1}, {"q5_0", GgmlType::q5_0},     {"q5_1", GgmlType::q5_1},
       {"q2_k", GgmlType::q2_k}, {"q3_k", GgmlType::q3_k}, {"q4_k", GgmlType::q4_k},     {"q5_k", GgmlType::q5_k},
-      {"q6_k", GgmlType::q6_k}, {"iq4_nl", GgmlType::iq4_nl}, {"iq4_xs", GgmlType::iq4_xs}};
+      {"q6_k", GgmlType::q6_k}, {"iq4_nl", GgmlType::iq4_nl}, {"iq4_xs", GgmlType::iq4_xs},
+      {"mxfp4", GgmlType::mxfp4}};
   spec.mix.clear();
   if (name == "q4_k_m") {
     spec.type = GgmlType::q4_k;
@@ -104,14 +122,59 @@ SyntheticSpec synthetic_preset(const std::string& name) {
     s.tied_output = true;
     return s;
   }
-  throw InvalidArgument("unknown synthetic model preset '" + name + "' (tiny, gemma2-tiny, gemma3-tiny, llama-3.2-1b, qwen3-1.7b, gemma3-1b)");
+  if (name == "gpt-oss-tiny") {  // tiny's shape, four layers, eight experts
+    SyntheticSpec s;
+    s.gpt_oss = s.learned_sinks = true;
+    s.layers = 4;
+    s.ffn = 64;
+    s.experts = 8;
+    s.experts_used = 2;
+    s.sliding_window = 8;
+    s.yarn_factor = 4.0f;
+    s.yarn_context = 32;
+    return s;
+  }
+  if (name == "gpt-oss-mini") {  // experts big enough to dominate a step, small enough for a CPU
+    SyntheticSpec s = synthetic_preset("gpt-oss-tiny");
+    s.dim = s.ffn = 512;
+    s.heads = 8;
+    s.kv_heads = 2;
+    s.experts = 32;
+    s.experts_used = 4;
+    s.vocab = 1024;
+    s.sliding_window = 128;
+    s.yarn_context = 4096;
+    return s;
+  }
+  if (name == "gpt-oss-20b") {  // gpt-oss-20b's config.json, its experts in MXFP4 as released
+    SyntheticSpec s;
+    s.gpt_oss = s.learned_sinks = true;
+    s.dim = 2880;
+    s.layers = 24;
+    s.heads = 64;
+    s.kv_heads = 8;
+    s.head_dim = 64;
+    s.ffn = 2880;
+    s.experts = 32;
+    s.experts_used = 4;
+    s.expert_type = GgmlType::mxfp4;
+    s.vocab = 201088;
+    s.context = 131072;
+    s.sliding_window = 128;
+    s.rope_theta = 150000.0f;
+    s.yarn_factor = 32.0f;
+    s.yarn_context = 4096;
+    return s;
+  }
+  throw InvalidArgument("unknown synthetic model preset '" + name +
+                        "' (tiny, gemma2-tiny, gemma3-tiny, gpt-oss-tiny, gpt-oss-mini, llama-3.2-1b, qwen3-1.7b, gemma3-1b, gpt-oss-20b)");
 }
 
 void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   if (s.vocab < 259) throw InvalidArgument("a synthetic vocabulary needs at least 259 tokens");
   const uint32_t hd = s.head_dim ? s.head_dim : s.dim / s.heads;
   GgufWriter w;
-  const std::string arch = s.gemma2 ? "gemma2" : s.gemma3 ? "gemma3" : s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
+  const std::string arch = s.gpt_oss ? "gpt-oss" : s.gemma2 ? "gemma2" : s.gemma3 ? "gemma3" : s.phi3 ? "phi3" : s.qwen3 ? "qwen3" : s.qwen2 ? "qwen2" : "llama";
   GgufShape shape{arch, "sinkstream synthetic", s.context, s.dim, s.layers, s.ffn, s.heads, s.kv_heads, hd, hd};
   shape.rope_theta = s.rope_theta;
   add_shape_metadata(w, shape);
@@ -126,6 +189,17 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
     w.add(arch + ".attn_logit_softcapping", s.attn_softcap);
     w.add(arch + ".final_logit_softcapping", s.final_softcap);
   }
+  if (s.gpt_oss) {  // llama.cpp's keys; the sliding pattern is gpt-oss's own (the even layers)
+    w.add(arch + ".expert_count", s.experts);
+    w.add(arch + ".expert_used_count", s.experts_used);
+    w.add(arch + ".expert_feed_forward_length", s.ffn);
+    if (s.sliding_window) w.add(arch + ".attention.sliding_window", s.sliding_window);
+    if (s.yarn_factor > 1.0f) {
+      w.add(arch + ".rope.scaling.type", std::string("yarn"));
+      w.add(arch + ".rope.scaling.factor", s.yarn_factor);
+      w.add(arch + ".rope.scaling.original_context_length", s.yarn_context);
+    }
+  }
   if (s.phi3) {
     w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
     w.add(arch + ".rope.scaling.attn_factor", 1.1f);
@@ -133,16 +207,20 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
 
   uint64_t stream = 0;
   // Each tensor gets its own generator so the file does not depend on write order.
-  const auto matrix = [&](const std::string& name, uint64_t cols, uint64_t rows, float scale, GgmlType type) {
+  // A matrix, or (experts > 1) `experts` matrices in one 3-D tensor.
+  const auto matrix = [&](const std::string& name, uint64_t cols, uint64_t rows, float scale, GgmlType type,
+                          uint64_t experts = 1) {
     const uint32_t bw = block_weights(type);
     if (cols % bw)
       throw InvalidArgument("'" + name + "' has rows of " + std::to_string(cols) + " values; " + ggml_type_name(type) +
                             " needs a multiple of " + std::to_string(bw));
     const uint64_t seed = s.seed * 1000003ull + ++stream;
-    w.add_tensor(name, {cols, rows}, type, [=] {
+    std::vector<uint64_t> dims{cols, rows};
+    if (experts > 1) dims.push_back(experts);
+    w.add_tensor(name, dims, type, [=] {
       std::mt19937_64 rng(seed);
       std::uniform_real_distribution<float> u(-scale, scale);
-      std::vector<float> x(cols * rows);
+      std::vector<float> x(cols * rows * experts);
       for (float& v : x) v = u(rng);
       return quantize(x, type);
     });
@@ -170,7 +248,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
       matrix(p + "attn_k.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_k.weight", l));
       matrix(p + "attn_v.weight", s.dim, uint64_t{s.kv_heads} * hd, in_scale, type("attn_v.weight", l));
     }
-    if (s.qwen2) {
+    if (s.qwen2 || s.gpt_oss) {
       matrix(p + "attn_q.bias", uint64_t{s.heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_k.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
       matrix(p + "attn_v.bias", uint64_t{s.kv_heads} * hd, 1, 0.5f, GgmlType::f32);
@@ -184,6 +262,13 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
       norm(p + "post_ffw_norm.weight", s.dim);
     }
     matrix(p + "attn_output.weight", uint64_t{s.heads} * hd, s.dim, in_scale, type("attn_output.weight", l));
+    if (s.gpt_oss) {
+      matrix(p + "attn_output.bias", s.dim, 1, 0.5f, GgmlType::f32);
+      norm(p + "attn_sinks.weight", s.heads);
+      norm(p + "post_attention_norm.weight", s.dim);  // the pre-FFN norm, under transformers' name
+      add_experts(w, s, l, matrix);
+      continue;
+    }
     norm(p + "ffn_norm.weight", s.dim);
     if (s.phi3) {
       matrix(p + "ffn_up.weight", s.dim, 2ull * s.ffn, in_scale, type("ffn_up.weight", l));

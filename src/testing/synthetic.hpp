@@ -3,6 +3,7 @@
 // downloading anything. Deterministic given the seed.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "format/gguf.hpp"
@@ -32,6 +33,14 @@ struct SyntheticSpec {
   // even ones), one RoPE base, scores and final logits soft-capped at these
   bool gemma2 = false;
   float attn_softcap = 50.0f, final_softcap = 30.0f;
+  // architecture gpt-oss: `experts` experts of FFN size `ffn`, `experts_used` per
+  // token, every projection biased, learned sinks, every even layer sliding over
+  // sliding_window tokens, YaRN (yarn_factor over yarn_context) when yarn_factor > 1
+  bool gpt_oss = false;
+  uint32_t experts = 0, experts_used = 0;
+  std::optional<GgmlType> expert_type;  // the experts' weights; none: `type`
+  float yarn_factor = 0.0f;
+  uint32_t yarn_context = 0;
   uint32_t head_dim = 0;          // 0: dim / heads (qwen3's real shapes have heads * head_dim != dim)
   float rope_theta = 10000.0f;
   std::string chat_template;      // tokenizer.chat_template when not empty
@@ -39,7 +48,11 @@ struct SyntheticSpec {
 };
 
 // A named preset: "tiny" (the default above), "gemma2-tiny" and "gemma3-tiny" (its
-// shape with 4 layers, every other one sliding over 8 tokens), "llama-3.2-1b" (dim 2048, 16
+// shape with 4 layers, every other one sliding over 8 tokens), "gpt-oss-tiny" (its
+// shape, 4 layers, 8 experts of 64 with 2 used, sliding window 8, YaRN x4 over 32)
+// "gpt-oss-mini" (dim and experts' FFN 512, 4 layers, 4 of 32 experts: big enough
+// experts to show what a token reads) and "gpt-oss-20b" (gpt-oss-20b's config.json,
+// MXFP4 experts), "llama-3.2-1b" (dim 2048, 16
 // layers, 32 heads, 8 KV heads, FFN 8192, vocab 32000, context 4096) or
 // "qwen3-1.7b" (dim 2048, 28 layers, 16 heads of 128, 8 KV heads, FFN 6144,
 // vocab 151936, tied output) or "gemma3-1b" (dim 1152, 26 layers, 4 heads of

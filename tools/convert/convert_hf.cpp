@@ -37,10 +37,11 @@ Shape read_shape(const nlohmann::json& c) {
   Shape s;
   s.arch = c.value("model_type", "");
   if (s.arch == "gemma3_text") s.arch = "gemma3";  // Gemma3ForCausalLM; the multimodal checkpoint nests it
+  if (s.arch == "gpt_oss") s.arch = "gpt-oss";      // llama.cpp's name
   if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "phi3" && s.arch != "gemma2" &&
-      s.arch != "gemma3")
+      s.arch != "gemma3" && s.arch != "gpt-oss")
     throw InvalidArgument("config.json: model_type '" + s.arch +
-                          "' is not converted (llama, qwen2, qwen3, phi3, gemma2, gemma3_text)");
+                          "' is not converted (llama, qwen2, qwen3, phi3, gemma2, gemma3_text, gpt_oss)");
   s.dim = u32(c, "hidden_size");
   s.layers = u32(c, "num_hidden_layers");
   s.heads = u32(c, "num_attention_heads");
@@ -57,7 +58,7 @@ Shape read_shape(const nlohmann::json& c) {
   const bool gemma = s.arch == "gemma2" || s.arch == "gemma3";
   s.tied = c.value("tie_word_embeddings", gemma);  // Gemma's configs tie by default
   s.rotary_dims = static_cast<uint32_t>(std::lround(s.head_dim * c.value("partial_rotary_factor", 1.0)));
-  if (c.value("attention_bias", false) && s.arch != "qwen2")
+  if (c.value("attention_bias", false) && s.arch != "qwen2" && s.arch != "gpt-oss")
     throw InvalidArgument("config.json: attention_bias is not supported for " + s.arch);
   if (c.value("use_sliding_window", false))
     throw InvalidArgument("config.json: use_sliding_window is on: sliding-window layers are not converted yet");
@@ -155,6 +156,32 @@ void add_metadata(model::GgufWriter& w, const Shape& s, const nlohmann::json& c)
   w.add(s.arch + ".vocab_size", s.vocab);
 }
 
+// gpt-oss's experts, sliding layers and YaRN under llama.cpp's keys. The loader
+// knows gpt-oss's layer pattern (the even layers slide) and YaRN as transformers
+// computes it with truncate off, as gpt-oss's config has it: others are refused.
+void add_gpt_oss(model::GgufWriter& w, const Shape& s, const nlohmann::json& c, const nlohmann::json& rs) {
+  const std::string a = s.arch;
+  w.add(a + ".expert_count", u32(c, "num_local_experts"));
+  w.add(a + ".expert_used_count", u32(c, "num_experts_per_tok"));
+  w.add(a + ".expert_feed_forward_length", s.ffn);
+  if (c.value("swiglu_limit", 7.0) != 7.0) throw InvalidArgument("config.json: gpt-oss with swiglu_limit != 7 is not converted");
+  const auto types = c.value("layer_types", nlohmann::json::array());
+  for (uint32_t l = 0; l < types.size(); ++l)
+    if ((types[l] == "sliding_attention") != (l % 2 == 0))
+      throw InvalidArgument("config.json: layer_types differ from gpt-oss's (the even layers sliding): not converted");
+  w.add(a + ".attention.sliding_window", u32(c, "sliding_window"));
+  if (!rs.is_object()) return;
+  if (rs.value("rope_type", rs.value("type", "")) != "yarn" || rs.value("truncate", true) ||
+      rs.contains("mscale") || rs.contains("mscale_all_dim") || rs.contains("attention_factor"))
+    throw InvalidArgument("config.json: gpt-oss's rope_scaling '" + rs.dump() +
+                          "' is not converted (yarn with truncate false, no mscale or attention_factor)");
+  w.add(a + ".rope.scaling.type", std::string("yarn"));
+  w.add(a + ".rope.scaling.factor", rs.value("factor", 1.0f));
+  w.add(a + ".rope.scaling.original_context_length", rs.value("original_max_position_embeddings", s.context));
+  w.add(a + ".rope.scaling.yarn_beta_fast", rs.value("beta_fast", 32.0f));
+  w.add(a + ".rope.scaling.yarn_beta_slow", rs.value("beta_slow", 1.0f));
+}
+
 // Hugging Face's Llama q/k rows are ordered for rotate_half (NeoX); llama.cpp's
 // `llama` architecture rotates adjacent pairs, so its converter interleaves the
 // two halves of every head: out row (h, i, j) = in row (h, j, i).
@@ -196,6 +223,45 @@ struct Converter {
       return model::quantize(x, model::GgmlType::f32);
     });
   }
+  // gpt-oss's experts as llama.cpp lays them out: transformers keeps each expert's
+  // products as x @ W (gate_up_proj (expert, dim, 2 ffn), gate and up columns
+  // interleaved; down_proj (expert, ffn, dim)); GGUF wants rows of outputs.
+  void experts(const std::string& h, const std::string& g) {
+    const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
+    if (ck.has(gu + "_blocks")) throw InvalidArgument("'" + gu + "': quantized (MXFP4) checkpoints are not converted; dequantize it first");
+    const HfTensor& t = ck.tensor(gu);
+    if (t.shape.size() != 3 || t.shape[2] % 2) throw InvalidArgument("tensor '" + gu + "' is not (experts, dim, 2 ffn)");
+    const uint64_t e = t.shape[0], dim = t.shape[1], ffn = t.shape[2] / 2;
+    const auto expert_matrix = [&](const std::string& name, const std::string& hf, uint64_t rows, uint64_t cols,
+                                   uint64_t stride, uint64_t first) {
+      const model::GgmlType ty = cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+      w.add_tensor(name, {cols, rows, e}, ty, [this, hf, rows, cols, stride, first, e, ty] {
+        const auto x = ck.floats(hf);  // (expert, cols, rows * stride)
+        std::vector<float> out(e * rows * cols);  // (expert, row, col)
+        for (uint64_t i = 0; i < e; ++i)
+          for (uint64_t r = 0; r < rows; ++r)
+            for (uint64_t k = 0; k < cols; ++k)
+              out[(i * rows + r) * cols + k] = x[(i * cols + k) * rows * stride + r * stride + first];
+        return model::quantize(out, ty);
+      });
+    };
+    const auto biases = [&](const std::string& name, const std::string& hf, uint64_t n, uint64_t stride, uint64_t first) {
+      w.add_tensor(name, {n, e}, model::GgmlType::f32, [this, hf, n, stride, first, e] {
+        const auto x = ck.floats(hf);  // (expert, n * stride)
+        std::vector<float> out(e * n);
+        for (uint64_t i = 0; i < e * n; ++i) out[i] = x[(i / n) * n * stride + (i % n) * stride + first];
+        return model::quantize(out, model::GgmlType::f32);
+      });
+    };
+    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
+    vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
+    expert_matrix(g + "ffn_gate_exps.weight", gu, ffn, dim, 2, 0);
+    expert_matrix(g + "ffn_up_exps.weight", gu, ffn, dim, 2, 1);
+    expert_matrix(g + "ffn_down_exps.weight", dn, dim, ffn, 1, 0);
+    biases(g + "ffn_gate_exps.bias", gu + "_bias", ffn, 2, 0);
+    biases(g + "ffn_up_exps.bias", gu + "_bias", ffn, 2, 1);
+    biases(g + "ffn_down_exps.bias", dn + "_bias", dim, 1, 0);
+  }
   void layer(uint32_t l) {
     const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";
     const bool llama = s.arch == "llama", gemma = s.arch == "gemma2" || s.arch == "gemma3";
@@ -211,6 +277,12 @@ struct Converter {
     for (const char* b : {"q", "k", "v"})
       if (ck.has(h + "self_attn." + b + "_proj.bias"))
         vector(h + "self_attn." + b + "_proj.bias", g + "attn_" + b + ".bias");
+    if (s.arch == "gpt-oss") {  // output bias, sink logits, the experts
+      vector(h + "self_attn.o_proj.bias", g + "attn_output.bias");
+      vector(h + "self_attn.sinks", g + "attn_sinks.weight");
+      vector(h + "post_attention_layernorm.weight", g + "post_attention_norm.weight");
+      return experts(h, g);
+    }
     if (s.arch == "qwen3" || s.arch == "gemma3") {
       vector(h + "self_attn.q_norm.weight", g + "attn_q_norm.weight", gemma);
       vector(h + "self_attn.k_norm.weight", g + "attn_k_norm.weight", gemma);
@@ -240,7 +312,7 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
   if (!parsed.mix.empty()) throw InvalidArgument("--type takes one weight type, not the mix '" + type_name + "'");
   model::GgufWriter w;
   add_metadata(w, s, ck.config());
-  add_tokenizer(w, ck, s.arch == "llama" ? "llama-bpe" : "qwen2", s.vocab, placeholder);
+  add_tokenizer(w, ck, s.arch == "llama" ? "llama-bpe" : s.arch == "gpt-oss" ? "gpt-4o" : "qwen2", s.vocab, placeholder);
   Converter c{ck, s, parsed.type, w};
   c.matrix("model.embed_tokens.weight", "token_embd.weight");
   auto rs = ck.config().value("rope_scaling", nlohmann::json());
@@ -250,6 +322,10 @@ void convert(const std::string& dir, const std::string& out, const std::string& 
     rs = nullptr;
   }
   if (rs.is_object() && rs.value("rope_type", rs.value("type", "default")) == "default") rs = nullptr;
+  if (s.arch == "gpt-oss") {
+    add_gpt_oss(w, s, ck.config(), rs);
+    rs = nullptr;
+  }
   const std::string rope_type = rs.is_object() ? rs.value("rope_type", rs.value("type", "")) : "";
   if (rope_type == "llama3") {
     const auto f = llama3_freq_factors(rs, s);

@@ -3,7 +3,7 @@
 # (tools/hf/compare_transformers.py; its reference files land in
 # $OUT/commit for tests/data/families), then `bench generate` on real-size
 # random-weight shapes: Llama-3.2-1B in Q4_0 (today's baseline, same call),
-# Q4_K_M and Q6_K, Qwen3-1.7B and Gemma-3-1B in Q8_0. Run from the repository root after
+# Q4_K_M and Q6_K, Qwen3-1.7B and Gemma-3-1B in Q8_0, gpt-oss-20b (MXFP4 experts). Run from the repository root after
 # `source .vkdevice/env.sh`; BUILD names the build folder.
 set -uo pipefail
 OUT="${OUT:-/tmp/families-out}"
@@ -37,6 +37,9 @@ bench l1b-q4_k_m llama-3.2-1b q4_k_m
 bench l1b-q6_k llama-3.2-1b q6_k
 bench qwen3-1.7b-q8_0 qwen3-1.7b q8_0
 bench gemma3-1b-q8_0 gemma3-1b q8_0  # 22 of its 26 layers on 512-slot rings
+# gpt-oss-20b's shapes, its experts in MXFP4 as released and the rest in Q8_0:
+# 4 of 32 experts per token: a decode step reads the chosen experts' rows only.
+bench gpt-oss-20b-mxfp4 gpt-oss-20b q8_0
 
 echo "== bench attention, f16 and q8_0 KV (issue 28)"
 timeout 90 $B bench attention --cache 4096,16384,65536 --kv-type f16,q8_0 | tee "$OUT/attention-kv.txt"

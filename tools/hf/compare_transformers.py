@@ -75,6 +75,15 @@ def family_configs():
     if hasattr(transformers, "Qwen3Config"):
         out["qwen3"] = transformers.Qwen3Config(rope_theta=1000000.0, tie_word_embeddings=True, head_dim=32,
                                                 use_sliding_window=False, **common)
+    if hasattr(transformers, "GptOssConfig"):
+        # Layers 0 and 2 slide over 8 tokens; 8 experts of 64, 2 per token; learned
+        # sinks; YaRN x4 over 32 tokens, not truncated (as gpt-oss's own config).
+        out["gpt_oss"] = transformers.GptOssConfig(
+            rope_theta=10000.0, sliding_window=8, num_local_experts=8, num_experts_per_tok=2, head_dim=16,
+            layer_types=["sliding_attention", "full_attention", "sliding_attention"], attention_bias=True,
+            rope_scaling={"rope_type": "yarn", "factor": 4.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                          "truncate": False, "original_max_position_embeddings": 32},
+            tie_word_embeddings=False, **dict(common, intermediate_size=64))
     return out
 
 
@@ -88,6 +97,9 @@ def random_model(cfg, seed):
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() == 2:
+                a = (3.0 / p.shape[1]) ** 0.5
+                p.uniform_(-a, a)
+            elif p.dim() == 3:  # gpt-oss's experts, (expert, fan_in, fan_out): x @ W
                 a = (3.0 / p.shape[1]) ** 0.5
                 p.uniform_(-a, a)
             elif "norm" in name:  # Gemma multiplies by 1 + w
@@ -215,6 +227,49 @@ def gemma_stream_logits(model, ids, sinks, window):
     return torch.stack(out)
 
 
+@torch.no_grad()
+def gpt_oss_stream_logits(model, ids, sinks, window):
+    """gpt-oss token by token: its sliding layers on a plain ring of sliding_window
+    tokens, its full layers on sinks + window at within-cache positions; every
+    softmax joined by the head's learned sink logit, as GptOssAttention does."""
+    m, cfg = model.model, model.config
+    nh, nkv, hd = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+    keys = [[] for _ in m.layers]
+    vals = [[] for _ in m.layers]
+    out = []
+    for t, tok in enumerate(ids):
+        x = m.embed_tokens(torch.tensor([[tok]]))
+        for li, layer in enumerate(m.layers):
+            if cfg.layer_types[li] == "sliding_attention":
+                members = list(range(max(0, t - cfg.sliding_window + 1), t + 1))
+                pos = torch.tensor([members])  # true positions: a plain window
+            else:
+                first = max(sinks, t - window + 1)
+                members = list(range(t + 1)) if t < sinks else list(range(sinks)) + list(range(first, t + 1))
+                pos = torch.arange(len(members)).unsqueeze(0)
+            cos, sin = m.rotary_emb(x, pos)  # YaRN's attention scaling included
+            if cos.shape[-1] == hd // 2:  # gpt-oss keeps one half: rotate() wants both
+                cos, sin = torch.cat((cos, cos), dim=-1), torch.cat((sin, sin), dim=-1)
+            a = layer.self_attn
+            h = layer.input_layernorm(x)
+            q, k = a.q_proj(h).view(1, 1, nh, hd), a.k_proj(h).view(1, 1, nkv, hd)
+            keys[li].append(k.transpose(1, 2))
+            vals[li].append(a.v_proj(h).view(1, 1, nkv, hd).transpose(1, 2))
+            K = torch.cat([keys[li][j] for j in members], dim=2)
+            V = torch.cat([vals[li][j] for j in members], dim=2)
+            qr = rotate(q.transpose(1, 2), cos[:, -1:], sin[:, -1:])
+            kr = rotate(K, cos, sin).repeat_interleave(nh // nkv, dim=1)
+            s = (qr @ kr.transpose(-1, -2)) * hd ** -0.5
+            s = torch.cat((s, a.sinks.view(1, nh, 1, 1)), dim=-1)
+            p = torch.softmax(s, dim=-1)[..., :-1]
+            o = (p @ V.repeat_interleave(nh // nkv, dim=1)).transpose(1, 2).reshape(1, 1, nh * hd)
+            x = x + a.o_proj(o)
+            y = layer.mlp(layer.post_attention_layernorm(x))
+            x = x + (y[0] if isinstance(y, tuple) else y)
+        out.append(model.lm_head(m.norm(x))[0, 0])
+    return torch.stack(out)
+
+
 def write_f32(path, t):
     with open(path, "wb") as f:
         f.write(struct.pack("<%df" % t.numel(), *t.flatten().tolist()))
@@ -242,7 +297,8 @@ def run_family(fam, cfg, args):
         f.write(" ".join(map(str, ids)) + "\n")
     with torch.no_grad():
         dense = model(torch.tensor([ids])).logits[0].float()
-    loop = gemma_stream_logits if fam.startswith("gemma") else stream_logits
+    loop = (gemma_stream_logits if fam.startswith("gemma") else
+            gpt_oss_stream_logits if fam == "gpt_oss" else stream_logits)
     loop_err = (loop(model, ids, SINKS, TOKENS) - dense).abs().max().item()
     stream = loop(model, ids, SINKS, WINDOW)
     write_f32(os.path.join(d, "dense.f32"), dense)

@@ -80,9 +80,9 @@ std::vector<float> run(const model::ModelFile& m, const std::vector<int32_t>& id
 }
 
 TEST_SUITE("families") {
-  TEST_CASE("llama, qwen2, qwen3, phi3, gemma2 and gemma3 reproduce transformers' logits, dense and past the eviction point") {
+  TEST_CASE("llama, qwen2, qwen3, phi3, gemma2, gemma3 and gpt-oss reproduce transformers' logits, dense and past the eviction point") {
     ValidationScope validation;
-    for (const std::string fam : {"llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"}) {
+    for (const std::string fam : {"llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "gpt_oss"}) {
       CAPTURE(fam);
       const auto m = model::load_model(family_dir(fam) + "model.gguf");
       CHECK(model::arch_name(m->hp.arch) == fam);
