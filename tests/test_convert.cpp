@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -76,10 +78,45 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
     std::memcpy(x.data(), t.data.data(), t.data.size());
     return x;
   };
+  std::set<std::string> bytes_tensors;  // U8, the others F32
+  // MXFP4 experts as OpenAI releases them: per row, blocks of 16 bytes whose element
+  // i is byte i / 2's low (even i) or high nibble, and a scale byte per block.
+  const auto put_mxfp4 = [&](const model::Tensor& t, uint64_t rows, uint64_t stride,
+                             uint64_t first, std::vector<uint8_t>& blocks, std::vector<uint8_t>& scales) {
+    const uint64_t e = h.experts, nb = t.cols / 32;
+    blocks.resize(e * rows * stride * nb * 16);
+    scales.resize(e * rows * stride * nb);
+    for (uint64_t i = 0; i < e; ++i)
+      for (uint64_t r = 0; r < rows; ++r)
+        for (uint64_t k = 0; k < nb; ++k) {
+          const uint8_t* src = &t.data[((i * rows + r) * nb + k) * 17];  // ggml: scale, then j | j + 16
+          const uint64_t dst = (i * rows * stride + r * stride + first) * nb + k;
+          scales[dst] = src[0];
+          const auto element = [&](int j) { return (src[1 + j % 16] >> (j < 16 ? 0 : 4)) & 0xf; };
+          for (int b = 0; b < 16; ++b) blocks[dst * 16 + b] = static_cast<uint8_t>(element(2 * b) | element(2 * b + 1) << 4);
+        }
+  };
   // gpt-oss's experts as transformers keeps them: x @ W, gate and up columns interleaved.
   const auto put_experts = [&](const std::string& p, const model::LayerWeights& w) {
     const uint64_t e = h.experts, f = h.ffn, d = h.dim;
-    const auto gate = floats(w.w_gate), up = floats(w.w_up), down = floats(w.w_down);
+    if (w.w_gate.type == model::GgmlType::mxfp4) {
+      std::vector<uint8_t> gub, gus, db, ds;
+      put_mxfp4(w.w_gate, f, 2, 0, gub, gus);
+      put_mxfp4(w.w_up, f, 2, 1, gub, gus);
+      put_mxfp4(w.w_down, d, 1, 0, db, ds);
+      const std::string gu = p + "mlp.experts.gate_up_proj", dn = p + "mlp.experts.down_proj";
+      for (auto [name, bytes, shape] : {std::tuple{gu + "_blocks", gub, std::vector<uint64_t>{e, 2 * f, d / 32, 16}},
+                                        std::tuple{gu + "_scales", gus, std::vector<uint64_t>{e, 2 * f, d / 32}},
+                                        std::tuple{dn + "_blocks", db, std::vector<uint64_t>{e, d, f / 32, 16}},
+                                        std::tuple{dn + "_scales", ds, std::vector<uint64_t>{e, d, f / 32}}}) {
+        ts.emplace_back(name, bytes);
+        header[name]["shape"] = shape;
+        bytes_tensors.insert(name);
+      }
+    }
+    const bool f32 = w.w_gate.type == model::GgmlType::f32;
+    const auto gate = f32 ? floats(w.w_gate) : std::vector<float>(e * f * d), up = f32 ? floats(w.w_up) : gate,
+               down = f32 ? floats(w.w_down) : gate;
     const auto gb = floats(*w.gate_b), ub = floats(*w.up_b);
     std::vector<float> gu(e * d * 2 * f), gub(e * 2 * f), dn(e * f * d);
     for (uint64_t i = 0; i < e; ++i)
@@ -92,9 +129,11 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
         gub[i * 2 * f + 2 * r] = gb[i * f + r];
         gub[i * 2 * f + 2 * r + 1] = ub[i * f + r];
       }
-    put_floats(p + "mlp.experts.gate_up_proj", gu, {e, d, 2 * f});
+    if (w.w_gate.type != model::GgmlType::mxfp4) {
+      put_floats(p + "mlp.experts.gate_up_proj", gu, {e, d, 2 * f});
+      put_floats(p + "mlp.experts.down_proj", dn, {e, f, d});
+    }
     put_floats(p + "mlp.experts.gate_up_proj_bias", gub, {e, 2 * f});
-    put_floats(p + "mlp.experts.down_proj", dn, {e, f, d});
     put_floats(p + "mlp.experts.down_proj_bias", floats(*w.down_b), {e, d});
     put(p + "mlp.router.weight", *w.router);
     put(p + "mlp.router.bias", *w.router_b);
@@ -144,7 +183,7 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
   }
   uint64_t at = 0;
   for (auto& [name, bytes] : ts) {
-    header[name]["dtype"] = "F32";
+    header[name]["dtype"] = bytes_tensors.count(name) ? "U8" : "F32";
     header[name]["data_offsets"] = {at, at + bytes.size()};
     at += bytes.size();
   }
@@ -233,9 +272,12 @@ void check_same(const model::ModelFile& a, const model::ModelFile& b) {
 
 TEST_SUITE("convert") {
   TEST_CASE("a Hugging Face checkpoint converts back to the GGUF it was written from") {
-    for (const std::string arch : {"llama", "qwen3", "phi3", "gemma3_text", "gemma2", "gpt_oss"}) {
-      CAPTURE(arch);
+    // gpt_oss twice: experts as transformers saves them (float), and as OpenAI releases them (MXFP4 bytes).
+    for (const std::string variant : {"llama", "qwen3", "phi3", "gemma3_text", "gemma2", "gpt_oss", "gpt_oss-mxfp4"}) {
+      CAPTURE(variant);
+      const std::string arch = variant.substr(0, variant.find('-'));
       model::SyntheticSpec spec = model::synthetic_preset(arch == "gpt_oss" ? "gpt-oss-tiny" : "tiny");
+      if (variant == "gpt_oss-mxfp4") spec.expert_type = model::GgmlType::mxfp4;
       spec.qwen3 = arch == "qwen3";
       spec.phi3 = arch == "phi3";
       spec.gemma3 = arch == "gemma3_text";
@@ -245,8 +287,8 @@ TEST_SUITE("convert") {
       spec.layers = spec.gemma3 || spec.gemma2 ? 4 : spec.layers;
       spec.sliding_window = 8;  // gemma3: layers 0, 2 slide, 1, 3 are global
       spec.sliding_pattern = 2;
-      const std::string src = temp_path("convert-src-" + arch + ".gguf"), dir = temp_path("convert-hf-" + arch),
-                        out = temp_path("convert-out-" + arch + ".gguf");
+      const std::string src = temp_path("convert-src-" + variant + ".gguf"), dir = temp_path("convert-hf-" + variant),
+                        out = temp_path("convert-out-" + variant + ".gguf");
       model::write_synthetic_gguf(src, spec);
       const auto m = model::load_model(src);
       write_hf(*m, arch, dir);

@@ -182,6 +182,17 @@ void add_gpt_oss(model::GgufWriter& w, const Shape& s, const nlohmann::json& c, 
   w.add(a + ".rope.scaling.yarn_beta_slow", rs.value("beta_slow", 1.0f));
 }
 
+// One MXFP4 block as OpenAI's checkpoints store it (a scale byte beside 16 bytes
+// whose element i is the low nibble of byte i / 2 for even i, the high one for
+// odd i) in ggml's layout: the scale, then byte j holding elements j and j + 16.
+// The scale byte and the 4-bit codes mean the same in both (ggml doubles its
+// level table and halves its scale).
+void mxfp4_block(uint8_t scale, const uint8_t* q, uint8_t* out) {
+  const auto element = [&](int i) { return (q[i / 2] >> (4 * (i % 2))) & 0xf; };
+  out[0] = scale;
+  for (int j = 0; j < 16; ++j) out[1 + j] = static_cast<uint8_t>(element(j) | element(j + 16) << 4);
+}
+
 // Hugging Face's Llama q/k rows are ordered for rotate_half (NeoX); llama.cpp's
 // `llama` architecture rotates adjacent pairs, so its converter interleaves the
 // two halves of every head: out row (h, i, j) = in row (h, j, i).
@@ -223,12 +234,27 @@ struct Converter {
       return model::quantize(x, model::GgmlType::f32);
     });
   }
+  // gpt-oss's expert biases: gate and up interleaved in one (expert, 2 ffn) tensor.
+  void expert_biases(const std::string& g, const std::string& gu, const std::string& dn, uint64_t e, uint64_t ffn,
+                     uint64_t dim) {
+    const auto biases = [&](const std::string& name, const std::string& hf, uint64_t n, uint64_t stride, uint64_t first) {
+      w.add_tensor(name, {n, e}, model::GgmlType::f32, [this, hf, n, stride, first, e] {
+        const auto x = ck.floats(hf);  // (expert, n * stride)
+        std::vector<float> out(e * n);
+        for (uint64_t i = 0; i < e * n; ++i) out[i] = x[(i / n) * n * stride + (i % n) * stride + first];
+        return model::quantize(out, model::GgmlType::f32);
+      });
+    };
+    biases(g + "ffn_gate_exps.bias", gu + "_bias", ffn, 2, 0);
+    biases(g + "ffn_up_exps.bias", gu + "_bias", ffn, 2, 1);
+    biases(g + "ffn_down_exps.bias", dn + "_bias", dim, 1, 0);
+  }
   // gpt-oss's experts as llama.cpp lays them out: transformers keeps each expert's
   // products as x @ W (gate_up_proj (expert, dim, 2 ffn), gate and up columns
   // interleaved; down_proj (expert, ffn, dim)); GGUF wants rows of outputs.
   void experts(const std::string& h, const std::string& g) {
     const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
-    if (ck.has(gu + "_blocks")) throw InvalidArgument("'" + gu + "': quantized (MXFP4) checkpoints are not converted; dequantize it first");
+    if (ck.has(gu + "_blocks")) return mxfp4_experts(h, g);
     const HfTensor& t = ck.tensor(gu);
     if (t.shape.size() != 3 || t.shape[2] % 2) throw InvalidArgument("tensor '" + gu + "' is not (experts, dim, 2 ffn)");
     const uint64_t e = t.shape[0], dim = t.shape[1], ffn = t.shape[2] / 2;
@@ -245,22 +271,50 @@ struct Converter {
         return model::quantize(out, ty);
       });
     };
-    const auto biases = [&](const std::string& name, const std::string& hf, uint64_t n, uint64_t stride, uint64_t first) {
-      w.add_tensor(name, {n, e}, model::GgmlType::f32, [this, hf, n, stride, first, e] {
-        const auto x = ck.floats(hf);  // (expert, n * stride)
-        std::vector<float> out(e * n);
-        for (uint64_t i = 0; i < e * n; ++i) out[i] = x[(i / n) * n * stride + (i % n) * stride + first];
-        return model::quantize(out, model::GgmlType::f32);
-      });
-    };
     matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
     vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
     expert_matrix(g + "ffn_gate_exps.weight", gu, ffn, dim, 2, 0);
     expert_matrix(g + "ffn_up_exps.weight", gu, ffn, dim, 2, 1);
     expert_matrix(g + "ffn_down_exps.weight", dn, dim, ffn, 1, 0);
-    biases(g + "ffn_gate_exps.bias", gu + "_bias", ffn, 2, 0);
-    biases(g + "ffn_up_exps.bias", gu + "_bias", ffn, 2, 1);
-    biases(g + "ffn_down_exps.bias", dn + "_bias", dim, 1, 0);
+    expert_biases(g, gu, dn, e, ffn, dim);
+  }
+  // gpt-oss as OpenAI releases it: each expert's rows already MXFP4 (blocks
+  // (expert, rows, blocks, 16) and scales (expert, rows, blocks), U8), gate and up
+  // rows interleaved. They are re-laid, never re-quantised: the GGUF holds the
+  // checkpoint's own values, as llama.cpp's converter does.
+  void mxfp4_experts(const std::string& h, const std::string& g) {
+    const auto shape = [&](const std::string& name, size_t dims) -> const HfTensor& {
+      const HfTensor& t = ck.tensor(name);
+      if (t.dtype != "U8" || t.shape.size() != dims || (dims == 4 && t.shape[3] != 16))
+        throw InvalidArgument("tensor '" + name + "' is not gpt-oss's MXFP4 layout (U8, (experts, rows, blocks[, 16]))");
+      return t;
+    };
+    const auto repack = [&](const std::string& name, const std::string& hf, uint64_t stride, uint64_t first) {
+      const HfTensor& b = shape(hf + "_blocks", 4);
+      const HfTensor& s = shape(hf + "_scales", 3);
+      const uint64_t e = b.shape[0], rows = b.shape[1] / stride, blocks = b.shape[2];
+      if (s.shape != std::vector<uint64_t>{e, b.shape[1], blocks})
+        throw InvalidArgument("tensor '" + hf + "_scales' does not match '" + hf + "_blocks'");
+      w.add_tensor(name, {blocks * 32, rows, e}, model::GgmlType::mxfp4, [&b, &s, e, rows, blocks, stride, first] {
+        std::vector<uint8_t> out(e * rows * blocks * 17);  // (expert, row, block) of 17 bytes
+        for (uint64_t i = 0; i < e; ++i)
+          for (uint64_t r = 0; r < rows; ++r)
+            for (uint64_t k = 0; k < blocks; ++k) {
+              const uint64_t src = (i * rows * stride + r * stride + first) * blocks + k;
+              mxfp4_block(s.data[src], &b.data[src * 16], &out[((i * rows + r) * blocks + k) * 17]);
+            }
+        return out;
+      });
+    };
+    const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
+    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
+    vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
+    repack(g + "ffn_gate_exps.weight", gu, 2, 0);
+    repack(g + "ffn_up_exps.weight", gu, 2, 1);
+    repack(g + "ffn_down_exps.weight", dn, 1, 0);
+    const HfTensor &gb = ck.tensor(gu + "_bias"), &db = ck.tensor(dn + "_bias");
+    if (gb.shape.size() != 2 || db.shape.size() != 2) throw InvalidArgument("'" + gu + "_bias' or '" + dn + "_bias' is not (experts, n)");
+    expert_biases(g, gu, dn, gb.shape[0], gb.shape[1] / 2, db.shape[1]);
   }
   void layer(uint32_t l) {
     const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";

@@ -25,6 +25,7 @@ nlohmann::json read_json(const std::filesystem::path& p) {
 uint64_t dtype_bytes(const std::string& dtype) {
   if (dtype == "F32") return 4;
   if (dtype == "F16" || dtype == "BF16") return 2;
+  if (dtype == "U8") return 1;  // gpt-oss's MXFP4 blocks and scales
   return 0;
 }
 
@@ -53,7 +54,7 @@ void index_safetensors(const model::MappedFile& f, std::map<std::string, HfTenso
     uint64_t count = 1;
     for (uint64_t d : x.shape) count *= d;
     if (!dtype_bytes(x.dtype))
-      throw InvalidArgument(label + ": tensor '" + name + "' is " + x.dtype + " (F32, F16 and BF16 are converted)");
+      throw InvalidArgument(label + ": tensor '" + name + "' is " + x.dtype + " (F32, F16, BF16 and U8 are converted)");
     if (off.size() != 2 || off[0] > off[1] || off[1] > data.size() || off[1] - off[0] != count * dtype_bytes(x.dtype))
       throw InvalidArgument(label + ": tensor '" + name + "' has data offsets that do not match its shape");
     x.data = data.subspan(off[0], off[1] - off[0]);
@@ -86,6 +87,7 @@ const HfTensor& HfCheckpoint::tensor(const std::string& name) const {
 
 std::vector<float> HfCheckpoint::floats(const std::string& name) const {
   const HfTensor& t = tensor(name);
+  if (t.dtype == "U8") throw InvalidArgument("'" + dir_ + "': tensor '" + name + "' holds bytes (U8), not numbers");
   const uint64_t n = t.data.size() / dtype_bytes(t.dtype);
   std::vector<float> out(n);
   for (uint64_t i = 0; i < n; ++i) {

@@ -13,7 +13,7 @@
 
 namespace sinkstream::convert {
 
-// One tensor of a safetensors file: its dtype ("F32", "F16", "BF16"), shape
+// One tensor of a safetensors file: its dtype ("F32", "F16", "BF16", "U8"), shape
 // (outermost first, as PyTorch) and bytes inside the file's mapping.
 struct HfTensor {
   std::string dtype;
