@@ -41,13 +41,46 @@ function renderTabs() {
   });
 }
 
+// A message: its text in .content; an answer's reasoning (gpt-oss) in a block above it.
 function addBubble(role, text) {
   const d = document.createElement('div');
   d.className = 'msg ' + role;
-  d.textContent = text;
+  const body = document.createElement('span');
+  body.className = 'content';
+  body.textContent = text;
+  d.appendChild(body);
   $('messages').appendChild(d);
   $('messages').scrollTop = $('messages').scrollHeight;
   return d;
+}
+
+function setText(bubble, text) { bubble.querySelector('.content').textContent = text; }
+
+// The model's reasoning (reasoning_content), apart from its answer: a collapsible block
+// above it, open while the model thinks and closed when the answer starts; its summary
+// toggles it. Only shown: never part of the answer, nor of the next request's messages.
+function reasoningBlock(bubble, entry) {
+  let r = bubble.querySelector('.reasoning');
+  if (!r) {
+    r = document.createElement('details');
+    r.className = 'reasoning';
+    r.open = entry.open !== false;
+    r.addEventListener('toggle', () => { entry.open = r.open; });  // kept when the tab is drawn again
+    const summary = document.createElement('summary');
+    const text = document.createElement('div');
+    text.className = 'reasoning-text';
+    r.append(summary, text);
+    bubble.insertBefore(r, bubble.firstChild);
+  }
+  return r;
+}
+
+function showReasoning(bubble, entry) {
+  const r = reasoningBlock(bubble, entry);
+  r.querySelector('.reasoning-text').textContent = entry.reasoning.replace(/^\s+/, '');
+  r.querySelector('summary').textContent =
+    entry.thought === undefined ? 'Thinking…' : 'Thought for ' + entry.thought.toFixed(1) + ' s';
+  return r;
 }
 
 function renderMessages() {
@@ -55,7 +88,8 @@ function renderMessages() {
   const c = state.conversations[state.active];
   if (!c) return;
   for (const m of c.log) {
-    const d = addBubble(m.role, m.content);
+    const d = addBubble(m.role, m.role === 'assistant' ? m.content.replace(/^\s+/, '') : m.content);
+    if (m.reasoning) showReasoning(d, m);
     if (m.meta) addMeta(d, m.meta);
   }
 }
@@ -96,12 +130,12 @@ async function send(text) {
   c.log.push({ role: 'user', content: text });
   addBubble('user', text);
   const bubble = addBubble('assistant', '');
-  const entry = { role: 'assistant', content: '' };
+  const entry = { role: 'assistant', content: '', reasoning: '' };
   c.log.push(entry);
   state.controller = new AbortController();
   setBusy(true);
   const t0 = performance.now();
-  let usage = null, finish = null, tokens = 0;
+  let usage = null, finish = null, tokens = 0, thinking = 0;
   try {
     const res = await fetch('/v1/chat/completions', {
       method: 'POST', headers: headers(), signal: state.controller.signal,
@@ -117,15 +151,28 @@ async function send(text) {
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices && chunk.choices[0];
       if (!choice) return;
-      if (choice.delta && choice.delta.content) {
-        entry.content += choice.delta.content;
+      const delta = choice.delta || {};
+      if (delta.reasoning_content) {  // gpt-oss thinking, before its answer: shown, never sent back
+        if (!entry.reasoning) thinking = performance.now();
+        entry.reasoning += delta.reasoning_content;
         tokens++;
+        showReasoning(bubble, entry);
+        $('messages').scrollTop = $('messages').scrollHeight;
+      }
+      if (delta.content) {
+        entry.content += delta.content;
+        tokens++;
+        if (entry.reasoning && entry.thought === undefined) {  // the answer starts: the reasoning folds away
+          entry.thought = (performance.now() - thinking) / 1000;
+          showReasoning(bubble, entry).open = entry.open = false;
+        }
         // Shown without the leading space a SentencePiece reply starts with; sent back as returned.
-        bubble.textContent = entry.content.replace(/^\s+/, '');
+        setText(bubble, entry.content.replace(/^\s+/, ''));
         $('messages').scrollTop = $('messages').scrollHeight;
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     });
+    // History carries only the answer (OpenAI's convention): the reasoning stays on the page.
     c.messages.push({ role: 'assistant', content: entry.content });
     const s = (performance.now() - t0) / 1000;
     entry.meta = `${usage ? usage.completion_tokens : tokens} tokens, ${s.toFixed(1)} s` +
@@ -136,9 +183,13 @@ async function send(text) {
     bubble.className = 'msg error';
     entry.role = 'error';
     entry.content += (entry.content ? '\n' : '') + (e.name === 'AbortError' ? '[stopped]' : 'error: ' + e.message);
-    bubble.textContent = entry.content;
+    setText(bubble, entry.content);
     if (e.name === 'AbortError' && entry.content) c.messages.push({ role: 'assistant', content: entry.content.replace(/\n?\[stopped\]$/, '') });
   } finally {
+    if (entry.reasoning && entry.thought === undefined) {  // it ended (or stopped) while thinking
+      entry.thought = (performance.now() - thinking) / 1000;
+      showReasoning(bubble, entry);
+    }
     setBusy(false);
     state.controller = null;
   }
