@@ -13,9 +13,15 @@
 // Optional fusions (specialization constants):
 //   NORM   xin = rmsnorm(x) * norm_w, from the registers, one barrier
 //   SWIGLU a second weight matrix (up): out[n] = silu(W.xin) * (U.xin)
+// -DINT_DOT (Q8_0, Q4_0): each unit of xin is quantised to int8 (scale max|x| / 127,
+// round to even) and dotted with the weights' quants by the integer dot product
+// (OpSDot, VK_KHR_shader_integer_dot_product), 4 pairs per instruction.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#ifdef INT_DOT
+#extension GL_EXT_spirv_intrinsics : require
+#endif
 #define PC_MATVEC
 #define WEIGHTS_BINDING 1
 #define W_COLS pc.k_cols
@@ -50,10 +56,44 @@ const uint UNIT = 16u;
 #endif
 const uint V = UNIT / 4u;  // vec4s of x per unit
 
+
 shared float sg_sums[32];
 shared float red[2u * ROWS * 32u];  // (gate|up, row, subgroup)
 
 vec4 xr[UPT * V];  // this thread's units of xin
+
+#ifdef INT_DOT
+// OpSDot (4450) on 4x8-bit packed vectors (format 0); capabilities DotProduct, DotProductInput4x8BitPacked.
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+int sdot4x8(uint a, uint b, spirv_literal int packed_format);
+uvec4 xq[UPT];  // (unit) this thread's units of xin as int8, four to a word
+float xs[UPT];  // (unit) their scales
+
+int pack_i8(vec4 v) { return (int(v.x) & 0xff) | (int(v.y) & 0xff) << 8 | (int(v.z) & 0xff) << 16 | int(v.w) << 24; }
+
+void quantize_x() {
+  [[unroll]] for (uint j = 0u; j < UPT; ++j) {
+    const vec4 a = max(max(abs(xr[j * 4u]), abs(xr[j * 4u + 1u])), max(abs(xr[j * 4u + 2u]), abs(xr[j * 4u + 3u])));
+    const float m = max(max(a.x, a.y), max(a.z, a.w));
+    const float inv = m > 0.0 ? 127.0 / m : 0.0;
+    xs[j] = m / 127.0;
+    [[unroll]] for (uint c = 0u; c < 4u; ++c) xq[j][c] = uint(pack_i8(roundEven(xr[j * 4u + c] * inv)));
+  }
+}
+
+// Unit u (this thread's j-th) of a row, its 16 bytes w and scale d, dotted with xq.
+// Q4_0's nibbles are 0..15 as int8: minus 8 times the sum of x's quants.
+float unit_dot_int(uvec4 w, float d, uint u, uint j) {
+  int s = 0;
+#ifdef W_Q8_0
+  [[unroll]] for (uint c = 0u; c < 4u; ++c) s += sdot4x8(w[c], xq[j][c], 0);
+#else
+  [[unroll]] for (uint c = 0u; c < 4u; ++c)
+    s += sdot4x8((w[c] >> ((u % 2u) * 4u)) & 0x0f0f0f0fu, xq[j][c], 0) - 8 * sdot4x8(0x01010101u, xq[j][c], 0);
+#endif
+  return d * xs[j] * float(s);
+}
+#endif
 
 // This thread's units of its ROWS rows (and of the up matrix), loaded before x so
 // that their memory latency overlaps the x load and the RMSNorm reduction.
@@ -135,6 +175,9 @@ void load_x(uint x_offset) {
 // Token t's dots with the ROWS rows in registers, summed into out row t.
 void token(uint first, uint t) {
   load_x(pc.x_offset + t * pc.k_cols);
+#ifdef INT_DOT
+  quantize_x();
+#endif
   const uint units = pc.k_cols / UNIT;
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     float acc = 0.0, acc_up = 0.0;  // rows past the end: harmless duplicate work, not written
@@ -144,6 +187,9 @@ void token(uint first, uint t) {
 #ifdef W_DEQUANT
       acc += unit_dot_dq(false, r * UPT + j, j);
       if (SWIGLU) acc_up += unit_dot_dq(true, r * UPT + j, j);
+#elif defined(INT_DOT)
+      acc += unit_dot_int(wr[r * UPT + j], wd[r * UPT + j], u, j);
+      if (SWIGLU) acc_up += unit_dot_int(ur[r * UPT + j], ud[r * UPT + j], u, j);
 #else
       acc += unit_dot(wr[r * UPT + j], wd[r * UPT + j], u, j);
       if (SWIGLU) acc_up += unit_dot(ur[r * UPT + j], ud[r * UPT + j], u, j);

@@ -13,6 +13,7 @@
 
 #include "gpu_fixture.hpp"
 #include "engine/engine.hpp"
+#include "engine/forward_layer.hpp"
 #include "testing/quantize.hpp"
 #include "testing/synthetic.hpp"
 #include "ref/model_ref.hpp"
@@ -434,6 +435,37 @@ TEST_SUITE("weights") {
     StreamConfig c = model::make_cache_config(m->hp, {2, 20});
     CHECK(c.softcap == 1.5f);
     std::filesystem::remove(path);
+  }
+
+  TEST_CASE("integer dot products: the one-token path with int8 activations stays near the reference") {
+    for (auto [type, name] : {std::pair{model::GgmlType::q8_0, std::string("q8_0")}, std::pair{model::GgmlType::q4_0, std::string("q4_0")}}) {
+      CAPTURE(name);
+      ValidationScope validation;
+      model::SyntheticSpec spec;
+      spec.type = type;
+      spec.ffn = 160;
+      double exact = 0, idot = 0;
+      {
+        ScopedEnv off("SINKSTREAM_INTEGER_DOT", "0");
+        exact = max_logit_error(spec, "idot-off-" + name, true);
+      }
+      {
+        ScopedEnv on("SINKSTREAM_INTEGER_DOT", "1");
+        idot = max_logit_error(spec, "idot-on-" + name, true);
+      }
+      CHECK(exact <= 1e-3);
+      if (!gpu().context().info().integer_dot || !model::matvec_available(gpu().context().info())) {
+        MESSAGE("no integer dot products or no fused decode path on this device: the int8 path is not taken");
+        continue;
+      }
+      INFO("max |logit - reference|: float path " << exact << ", int8 activations " << idot);
+      CHECK(idot > exact);  // the int8 path ran: its activations are rounded
+      // Rounding every activation to one of 255 steps per 16 values, through 2 layers
+      // and the output product, moves these logits by about 0.06 (0.056 and 0.059
+      // on lavapipe), as 8-bit weights move them against F32 ones; a wrong quant,
+      // scale or offset moves them by whole units (the kernel check shows which).
+      CHECK(idot <= 0.15);
+    }
   }
 
   TEST_CASE("gpt-oss: experts routed on the GPU, clamped SwiGLU, biases, learned sinks, YaRN, even layers sliding") {

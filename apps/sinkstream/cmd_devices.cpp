@@ -44,12 +44,14 @@ int cmd_devices(const std::vector<std::string>& argv) {
       std::printf(
           "%s{\"index\":%u,\"name\":\"%s\",\"type\":\"%s\",\"driver\":\"%s\",\"device_local_bytes\":%llu,"
           "\"uma\":%s,\"subgroup_size\":%u,\"subgroup_arithmetic\":%s,\"fp16\":%s,\"storage_16bit\":%s,"
-          "\"coopmat_khr\":%s,\"coopmat_nv\":%s,\"coopmat_prefill\":%s,\"max_shared_bytes\":%u,"
+          "\"coopmat_khr\":%s,\"coopmat_nv\":%s,\"coopmat_prefill\":%s,\"integer_dot\":%s,"
+          "\"integer_dot_fast\":%s,\"max_shared_bytes\":%u,"
           "\"compute_units\":%u}",
           i ? "," : "", d.index, json_escape(d.name).c_str(), d.type.c_str(),
           json_escape(d.driver).c_str(), static_cast<unsigned long long>(d.device_local_bytes), tf(d.uma),
           d.subgroup_size, tf(d.subgroup_arithmetic), tf(d.fp16_arithmetic), tf(d.storage_16bit), tf(d.coopmat_khr),
-          tf(d.coopmat_nv), tf(d.coopmat_prefill), d.max_shared_bytes, d.compute_units);
+          tf(d.coopmat_nv), tf(d.coopmat_prefill), tf(d.integer_dot), tf(d.integer_dot_fast), d.max_shared_bytes,
+          d.compute_units);
     }
     std::printf("]\n");
     return 0;
@@ -64,6 +66,9 @@ int cmd_devices(const std::vector<std::string>& argv) {
     std::printf("    fp16 %s, 16-bit storage %s, cooperative matrix KHR %s / NV %s (prefill kernel %s)\n",
                 yes(d.fp16_arithmetic), yes(d.storage_16bit), yes(d.coopmat_khr), yes(d.coopmat_nv),
                 yes(d.coopmat_prefill));
+    std::printf("    integer dot products %s%s\n", yes(d.integer_dot),
+                d.integer_dot ? (d.integer_dot_fast ? " (accelerated: Q8_0/Q4_0 decode takes them)" : " (not accelerated: unused)")
+                              : "");
     if (d.compute_units) std::printf("    %u compute units\n", d.compute_units);
   }
   return 0;

@@ -32,6 +32,9 @@ struct DeviceInfo {
   uint32_t subgroup_size = 0;
   bool subgroup_arithmetic = false, fp16_arithmetic = false, storage_16bit = false;
   bool coopmat_khr = false, coopmat_nv = false, coopmat_prefill = false;
+  // 4x8-bit integer dot products, and whether the driver calls them accelerated
+  // (then Q8_0 / Q4_0 decode products take them, with int8 activations).
+  bool integer_dot = false, integer_dot_fast = false;
   uint32_t max_shared_bytes = 0;
   uint32_t compute_units = 0;  // 0: unknown
 };

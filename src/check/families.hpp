@@ -20,6 +20,8 @@ SINKSTREAM_CHECK(check_matmul_reduce);
 // products.cpp
 SINKSTREAM_CHECK(check_matmul);
 SINKSTREAM_CHECK(check_matvec);
+// products_idot.cpp
+SINKSTREAM_CHECK(check_matvec_idot);
 // products_coop.cpp
 SINKSTREAM_CHECK(check_matmul_coop);
 SINKSTREAM_CHECK(check_matmul_coop_glu);

@@ -17,6 +17,7 @@ constexpr V kWeights[] = {"f32",  "f16",  "bf16", "q8_0", "q4_0", "q4_1",   "q5_
 constexpr V kWeightsButF16[] = {"f32",  "bf16", "q8_0", "q4_0", "q4_1",   "q5_0",   "q5_1", "q2_k",
                                 "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs", "mxfp4"};
 constexpr V kKv[] = {"f32", "f16", "q8_0"};
+constexpr V kIntegerDot[] = {"q8_0", "q4_0"};
 constexpr V kF16[] = {"f16"};
 
 constexpr V kExact = "max |gpu - ref| (bit patterns: exact)";
@@ -28,6 +29,7 @@ constexpr KernelCheck kChecks[] = {
     {"embed", kWeights, kExact, check_embed},
     {"rmsnorm", kNone, kScaled, check_rmsnorm},
     {"matvec", kWeights, kScaled, check_matvec},
+    {"matvec_idot", kIntegerDot, kScaled, check_matvec_idot},
     {"matmul", kWeights, kScaled, check_matmul},
     {"matmul_coop", kWeights, kScaled, check_matmul_coop},
     {"matmul_coop64", kWeights, kScaled, check_matmul_coop64},

@@ -62,11 +62,22 @@ bool matvec_available(const vk::DeviceInfo& info) {
 
 bool matvec_fits(const GpuTensor& w) { return k_fits(w); }
 
-vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu) {
+bool integer_dot(const vk::DeviceInfo& info) {
+  const std::string e = vk::env("SINKSTREAM_INTEGER_DOT");
+  if (e == "0") return false;
+  return e == "1" ? info.integer_dot : info.integer_dot_fast;
+}
+
+bool has_integer_dot_kernel(GgmlType t) { return t == GgmlType::q8_0 || t == GgmlType::q4_0; }
+
+vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu, bool int_dot) {
   const uint32_t units = w.cols / unit(w.type), group = group_for(units, info);
   const uint32_t units_per_thread = ceil_div(units, group);
+  if (int_dot && !(info.integer_dot && has_integer_dot_kernel(w.type)))
+    throw Error("internal error: an integer-dot product without the device feature or kernel");
+  const std::string name = std::string(int_dot ? "matvec_idot_" : "matvec_") + weight_variant(w.type);
   // The embedded registry's name: the descriptor outlives this function's strings.
-  return {vk::find_shader(std::string("matvec_") + weight_variant(w.type)).name,
+  return {vk::find_shader(name).name,
           6,
           sizeof(MatvecPC),
           {group, 1, 1},
@@ -89,7 +100,8 @@ void Forward::bind_decode_sets() {
   const uint32_t sets = 6 * hp_.layers + 1;
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
   const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu) -> const vk::Kernel& {
-    return ctx_.kernel(matvec_desc(ctx_.info(), w, norm, swiglu));
+    const bool int_dot = integer_dot(ctx_.info()) && has_integer_dot_kernel(w.type);
+    return ctx_.kernel(matvec_desc(ctx_.info(), w, norm, swiglu, int_dot));
   };
   const auto bind = [&](const vk::GpuBuffer& in, const GpuTensor& w,
                         const std::optional<GpuTensor>& bias, const vk::GpuBuffer& out,

@@ -78,7 +78,15 @@ inline const char* weight_variant(GgmlType t) {
 constexpr uint32_t kMatvecRows = 2;
 bool matvec_available(const vk::DeviceInfo& info);
 bool matvec_fits(const GpuTensor& w);
-vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu);
+// int_dot: the integer-dot-product variant (Q8_0 and Q4_0 weights, activations
+// quantised to int8 per 16), where integer_dot() allows it.
+vk::KernelDesc matvec_desc(const vk::DeviceInfo& info, const GpuTensor& w, bool norm, bool swiglu,
+                           bool int_dot = false);
+// Whether decode products take integer dot products: where the driver says they
+// are accelerated, unless SINKSTREAM_INTEGER_DOT=0; =1 takes them wherever the
+// device has them (lavapipe, for the tests).
+bool integer_dot(const vk::DeviceInfo& info);
+bool has_integer_dot_kernel(GgmlType t);
 
 struct Forward::Layer {
   const GpuLayerWeights* w = nullptr;  // the model's

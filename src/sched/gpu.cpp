@@ -32,6 +32,8 @@ std::vector<DeviceInfo> list_devices() {
     i.coopmat_khr = d.coopmat_khr;
     i.coopmat_nv = d.coopmat_nv;
     i.coopmat_prefill = d.coopmat_prefill;
+    i.integer_dot = d.integer_dot;
+    i.integer_dot_fast = d.integer_dot_fast;
     i.max_shared_bytes = d.max_shared_bytes;
     i.compute_units = d.compute_units;
     out.push_back(std::move(i));

@@ -141,17 +141,26 @@ void query_memory(VkPhysicalDevice pd, DeviceInfo& d) {
 DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   VkPhysicalDeviceVulkan11Properties p11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES};
   VkPhysicalDeviceVulkan12Properties p12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES};
+  // The instance is Vulkan 1.2: integer dot products come by their extension
+  // (core in 1.3), which SPV_KHR_integer_dot_product then may use.
+  VkPhysicalDeviceShaderIntegerDotProductProperties dotp{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES};
+  const bool dot_ext = has_extension(pd, "VK_KHR_shader_integer_dot_product");
   p11.pNext = &p12;
+  if (dot_ext) p12.pNext = &dotp;
   VkPhysicalDeviceShaderSMBuiltinsPropertiesNV sm{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
-  if (has_extension(pd, "VK_NV_shader_sm_builtins")) p12.pNext = &sm;
+  if (has_extension(pd, "VK_NV_shader_sm_builtins")) (dot_ext ? dotp.pNext : p12.pNext) = &sm;
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &p11;
   vkGetPhysicalDeviceProperties2(pd, &props);
 
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dotf{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
   f11.pNext = &f12;
+  if (dot_ext) f12.pNext = &dotf;
   VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   feats.pNext = &f11;
   vkGetPhysicalDeviceFeatures2(pd, &feats);
@@ -179,6 +188,8 @@ DeviceInfo query_info(VkInstance inst, VkPhysicalDevice pd, uint32_t index) {
   d.coopmat_prefill = d.coopmat_nv && f12.shaderFloat16 && f12.vulkanMemoryModel &&
                       p11.subgroupSize == 32 && coopmat_nv_f16_16(inst, pd);
   d.executable_stats = has_extension(pd, "VK_KHR_pipeline_executable_properties");
+  d.integer_dot = dot_ext && dotf.shaderIntegerDotProduct;
+  d.integer_dot_fast = d.integer_dot && dotp.integerDotProduct4x8BitPackedSignedAccelerated;
   d.buffer_address = f12.bufferDeviceAddress && props.properties.apiVersion >= VK_API_VERSION_1_2 &&
                      env("SINKSTREAM_BUFFER_ADDRESS") != "0";
   d.compute_units = sm.shaderSMCount;
@@ -462,6 +473,9 @@ void Context::create_device() {
   f12.shaderFloat16 = info_.fp16_arithmetic;
   f12.bufferDeviceAddress = info_.buffer_address;
   f11.pNext = &f12;
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  dot.shaderIntegerDotProduct = VK_TRUE;
   VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   std::vector<const char*> extensions;
@@ -470,6 +484,11 @@ void Context::create_device() {
     coop.cooperativeMatrix = VK_TRUE;
     f12.pNext = &coop;
     extensions.push_back("VK_NV_cooperative_matrix");
+  }
+  if (info_.integer_dot) {
+    dot.pNext = f12.pNext;
+    f12.pNext = &dot;
+    extensions.push_back("VK_KHR_shader_integer_dot_product");
   }
   // $SINKSTREAM_PIPELINE_STATS=1: each new kernel prints the driver's statistics
   // (registers, spills, shared memory) to stderr, for tuning on real GPUs.

@@ -42,6 +42,9 @@ struct DeviceInfo {
   // Buffer device addresses (core in Vulkan 1.2): kernels that serve many streams
   // reach each stream's cache through an address in a descriptor buffer.
   bool buffer_address = false;
+  // Integer dot products of 4x8-bit packed vectors (VK_KHR_shader_integer_dot_product),
+  // and whether the driver says they are faster than its own shifts and multiplies.
+  bool integer_dot = false, integer_dot_fast = false;
   uint32_t compute_units = 0;  // streaming multiprocessors (VK_NV_shader_sm_builtins); 0: unknown
   uint32_t max_shared_bytes = 0;
   uint32_t max_workgroup_invocations = 0;
