@@ -20,7 +20,7 @@ SINKSTREAM_CHECK(check_matmul_reduce);
 // products.cpp
 SINKSTREAM_CHECK(check_matmul);
 SINKSTREAM_CHECK(check_matvec);
-// products_idot.cpp
+// products.cpp: the integer-dot variant
 SINKSTREAM_CHECK(check_matvec_idot);
 // products_coop.cpp
 SINKSTREAM_CHECK(check_matmul_coop);
