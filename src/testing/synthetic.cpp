@@ -18,6 +18,34 @@ bool use_more_bits(uint32_t layer, uint32_t layers) {
          (static_cast<int64_t>(layer) - layers / 8) % 3 == 2;
 }
 
+// The keys llama.cpp's loader reads for each family beyond the common shape.
+void add_family_metadata(GgufWriter& w, const SyntheticSpec& s, const std::string& arch) {
+  if (s.gemma3 && s.sliding_window) {
+    w.add(arch + ".attention.sliding_window", s.sliding_window);
+    w.add(arch + ".attention.sliding_window_pattern", s.sliding_pattern);
+  }
+  if (s.gemma2) {  // llama.cpp's keys; the pattern is gemma2's own (every other layer)
+    w.add(arch + ".attention.sliding_window", s.sliding_window);
+    w.add(arch + ".attn_logit_softcapping", s.attn_softcap);
+    w.add(arch + ".final_logit_softcapping", s.final_softcap);
+  }
+  if (s.gpt_oss) {  // llama.cpp's keys; the sliding pattern is gpt-oss's own (the even layers)
+    w.add(arch + ".expert_count", s.experts);
+    w.add(arch + ".expert_used_count", s.experts_used);
+    w.add(arch + ".expert_feed_forward_length", s.ffn);
+    if (s.sliding_window) w.add(arch + ".attention.sliding_window", s.sliding_window);
+    if (s.yarn_factor > 1.0f) {
+      w.add(arch + ".rope.scaling.type", std::string("yarn"));
+      w.add(arch + ".rope.scaling.factor", s.yarn_factor);
+      w.add(arch + ".rope.scaling.original_context_length", s.yarn_context);
+    }
+  }
+  if (s.phi3) {
+    w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
+    w.add(arch + ".rope.scaling.attn_factor", 1.1f);
+  }
+}
+
 // gpt-oss's FFN: the router and each projection's experts, biases included.
 template <class Matrix>
 void add_experts(GgufWriter&, const SyntheticSpec& s, uint32_t l, const Matrix& matrix) {
@@ -180,30 +208,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   add_shape_metadata(w, shape);
   add_placeholder_vocab(w, s.vocab);
   if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
-  if (s.gemma3 && s.sliding_window) {
-    w.add(arch + ".attention.sliding_window", s.sliding_window);
-    w.add(arch + ".attention.sliding_window_pattern", s.sliding_pattern);
-  }
-  if (s.gemma2) {  // llama.cpp's keys; the pattern is gemma2's own (every other layer)
-    w.add(arch + ".attention.sliding_window", s.sliding_window);
-    w.add(arch + ".attn_logit_softcapping", s.attn_softcap);
-    w.add(arch + ".final_logit_softcapping", s.final_softcap);
-  }
-  if (s.gpt_oss) {  // llama.cpp's keys; the sliding pattern is gpt-oss's own (the even layers)
-    w.add(arch + ".expert_count", s.experts);
-    w.add(arch + ".expert_used_count", s.experts_used);
-    w.add(arch + ".expert_feed_forward_length", s.ffn);
-    if (s.sliding_window) w.add(arch + ".attention.sliding_window", s.sliding_window);
-    if (s.yarn_factor > 1.0f) {
-      w.add(arch + ".rope.scaling.type", std::string("yarn"));
-      w.add(arch + ".rope.scaling.factor", s.yarn_factor);
-      w.add(arch + ".rope.scaling.original_context_length", s.yarn_context);
-    }
-  }
-  if (s.phi3) {
-    w.add(arch + ".rope.scaling.original_context_length", s.context / 2);
-    w.add(arch + ".rope.scaling.attn_factor", 1.1f);
-  }
+  add_family_metadata(w, s, arch);
 
   uint64_t stream = 0;
   // Each tensor gets its own generator so the file does not depend on write order.
