@@ -40,6 +40,22 @@ bench gemma3-1b-q8_0 gemma3-1b q8_0  # 22 of its 26 layers on 512-slot rings
 # gpt-oss-20b's shapes, its experts in MXFP4 as released and the rest in Q8_0:
 # 4 of 32 experts per token: a decode step reads the chosen experts' rows only.
 bench gpt-oss-20b-mxfp4 gpt-oss-20b q8_0
+# What a token reads with experts: the same gpt-oss-mini model with 1, 2, 4 and 8
+# of its 32 experts used per token (decode should scale with the experts used).
+for used in 1 2 4 8; do
+  timeout 60 "$S" --preset gpt-oss-mini --type f16 --experts-used "$used" --out "/tmp/gpt-oss-mini-$used.gguf" > /dev/null &&
+    gen "gpt-oss-mini-$used" f16
+  rm -f "/tmp/gpt-oss-mini-$used.gguf"
+done
+echo "== integer dot products in the Q8_0 / Q4_0 decode products (issue 28), same call"
+for t in q8_0 q4_0; do
+  timeout 150 "$S" --preset llama-3.2-1b --type "$t" --out "/tmp/l1b-$t.gguf" > /dev/null || continue
+  for dot in 0 1; do
+    SINKSTREAM_INTEGER_DOT=$dot gen "l1b-$t" f16
+    mv "$OUT/generate-l1b-$t-f16.json" "$OUT/generate-l1b-$t-f16-idot$dot.json"
+  done
+  rm -f "/tmp/l1b-$t.gguf"
+done
 
 echo "== bench attention, f16 and q8_0 KV (issue 28)"
 timeout 90 $B bench attention --cache 4096,16384,65536 --kv-type f16,q8_0 | tee "$OUT/attention-kv.txt"
