@@ -7,14 +7,18 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_run.hpp"
 #include "fixtures.hpp"
+#include "gpu_fixture.hpp"
+#include "sinkstream/sinkstream.h"
 #include "sinkstream/sinkstream.hpp"
 #include "sinkstream/stream.hpp"
+#include "testing/synthetic.hpp"
 
 namespace sinkstream::test {
 
@@ -122,6 +126,34 @@ TEST_SUITE("api") {
     chat.clear();
     CHECK(s.stats().tokens == 0);
     CHECK(chat.messages().size() == 1);
+  }
+
+  TEST_CASE("Chat and ss_chat_needs_bos add BOS only where the vocabulary asks for it") {
+    for (const bool add_bos : {true, false}) {
+      CAPTURE(add_bos);
+      model::SyntheticSpec spec;
+      spec.add_bos_token = add_bos;
+      const std::string path = temp_path(std::string("chat-bos-") + (add_bos ? "on" : "off") + ".gguf");
+      model::write_synthetic_gguf(path, spec);
+      const Model m = Model::load(path);
+      CHECK(m.adds_bos() == add_bos);
+      Stream s(m, {});
+      ChatOptions co;
+      co.sampler = SamplerParams::greedy();
+      uint64_t first_feed = 0;
+      co.before_feed = [&](uint64_t tokens, uint64_t at) { if (at == 0) first_feed = tokens; };
+      Chat chat(s, ChatTemplate::builtin("chatml"), co);  // chatml writes no BOS itself
+      chat.add_user_turn("Once upon a time");
+      chat.reply(1, nullptr);
+      const std::vector<ChatMessage> asked = {chat.messages().front()};  // the user turn, before the reply
+      const auto prompt = m.tokenize(m.apply_chat_template(chat.chat_template(), asked, true), TokenizeOptions{false, true});
+      CHECK(first_feed == prompt.size() + (add_bos ? 1 : 0));
+      ss_model* cm = nullptr;
+      REQUIRE(ss_model_load(path.c_str(), nullptr, &cm) == SS_OK);
+      CHECK(ss_chat_needs_bos(cm, "chatml") == add_bos);
+      ss_model_free(cm);
+      std::filesystem::remove(path);
+    }
   }
 
   TEST_CASE("public Scheduler: each stream's greedy tokens are a Stream's, with info, cancel and destroy") {

@@ -103,7 +103,9 @@ SS_API int32_t ss_token_to_piece(const ss_model *m, int32_t token, char *buf, in
  * one named by `format`: chatml, llama2, llama3, mistral, phi3, gemma, zephyr,
  * plain; NULL: the model's). Writes a NUL-terminated string; returns its length
  * without the NUL; when length + 1 exceeds capacity nothing is written. < 0: error.
- * Tokenize the result with add_bos = ss_chat_needs_bos(...). */
+ * Tokenize the result with add_bos = ss_chat_needs_bos(...): true where the
+ * vocabulary asks for BOS (tokenizer.ggml.add_bos_token) and the format does not
+ * write it. */
 SS_API int32_t ss_chat_apply(const ss_model *m, const char *format, const char *const *roles,
                              const char *const *contents, int32_t n_messages, bool add_generation_prompt,
                              char *buf, int32_t capacity);

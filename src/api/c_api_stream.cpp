@@ -150,7 +150,8 @@ bool ss_chat_needs_bos(const ss_model* m, const char* format) {
   bool needs = false;
   guard([&] {
     const int32_t bos = m->model.bos();
-    needs = bos >= 0 && !chat_template(*m, format).writes_bos(m->model.piece(bos));
+    // As chat and serve: only where the vocabulary asks for BOS and the template does not write it.
+    needs = m->model.adds_bos() && bos >= 0 && !chat_template(*m, format).writes_bos(m->model.piece(bos));
   });
   return needs;
 }

@@ -208,6 +208,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
   add_shape_metadata(w, shape);
   add_placeholder_vocab(w, s.vocab);
   if (!s.chat_template.empty()) w.add("tokenizer.chat_template", s.chat_template);
+  if (!s.add_bos_token) w.add("tokenizer.ggml.add_bos_token", false);
   add_family_metadata(w, s, arch);
 
   uint64_t stream = 0;

@@ -44,6 +44,7 @@ struct SyntheticSpec {
   uint32_t head_dim = 0;          // 0: dim / heads (qwen3's real shapes have heads * head_dim != dim)
   float rope_theta = 10000.0f;
   std::string chat_template;      // tokenizer.chat_template when not empty
+  bool add_bos_token = true;      // false: tokenizer.ggml.add_bos_token = false (as Qwen's, gpt-oss's)
   uint64_t seed = 1;
 };
 
