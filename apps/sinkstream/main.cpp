@@ -42,6 +42,7 @@ constexpr const char* kUsage =
     "  SINKSTREAM_CHECK_FINITE=1          NaN/Inf guard naming the first bad layer and op\n"
     "  SINKSTREAM_FUSED_DECODE=0          one-token steps through the general kernels\n"
     "  SINKSTREAM_COOPMAT=0               prompt chunks through the portable kernels\n"
+    "  SINKSTREAM_INTEGER_DOT=0|1         Q8_0/Q4_0 decode products on integer dot products: never|wherever possible\n"
     "  SINKSTREAM_INJECT_DEVICE_LOST=N    submission N fails as a lost device (tests)\n"
     "  SINKSTREAM_SUBMIT_TIMEOUT=S        a submission unfinished after S s is a lost device\n"
     "  SINKSTREAM_PIPELINE_STATS=1        print each kernel's driver statistics\n"
