@@ -140,6 +140,9 @@ class SINKSTREAM_API Model {
   // Whether a text starts with bos() (tokenizer.ggml.add_bos_token, or the
   // tokenizer's convention: yes for Llama's, no for Qwen's or gpt-oss's).
   bool adds_bos() const;
+  // Whether a conversation rendered by `t` must be preceded by bos(): the
+  // vocabulary asks for BOS and the template does not write it (llama.cpp's rule).
+  bool chat_needs_bos(const ChatTemplate& t) const;
   int32_t eos() const;  // -1 when none
   bool is_end_of_generation(int32_t token) const;  // EOS, EOT, <|im_end|>, <|eot_id|>, ...
   // Every token that ends generation (the stop tokens of a request).

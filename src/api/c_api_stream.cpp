@@ -149,9 +149,7 @@ bool ss_chat_needs_bos(const ss_model* m, const char* format) {
   if (!m) return false;
   bool needs = false;
   guard([&] {
-    const int32_t bos = m->model.bos();
-    // As chat and serve: only where the vocabulary asks for BOS and the template does not write it.
-    needs = m->model.adds_bos() && bos >= 0 && !chat_template(*m, format).writes_bos(m->model.piece(bos));
+    needs = m->model.chat_needs_bos(chat_template(*m, format));
   });
   return needs;
 }

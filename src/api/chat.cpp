@@ -39,9 +39,7 @@ struct Chat::Impl {
 
 void Chat::Impl::feed_text(const std::string& text, bool with_bos) {
   std::vector<int32_t> ids;
-  // As llama.cpp: BOS only where the vocabulary asks for it and the template does not write it.
-  if (with_bos && tok().vocab().add_bos && tok().bos() >= 0 && !tmpl.writes_bos(special(tok().bos())))
-    ids.push_back(tok().bos());
+  if (with_bos && stream->model().chat_needs_bos(tmpl)) ids.push_back(tok().bos());
   const auto enc = tok().encode(text, false, true);
   ids.insert(ids.end(), enc.begin(), enc.end());
   if (ids.empty()) return;

@@ -99,6 +99,9 @@ ModelInfo Model::info() const {
 int32_t Model::vocab_size() const { return static_cast<int32_t>(impl_->file->hp.vocab); }
 int32_t Model::bos() const { return impl_->tokenizer().bos(); }
 bool Model::adds_bos() const { return impl_->tokenizer().vocab().add_bos; }
+bool Model::chat_needs_bos(const ChatTemplate& t) const {
+  return adds_bos() && bos() >= 0 && !t.writes_bos(piece(bos()));
+}
 int32_t Model::eos() const { return impl_->tokenizer().eos(); }
 bool Model::is_end_of_generation(int32_t token) const {
   return token >= 0 && token < vocab_size() && impl_->tokenizer().is_eog(token);

@@ -57,7 +57,7 @@ class SchedulerBackend final : public Backend {
                                     : (desc_.context > settings_.sinks ? desc_.context - settings_.sinks : 1);
     desc_.chat_format = template_.name();
     desc_.harmony = uses_harmony(model_, template_);
-    writes_bos_ = template_.writes_bos(special(model_.bos()));
+    needs_bos_ = model_.chat_needs_bos(template_);
     stops_ = model_.end_of_generation_tokens();
   }
 
@@ -189,7 +189,7 @@ class SchedulerBackend final : public Backend {
     std::string text = render_text(to_model(messages), generation_prompt);
     if (!generation_prompt) text = history(std::move(text));
     std::vector<int32_t> ids;
-    if (model_.adds_bos() && model_.bos() >= 0 && !writes_bos_) ids.push_back(model_.bos());
+    if (needs_bos_) ids.push_back(model_.bos());
     const auto enc = model_.tokenize(text, TokenizeOptions{false, true});
     ids.insert(ids.end(), enc.begin(), enc.end());
     return ids;
@@ -201,7 +201,7 @@ class SchedulerBackend final : public Backend {
   std::unique_ptr<Scheduler> scheduler_;
   ModelDesc desc_;
   std::vector<int32_t> stops_;
-  bool writes_bos_ = false;  // the template writes BOS itself
+  bool needs_bos_ = false;  // a rendered conversation starts with BOS (Model::chat_needs_bos)
 };
 
 }  // namespace
