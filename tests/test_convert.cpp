@@ -96,15 +96,16 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
           for (int b = 0; b < 16; ++b) blocks[dst * 16 + b] = static_cast<uint8_t>(element(2 * b) | element(2 * b + 1) << 4);
         }
   };
-  // gpt-oss's experts as transformers keeps them: x @ W, gate and up columns interleaved.
+  // gpt-oss's experts: as OpenAI releases them (MXFP4), or as transformers keeps
+  // them (x @ W, gate and up columns interleaved); their biases interleaved alike.
   const auto put_experts = [&](const std::string& p, const model::LayerWeights& w) {
     const uint64_t e = h.experts, f = h.ffn, d = h.dim;
+    const std::string gu = p + "mlp.experts.gate_up_proj", dn = p + "mlp.experts.down_proj";
     if (w.w_gate.type == model::GgmlType::mxfp4) {
       std::vector<uint8_t> gub, gus, db, ds;
       put_mxfp4(w.w_gate, f, 2, 0, gub, gus);
       put_mxfp4(w.w_up, f, 2, 1, gub, gus);
       put_mxfp4(w.w_down, d, 1, 0, db, ds);
-      const std::string gu = p + "mlp.experts.gate_up_proj", dn = p + "mlp.experts.down_proj";
       for (auto [name, bytes, shape] : {std::tuple{gu + "_blocks", gub, std::vector<uint64_t>{e, 2 * f, d / 32, 16}},
                                         std::tuple{gu + "_scales", gus, std::vector<uint64_t>{e, 2 * f, d / 32}},
                                         std::tuple{dn + "_blocks", db, std::vector<uint64_t>{e, d, f / 32, 16}},
@@ -113,28 +114,27 @@ void write_hf(const model::ModelFile& m, const std::string& arch, const std::str
         header[name]["shape"] = shape;
         bytes_tensors.insert(name);
       }
+    } else {
+      const auto gate = floats(w.w_gate), up = floats(w.w_up), down = floats(w.w_down);
+      std::vector<float> gup(e * d * 2 * f), dnp(e * f * d);
+      for (uint64_t i = 0; i < e; ++i)
+        for (uint64_t r = 0; r < f; ++r)
+          for (uint64_t k = 0; k < d; ++k) {
+            gup[(i * d + k) * 2 * f + 2 * r] = gate[(i * f + r) * d + k];
+            gup[(i * d + k) * 2 * f + 2 * r + 1] = up[(i * f + r) * d + k];
+            dnp[(i * f + r) * d + k] = down[(i * d + k) * f + r];
+          }
+      put_floats(gu, gup, {e, d, 2 * f});
+      put_floats(dn, dnp, {e, f, d});
     }
-    const bool f32 = w.w_gate.type == model::GgmlType::f32;
-    const auto gate = f32 ? floats(w.w_gate) : std::vector<float>(e * f * d), up = f32 ? floats(w.w_up) : gate,
-               down = f32 ? floats(w.w_down) : gate;
     const auto gb = floats(*w.gate_b), ub = floats(*w.up_b);
-    std::vector<float> gu(e * d * 2 * f), gub(e * 2 * f), dn(e * f * d);
-    for (uint64_t i = 0; i < e; ++i)
-      for (uint64_t r = 0; r < f; ++r) {
-        for (uint64_t k = 0; k < d; ++k) {
-          gu[(i * d + k) * 2 * f + 2 * r] = gate[(i * f + r) * d + k];
-          gu[(i * d + k) * 2 * f + 2 * r + 1] = up[(i * f + r) * d + k];
-          dn[(i * f + r) * d + k] = down[(i * d + k) * f + r];
-        }
-        gub[i * 2 * f + 2 * r] = gb[i * f + r];
-        gub[i * 2 * f + 2 * r + 1] = ub[i * f + r];
-      }
-    if (w.w_gate.type != model::GgmlType::mxfp4) {
-      put_floats(p + "mlp.experts.gate_up_proj", gu, {e, d, 2 * f});
-      put_floats(p + "mlp.experts.down_proj", dn, {e, f, d});
+    std::vector<float> gub(e * 2 * f);
+    for (uint64_t i = 0; i < e * f; ++i) {
+      gub[2 * i] = gb[i];
+      gub[2 * i + 1] = ub[i];
     }
-    put_floats(p + "mlp.experts.gate_up_proj_bias", gub, {e, 2 * f});
-    put_floats(p + "mlp.experts.down_proj_bias", floats(*w.down_b), {e, d});
+    put_floats(gu + "_bias", gub, {e, 2 * f});
+    put_floats(dn + "_bias", floats(*w.down_b), {e, d});
     put(p + "mlp.router.weight", *w.router);
     put(p + "mlp.router.bias", *w.router_b);
   };

@@ -14,12 +14,6 @@
 namespace sinkstream::check {
 namespace {
 
-// Adds one case's worst error to the result.
-void add_case(VariantResult& r, double err) {
-  ++r.cases;
-  r.max_error = std::max(r.max_error, err);
-}
-
 model::Tensor f32_tensor(const std::vector<float>& w, uint64_t rows, uint64_t cols) {
   return {"w",
           model::GgmlType::f32,

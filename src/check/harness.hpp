@@ -1,6 +1,7 @@
 // What the kernel checks share: one-off buffers and dispatches, seeded random
 // inputs, random weight rows of every block type, and the error measures.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -63,6 +64,12 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, floa
 // the shipped library has no quantizer; the reference decodes the same bytes.)
 std::vector<uint8_t> random_weights(model::GgmlType t, uint64_t rows, uint64_t cols, uint32_t seed);
 model::GgmlType weight_type(std::string_view variant);  // "q4_k" -> GgmlType::q4_k
+
+// Adds one case's worst error to the result.
+inline void add_case(VariantResult& r, double err) {
+  ++r.cases;
+  r.max_error = std::max(r.max_error, err);
+}
 
 // The error of one output against its reference, relative to the size of the
 // terms it was summed from: |got - want| / (1 + magnitude).

@@ -12,15 +12,6 @@
 #include "ref/model_ref.hpp"
 
 namespace sinkstream::check {
-namespace {
-
-void add_case(VariantResult& r, double err) {
-  ++r.cases;
-  r.max_error = std::max(r.max_error, err);
-}
-
-}  // namespace
-
 // moe_route: each token's `used` highest scores (ties to the lower index) and a
 // softmax over them; one expert used, all of them used, ties, a NaN score.
 // Error: wrong experts, or a weight off by more than 1e-6.

@@ -149,8 +149,7 @@ void check_matvec(vk::Context& ctx, std::string_view variant, const CheckOptions
   for (uint32_t k : k_sizes(t, o.quick))
     for (int fusion : {0, 1, 2}) {
       const uint32_t n = fusion == 1 ? 1 : 67;
-      r.max_error = std::max(r.max_error, matvec_case(ctx, variant, n, k, fusion, seed += 10));
-      ++r.cases;
+      add_case(r, matvec_case(ctx, variant, n, k, fusion, seed += 10));
     }
 }
 
@@ -167,8 +166,7 @@ void check_matvec_idot(vk::Context& ctx, std::string_view variant, const CheckOp
   uint32_t seed = 700;
   for (uint32_t k : k_sizes(weight_type(variant), o.quick))
     for (int fusion : {0, 1, 2}) {
-      r.max_error = std::max(r.max_error, matvec_case(ctx, variant, fusion == 1 ? 1 : 67, k, fusion, seed += 10, true));
-      ++r.cases;
+      add_case(r, matvec_case(ctx, variant, fusion == 1 ? 1 : 67, k, fusion, seed += 10, true));
     }
 }
 

@@ -93,15 +93,12 @@ GpuModel::GpuModel(vk::Context& ctx, const ModelFile& m, uint64_t reserve_bytes)
     if (w.k_norm) l.k_norm = upload_tensor(ctx, *w.k_norm);
     if (w.post_attn_norm) l.post_attn_norm = upload_tensor(ctx, *w.post_attn_norm);
     if (w.post_ffn_norm) l.post_ffn_norm = upload_tensor(ctx, *w.post_ffn_norm);
-    const auto optional = [&](const std::optional<Tensor>& t, std::optional<GpuTensor>& out) {
-      if (t) out = upload_tensor(ctx, *t);
-    };
-    optional(w.bo, l.bo);
-    optional(w.router, l.router);
-    optional(w.router_b, l.router_b);
-    optional(w.gate_b, l.gate_b);
-    optional(w.up_b, l.up_b);
-    optional(w.down_b, l.down_b);
+    if (w.bo) l.bo = upload_tensor(ctx, *w.bo);
+    if (w.router) l.router = upload_tensor(ctx, *w.router);
+    if (w.router_b) l.router_b = upload_tensor(ctx, *w.router_b);
+    if (w.gate_b) l.gate_b = upload_tensor(ctx, *w.gate_b);
+    if (w.up_b) l.up_b = upload_tensor(ctx, *w.up_b);
+    if (w.down_b) l.down_b = upload_tensor(ctx, *w.down_b);
     if (w.sinks) {
       const auto* f = reinterpret_cast<const float*>(w.sinks->data.data());
       sink_logits.insert(sink_logits.end(), f, f + hp_.heads);

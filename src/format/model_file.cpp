@@ -35,6 +35,13 @@ const GgufTensor& need(const GgufFile& g, const std::string& name) {
   return *t;
 }
 
+void check_type(const GgufFile& g, const GgufTensor& t, const std::string& name) {
+  if (!supported_weight_type(t.type))
+    bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) +
+                       "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
+                       "Q5_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4");
+}
+
 // A GGUF tensor as a matrix of `rows` x `cols`, checking the expected shape.
 Tensor matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_t rows) {
   const GgufTensor& t = need(g, name);
@@ -42,10 +49,7 @@ Tensor matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_
   if (t.dims.size() > 2 || t.dims[0] != cols || t_rows != rows)
     bad(g.label(), "tensor '" + name + "' has shape [" + std::to_string(t.dims[0]) + ", " + std::to_string(t_rows) +
                        "], expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
-  if (!supported_weight_type(t.type))
-    bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) +
-                       "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
-                       "Q5_K, Q6_K, IQ4_NL, IQ4_XS, MXFP4");
+  check_type(g, t, name);
   return {name, t.type, rows, cols, t.data};
 }
 
@@ -56,16 +60,17 @@ Tensor experts_matrix(const GgufFile& g, const std::string& name, uint64_t cols,
   if (t.dims.size() != 3 || t.dims[0] != cols || t.dims[1] != rows || t.dims[2] != experts)
     bad(g.label(), "tensor '" + name + "' must have shape [" + std::to_string(cols) + ", " + std::to_string(rows) +
                        ", " + std::to_string(experts) + "] (" + std::to_string(t.dims.size()) + " dims found)");
-  if (!supported_weight_type(t.type))
-    bad(g.label(), "tensor '" + name + "' has type " + ggml_type_name(t.type) + ", which the kernels do not read");
+  check_type(g, t, name);
   return {name, t.type, rows * experts, cols, t.data};
 }
 
-Tensor vector_f32(const GgufFile& g, const std::string& name, uint64_t n) {
-  Tensor t = matrix(g, name, n, 1);
+Tensor f32_matrix(const GgufFile& g, const std::string& name, uint64_t cols, uint64_t rows) {
+  Tensor t = matrix(g, name, cols, rows);
   if (t.type != GgmlType::f32) bad(g.label(), "tensor '" + name + "' must be F32");
   return t;
 }
+
+Tensor vector_f32(const GgufFile& g, const std::string& name, uint64_t n) { return f32_matrix(g, name, n, 1); }
 
 }  // namespace
 
@@ -255,19 +260,14 @@ void read_gpt_oss(const GgufFile& g, HParams& h) {
 // gpt-oss's experts: the router, then each projection's experts and biases.
 void load_experts(const GgufFile& g, const HParams& h, const std::string& p, LayerWeights& w) {
   const uint64_t e = h.experts;
-  const auto biases = [&](const std::string& name, uint64_t n) {
-    Tensor t = matrix(g, name, n, e);
-    if (t.type != GgmlType::f32) bad(g.label(), "tensor '" + name + "' must be F32");
-    return t;
-  };
   w.router = matrix(g, p + "ffn_gate_inp.weight", h.dim, e);
   w.router_b = vector_f32(g, p + "ffn_gate_inp.bias", e);
   w.w_gate = experts_matrix(g, p + "ffn_gate_exps.weight", h.dim, h.ffn, e);
   w.w_up = experts_matrix(g, p + "ffn_up_exps.weight", h.dim, h.ffn, e);
   w.w_down = experts_matrix(g, p + "ffn_down_exps.weight", h.ffn, h.dim, e);
-  w.gate_b = biases(p + "ffn_gate_exps.bias", h.ffn);
-  w.up_b = biases(p + "ffn_up_exps.bias", h.ffn);
-  w.down_b = biases(p + "ffn_down_exps.bias", h.dim);
+  w.gate_b = f32_matrix(g, p + "ffn_gate_exps.bias", h.ffn, e);
+  w.up_b = f32_matrix(g, p + "ffn_up_exps.bias", h.ffn, e);
+  w.down_b = f32_matrix(g, p + "ffn_down_exps.bias", h.dim, e);
 }
 
 LayerWeights load_layer(const GgufFile& g, const HParams& h, uint32_t l) {

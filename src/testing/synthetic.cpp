@@ -48,7 +48,7 @@ void add_family_metadata(GgufWriter& w, const SyntheticSpec& s, const std::strin
 
 // gpt-oss's FFN: the router and each projection's experts, biases included.
 template <class Matrix>
-void add_experts(GgufWriter&, const SyntheticSpec& s, uint32_t l, const Matrix& matrix) {
+void add_experts(const SyntheticSpec& s, uint32_t l, const Matrix& matrix) {
   const std::string p = "blk." + std::to_string(l) + ".";
   const GgmlType t = s.expert_type.value_or(tensor_type(s, "ffn_gate_exps.weight", l));
   const float in_scale = std::sqrt(3.0f / static_cast<float>(s.dim)), ffn_scale = std::sqrt(3.0f / static_cast<float>(s.ffn));
@@ -272,7 +272,7 @@ void write_synthetic_gguf(const std::string& path, const SyntheticSpec& s) {
       matrix(p + "attn_output.bias", s.dim, 1, 0.5f, GgmlType::f32);
       norm(p + "attn_sinks.weight", s.heads);
       norm(p + "post_attention_norm.weight", s.dim);  // the pre-FFN norm, under transformers' name
-      add_experts(w, s, l, matrix);
+      add_experts(s, l, matrix);
       continue;
     }
     norm(p + "ffn_norm.weight", s.dim);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "format/model_file.hpp"
@@ -167,7 +168,7 @@ void add_gpt_oss(model::GgufWriter& w, const Shape& s, const nlohmann::json& c, 
   if (c.value("swiglu_limit", 7.0) != 7.0) throw InvalidArgument("config.json: gpt-oss with swiglu_limit != 7 is not converted");
   const auto types = c.value("layer_types", nlohmann::json::array());
   for (uint32_t l = 0; l < types.size(); ++l)
-    if ((types[l] == "sliding_attention") != (l % 2 == 0))
+    if ((types[l] == "sliding_attention") != model::sliding_in_pattern(l, 2))
       throw InvalidArgument("config.json: layer_types differ from gpt-oss's (the even layers sliding): not converted");
   w.add(a + ".attention.sliding_window", u32(c, "sliding_window"));
   if (!rs.is_object()) return;
@@ -234,9 +235,26 @@ struct Converter {
       return model::quantize(x, model::GgmlType::f32);
     });
   }
-  // gpt-oss's expert biases: gate and up interleaved in one (expert, 2 ffn) tensor.
-  void expert_biases(const std::string& g, const std::string& gu, const std::string& dn, uint64_t e, uint64_t ffn,
-                     uint64_t dim) {
+  // gpt-oss's FFN: the router, each projection's experts (transformers' floats or
+  // OpenAI's MXFP4 blocks), then their biases, gate and up interleaved in one
+  // (expert, 2 ffn) tensor as the gate and up rows are.
+  void experts(const std::string& h, const std::string& g) {
+    const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
+    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
+    vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
+    const bool mxfp4 = ck.has(gu + "_blocks");
+    for (const auto& [name, hf, stride, first] : {std::tuple{"ffn_gate_exps.weight", gu, 2, 0},
+                                                  std::tuple{"ffn_up_exps.weight", gu, 2, 1},
+                                                  std::tuple{"ffn_down_exps.weight", dn, 1, 0}}) {
+      if (mxfp4)
+        mxfp4_experts(g + name, hf, stride, first);
+      else
+        float_experts(g + name, hf, stride, first);
+    }
+    const HfTensor &gb = ck.tensor(gu + "_bias"), &db = ck.tensor(dn + "_bias");
+    if (gb.shape.size() != 2 || db.shape.size() != 2 || gb.shape[1] % 2 || gb.shape[0] != db.shape[0])
+      throw InvalidArgument("'" + gu + "_bias' and '" + dn + "_bias' are not (experts, 2 ffn) and (experts, dim)");
+    const uint64_t e = gb.shape[0];
     const auto biases = [&](const std::string& name, const std::string& hf, uint64_t n, uint64_t stride, uint64_t first) {
       w.add_tensor(name, {n, e}, model::GgmlType::f32, [this, hf, n, stride, first, e] {
         const auto x = ck.floats(hf);  // (expert, n * stride)
@@ -245,76 +263,54 @@ struct Converter {
         return model::quantize(out, model::GgmlType::f32);
       });
     };
-    biases(g + "ffn_gate_exps.bias", gu + "_bias", ffn, 2, 0);
-    biases(g + "ffn_up_exps.bias", gu + "_bias", ffn, 2, 1);
-    biases(g + "ffn_down_exps.bias", dn + "_bias", dim, 1, 0);
+    biases(g + "ffn_gate_exps.bias", gu + "_bias", gb.shape[1] / 2, 2, 0);
+    biases(g + "ffn_up_exps.bias", gu + "_bias", gb.shape[1] / 2, 2, 1);
+    biases(g + "ffn_down_exps.bias", dn + "_bias", db.shape[1], 1, 0);
   }
-  // gpt-oss's experts as llama.cpp lays them out: transformers keeps each expert's
-  // products as x @ W (gate_up_proj (expert, dim, 2 ffn), gate and up columns
-  // interleaved; down_proj (expert, ffn, dim)); GGUF wants rows of outputs.
-  void experts(const std::string& h, const std::string& g) {
-    const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
-    if (ck.has(gu + "_blocks")) return mxfp4_experts(h, g);
-    const HfTensor& t = ck.tensor(gu);
-    if (t.shape.size() != 3 || t.shape[2] % 2) throw InvalidArgument("tensor '" + gu + "' is not (experts, dim, 2 ffn)");
-    const uint64_t e = t.shape[0], dim = t.shape[1], ffn = t.shape[2] / 2;
-    const auto expert_matrix = [&](const std::string& name, const std::string& hf, uint64_t rows, uint64_t cols,
-                                   uint64_t stride, uint64_t first) {
-      const model::GgmlType ty = cols % model::block_weights(type) ? model::GgmlType::f32 : type;
-      w.add_tensor(name, {cols, rows, e}, ty, [this, hf, rows, cols, stride, first, e, ty] {
-        const auto x = ck.floats(hf);  // (expert, cols, rows * stride)
-        std::vector<float> out(e * rows * cols);  // (expert, row, col)
-        for (uint64_t i = 0; i < e; ++i)
-          for (uint64_t r = 0; r < rows; ++r)
-            for (uint64_t k = 0; k < cols; ++k)
-              out[(i * rows + r) * cols + k] = x[(i * cols + k) * rows * stride + r * stride + first];
-        return model::quantize(out, ty);
-      });
-    };
-    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
-    vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
-    expert_matrix(g + "ffn_gate_exps.weight", gu, ffn, dim, 2, 0);
-    expert_matrix(g + "ffn_up_exps.weight", gu, ffn, dim, 2, 1);
-    expert_matrix(g + "ffn_down_exps.weight", dn, dim, ffn, 1, 0);
-    expert_biases(g, gu, dn, e, ffn, dim);
+  // One projection's experts from transformers' floats, which keep each expert's
+  // product as x @ W ((expert, cols, rows * stride): gate_up_proj's gate and up
+  // columns interleaved, stride 2); GGUF wants rows of outputs, in `type`.
+  void float_experts(const std::string& name, const std::string& hf, uint64_t stride, uint64_t first) {
+    const HfTensor& t = ck.tensor(hf);
+    if (t.shape.size() != 3 || t.shape[2] % stride) throw InvalidArgument("tensor '" + hf + "' is not (experts, in, out)");
+    const uint64_t e = t.shape[0], cols = t.shape[1], rows = t.shape[2] / stride;
+    const model::GgmlType ty = cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+    w.add_tensor(name, {cols, rows, e}, ty, [this, hf, rows, cols, stride, first, e, ty] {
+      const auto x = ck.floats(hf);
+      std::vector<float> out(e * rows * cols);  // (expert, row, col)
+      for (uint64_t i = 0; i < e; ++i)
+        for (uint64_t r = 0; r < rows; ++r)
+          for (uint64_t k = 0; k < cols; ++k)
+            out[(i * rows + r) * cols + k] = x[(i * cols + k) * rows * stride + r * stride + first];
+      return model::quantize(out, ty);
+    });
   }
-  // gpt-oss as OpenAI releases it: each expert's rows already MXFP4 (blocks
-  // (expert, rows, blocks, 16) and scales (expert, rows, blocks), U8), gate and up
-  // rows interleaved. They are re-laid, never re-quantised: the GGUF holds the
-  // checkpoint's own values, as llama.cpp's converter does.
-  void mxfp4_experts(const std::string& h, const std::string& g) {
-    const auto shape = [&](const std::string& name, size_t dims) -> const HfTensor& {
-      const HfTensor& t = ck.tensor(name);
+  // One projection's experts as OpenAI releases them, already MXFP4 (blocks
+  // (expert, rows * stride, blocks, 16) and scales (expert, rows * stride,
+  // blocks), U8; gate and up rows interleaved). Re-laid, never re-quantised: the
+  // GGUF holds the checkpoint's own values, as llama.cpp's converter does.
+  void mxfp4_experts(const std::string& name, const std::string& hf, uint64_t stride, uint64_t first) {
+    const auto shape = [&](const std::string& n, size_t dims) -> const HfTensor& {
+      const HfTensor& t = ck.tensor(n);
       if (t.dtype != "U8" || t.shape.size() != dims || (dims == 4 && t.shape[3] != 16))
-        throw InvalidArgument("tensor '" + name + "' is not gpt-oss's MXFP4 layout (U8, (experts, rows, blocks[, 16]))");
+        throw InvalidArgument("tensor '" + n + "' is not gpt-oss's MXFP4 layout (U8, (experts, rows, blocks[, 16]))");
       return t;
     };
-    const auto repack = [&](const std::string& name, const std::string& hf, uint64_t stride, uint64_t first) {
-      const HfTensor& b = shape(hf + "_blocks", 4);
-      const HfTensor& s = shape(hf + "_scales", 3);
-      const uint64_t e = b.shape[0], rows = b.shape[1] / stride, blocks = b.shape[2];
-      if (s.shape != std::vector<uint64_t>{e, b.shape[1], blocks})
-        throw InvalidArgument("tensor '" + hf + "_scales' does not match '" + hf + "_blocks'");
-      w.add_tensor(name, {blocks * 32, rows, e}, model::GgmlType::mxfp4, [&b, &s, e, rows, blocks, stride, first] {
-        std::vector<uint8_t> out(e * rows * blocks * 17);  // (expert, row, block) of 17 bytes
-        for (uint64_t i = 0; i < e; ++i)
-          for (uint64_t r = 0; r < rows; ++r)
-            for (uint64_t k = 0; k < blocks; ++k) {
-              const uint64_t src = (i * rows * stride + r * stride + first) * blocks + k;
-              mxfp4_block(s.data[src], &b.data[src * 16], &out[((i * rows + r) * blocks + k) * 17]);
-            }
-        return out;
-      });
-    };
-    const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
-    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
-    vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
-    repack(g + "ffn_gate_exps.weight", gu, 2, 0);
-    repack(g + "ffn_up_exps.weight", gu, 2, 1);
-    repack(g + "ffn_down_exps.weight", dn, 1, 0);
-    const HfTensor &gb = ck.tensor(gu + "_bias"), &db = ck.tensor(dn + "_bias");
-    if (gb.shape.size() != 2 || db.shape.size() != 2) throw InvalidArgument("'" + gu + "_bias' or '" + dn + "_bias' is not (experts, n)");
-    expert_biases(g, gu, dn, gb.shape[0], gb.shape[1] / 2, db.shape[1]);
+    const HfTensor& b = shape(hf + "_blocks", 4);
+    const HfTensor& sc = shape(hf + "_scales", 3);
+    const uint64_t e = b.shape[0], rows = b.shape[1] / stride, blocks = b.shape[2];
+    if (sc.shape != std::vector<uint64_t>{e, b.shape[1], blocks})
+      throw InvalidArgument("tensor '" + hf + "_scales' does not match '" + hf + "_blocks'");
+    w.add_tensor(name, {blocks * 32, rows, e}, model::GgmlType::mxfp4, [&b, &sc, e, rows, blocks, stride, first] {
+      std::vector<uint8_t> out(e * rows * blocks * 17);  // (expert, row, block) of 17 bytes
+      for (uint64_t i = 0; i < e; ++i)
+        for (uint64_t r = 0; r < rows; ++r)
+          for (uint64_t k = 0; k < blocks; ++k) {
+            const uint64_t src = (i * rows * stride + r * stride + first) * blocks + k;
+            mxfp4_block(sc.data[src], &b.data[src * 16], &out[((i * rows + r) * blocks + k) * 17]);
+          }
+      return out;
+    });
   }
   void layer(uint32_t l) {
     const std::string h = "model.layers." + std::to_string(l) + ".", g = "blk." + std::to_string(l) + ".";
