@@ -8,17 +8,21 @@
 set -uo pipefail
 OUT="${OUT:-/tmp/families-out}"
 mkdir -p "$OUT"
+# PARTS picks sections (default all): compare generate kquant families experts idot attention.
+want() { [ "${PARTS:-all}" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
 BUILD="${BUILD:-build}"
 B="$BUILD/apps/sinkstream/sinkstream"
 S="$BUILD/tools/sinkstream-synth"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 
+if want compare; then
 echo "== families against transformers"
-timeout 120 python3 tools/hf/compare_transformers.py --convert "$BUILD/tools/sinkstream-convert" --cli "$B" \
+timeout 150 python3 tools/hf/compare_transformers.py --convert "$BUILD/tools/sinkstream-convert" --cli "$B" \
   --out /tmp/families --commit "$OUT/commit" > "$OUT/families.json" 2> "$OUT/families.err"
 echo "exit $?"
 cat "$OUT/families.json"
 tail -3 "$OUT/families.err"
+fi
 
 echo "== bench generate (prompt 512, 64 decoded at a full 4 + 4092 ring)"
 gen() {  # name kv
@@ -32,14 +36,20 @@ bench() {  # name preset type [kv types]
   for kv in ${4:-f16}; do gen "$1" "$kv"; done
   rm -f "/tmp/$1.gguf"
 }
-bench l1b-q4_0 llama-3.2-1b q4_0 "f16 q8_0"
-bench l1b-q4_k_m llama-3.2-1b q4_k_m
-bench l1b-q6_k llama-3.2-1b q6_k
+if want generate; then
+for t in f16 q8_0 q4_0; do bench "l1b-$t" llama-3.2-1b "$t" "f16 q8_0"; done
+fi
+if want kquant; then
+for t in q4_k_m q6_k q5_k q4_k q3_k iq4_xs; do bench "l1b-$t" llama-3.2-1b "$t"; done
+fi
+if want families; then
 bench qwen3-1.7b-q8_0 qwen3-1.7b q8_0
 bench gemma3-1b-q8_0 gemma3-1b q8_0  # 22 of its 26 layers on 512-slot rings
 # gpt-oss-20b's shapes, its experts in MXFP4 as released and the rest in Q8_0:
 # 4 of 32 experts per token: a decode step reads the chosen experts' rows only.
 bench gpt-oss-20b-mxfp4 gpt-oss-20b q8_0
+fi
+if want experts; then
 # What a token reads with experts: the same gpt-oss-mini model with 1, 2, 4 and 8
 # of its 32 experts used per token (decode should scale with the experts used).
 for used in 1 2 4 8; do
@@ -47,6 +57,8 @@ for used in 1 2 4 8; do
     gen "gpt-oss-mini-$used" f16
   rm -f "/tmp/gpt-oss-mini-$used.gguf"
 done
+fi
+if want idot; then
 echo "== integer dot products in the Q8_0 / Q4_0 decode products (issue 28), same call"
 for t in q8_0 q4_0; do
   timeout 150 "$S" --preset llama-3.2-1b --type "$t" --out "/tmp/l1b-$t.gguf" > /dev/null || continue
@@ -57,5 +69,8 @@ for t in q8_0 q4_0; do
   rm -f "/tmp/l1b-$t.gguf"
 done
 
+fi
+if want attention; then
 echo "== bench attention, f16 and q8_0 KV (issue 28)"
 timeout 90 $B bench attention --cache 4096,16384,65536 --kv-type f16,q8_0 | tee "$OUT/attention-kv.txt"
+fi

@@ -7,10 +7,13 @@
 set -uo pipefail
 OUT="${OUT:-/tmp/session-out}"
 mkdir -p "$OUT"
+# PARTS picks sections (default all): selftest batch serve.
+want() { [ "${PARTS:-all}" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
 BUILD="${BUILD:-build}"
 B="$BUILD/apps/sinkstream/sinkstream"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 
+if want selftest; then
 echo "== selftest"
 timeout 150 $B selftest --json --model models/sinkstream-books-14m.gguf > "$OUT/selftest.json"; echo "selftest exit $?"
 python3 - "$OUT/selftest.json" <<'PY'
@@ -21,12 +24,18 @@ print(f"{sum(k['pass'] for k in ks)} pass, {sum(not k['pass'] for k in ks)} fail
 for k in ks:
     if not k["pass"]: print("FAIL", k)
 PY
+fi
 
+if want batch; then
 echo "== bench batch"
 TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE:-q4_0}" MVROWS="${MVROWS:-8 1}" OUT="$OUT" \
   timeout 330 bash tools/device/batch_bench.sh
 
+fi
+
+if want serve; then
 echo "== serve, 1 / 8 / 32 clients"
+[ -f /tmp/l1b-q4_0.gguf ] || "$BUILD/tools/sinkstream-synth" --preset llama-3.2-1b --type q4_0 --out /tmp/l1b-q4_0.gguf >/dev/null
 $B serve --model /tmp/l1b-q4_0.gguf --port 18080 --streams 33 --window 4092 > "$OUT/serve.log" 2>&1 &
 pid=$!
 get() { python3 -c "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())" "$1"; }
@@ -36,3 +45,4 @@ timeout 150 python3 tools/serve_load.py --url http://127.0.0.1:18080 --clients 1
 cat "$OUT/serve-load.json"
 get http://127.0.0.1:18080/metrics | grep -E "^sinkstream_(device_bytes|streams_live)" | tee "$OUT/serve-metrics.txt"
 kill -TERM $pid; wait $pid; echo "serve exit $?"
+fi
