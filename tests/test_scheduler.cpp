@@ -99,9 +99,11 @@ std::vector<int32_t> engine_sampled(const std::shared_ptr<const model::GpuModel>
 std::vector<std::vector<int32_t>> scheduler_tokens(const std::shared_ptr<const model::GpuModel>& m,
                                                    const std::vector<Job>& js, bool batch_decode = true,
                                                    bool gpu_sampling = true,
-                                                   sched::SchedulerCounters* counters = nullptr) {
+                                                   sched::SchedulerCounters* counters = nullptr,
+                                                   bool record_ahead = true) {
   sched::SchedulerConfig sc;
   sc.batch_decode = batch_decode;
+  sc.record_ahead = record_ahead;
   sc.gpu_sampling = gpu_sampling;
   sc.max_streams = static_cast<uint32_t>(js.size());
   sc.step_tokens = kChunk;
@@ -261,6 +263,39 @@ TEST_SUITE("scheduler") {
       INFO("stream " << i);
       CHECK(on_gpu[i] == on_host[i]);
       CHECK(on_gpu[i] == (js[i].sampler ? engine_sampled(m, js[i]) : engine_tokens(m, js[i])));
+    }
+  }
+
+  TEST_CASE("steps recorded while the previous one runs give the tokens of steps recorded when they run") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = upload(fixture("stories260K.bin"));
+    auto js = jobs(8, m->hparams().vocab, KvType::f16, true);
+    const model::SamplerConfig sampled[] = {
+        {0.8f, 40, 0.95f, 0.05f, 1.0f, 64, 5},    // GPU sampler
+        {1.2f, 100, 1.0f, 0.1f, 1.15f, 32, 6},   // GPU sampler with a penalty (its history is an input)
+        {0.7f, 4000, 1.0f, 0.0f, 1.0f, 64, 7},   // top-k past the kernel's: sampled on the host
+    };
+    for (size_t i = 0; i < js.size(); ++i)
+      if (i % 2 == 1) js[i].sampler = sampled[(i / 2) % 3];
+    for (bool batch_decode : {true, false}) {
+      INFO("batched decode attention: " << batch_decode);
+      sched::SchedulerCounters ahead, when_run;
+      const auto a = scheduler_tokens(m, js, batch_decode, true, &ahead, true);
+      const auto b = scheduler_tokens(m, js, batch_decode, true, &when_run, false);
+      CHECK(when_run.steps_recorded_ahead == 0);
+      // Every step but those after a prompt chunk or a request's end, and the first.
+      INFO("steps " << ahead.steps << ", recorded ahead " << ahead.steps_recorded_ahead);
+      CHECK(ahead.steps == when_run.steps);
+      CHECK(ahead.steps_recorded_ahead * 2 > ahead.steps);
+      CHECK(ahead.sampled_on_gpu == when_run.sampled_on_gpu);
+      CHECK(ahead.sampled_on_host == when_run.sampled_on_host);
+      CHECK(ahead.sampled_on_host > 0);
+      for (size_t i = 0; i < js.size(); ++i) {
+        INFO("stream " << i);
+        CHECK(a[i] == b[i]);
+        if (!js[i].sampler) CHECK(a[i] == engine_tokens(m, js[i]));
+      }
     }
   }
 

@@ -50,7 +50,8 @@ constexpr const char* kUsage =
     "  SINKSTREAM_BATCH_DECODE=0          many streams' decode steps one dispatch per stream\n"
     "  SINKSTREAM_BUFFER_ADDRESS=0        leave buffer device addresses off\n"
     "  SINKSTREAM_MATVEC_ROWS=N           scheduler steps of up to N rows on the matvec kernels (1)\n"
-    "  SINKSTREAM_GPU_SAMPLING=0          many streams' sampling on the host\n";
+    "  SINKSTREAM_GPU_SAMPLING=0          many streams' sampling on the host\n"
+    "  SINKSTREAM_RECORD_AHEAD=0          record each scheduler step when it runs\n";
 
 const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
                                           "devices",  "demo", "bench",    "logits", "tokenize", "template",

@@ -315,9 +315,13 @@ void Forward::record(uint32_t n, std::span<const uint32_t> logit_rows, LayerAtte
   if (n == 0 || n > rows_ || m > n || (n == 1 && m != 1))
     throw Error("internal error: a step of " + std::to_string(n) + " rows (at most " +
                 std::to_string(rows_) + ") with " + std::to_string(m) + " logit rows");
+  // A step recorded while the previous one runs (Engine::feed_one, the
+  // scheduler's steps recorded ahead) has that step's logit rows or a prefix of
+  // them: written only where they differ, the host never writes what the GPU reads.
+  auto* rows_out = static_cast<uint32_t*>(logit_rows_.mapped());  // (logit row)
   for (uint32_t i = 0; i < m; ++i) {
     if (logit_rows[i] >= n) throw Error("internal error: logits of a row past the step");
-    static_cast<uint32_t*>(logit_rows_.mapped())[i] = logit_rows[i];
+    if (rows_out[i] != logit_rows[i]) rows_out[i] = logit_rows[i];
   }
   const GpuTensor& embd = model_.tok_embd();
   cmd_->dispatch(embed_set_, EmbedPC{n, hp_.dim, embd.row_bytes, hp_.embed_scale},

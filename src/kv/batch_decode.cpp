@@ -64,7 +64,7 @@ void BatchDecode::bind(const StepBuffers& io) {
   }
 }
 
-void BatchDecode::set_rows(std::span<const KvCache* const> caches) {
+void BatchDecode::set_rows(std::span<const KvCache* const> caches, bool write) {
   if (caches.size() > max_rows_) throw Error("internal error: more decode rows than the batch holds");
   n_rows_ = static_cast<uint32_t>(caches.size());
   std::fill(std::begin(has_), std::end(has_), false);
@@ -78,6 +78,7 @@ void BatchDecode::set_rows(std::span<const KvCache* const> caches) {
     if (d.n_splits > max_splits_) throw Error("internal error: a decode row splits more than the batch holds");
     has_[d.kv_type] = true;
     step_splits_ = std::max(step_splits_, d.n_splits);
+    if (!write) continue;
     std::memcpy(rows + r, &d, sizeof d);
     for (uint32_t l = 0; l < shape_.layers; ++l) {
       addrs[(uint64_t{l} * max_rows_ + r) * 2] = c.k_buffer(l).address();

@@ -23,7 +23,9 @@ class BatchDecode {
   // The step's activations: q, k, v rows in, attention output rows out.
   void bind(const StepBuffers& io);
   // Host side of a step: row i is caches[i]'s next token (after its prepare(1)).
-  void set_rows(std::span<const KvCache* const> caches);
+  // write false: only what recording needs, the buffers untouched (a step
+  // recorded while the previous one, which reads them, still runs).
+  void set_rows(std::span<const KvCache* const> caches, bool write = true);
   // Append and attention of every row for `layer` (of these caches), ending with
   // a barrier; sink_offset: the model layer's sink logits (LayerIo::sink_offset).
   void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t sink_offset) const;

@@ -49,6 +49,11 @@ void GpuSampler::add(const SamplerConfig& cfg, std::span<const std::pair<int32_t
   ++n_rows_;
 }
 
+void GpuSampler::reserve_row() {
+  if (n_rows_ == max_rows_) throw Error("internal error: more sampled rows than the GPU sampler holds");
+  ++n_rows_;
+}
+
 void GpuSampler::record(vk::CommandBuffer& cmd) const {
   if (n_rows_ == 0) return;
   cmd.compute_barrier();

@@ -60,6 +60,9 @@ class GpuSampler {
   // Adds logits row `logit_row`, its token to picks[slot], drawn with u.
   void add(const SamplerConfig& cfg, std::span<const std::pair<int32_t, uint32_t>> recent, double u,
            uint32_t logit_row, uint32_t slot);
+  // Counts a row whose settings add() writes later, after clear(): a step
+  // recorded while the previous one runs (whose rows the buffers still hold).
+  void reserve_row();
   uint32_t rows() const { return n_rows_; }
   // A barrier, then one dispatch for every row added since clear().
   void record(vk::CommandBuffer& cmd) const;

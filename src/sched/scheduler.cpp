@@ -58,6 +58,7 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
       ctx_(model_->context()),
       cfg_(cfg),
       cmd_(ctx_),
+      ahead_cmd_(ctx_),
       attention_(model_->hparams().heads * model_->hparams().head_dim,
                  model_->hparams().kv_heads * model_->hparams().head_dim) {
   if (cfg_.max_streams == 0 || cfg_.step_tokens == 0)
@@ -81,6 +82,7 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
       if (b) b->bind(fwd_->step_buffers());
     attention_.use_batch(batch_.get(), ring_batch_.get());
   }
+  if (vk::env("SINKSTREAM_RECORD_AHEAD") == "0") cfg_.record_ahead = false;
   if (cfg_.gpu_sampling && vk::env("SINKSTREAM_GPU_SAMPLING") != "0") {
     sampler_ = std::make_unique<model::GpuSampler>(ctx_, model_->hparams().vocab, fc.rows);
     sampler_->bind(fwd_->logits_buffer(), fwd_->history_buffer());

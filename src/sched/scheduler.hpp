@@ -10,7 +10,11 @@
 //     per step at most;
 //   - tokens are picked on the GPU: greedy ones by argmax, sampled ones by the
 //     GPU sampler (each stream's settings, history and seeded draws; a row
-//     whose nucleus outgrows it is sampled on the host with the same draw).
+//     whose nucleus outgrows it is sampled on the host with the same draw);
+//   - while a step runs, the next one is recorded when it can be foreseen (the
+//     same streams go on decoding): its command buffer depends on the rings'
+//     state, not on the tokens, so once the step ends only its inputs (ids,
+//     RoPE rows, attention rows, sampling rows) are written before it is submitted.
 // A stream's tokens are those of the single-stream Engine (same kernels per
 // row, attention splits chosen from the stream's own cache alone).
 //
@@ -56,6 +60,9 @@ struct SchedulerConfig {
   // chunks; one-row steps always the former. SINKSTREAM_MATVEC_ROWS overrides.
   // 1 until measured on a GPU: on lavapipe 8 streams stepped 2.2x slower with 8.
   uint32_t matvec_rows = 1;
+  // Record the next step while one runs, where it can be foreseen (false, or
+  // SINKSTREAM_RECORD_AHEAD=0: each step is recorded when it runs).
+  bool record_ahead = true;
 };
 
 struct StreamSettings {
@@ -105,6 +112,7 @@ struct SchedulerCounters {
   uint64_t evicted = 0;             // over all streams, live or freed
   uint64_t sampled_on_gpu = 0;      // picks of sampled streams by the GPU sampler
   uint64_t sampled_on_host = 0;     // and by the host (settings or a nucleus it does not take)
+  uint64_t steps_recorded_ahead = 0;  // steps submitted as recorded while the previous one ran
   uint32_t live_streams = 0;
   uint64_t device_bytes = 0;        // everything the device context holds
   uint64_t weight_bytes = 0;      // the weights on the device
@@ -159,7 +167,14 @@ class Scheduler {
   void free_destroyed();
   uint64_t free_device_bytes() const;  // what the device (or the memory limit) has left
   Plan plan_step(std::vector<std::function<void()>>& events);
-  void record_step(Plan& plan);
+  // ahead: recorded while the previous step runs, which reads the step's input
+  // buffers, so they are left to write_step_inputs().
+  void record_step(Plan& plan, vk::CommandBuffer& cmd, bool ahead);
+  void write_step_inputs(Plan& plan);
+  void add_sampled_row(Stream& s, Plan& plan, uint32_t logit_row);
+  bool sampled_on_gpu(const Stream& s) const;
+  void record_ahead(const Plan& submitted);
+  bool ahead_matches(const Plan& plan) const;
   void finish_step(const Plan& plan, std::vector<std::function<void()>>& events);
   void deliver(Stream& s, int32_t token, std::vector<std::function<void()>>& events);
   void end_request(Stream& s, Finish f, std::vector<std::function<void()>>& events);
@@ -168,7 +183,14 @@ class Scheduler {
   vk::Context& ctx_;
   SchedulerConfig cfg_;
   std::unique_ptr<model::Forward> fwd_;
-  vk::CommandBuffer cmd_;
+  vk::CommandBuffer cmd_;        // the step in flight (or the last one)
+  vk::CommandBuffer ahead_cmd_;  // the next step, when ahead_rows_ is not empty
+  struct AheadRow {
+    StreamId stream;
+    uint64_t appended;  // its cache's tokens when recorded
+    bool on_gpu;        // picked by the GPU sampler
+  };
+  std::vector<AheadRow> ahead_rows_;  // (row) of the step recorded in ahead_cmd_; empty: none
   StepAttention attention_;
   std::unique_ptr<kv::BatchDecode> batch_;       // null: each stream's decode step on its own
   std::unique_ptr<kv::BatchDecode> ring_batch_;  // the sliding-window layers' (gemma3)

@@ -72,12 +72,25 @@ Scheduler::Plan Scheduler::plan_step(Events& events) {
   return p;
 }
 
-void Scheduler::record_step(Plan& p) {
+bool Scheduler::sampled_on_gpu(const Stream& s) const {
+  return s.sampler && sampler_ && model::GpuSampler::takes(s.sampler->config(), s.sampler->recent_counts().size());
+}
+
+// A sampled row's draw and settings for the GPU sampler, taken when the step runs.
+void Scheduler::add_sampled_row(Stream& s, Plan& p, uint32_t at) {
+  const model::SamplerConfig& sc = s.sampler->config();
+  p.draws[at] = sc.temperature == 0.0f ? 0.0 : s.sampler->next_uniform();
+  sampler_->add(sc, s.sampler->recent_counts(), p.draws[at], at, at);
+}
+
+void Scheduler::record_step(Plan& p, vk::CommandBuffer& cmd, bool ahead) {
   int32_t* ids = fwd_->ids();  // (row)
   attention_.reset();
   for (size_t i = 0; i < p.decode.size(); ++i) {
-    ids[i] = p.decode[i]->next;
-    p.decode[i]->cache->prepare(1);
+    if (!ahead) {
+      ids[i] = p.decode[i]->next;
+      p.decode[i]->cache->prepare(1);
+    }
     attention_.add_decode_row(p.decode[i]->cache.get());
   }
   for (const Plan::Chunk& c : p.chunks) {
@@ -85,8 +98,8 @@ void Scheduler::record_step(Plan& p) {
     c.stream->cache->prepare(c.n);
     attention_.add_chunk(c.stream->cache.get(), c.n);
   }
-  attention_.prepare_batch();
-  fwd_->begin(cmd_);
+  attention_.prepare_batch(!ahead);
+  fwd_->begin(cmd);
   fwd_->record(p.rows, p.logit_rows, attention_);
   // Picks on the GPU, history slot = logits row: argmax for plain greedy, the
   // GPU sampler (one dispatch for all) for the rest where it takes them.
@@ -95,12 +108,10 @@ void Scheduler::record_step(Plan& p) {
   if (sampler_) sampler_->clear();
   const auto pick_on_gpu = [&](Stream& s, uint32_t at, uint32_t id_row) {
     if (!s.sampler) return fwd_->record_argmax(at, id_row, at);
-    const auto recent = s.sampler->recent_counts();
-    const model::SamplerConfig& sc = s.sampler->config();
-    if (!sampler_ || !model::GpuSampler::takes(sc, recent.size())) return;
+    if (!sampled_on_gpu(s)) return;
     p.on_gpu[at] = 1;
-    p.draws[at] = sc.temperature == 0.0f ? 0.0 : s.sampler->next_uniform();
-    sampler_->add(sc, recent, p.draws[at], at, at);
+    if (ahead) return sampler_->reserve_row();
+    add_sampled_row(s, p, at);
   };
   for (size_t i = 0; i < p.decode.size(); ++i)
     pick_on_gpu(*p.decode[i], static_cast<uint32_t>(i), static_cast<uint32_t>(i));
@@ -110,8 +121,61 @@ void Scheduler::record_step(Plan& p) {
       for (uint32_t i = 0; i < c.n; ++i) s.sampler->accept(s.req.prompt[s.prompt_fed + i]);
     if (c.logit >= 0) pick_on_gpu(s, static_cast<uint32_t>(c.logit), c.row0);
   }
-  if (sampler_) sampler_->record(cmd_);
+  if (sampler_) sampler_->record(cmd);
   fwd_->finish(static_cast<uint32_t>(p.logit_rows.size()));
+}
+
+// The inputs of a step recorded ahead (a plan of decode rows only), written
+// once the step before it, which read the same buffers, has finished.
+void Scheduler::write_step_inputs(Plan& p) {
+  int32_t* ids = fwd_->ids();  // (row)
+  for (size_t i = 0; i < p.decode.size(); ++i) {
+    ids[i] = p.decode[i]->next;
+    p.decode[i]->cache->prepare(1);
+  }
+  attention_.prepare_batch(true);
+  p.on_gpu.assign(p.logit_rows.size(), 0);
+  p.draws.assign(p.logit_rows.size(), 0.0);
+  if (!sampler_) return;
+  sampler_->clear();
+  for (uint32_t i = 0; i < p.decode.size(); ++i)
+    if (ahead_rows_[i].on_gpu) {
+      p.on_gpu[i] = 1;
+      add_sampled_row(*p.decode[i], p, i);
+    }
+}
+
+// Called with the step `submitted` in flight and the caches advanced past it:
+// records the step that follows if every stream in it goes on decoding (no
+// request ends by length, none is cancelled, no prompt waits). A stop token
+// picked meanwhile only makes the recording unused (ahead_matches).
+void Scheduler::record_ahead(const Plan& submitted) {
+  ahead_rows_.clear();
+  if (!cfg_.record_ahead || fwd_->timing_or_checks() || !submitted.chunks.empty()) return;
+  for (const auto& [id, s] : streams_)
+    if (s->ingesting() || s->destroyed) return;
+  Plan next;
+  for (Stream* s : submitted.decode)
+    if (s->busy && !s->cancel && s->generated + 1 < s->req.max_tokens) {
+      next.decode.push_back(s);
+      next.logit_rows.push_back(next.rows++);
+    }
+  if (next.decode.empty()) return;
+  record_step(next, ahead_cmd_, true);
+  for (uint32_t i = 0; i < next.decode.size(); ++i)
+    ahead_rows_.push_back({next.decode[i]->id, next.decode[i]->cache->state().appended, next.on_gpu[i] != 0});
+}
+
+bool Scheduler::ahead_matches(const Plan& p) const {
+  if (ahead_rows_.empty() || !p.chunks.empty() || p.decode.size() != ahead_rows_.size() ||
+      fwd_->timing_or_checks())  // turned on since it was recorded
+    return false;
+  for (size_t i = 0; i < p.decode.size(); ++i) {
+    const Stream& s = *p.decode[i];
+    const AheadRow& a = ahead_rows_[i];
+    if (s.id != a.stream || s.cache->state().appended != a.appended || sampled_on_gpu(s) != a.on_gpu) return false;
+  }
+  return true;
 }
 
 // A picked token: a stop token ends the request; any other is handed out and
@@ -155,13 +219,11 @@ void Scheduler::finish_step(const Plan& p, Events& events) {
   };
   for (size_t i = 0; i < p.decode.size(); ++i) {
     Stream& s = *p.decode[i];
-    s.cache->advance(1);
     s.next = -1;
     if (s.busy) deliver(s, pick(s, static_cast<uint32_t>(i)), events);
   }
   for (const Plan::Chunk& c : p.chunks) {
     Stream& s = *c.stream;
-    s.cache->advance(c.n);
     s.prompt_fed += c.n;
     counters_.prompt_tokens += c.n;
     if (c.logit >= 0)
@@ -179,9 +241,27 @@ bool Scheduler::step() {
     std::lock_guard<std::mutex> lock(mutex_);
     plan = plan_step(events);
     if (plan.rows) {
-      record_step(plan);
+      if (ahead_matches(plan)) {
+        write_step_inputs(plan);
+        std::swap(cmd_, ahead_cmd_);
+        ++counters_.steps_recorded_ahead;
+      } else {
+        record_step(plan, cmd_, false);
+      }
+      ahead_rows_.clear();
       cmd_.submit();
       in_step_ = true;
+      // The rings' state moves on now (the tokens do not matter to it), so the
+      // next step can be recorded while this one runs.
+      for (Stream* s : plan.decode) s->cache->advance(1);
+      for (const Plan::Chunk& c : plan.chunks) c.stream->cache->advance(c.n);
+      try {
+        record_ahead(plan);
+      } catch (...) {
+        ahead_rows_.clear();  // recorded when it runs, where an error surfaces
+      }
+    } else {
+      ahead_rows_.clear();
     }
   }
   const bool ran = plan.rows > 0;
@@ -196,6 +276,7 @@ bool Scheduler::step() {
     std::lock_guard<std::mutex> lock(mutex_);
     in_step_ = false;
     if (failure) {
+      ahead_rows_.clear();
       std::string what = "the step failed";
       try {
         std::rethrow_exception(failure);

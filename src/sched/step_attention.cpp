@@ -23,7 +23,7 @@ bool StepAttention::batched() const {
   return batch_ && !decode_.empty() && (!decode_[0]->ring() || ring_batch_);
 }
 
-void StepAttention::prepare_batch() {
+void StepAttention::prepare_batch(bool write) {
   if (!batched()) return;
   full_rows_.clear();
   ring_rows_.clear();
@@ -31,8 +31,8 @@ void StepAttention::prepare_batch() {
     full_rows_.push_back(&c->full());
     if (c->ring()) ring_rows_.push_back(c->ring());
   }
-  batch_->set_rows(full_rows_);
-  if (!ring_rows_.empty()) ring_batch_->set_rows(ring_rows_);
+  batch_->set_rows(full_rows_, write);
+  if (!ring_rows_.empty()) ring_batch_->set_rows(ring_rows_, write);
 }
 
 kv::LayerIo StepAttention::row_io(const kv::LayerIo& io, uint32_t row) const {

@@ -32,8 +32,9 @@ class StepAttention : public model::LayerAttention {
   void add_decode_row(const kv::StreamCache* cache);
   void add_chunk(const kv::StreamCache* cache, uint32_t n);
   uint32_t rows() const { return rows_; }
-  // Host side of the batched decode rows, once every row's cache is prepared.
-  void prepare_batch();
+  // Host side of the batched decode rows, once every row's cache is prepared;
+  // write false: what recording needs only (see BatchDecode::set_rows).
+  void prepare_batch(bool write = true);
 
   void record_layer(vk::CommandBuffer& cmd, uint32_t layer, uint32_t n, const kv::LayerIo& io) override;
 

@@ -3,7 +3,7 @@
 # Llama-3.2-1B-shaped random-weight models, with the single-stream
 # `bench generate` at the same depth as the baseline, and an op profile.
 # Run from the repository root after `source .vkdevice/env.sh`; results go to
-# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE, SAMPLE and MVROWS override the defaults.
+# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE, SAMPLE, AHEAD and MVROWS override the defaults.
 set -uo pipefail
 OUT="${OUT:-/tmp/batch-out}"
 mkdir -p "$OUT"
@@ -41,6 +41,16 @@ for T in ${SAMPLE:-}; do
     SINKSTREAM_GPU_SAMPLING=$G $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 \
       --steps 16 --ingest-tokens 0 --sample --json > "$OUT/sample-$T-gpu$G.json"
     python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/sample-$T-gpu$G.json"
+  done
+done
+# Steps recorded while the previous one runs (the default) against steps
+# recorded when they run (SINKSTREAM_RECORD_AHEAD=0), greedy, in the same call.
+for T in ${AHEAD:-}; do
+  for A in 1 0; do
+    echo "== $T SINKSTREAM_RECORD_AHEAD=$A"
+    SINKSTREAM_RECORD_AHEAD=$A $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 \
+      --steps 32 --ingest-tokens 0 --json > "$OUT/ahead-$T-$A.json"
+    python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/ahead-$T-$A.json"
   done
 done
 # Steps of few rows on the matvec kernels (SINKSTREAM_MATVEC_ROWS, default 8)

@@ -28,7 +28,7 @@ fi
 
 if want batch; then
 echo "== bench batch"
-TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE:-q4_0}" MVROWS="${MVROWS:-8 1}" OUT="$OUT" \
+TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE:-q4_0}" MVROWS="${MVROWS:-8 1}" AHEAD="${AHEAD:-q4_0}" OUT="$OUT" \
   timeout 330 bash tools/device/batch_bench.sh
 
 fi
