@@ -12,7 +12,7 @@ B="$BUILD/apps/sinkstream/sinkstream"
 TYPES="${TYPES:-q4_0 q8_0 f16}"
 STREAMS="${STREAMS:-1,2,4,8,16,32,64}"
 for T in $TYPES; do
-  "$BUILD/tools/sinkstream-synth" --preset llama-3.2-1b --type "$T" --out "/tmp/l1b-$T.gguf" >/dev/null
+  [ -f "/tmp/l1b-$T.gguf" ] || "$BUILD/tools/sinkstream-synth" --preset llama-3.2-1b --type "$T" --out "/tmp/l1b-$T.gguf" >/dev/null
 done
 for T in $TYPES; do
   echo "== $T"

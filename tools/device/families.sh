@@ -32,9 +32,10 @@ gen() {  # name kv
     "$OUT/generate-$1-$2.json" "$1 $2 KV"
 }
 bench() {  # name preset type [kv types]
-  timeout 150 "$S" --preset "$2" --type "$3" --out "/tmp/$1.gguf" > /dev/null || { echo "$1: synth failed"; return; }
+  [ -f "/tmp/$1.gguf" ] || timeout 150 "$S" --preset "$2" --type "$3" --out "/tmp/$1.gguf" > /dev/null ||
+    { echo "$1: synth failed"; return; }
   for kv in ${4:-f16}; do gen "$1" "$kv"; done
-  rm -f "/tmp/$1.gguf"
+  [ -n "${KEEP:-}" ] || rm -f "/tmp/$1.gguf"  # KEEP=1: left for session.sh
 }
 if want generate; then
 for t in f16 q8_0 q4_0; do bench "l1b-$t" llama-3.2-1b "$t" "f16 q8_0"; done

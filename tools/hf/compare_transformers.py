@@ -318,6 +318,7 @@ def run_family(fam, cfg, args):
         os.makedirs(dst, exist_ok=True)
         for f in ("model.gguf", "ids.txt", "dense.f32", "stream.f32"):
             shutil.copy(os.path.join(d, f), dst)
+        shutil.copy(os.path.join(d, "hf", "config.json"), dst)  # what transformers built it from
     return results
 
 
