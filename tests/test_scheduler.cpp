@@ -24,6 +24,7 @@
 #include "gpu_fixture.hpp"
 #include "ref/model_ref.hpp"
 #include "sample/sampler.hpp"
+#include "sched/chunk_budget.hpp"
 #include "sched/scheduler.hpp"
 #include "vk/context.hpp"
 #include "sinkstream/error.hpp"
@@ -354,6 +355,59 @@ TEST_SUITE("scheduler") {
     for (size_t i = 1; i < steps_at_token.size(); ++i) CHECK(steps_at_token[i] == steps_at_token[i - 1] + 1);
     CHECK(s.info(c).tokens == 200);
     CHECK(s.counters().prompt_tokens == 2 + 3 + 200);
+  }
+
+  TEST_CASE("chunk_budget: a chunk fits the latency aim, within its bounds") {
+    using sched::chunk_budget;
+    CHECK(chunk_budget(1.6, 0.11, 2.0, 64) == 14);   // one H100 decode step of 1.6 ms, 0.11 ms a token
+    CHECK(chunk_budget(12.0, 0.11, 2.0, 64) == 64);  // 32 streams: the whole chunk fits
+    CHECK(chunk_budget(1.6, 0.11, 3.0, 64) == 29);
+    CHECK(chunk_budget(1.6, 1.0, 2.0, 64) == 4);     // never fewer than step_tokens / 16
+    CHECK(chunk_budget(1.6, 1.0, 2.0, 8) == 1);
+    CHECK(chunk_budget(1.6, 0.11, 0.0, 64) == 64);   // no aim
+    CHECK(chunk_budget(0.0, 0.0, 2.0, 64) == 64);    // not measured yet
+    CHECK(chunk_budget(1.6, 0.0, 2.0, 64) == 64);
+    CHECK(chunk_budget(0.0, 0.0, 1.0, 64) == 4);     // no time to spare
+  }
+
+  TEST_CASE("a prompt cut to the latency aim is ingested whole, its tokens those of its chunks alone") {
+    REQUIRE_FIXTURE("stories260K.bin");
+    ValidationScope validation;
+    const auto m = upload(fixture("stories260K.bin"));
+    sched::SchedulerConfig sc;
+    sc.max_streams = 3;
+    sc.step_tokens = 16;
+    sc.ingest_latency = 1.0;  // no time to spare: chunks of min_chunk_tokens(16) = 1 beside decode rows
+    sched::Scheduler s(m, sc);
+    Job c{{}, {4, 29, KvType::f32, 0}, 8, std::nullopt};  // its window wraps
+    const auto a = s.create({4, 60, KvType::f32, 0}), b = s.create(c.settings);
+    sched::Request ra;
+    ra.prompt = {1, 400};
+    ra.max_tokens = 60;
+    s.submit(a, ra);
+    s.step();  // a's prompt: a decodes from now on
+    for (int i = 0; i < 40; ++i) c.prompt.push_back(1 + (i * 31) % 500);
+    std::vector<int32_t> got;
+    sched::Request rc;
+    rc.prompt = c.prompt;
+    rc.max_tokens = c.tokens;
+    rc.on_token = [&](int32_t t) {
+      got.push_back(t);
+      return true;
+    };
+    s.submit(b, rc);
+    const uint64_t chunks_before = s.counters().prompt_chunks;
+    s.run();
+    CHECK(s.counters().prompt_chunks - chunks_before == 40);  // one token a step, a decoding beside
+    CHECK(s.counters().prompt_tokens == 2 + 40);
+    // The Engine fed the same way: one token at a time.
+    model::EngineConfig cfg = f32_engine(c.settings.sinks, c.settings.window, 1);
+    model::Engine e(m, cfg);
+    std::span<const float> l;
+    for (int32_t t : c.prompt) l = e.feed({&t, 1});
+    std::vector<int32_t> want{argmax(l)};
+    while (want.size() < c.tokens) want.push_back(argmax(e.feed({&want.back(), 1})));
+    CHECK(got == want);
   }
 
   TEST_CASE("cancel, destroy and reuse; stop tokens and the callback's verdict end a request") {

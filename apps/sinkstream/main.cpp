@@ -51,7 +51,8 @@ constexpr const char* kUsage =
     "  SINKSTREAM_BUFFER_ADDRESS=0        leave buffer device addresses off\n"
     "  SINKSTREAM_MATVEC_ROWS=N           scheduler steps of up to N rows on the matvec kernels (1)\n"
     "  SINKSTREAM_GPU_SAMPLING=0          many streams' sampling on the host\n"
-    "  SINKSTREAM_RECORD_AHEAD=0          record each scheduler step when it runs\n";
+    "  SINKSTREAM_RECORD_AHEAD=0          record each scheduler step when it runs\n"
+    "  SINKSTREAM_INGEST_LATENCY=F        scheduler steps with a prompt chunk aim at F x a decode step\n";
 
 const std::set<std::string> kCommands = {"generate", "chat", "info",     "ppl",   "sinks",
                                           "devices",  "demo", "bench",    "logits", "tokenize", "template",

@@ -35,6 +35,12 @@ struct SchedulerOptions {
   uint32_t max_streams = 64;  // most live streams (and decode rows per step)
   uint32_t step_tokens = 64;  // most prompt tokens ingested per step
   bool check_finite = false;  // the NaN/Inf guard (also SINKSTREAM_CHECK_FINITE=1)
+  // While streams generate, cut a step's prompt chunk so that the step takes
+  // about this many times a step without it (measured as it runs): a long
+  // prompt then slows generating streams by this factor at most, and its own
+  // first token comes later. 0: every chunk takes step_tokens, and a stream's
+  // tokens do not depend on what runs beside it or on timing.
+  double ingest_latency = 0;
 };
 
 struct Finish {

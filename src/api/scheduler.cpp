@@ -34,6 +34,7 @@ Scheduler::Scheduler(const Model& m, const SchedulerOptions& o)
   c.max_streams = o.max_streams;
   c.step_tokens = o.step_tokens;
   c.check_finite = o.check_finite;
+  c.ingest_latency = o.ingest_latency;
   impl_->sched = std::make_unique<sched::Scheduler>(m.impl()->weights(), c);
 }
 

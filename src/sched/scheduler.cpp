@@ -1,6 +1,7 @@
 #include "sched/scheduler.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -83,6 +84,12 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
     attention_.use_batch(batch_.get(), ring_batch_.get());
   }
   if (vk::env("SINKSTREAM_RECORD_AHEAD") == "0") cfg_.record_ahead = false;
+  if (const std::string f = vk::env("SINKSTREAM_INGEST_LATENCY"); !f.empty()) {
+    char* end = nullptr;
+    cfg_.ingest_latency = std::strtod(f.c_str(), &end);
+    if (end == f.c_str() || *end || !(cfg_.ingest_latency >= 0))
+      throw InvalidArgument("SINKSTREAM_INGEST_LATENCY='" + f + "': expected a factor >= 0 (0: off), like 2");
+  }
   if (cfg_.gpu_sampling && vk::env("SINKSTREAM_GPU_SAMPLING") != "0") {
     sampler_ = std::make_unique<model::GpuSampler>(ctx_, model_->hparams().vocab, fc.rows);
     sampler_->bind(fwd_->logits_buffer(), fwd_->history_buffer());

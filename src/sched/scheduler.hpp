@@ -63,6 +63,12 @@ struct SchedulerConfig {
   // Record the next step while one runs, where it can be foreseen (false, or
   // SINKSTREAM_RECORD_AHEAD=0: each step is recorded when it runs).
   bool record_ahead = true;
+  // While streams decode, a step's prompt chunk is cut so that the step takes
+  // about this many times a step of the decode rows alone, from the measured
+  // times of both (chunk_budget.hpp). 0: every chunk takes step_tokens, as a
+  // stream alone would (its tokens then do not depend on timing).
+  // SINKSTREAM_INGEST_LATENCY=F overrides.
+  double ingest_latency = 0;
 };
 
 struct StreamSettings {
@@ -113,6 +119,7 @@ struct SchedulerCounters {
   uint64_t sampled_on_gpu = 0;      // picks of sampled streams by the GPU sampler
   uint64_t sampled_on_host = 0;     // and by the host (settings or a nucleus it does not take)
   uint64_t steps_recorded_ahead = 0;  // steps submitted as recorded while the previous one ran
+  uint64_t prompt_chunks = 0;       // prompt chunks ingested (prompt_tokens / prompt_chunks: their mean size)
   uint32_t live_streams = 0;
   uint64_t device_bytes = 0;        // everything the device context holds
   uint64_t weight_bytes = 0;      // the weights on the device
@@ -175,6 +182,7 @@ class Scheduler {
   bool sampled_on_gpu(const Stream& s) const;
   void record_ahead(const Plan& submitted);
   bool ahead_matches(const Plan& plan) const;
+  void note_step_time(const Plan& plan, double ms);
   void finish_step(const Plan& plan, std::vector<std::function<void()>>& events);
   void deliver(Stream& s, int32_t token, std::vector<std::function<void()>>& events);
   void end_request(Stream& s, Finish f, std::vector<std::function<void()>>& events);
@@ -202,6 +210,9 @@ class Scheduler {
   StreamId ingest_cursor_ = 0;  // round-robin: the stream after this one ingests next
   SchedulerCounters counters_;
   bool in_step_ = false;  // a submitted step references the streams' caches
+  // For ingest_latency: a step of the decode rows alone, and what a chunk token
+  // adds to one (moving averages of the GPU submissions' wall times, 0: none yet).
+  double decode_ms_ = 0, token_ms_ = 0;
 };
 
 }  // namespace sinkstream::sched

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "sched/chunk_budget.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/scheduler_stream.hpp"
 #include "sinkstream/error.hpp"
@@ -55,7 +56,8 @@ Scheduler::Plan Scheduler::plan_step(Events& events) {
     if (s->ingesting() && id > ingest_cursor_) order.push_back(s.get());
   for (auto& [id, s] : streams_)
     if (s->ingesting() && id <= ingest_cursor_) order.push_back(s.get());
-  uint32_t budget = cfg_.step_tokens;
+  uint32_t budget = p.decode.empty() ? cfg_.step_tokens
+                                     : chunk_budget(decode_ms_, token_ms_, cfg_.ingest_latency, cfg_.step_tokens);
   for (Stream* s : order) {
     if (budget == 0) break;
     const size_t left = s->req.prompt.size() - s->prompt_fed;
@@ -226,6 +228,7 @@ void Scheduler::finish_step(const Plan& p, Events& events) {
     Stream& s = *c.stream;
     s.prompt_fed += c.n;
     counters_.prompt_tokens += c.n;
+    ++counters_.prompt_chunks;
     if (c.logit >= 0)
       deliver(s, pick(s, static_cast<uint32_t>(c.logit)), events);
     else if (s.prompt_fed == s.req.prompt.size())
@@ -233,8 +236,21 @@ void Scheduler::finish_step(const Plan& p, Events& events) {
   }
 }
 
+// Moving averages (weight 1/4 to the newest) of a step of decode rows alone
+// and of what each chunk token adds to such a step, for chunk_budget().
+void Scheduler::note_step_time(const Plan& p, double ms) {
+  if (p.decode.empty() || cfg_.ingest_latency <= 0) return;
+  const auto average = [](double& avg, double x) { avg = avg > 0 ? avg + (x - avg) / 4 : x; };
+  if (p.chunks.empty()) return average(decode_ms_, ms);
+  if (decode_ms_ <= 0) return;
+  uint32_t tokens = 0;
+  for (const Plan::Chunk& c : p.chunks) tokens += c.n;
+  average(token_ms_, std::max(ms - decode_ms_, 1e-3) / tokens);
+}
+
 bool Scheduler::step() {
   const auto t0 = std::chrono::steady_clock::now();
+  auto submitted = t0;
   Events events;
   Plan plan;
   {
@@ -250,6 +266,7 @@ bool Scheduler::step() {
       }
       ahead_rows_.clear();
       cmd_.submit();
+      submitted = std::chrono::steady_clock::now();
       in_step_ = true;
       // The rings' state moves on now (the tokens do not matter to it), so the
       // next step can be recorded while this one runs.
@@ -266,9 +283,11 @@ bool Scheduler::step() {
   }
   const bool ran = plan.rows > 0;
   std::exception_ptr failure;
+  double gpu_ms = 0;  // from the submission to its end
   if (ran) {
     try {
       cmd_.wait();
+      gpu_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - submitted).count();
       fwd_->after_step(0, plan.rows);
     } catch (...) {
       failure = std::current_exception();
@@ -293,6 +312,7 @@ bool Scheduler::step() {
       }
     } else {
       finish_step(plan, events);
+      note_step_time(plan, gpu_ms);
       ++counters_.steps;
       counters_.last_step_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }

@@ -3,7 +3,7 @@
 # Llama-3.2-1B-shaped random-weight models, with the single-stream
 # `bench generate` at the same depth as the baseline, and an op profile.
 # Run from the repository root after `source .vkdevice/env.sh`; results go to
-# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE, SAMPLE, AHEAD and MVROWS override the defaults.
+# $OUT (or /tmp/batch-out). TYPES, STREAMS, PROFILE, SAMPLE, AHEAD, INGEST and MVROWS override the defaults.
 set -uo pipefail
 OUT="${OUT:-/tmp/batch-out}"
 mkdir -p "$OUT"
@@ -51,6 +51,16 @@ for T in ${AHEAD:-}; do
     SINKSTREAM_RECORD_AHEAD=$A $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 \
       --steps 32 --ingest-tokens 0 --json > "$OUT/ahead-$T-$A.json"
     python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/ahead-$T-$A.json"
+  done
+done
+# A prompt ingested beside decoding streams with its chunks cut to the latency
+# aim (SINKSTREAM_INGEST_LATENCY=2, serve's default) against whole chunks (0).
+for T in ${INGEST:-}; do
+  for F in 2 0; do
+    echo "== $T SINKSTREAM_INGEST_LATENCY=$F"
+    SINKSTREAM_INGEST_LATENCY=$F $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,4,16 \
+      --steps 32 --ingest-tokens 4096 --json > "$OUT/ingest-$T-$F.json"
+    python3 -c "import json,sys; [print(f\"{r['streams']:3d}{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} p99 {r['p99_step_ms']:.2f} ms, ingested {r['prompt_tokens_ingested']}\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/ingest-$T-$F.json"
   done
 done
 # Steps of few rows on the matvec kernels (SINKSTREAM_MATVEC_ROWS, default 8)

@@ -2,7 +2,7 @@
 # One device call for the open issues (see docs/performance.md): `selftest
 # --json` (issue 32), the scheduler's `bench batch` (issue 25, via
 # batch_bench.sh) and `sinkstream serve` through HTTP for 1, 8 and 32 clients
-# (issue 27); an empty SAMPLE, MVROWS or AHEAD skips that comparison. Run from the repository root after `source .vkdevice/env.sh`;
+# (issue 27); an empty SAMPLE, MVROWS, AHEAD or INGEST skips that comparison. Run from the repository root after `source .vkdevice/env.sh`;
 # results go to $OUT. Each part has its own time limit so one cannot eat the call.
 set -uo pipefail
 OUT="${OUT:-/tmp/session-out}"
@@ -28,7 +28,7 @@ fi
 
 if want batch; then
 echo "== bench batch"
-TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE-q4_0}" MVROWS="${MVROWS-8 1}" AHEAD="${AHEAD-q4_0}" OUT="$OUT" \
+TYPES="${TYPES:-q4_0 q8_0}" PROFILE="${PROFILE:-}" SAMPLE="${SAMPLE-q4_0}" MVROWS="${MVROWS-8 1}" AHEAD="${AHEAD-q4_0}" INGEST="${INGEST-q4_0}" OUT="$OUT" \
   timeout 330 bash tools/device/batch_bench.sh
 
 fi

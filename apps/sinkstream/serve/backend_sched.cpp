@@ -46,6 +46,7 @@ class SchedulerBackend final : public Backend {
     SchedulerOptions so;
     so.max_streams = max_streams;
     so.step_tokens = settings_.chunk;
+    so.ingest_latency = a.real("ingest-latency", 2.0, 0.0, 1e6);
     scheduler_ = std::make_unique<Scheduler>(model_, so);
     const ModelInfo info = model_.info();
     desc_.name = model_name(a);

@@ -31,6 +31,8 @@ constexpr const char* kHelp =
     "  --max-tokens N      tokens per answer when a request gives no max_tokens (512)\n"
     "  --max-tokens-limit N  the most max_tokens a request may ask for (1048576)\n"
     "  --queue-timeout S   how long a request waits for a free stream before 503 (30)\n"
+    "  --ingest-latency F  while answers stream, a long prompt's chunks are cut so that a\n"
+    "                      step takes about F times a step without one (2; 0 = never cut)\n"
     "  --drain-timeout S   on SIGTERM, how long running requests may finish (30)\n"
     "  --alias NAME        the model's name in the API (default: the file's name)\n"
     "  --chat-template T   as for `chat`\n"
@@ -63,7 +65,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
   auto options = model_options();
   options.insert({"host", "port", "streams", "api-key", "cors", "max-body", "max-tokens", "max-tokens-limit",
                   "queue-timeout", "drain-timeout", "alias", "chat-template", "temperature", "top-k", "top-p",
-                  "min-p", "repeat-penalty"});
+                  "min-p", "repeat-penalty", "ingest-latency"});
   const cli::Args a(argv, {"help", "log"}, options);
   if (a.has("help")) {
     std::printf("%s%s", kHelp, kModelOptionsHelp);
