@@ -365,8 +365,8 @@ TEST_SUITE("scheduler") {
     CHECK(chunk_budget(1.6, 1.0, 2.0, 64) == 4);     // never fewer than step_tokens / 16
     CHECK(chunk_budget(1.6, 1.0, 2.0, 8) == 1);
     CHECK(chunk_budget(1.6, 0.11, 0.0, 64) == 64);   // no aim
-    CHECK(chunk_budget(0.0, 0.0, 2.0, 64) == 64);    // not measured yet
-    CHECK(chunk_budget(1.6, 0.0, 2.0, 64) == 64);
+    CHECK(chunk_budget(0.0, 0.0, 2.0, 64) == 0);     // a step without a chunk times the decode rows
+    CHECK(chunk_budget(1.6, 0.0, 2.0, 64) == 4);     // then the fewest tokens time a chunk
     CHECK(chunk_budget(0.0, 0.0, 1.0, 64) == 4);     // no time to spare
   }
 

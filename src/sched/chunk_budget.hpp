@@ -14,12 +14,16 @@ inline uint32_t min_chunk_tokens(uint32_t step_tokens) { return std::max<uint32_
 
 // decode_ms: a step of the decode rows alone; token_ms: what each chunk token
 // adds to it (both measured, 0: not yet). factor 0: no aim, every chunk takes
-// step_tokens; at most 1: no time to spare, the fewest tokens.
+// step_tokens; at most 1: no time to spare, the fewest tokens. Unmeasured, a
+// step without a chunk times the decode rows, then the fewest tokens time a
+// chunk; from there the chunk grows to the aim (a token's share of a chunk's
+// fixed cost shrinks as the chunk grows) and stays there.
 inline uint32_t chunk_budget(double decode_ms, double token_ms, double factor, uint32_t step_tokens) {
   if (factor <= 0) return step_tokens;
   const uint32_t least = min_chunk_tokens(step_tokens);
   if (factor <= 1) return least;
-  if (decode_ms <= 0 || token_ms <= 0) return step_tokens;  // measured by the first such step
+  if (decode_ms <= 0) return 0;
+  if (token_ms <= 0) return least;
   const double fit = std::floor((factor - 1) * decode_ms / token_ms);
   return static_cast<uint32_t>(std::clamp<double>(fit, least, step_tokens));
 }

@@ -71,6 +71,7 @@ Scheduler::Scheduler(std::shared_ptr<const model::GpuModel> model, const Schedul
   if (cap && ctx_.allocated_bytes() + act > cap)
     throw OutOfDeviceMemory("the scheduler's activations for " + std::to_string(fc.rows) + " rows need " +
                             model::mib(act) + " beside the weights, more than the device has left: try fewer --streams");
+  decode_ms_.assign(cfg_.max_streams + 1, 0.0);
   const uint64_t before = ctx_.allocated_bytes();
   fwd_ = std::make_unique<model::Forward>(*model_, fc);
   if (cfg_.batch_decode) {

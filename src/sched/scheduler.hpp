@@ -210,9 +210,10 @@ class Scheduler {
   StreamId ingest_cursor_ = 0;  // round-robin: the stream after this one ingests next
   SchedulerCounters counters_;
   bool in_step_ = false;  // a submitted step references the streams' caches
-  // For ingest_latency: a step of the decode rows alone, and what a chunk token
-  // adds to one (moving averages of the GPU submissions' wall times, 0: none yet).
-  double decode_ms_ = 0, token_ms_ = 0;
+  // For ingest_latency: a step of n decode rows alone (decode_ms_[n]), and what
+  // a chunk token adds to one (moving averages of the submissions' wall times, 0: none yet).
+  std::vector<double> decode_ms_;  // (decode rows)
+  double token_ms_ = 0;
 };
 
 }  // namespace sinkstream::sched

@@ -57,7 +57,8 @@ Scheduler::Plan Scheduler::plan_step(Events& events) {
   for (auto& [id, s] : streams_)
     if (s->ingesting() && id <= ingest_cursor_) order.push_back(s.get());
   uint32_t budget = p.decode.empty() ? cfg_.step_tokens
-                                     : chunk_budget(decode_ms_, token_ms_, cfg_.ingest_latency, cfg_.step_tokens);
+                                     : chunk_budget(decode_ms_[p.decode.size()], token_ms_,
+                                                    cfg_.ingest_latency, cfg_.step_tokens);
   for (Stream* s : order) {
     if (budget == 0) break;
     const size_t left = s->req.prompt.size() - s->prompt_fed;
@@ -236,16 +237,17 @@ void Scheduler::finish_step(const Plan& p, Events& events) {
   }
 }
 
-// Moving averages (weight 1/4 to the newest) of a step of decode rows alone
+// Moving averages (weight 1/4 to the newest) of a step of n decode rows alone
 // and of what each chunk token adds to such a step, for chunk_budget().
 void Scheduler::note_step_time(const Plan& p, double ms) {
   if (p.decode.empty() || cfg_.ingest_latency <= 0) return;
   const auto average = [](double& avg, double x) { avg = avg > 0 ? avg + (x - avg) / 4 : x; };
-  if (p.chunks.empty()) return average(decode_ms_, ms);
-  if (decode_ms_ <= 0) return;
+  double& decode_ms = decode_ms_[p.decode.size()];
+  if (p.chunks.empty()) return average(decode_ms, ms);
+  if (decode_ms <= 0) return;
   uint32_t tokens = 0;
   for (const Plan::Chunk& c : p.chunks) tokens += c.n;
-  average(token_ms_, std::max(ms - decode_ms_, 1e-3) / tokens);
+  average(token_ms_, std::max(ms - decode_ms, 1e-3) / tokens);
 }
 
 bool Scheduler::step() {

@@ -33,41 +33,27 @@ for T in ${PROFILE:-}; do
     --ingest-tokens 0 --profile 2> "$OUT/profile-$T.txt" >/dev/null
   grep profile "$OUT/profile-$T.txt" | cut -c1-600
 done
+# `bench batch` on /tmp/l1b-TYPE.gguf once per value of an environment
+# variable, in the same call: TYPE VAR "VALUES" STREAMS INGEST_TOKENS NAME [FLAG].
+ab() {
+  local v
+  for v in $3; do
+    echo "== $1 $2=$v"
+    env "$2=$v" $B bench batch --model "/tmp/l1b-$1.gguf" --sinks 4 --window 4092 --streams "$4" \
+      --steps 32 --ingest-tokens "$5" ${7:-} --json > "$OUT/$6-$1-$v.json"
+    python3 -c "import json,sys; [print(f\"{r['streams']:3d}{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} p99 {r['p99_step_ms']:.2f} ms, ingested {r['prompt_tokens_ingested']}\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/$6-$1-$v.json"
+  done
+}
 # Sampled streams (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05): the GPU
-# sampler against host sampling, in the same call.
-for T in ${SAMPLE:-}; do
-  for G in 1 0; do
-    echo "== $T sampled, SINKSTREAM_GPU_SAMPLING=$G"
-    SINKSTREAM_GPU_SAMPLING=$G $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 \
-      --steps 16 --ingest-tokens 0 --sample --json > "$OUT/sample-$T-gpu$G.json"
-    python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/sample-$T-gpu$G.json"
-  done
-done
+# sampler against host sampling.
+for T in ${SAMPLE:-}; do ab "$T" SINKSTREAM_GPU_SAMPLING "1 0" 1,8,32 0 sample --sample; done
 # Steps recorded while the previous one runs (the default) against steps
-# recorded when they run (SINKSTREAM_RECORD_AHEAD=0), greedy, in the same call.
-for T in ${AHEAD:-}; do
-  for A in 1 0; do
-    echo "== $T SINKSTREAM_RECORD_AHEAD=$A"
-    SINKSTREAM_RECORD_AHEAD=$A $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,8,32 \
-      --steps 32 --ingest-tokens 0 --json > "$OUT/ahead-$T-$A.json"
-    python3 -c "import json,sys; [print(f\"{r['streams']:3d} streams: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/ahead-$T-$A.json"
-  done
-done
+# recorded when they run, greedy.
+for T in ${AHEAD:-}; do ab "$T" SINKSTREAM_RECORD_AHEAD "1 0" 1,8,32 0 ahead; done
 # A prompt ingested beside decoding streams with its chunks cut to the latency
-# aim (SINKSTREAM_INGEST_LATENCY=2, serve's default) against whole chunks (0).
-for T in ${INGEST:-}; do
-  for F in 2 0; do
-    echo "== $T SINKSTREAM_INGEST_LATENCY=$F"
-    SINKSTREAM_INGEST_LATENCY=$F $B bench batch --model "/tmp/l1b-$T.gguf" --sinks 4 --window 4092 --streams 1,4,16 \
-      --steps 32 --ingest-tokens 4096 --json > "$OUT/ingest-$T-$F.json"
-    python3 -c "import json,sys; [print(f\"{r['streams']:3d}{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} p99 {r['p99_step_ms']:.2f} ms, ingested {r['prompt_tokens_ingested']}\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/ingest-$T-$F.json"
-  done
-done
-# Steps of few rows on the matvec kernels (SINKSTREAM_MATVEC_ROWS, default 8)
-# against the prompt-chunk kernels (1): Q4_0, 1-8 streams, alone and + ingest.
-for R in ${MVROWS:-}; do
-  echo "== q4_0 SINKSTREAM_MATVEC_ROWS=$R"
-  SINKSTREAM_MATVEC_ROWS=$R $B bench batch --model /tmp/l1b-q4_0.gguf --sinks 4 --window 4092 --streams 1,2,4,8 \
-    --steps 16 --ingest-tokens 4096 --json > "$OUT/mvrows-$R.json"
-  python3 -c "import json,sys; [print(f\"{r['streams']:3d}{' +ingest' if r['ingesting'] else '        '}: {r['aggregate_tokens_per_s']:8.1f} tok/s median {r['median_step_ms']:.2f} p99 {r['p99_step_ms']:.2f} ms\") for r in json.load(open(sys.argv[1]))['rows']]" "$OUT/mvrows-$R.json"
-done
+# aim (2, serve's default) against whole chunks (0).
+for T in ${INGEST:-}; do ab "$T" SINKSTREAM_INGEST_LATENCY "2 0" 1,4,16 4096 ingest; done
+# Steps of few rows on the matvec kernels (SINKSTREAM_MATVEC_ROWS=8) against
+# the prompt-chunk kernels (1): 1-8 streams, alone and + ingest.
+[ -n "${MVROWS:-}" ] && ab q4_0 SINKSTREAM_MATVEC_ROWS "$MVROWS" 1,2,4,8 4096 mvrows
+true
