@@ -97,7 +97,7 @@ bool Forward::decode_path_available() const {
 void Forward::bind_decode_sets() {
   if (!decode_path_available()) return;
   auto d = std::make_unique<DecodeSets>();
-  const uint32_t sets = 6 * hp_.layers + 1;
+  const uint32_t sets = 6 * hp_.layers + 2;  // 6 products per layer; the logits from x and from gathered rows
   d->pool = ctx_.create_descriptor_pool(sets, sets * 6);
   const auto kernel = [&](const GpuTensor& w, bool norm, bool swiglu) -> const vk::Kernel& {
     const bool int_dot = integer_dot(ctx_.info()) && has_integer_dot_kernel(w.type);

@@ -328,6 +328,10 @@ DescriptorPool Context::create_descriptor_pool(uint32_t max_sets, uint32_t max_b
   ci.pPoolSizes = &size;
   VkDescriptorPool pool = VK_NULL_HANDLE;
   VK_CHECK(vkCreateDescriptorPool(device(), &ci, nullptr, &pool));
+  {
+    std::lock_guard<std::mutex> lock(pools_mutex_);
+    pool_room_[pool] = {max_sets, max_buffers};
+  }
   return DescriptorPool(device(), pool);
 }
 
@@ -341,6 +345,15 @@ BindingSet Context::bind(VkDescriptorPool pool, const Kernel& kernel,
   ai.descriptorSetCount = 1;
   const VkDescriptorSetLayout dsl = kernel.set_layout.get();
   ai.pSetLayouts = &dsl;
+  {
+    std::lock_guard<std::mutex> lock(pools_mutex_);
+    const auto room = pool_room_.find(pool);
+    if (room == pool_room_.end() || room->second.sets == 0 || room->second.buffers < buffers.size())
+      throw Error("internal error: a descriptor pool sized too small for " + kernel.name +
+                  "'s binding set (count its sets and buffers where it is created)");
+    room->second.sets -= 1;
+    room->second.buffers -= static_cast<uint32_t>(buffers.size());
+  }
   BindingSet out{VK_NULL_HANDLE, &kernel};
   VK_CHECK(vkAllocateDescriptorSets(device(), &ai, &out.set));
   std::vector<VkDescriptorBufferInfo> infos(buffers.size());
