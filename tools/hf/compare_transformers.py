@@ -19,7 +19,7 @@ logits compared with transformers' in float32:
 Writes, per family, under --out: model.gguf, ids.txt, dense.f32, stream.f32
 (transformers' logits, (tokens, vocab) little-endian float32) and a summary
 JSON on stdout. --commit copies those files into tests/data/families/ for the
-lavapipe test (tools/hf/test_families.cpp, which then moves to tests/).
+lavapipe test (tests/test_families.cpp).
 
 Run on the device tool (PyTorch + transformers are there):
   python3 tools/hf/compare_transformers.py --convert build/tools/sinkstream-convert \

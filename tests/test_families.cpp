@@ -1,17 +1,16 @@
-// NOT YET BUILT: moves to tests/test_families.cpp once a GPU machine has run
-// compare_transformers.py --commit tests/data/families (no such machine was
-// lent when it was written). Until then there is no reference data to check.
 // Each model family against Hugging Face transformers, without a GPU: tiny
 // random models that transformers built, sinkstream-convert converted, and whose
 // float32 logits transformers computed (tools/hf/compare_transformers.py, run
 // on the device tool, wrote tests/data/families/). Here the GPU engine on
-// lavapipe must reproduce them within 1e-3 with identical greedy picks:
+// lavapipe must reproduce them within kTolerance with identical greedy picks:
 // dense (the window holds everything) and streaming past the sinks + window
 // eviction point (the script's PyTorch loop with the same cache policy), in
 // chunks and one token at a time.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -26,6 +25,9 @@ namespace sinkstream::test {
 namespace {
 
 constexpr uint32_t kSinks = 4, kWindow = 20;  // compare_transformers.py's SINKS, WINDOW
+// F32 weights and KV against transformers' float32: measured at most 5.5e-6 on
+// lavapipe (both subgroup sizes), at most 6.3e-6 on the H100 (gemma2, gemma3, gpt-oss).
+constexpr double kTolerance = 1e-4;
 
 std::string family_dir(const std::string& fam) {
   return std::string(SINKSTREAM_TESTS_DIR) + "/data/families/" + fam + "/";
@@ -73,7 +75,7 @@ std::vector<float> run(const model::ModelFile& m, const std::vector<int32_t>& id
   std::vector<float> out;
   for (size_t at = 0; at < ids.size(); at += chunk) {
     const size_t n = std::min<size_t>(chunk, ids.size() - at);
-    const auto l = engine.feed({ids.data() + at, n});
+    const auto l = engine.feed({ids.data() + at, n}, true);  // every row's logits
     out.insert(out.end(), l.begin(), l.end());
   }
   return out;
@@ -85,17 +87,19 @@ TEST_SUITE("families") {
     for (const std::string fam : {"llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "gpt_oss"}) {
       CAPTURE(fam);
       const auto m = model::load_model(family_dir(fam) + "model.gguf");
-      CHECK(model::arch_name(m->hp.arch) == fam);
+      std::string arch = fam;
+      std::replace(arch.begin(), arch.end(), '_', '-');  // gpt-oss's directory is a Python identifier
+      CHECK(model::arch_name(m->hp.arch) == arch);
       const auto ids = read_ids(family_dir(fam) + "ids.txt");
       const uint32_t vocab = m->hp.vocab;
       for (uint32_t chunk : {1u, 7u}) {
         CAPTURE(chunk);
         const Diff dense = compare(read_f32(family_dir(fam) + "dense.f32"),
                                    run(*m, ids, static_cast<uint32_t>(ids.size()), chunk), vocab);
-        CHECK(dense.max_error <= 1e-3);
+        CHECK(dense.max_error <= kTolerance);
         CHECK(dense.greedy_same);
         const Diff stream = compare(read_f32(family_dir(fam) + "stream.f32"), run(*m, ids, kWindow, chunk), vocab);
-        CHECK(stream.max_error <= 1e-3);
+        CHECK(stream.max_error <= kTolerance);
         CHECK(stream.greedy_same);
       }
     }
