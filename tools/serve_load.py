@@ -90,10 +90,12 @@ def run(args, clients):
                 body["model"] = args.model
             try:
                 tokens, ttft, total, text, cached = one_request(args.url, body, args.api_key, args.timeout, headers())
-            except Exception as e:  # counted and reported, the run goes on
+            except Exception as e:  # counted and reported (the first few), the run goes on
                 with lock:
                     stats["errors"] += 1
-                print(f"client {k}: {e}", file=sys.stderr)
+                    first = stats["errors"] <= 5
+                if first:
+                    print(f"client {k}: {e}", file=sys.stderr)
                 time.sleep(0.5)
                 continue
             with lock:
