@@ -53,7 +53,8 @@ void add_experts(const SyntheticSpec& s, uint32_t l, const Matrix& matrix) {
   const GgmlType t = s.expert_type.value_or(tensor_type(s, "ffn_gate_exps.weight", l));
   const float in_scale = std::sqrt(3.0f / static_cast<float>(s.dim)), ffn_scale = std::sqrt(3.0f / static_cast<float>(s.ffn));
   // Router scores spread well beyond their biases, so the choice differs from token to token.
-  matrix(p + "ffn_gate_inp.weight", s.dim, s.experts, 4.0f * in_scale, tensor_type(s, "ffn_gate_inp.weight", l), 1);
+  // F32 whatever the type, as llama.cpp's quantiser keeps the router.
+  matrix(p + "ffn_gate_inp.weight", s.dim, s.experts, 4.0f * in_scale, GgmlType::f32, 1);
   matrix(p + "ffn_gate_inp.bias", s.experts, 1, 0.5f, GgmlType::f32, 1);
   matrix(p + "ffn_gate_exps.weight", s.dim, s.ffn, in_scale, t, s.experts);
   matrix(p + "ffn_up_exps.weight", s.dim, s.ffn, in_scale, t, s.experts);

@@ -213,12 +213,13 @@ struct Converter {
   model::GgmlType type;
   model::GgufWriter& w;
 
-  // A weight matrix in `type` (F32 where its rows do not fit the type's blocks).
-  void matrix(const std::string& hf, const std::string& gguf, uint32_t permute_heads = 0) {
+  // A weight matrix in `type` (F32 where its rows do not fit the type's blocks,
+  // or where `keep_f32` says so).
+  void matrix(const std::string& hf, const std::string& gguf, uint32_t permute_heads = 0, bool keep_f32 = false) {
     const HfTensor& t = ck.tensor(hf);
     if (t.shape.size() != 2) throw InvalidArgument("tensor '" + hf + "' is not a matrix");
     const uint64_t rows = t.shape[0], cols = t.shape[1];
-    const model::GgmlType ty = cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+    const model::GgmlType ty = keep_f32 || cols % model::block_weights(type) ? model::GgmlType::f32 : type;
     w.add_tensor(gguf, {cols, rows}, ty, [this, hf, cols, ty, permute_heads] {
       auto x = ck.floats(hf);
       if (permute_heads) x = interleave_halves(x, permute_heads, cols);
@@ -240,7 +241,9 @@ struct Converter {
   // (expert, 2 ffn) tensor as the gate and up rows are.
   void experts(const std::string& h, const std::string& g) {
     const std::string gu = h + "mlp.experts.gate_up_proj", dn = h + "mlp.experts.down_proj";
-    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight");
+    // The router stays F32, as llama.cpp's quantiser keeps it: its scores pick the
+    // experts, and rounding them flips choices.
+    matrix(h + "mlp.router.weight", g + "ffn_gate_inp.weight", 0, true);
     vector(h + "mlp.router.bias", g + "ffn_gate_inp.bias");
     const bool mxfp4 = ck.has(gu + "_blocks");
     for (const auto& [name, hf, stride, first] : {std::tuple{"ffn_gate_exps.weight", gu, 2, 0},
