@@ -71,6 +71,29 @@ TEST_SUITE("vk") {
     CHECK_THROWS_AS(vk::parse_byte_size("99999999999999999999"), InvalidArgument);
   }
 
+  TEST_CASE("a binding set past its pool's sets or buffers fails on every device, naming the kernel") {
+    ValidationScope validation;
+    auto& ctx = gpu().context();
+    const auto& kernel = ctx.kernel({"copy", 2, 16, {256, 1, 1}, {}});
+    auto a = ctx.create_buffer(256, vk::MemoryUse::device, "a"), b = ctx.create_buffer(256, vk::MemoryUse::device, "b");
+    const vk::GpuBuffer* bufs[] = {&a, &b};
+    const auto live = vk::live_objects()[4];  // descriptor pools
+    {
+      auto pool = ctx.create_descriptor_pool(2, 3);  // room for one set of two buffers, not two
+      CHECK(vk::live_objects()[4] == live + 1);
+      CHECK_NOTHROW(ctx.bind(pool.get(), kernel, bufs));
+      CHECK_THROWS_WITH_AS(ctx.bind(pool.get(), kernel, bufs),
+                           doctest::Contains("descriptor pool sized too small for copy"), Error);
+      auto one = ctx.create_descriptor_pool(1, 8);
+      CHECK_NOTHROW(ctx.bind(one.get(), kernel, bufs));
+      CHECK_THROWS_AS(ctx.bind(one.get(), kernel, bufs), Error);  // out of sets
+    }
+    CHECK(vk::live_objects()[4] == live);
+    // A new pool (perhaps with a destroyed one's handle) has all its room.
+    auto pool = ctx.create_descriptor_pool(1, 2);
+    CHECK_NOTHROW(ctx.bind(pool.get(), kernel, bufs));
+  }
+
   TEST_CASE("upload and download round-trip through device memory") {
     ValidationScope validation;
     auto& ctx = gpu().context();

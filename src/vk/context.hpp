@@ -251,17 +251,6 @@ class Context {
   std::map<std::string, std::unique_ptr<Kernel>>
       kernels_;  // key: variant, local size, spec constants
 
-  // What each descriptor pool may still hand out. Drivers differ where a pool
-  // is overdrawn (NVIDIA fails with VK_ERROR_OUT_OF_POOL_MEMORY, lavapipe
-  // allocates anyway), so bind() checks it here: a pool sized too small fails
-  // on every device, tests included. Keyed by handle; a new pool's entry
-  // replaces that of a destroyed one with the same handle.
-  struct PoolRoom {
-    uint32_t sets = 0, buffers = 0;
-  };
-  std::mutex pools_mutex_;
-  std::map<VkDescriptorPool, PoolRoom> pool_room_;
-
   std::atomic<uint64_t> allocated_{0};
   mutable std::mutex messages_mutex_;
   std::vector<std::string> messages_;

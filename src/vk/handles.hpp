@@ -59,7 +59,9 @@ using Buffer = DeviceChild<VkBuffer, vkDestroyBuffer>;
 using DeviceMemory = DeviceChild<VkDeviceMemory, vkFreeMemory>;
 using ShaderModule = DeviceChild<VkShaderModule, vkDestroyShaderModule>;
 using DescriptorSetLayout = DeviceChild<VkDescriptorSetLayout, vkDestroyDescriptorSetLayout>;
-using DescriptorPool = DeviceChild<VkDescriptorPool, vkDestroyDescriptorPool>;
+// vkDestroyDescriptorPool, and forgets the room Context::bind counts in the pool.
+void destroy_descriptor_pool(VkDevice device, VkDescriptorPool pool, const VkAllocationCallbacks* allocator);
+using DescriptorPool = DeviceChild<VkDescriptorPool, destroy_descriptor_pool>;
 using PipelineLayout = DeviceChild<VkPipelineLayout, vkDestroyPipelineLayout>;
 using Pipeline = DeviceChild<VkPipeline, vkDestroyPipeline>;
 using PipelineCache = DeviceChild<VkPipelineCache, vkDestroyPipelineCache>;
@@ -73,7 +75,7 @@ inline std::array<int64_t, 11> live_objects() {
           LiveCount<vkFreeMemory>::n.load(),
           LiveCount<vkDestroyShaderModule>::n.load(),
           LiveCount<vkDestroyDescriptorSetLayout>::n.load(),
-          LiveCount<vkDestroyDescriptorPool>::n.load(),
+          LiveCount<destroy_descriptor_pool>::n.load(),
           LiveCount<vkDestroyPipelineLayout>::n.load(),
           LiveCount<vkDestroyPipeline>::n.load(),
           LiveCount<vkDestroyPipelineCache>::n.load(),

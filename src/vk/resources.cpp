@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "vk/check.hpp"
 #include "vk/context.hpp"
@@ -320,6 +323,28 @@ void Context::print_pipeline_stats(VkPipeline pipeline, const std::string& key) 
   }
 }
 
+namespace {
+
+// What each live descriptor pool may still hand out. Drivers differ where a
+// pool is overdrawn (NVIDIA fails with VK_ERROR_OUT_OF_POOL_MEMORY, lavapipe
+// allocates anyway), so Context::bind counts it here: a pool sized too small
+// fails on every device, tests included.
+struct PoolRoom {
+  uint32_t sets = 0, buffers = 0;
+};
+std::mutex pool_room_mutex;
+std::map<std::pair<VkDevice, VkDescriptorPool>, PoolRoom> pool_room;  // guarded by pool_room_mutex
+
+}  // namespace
+
+void destroy_descriptor_pool(VkDevice device, VkDescriptorPool pool, const VkAllocationCallbacks* allocator) {
+  {
+    std::lock_guard<std::mutex> lock(pool_room_mutex);
+    pool_room.erase({device, pool});
+  }
+  vkDestroyDescriptorPool(device, pool, allocator);
+}
+
 DescriptorPool Context::create_descriptor_pool(uint32_t max_sets, uint32_t max_buffers) {
   const VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, max_buffers};
   VkDescriptorPoolCreateInfo ci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
@@ -329,8 +354,8 @@ DescriptorPool Context::create_descriptor_pool(uint32_t max_sets, uint32_t max_b
   VkDescriptorPool pool = VK_NULL_HANDLE;
   VK_CHECK(vkCreateDescriptorPool(device(), &ci, nullptr, &pool));
   {
-    std::lock_guard<std::mutex> lock(pools_mutex_);
-    pool_room_[pool] = {max_sets, max_buffers};
+    std::lock_guard<std::mutex> lock(pool_room_mutex);
+    pool_room[{device(), pool}] = {max_sets, max_buffers};
   }
   return DescriptorPool(device(), pool);
 }
@@ -346,9 +371,9 @@ BindingSet Context::bind(VkDescriptorPool pool, const Kernel& kernel,
   const VkDescriptorSetLayout dsl = kernel.set_layout.get();
   ai.pSetLayouts = &dsl;
   {
-    std::lock_guard<std::mutex> lock(pools_mutex_);
-    const auto room = pool_room_.find(pool);
-    if (room == pool_room_.end() || room->second.sets == 0 || room->second.buffers < buffers.size())
+    std::lock_guard<std::mutex> lock(pool_room_mutex);
+    const auto room = pool_room.find({device(), pool});
+    if (room == pool_room.end() || room->second.sets == 0 || room->second.buffers < buffers.size())
       throw Error("internal error: a descriptor pool sized too small for " + kernel.name +
                   "'s binding set (count its sets and buffers where it is created)");
     room->second.sets -= 1;
