@@ -6,19 +6,9 @@
 # Q4_K_M and Q6_K, Qwen3-1.7B and Gemma-3-1B in Q8_0, gpt-oss-20b (MXFP4 experts). Run from the repository root after
 # `source .vkdevice/env.sh`; BUILD names the build folder.
 set -uo pipefail
-# The device tool returns at most 8 files from $OUT: everything is written to
-# a scratch folder and packed into $OUT/families.tgz on exit (a timeout included).
-FINAL="${OUT:-/tmp/families-out}"
-mkdir -p "$FINAL"
-OUT="$(mktemp -d)"
-trap 'exit 143' TERM INT
-trap 'tar czf "$FINAL/families-$$.tgz" -C "$OUT" . ; rm -rf "$OUT"' EXIT
-# PARTS picks sections (default all): compare generate kquant families experts idot attention.
-want() { [ "${PARTS:-all}" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
-BUILD="${BUILD:-build}"
-B="$BUILD/apps/sinkstream/sinkstream"
+NAME=families  # PARTS: compare generate kquant families experts idot attention
+source "$(dirname "$0")/common.sh"
 S="$BUILD/tools/sinkstream-synth"
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 
 if want compare; then
 echo "== families against transformers"

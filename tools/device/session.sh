@@ -5,18 +5,8 @@
 # (issue 27); an empty SAMPLE, MVROWS, AHEAD or INGEST skips that comparison. Run from the repository root after `source .vkdevice/env.sh`;
 # results go to $OUT. Each part has its own time limit so one cannot eat the call.
 set -uo pipefail
-# The device tool returns at most 8 files from $OUT: everything is written to
-# a scratch folder and packed into $OUT/session.tgz on exit (a timeout included).
-FINAL="${OUT:-/tmp/session-out}"
-mkdir -p "$FINAL"
-OUT="$(mktemp -d)"
-trap 'exit 143' TERM INT
-trap 'tar czf "$FINAL/session-$$.tgz" -C "$OUT" . ; rm -rf "$OUT"' EXIT
-# PARTS picks sections (default all): selftest batch serve.
-want() { [ "${PARTS:-all}" = all ] || [[ " $PARTS " == *" $1 "* ]]; }
-BUILD="${BUILD:-build}"
-B="$BUILD/apps/sinkstream/sinkstream"
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+NAME=session  # PARTS: selftest batch serve
+source "$(dirname "$0")/common.sh"
 
 if want selftest; then
 echo "== selftest"
