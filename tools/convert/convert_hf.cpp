@@ -213,13 +213,17 @@ struct Converter {
   model::GgmlType type;
   model::GgufWriter& w;
 
-  // A weight matrix in `type` (F32 where its rows do not fit the type's blocks,
-  // or where `keep_f32` says so).
+  // The type of weight rows of `cols` values: `type`, or F32 where they do not
+  // fit its blocks.
+  model::GgmlType row_type(uint64_t cols) const {
+    return cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+  }
+  // A weight matrix in row_type() (F32 where `keep_f32` says so).
   void matrix(const std::string& hf, const std::string& gguf, uint32_t permute_heads = 0, bool keep_f32 = false) {
     const HfTensor& t = ck.tensor(hf);
     if (t.shape.size() != 2) throw InvalidArgument("tensor '" + hf + "' is not a matrix");
     const uint64_t rows = t.shape[0], cols = t.shape[1];
-    const model::GgmlType ty = keep_f32 || cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+    const model::GgmlType ty = keep_f32 ? model::GgmlType::f32 : row_type(cols);
     w.add_tensor(gguf, {cols, rows}, ty, [this, hf, cols, ty, permute_heads] {
       auto x = ck.floats(hf);
       if (permute_heads) x = interleave_halves(x, permute_heads, cols);
@@ -277,7 +281,7 @@ struct Converter {
     const HfTensor& t = ck.tensor(hf);
     if (t.shape.size() != 3 || t.shape[2] % stride) throw InvalidArgument("tensor '" + hf + "' is not (experts, in, out)");
     const uint64_t e = t.shape[0], cols = t.shape[1], rows = t.shape[2] / stride;
-    const model::GgmlType ty = cols % model::block_weights(type) ? model::GgmlType::f32 : type;
+    const model::GgmlType ty = row_type(cols);
     w.add_tensor(name, {cols, rows, e}, ty, [this, hf, rows, cols, stride, first, e, ty] {
       const auto x = ck.floats(hf);
       std::vector<float> out(e * rows * cols);  // (expert, row, col)
