@@ -178,6 +178,7 @@ class Scheduler {
   // buffers, so they are left to write_step_inputs().
   void record_step(Plan& plan, vk::CommandBuffer& cmd, bool ahead);
   void write_step_inputs(Plan& plan);
+  void write_decode_inputs(const Plan& plan);
   void add_sampled_row(Stream& s, Plan& plan, uint32_t logit_row);
   bool sampled_on_gpu(const Stream& s) const;
   void record_ahead(const Plan& submitted);

@@ -89,13 +89,8 @@ void Scheduler::add_sampled_row(Stream& s, Plan& p, uint32_t at) {
 void Scheduler::record_step(Plan& p, vk::CommandBuffer& cmd, bool ahead) {
   int32_t* ids = fwd_->ids();  // (row)
   attention_.reset();
-  for (size_t i = 0; i < p.decode.size(); ++i) {
-    if (!ahead) {
-      ids[i] = p.decode[i]->next;
-      p.decode[i]->cache->prepare(1);
-    }
-    attention_.add_decode_row(p.decode[i]->cache.get());
-  }
+  if (!ahead) write_decode_inputs(p);
+  for (const Stream* s : p.decode) attention_.add_decode_row(s->cache.get());
   for (const Plan::Chunk& c : p.chunks) {
     std::memcpy(ids + c.row0, c.stream->req.prompt.data() + c.stream->prompt_fed, c.n * 4ull);
     c.stream->cache->prepare(c.n);
@@ -128,14 +123,20 @@ void Scheduler::record_step(Plan& p, vk::CommandBuffer& cmd, bool ahead) {
   fwd_->finish(static_cast<uint32_t>(p.logit_rows.size()));
 }
 
-// The inputs of a step recorded ahead (a plan of decode rows only), written
-// once the step before it, which read the same buffers, has finished.
-void Scheduler::write_step_inputs(Plan& p) {
+// Each decode row's token and its stream's next cache slot: written as the step
+// is recorded, or, for a step recorded ahead, once the step before it is done.
+void Scheduler::write_decode_inputs(const Plan& p) {
   int32_t* ids = fwd_->ids();  // (row)
   for (size_t i = 0; i < p.decode.size(); ++i) {
     ids[i] = p.decode[i]->next;
     p.decode[i]->cache->prepare(1);
   }
+}
+
+// The inputs of a step recorded ahead (a plan of decode rows only), written
+// once the step before it, which read the same buffers, has finished.
+void Scheduler::write_step_inputs(Plan& p) {
+  write_decode_inputs(p);
   attention_.prepare_batch(true);
   p.on_gpu.assign(p.logit_rows.size(), 0);
   p.draws.assign(p.logit_rows.size(), 0.0);
