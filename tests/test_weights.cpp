@@ -33,6 +33,8 @@ struct StreamShape {
 struct PathsTaken {
   uint64_t split_products = 0;  // products split along K
   bool fused_glu = false;       // gate/up and SwiGLU in one product
+  uint64_t grouped_expert_layers = 0;  // expert FFNs run on tiles of one expert's pairs
+  std::vector<float> logits;    // every token's, in order
 };
 
 double max_logit_error(const model::SyntheticSpec& spec, const std::string& name,
@@ -64,7 +66,7 @@ double max_logit_error(const model::SyntheticSpec& spec, const std::string& name
       got.insert(got.end(), l.begin(), l.end());
     }
   }
-  if (paths) *paths = {engine.counters().k_split_products, engine.fused_glu()};
+  if (paths) *paths = {engine.counters().k_split_products, engine.fused_glu(), engine.counters().grouped_expert_layers, got};
   double worst = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto want = reference.forward(tokens[i]);
@@ -476,6 +478,18 @@ TEST_SUITE("weights") {
     spec.expert_type = model::GgmlType::mxfp4;  // as gpt-oss is released
     CHECK(max_logit_error(spec, "gpt-oss", false, {20, 7, 40}) <= 1e-3);  // 2 sinks + 20: both rings wrap
     CHECK(max_logit_error(spec, "decode-gpt-oss", true, {12, 1, 30}) <= 1e-3);
+    // Chunks of 16 tokens: 32 (token, expert) pairs on 8 experts, grouped by expert
+    // into tiles, give the logits of every pair alone, bit for bit (a pair's sum is
+    // formed in the same order either way).
+    PathsTaken grouped, alone;
+    CHECK(max_logit_error(spec, "gpt-oss-grouped", false, {20, 16, 40}, &grouped) <= 1e-3);
+    {
+      ScopedEnv off("SINKSTREAM_MOE_GROUPED", "0");
+      CHECK(max_logit_error(spec, "gpt-oss-alone", false, {20, 16, 40}, &alone) <= 1e-3);
+    }
+    CHECK(grouped.grouped_expert_layers == 3 * 3);  // 3 layers x chunks of 16, 16 and 8 tokens (>= 2 pairs an expert)
+    CHECK(alone.grouped_expert_layers == 0);
+    CHECK(grouped.logits == alone.logits);
     const std::string path = temp_path("gpt-oss-arch.gguf");
     model::write_synthetic_gguf(path, spec);
     const auto m = model::load_model(path);

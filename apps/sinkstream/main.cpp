@@ -43,6 +43,7 @@ constexpr const char* kUsage =
     "  SINKSTREAM_FUSED_DECODE=0          one-token steps through the general kernels\n"
     "  SINKSTREAM_COOPMAT=0               prompt chunks through the portable kernels\n"
     "  SINKSTREAM_INTEGER_DOT=0|1         Q8_0/Q4_0 decode products on integer dot products: never|wherever possible\n"
+    "  SINKSTREAM_MOE_GROUPED=0           experts of a chunk read once per pair, not per tile of pairs\n"
     "  SINKSTREAM_INJECT_DEVICE_LOST=N    submission N fails as a lost device (tests)\n"
     "  SINKSTREAM_SUBMIT_TIMEOUT=S        a submission unfinished after S s is a lost device\n"
     "  SINKSTREAM_PIPELINE_STATS=1        print each kernel's driver statistics\n"

@@ -75,8 +75,15 @@ layout(push_constant) uniform PC {
   uint slots;
   uint x_per_pair;
   uint has_bias;
+  uint order_at;  // MT > 1: where the group buffer's pair order begins (2 * its tiles)
   uint pad0;
-  uint pad1;
+} pc;
+#elif defined(PC_MOE_GROUP)
+layout(push_constant) uniform PC {
+  uint pairs;
+  uint experts;
+  uint tile_pairs;  // most pairs of a tile
+  uint max_tiles;   // tiles written, the last ones empty
 } pc;
 #elif defined(PC_MOE_COMBINE)
 layout(push_constant) uniform PC {

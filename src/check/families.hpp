@@ -40,6 +40,7 @@ SINKSTREAM_CHECK(check_kv_append_rows);
 SINKSTREAM_CHECK(check_attn_rows);
 // moe.cpp: gpt-oss's mixture of experts
 SINKSTREAM_CHECK(check_moe_route);
+SINKSTREAM_CHECK(check_moe_group);
 SINKSTREAM_CHECK(check_moe_matmul);
 SINKSTREAM_CHECK(check_moe_combine);
 // sampling.cpp: the GPU sampler (penalty, greedy, temperature, top-k, top-p, min-p)

@@ -52,6 +52,7 @@ constexpr KernelCheck kChecks[] = {
     {"check_finite", kNone, kCount, check_finite},
     {"copy", kNone, kCount, check_copy},
     {"moe_route", kNone, kCount, check_moe_route},
+    {"moe_group", kNone, kCount, check_moe_group},
     {"moe_matmul", kWeights, kScaled, check_moe_matmul},
     {"moe_combine", kNone, kScaled, check_moe_combine},
 };

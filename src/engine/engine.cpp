@@ -204,6 +204,7 @@ EngineCounters Engine::counters() const {
   c.capacity = s.sinks + s.window;
   c.device_bytes = ctx_.allocated_bytes();
   c.k_split_products = fwd_->k_split_products();
+  c.grouped_expert_layers = fwd_->grouped_expert_layers();
   return c;
 }
 

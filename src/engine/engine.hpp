@@ -48,6 +48,7 @@ struct EngineCounters {
   uint32_t slots_used = 0, capacity = 0;
   uint64_t device_bytes = 0;      // weights + cache + activations
   uint64_t k_split_products = 0;  // chunk products recorded split along K (coop_k_splits)
+  uint64_t grouped_expert_layers = 0;  // expert FFNs of a step run on tiles of one expert's pairs
 };
 
 // The cache a stream of `model` gets under `cfg` (window 0: the model's context minus the sinks).

@@ -53,6 +53,9 @@ Forward::Forward(const GpuModel& model, const ForwardConfig& cfg)
     sel_ = act(M * slots, "chosen experts");
     sel_w_ = act(M * slots, "expert weights");
     moe_out_ = act(M * slots * hp_.dim, "expert outputs");
+    const uint32_t pairs = static_cast<uint32_t>(M * slots);
+    moe_tiles_ = act(2ull * moe_max_tiles(pairs, hp_.experts) + pairs, "expert tiles");
+    moe_grouped_ = vk::env("SINKSTREAM_MOE_GROUPED") != "0";
   }
   logits_ = ctx_.create_buffer(M * hp_.vocab * 4, vk::MemoryUse::readback, "logits");
   history_ = ctx_.create_buffer(M * 4, vk::MemoryUse::readback, "greedy tokens");
@@ -93,6 +96,7 @@ void Forward::make_kernels() {
       &ctx_.kernel({"matmul_reduce", 3, sizeof(MatmulReducePC), {kSplitReduceGroup, 1, 1}, {}});
   if (!hp_.experts) return;
   kernels_.moe_route = &ctx_.kernel({"moe_route", 3, sizeof(MoeRoutePC), {kElementwiseGroup, 1, 1}, {}});
+  kernels_.moe_group = &ctx_.kernel({"moe_group", 2, sizeof(MoeGroupPC), {256, 1, 1}, {}});
   kernels_.moe_combine = &ctx_.kernel({"moe_combine", 3, sizeof(MoeCombinePC), {kElementwiseGroup, 1, 1}, {}});
 }
 
@@ -109,8 +113,9 @@ const vk::Kernel& Forward::matmul_coop_kernel(const CoopTile& tile) {
 }
 
 void Forward::bind_sets() {
-  // 7 products of 5 sets and 8 more per layer; experts: the router's 5 and 5 more.
-  const uint32_t sets = (43 + (hp_.experts ? 10 : 0)) * hp_.layers + 11;
+  // 7 products of 5 sets and 8 more per layer; experts: the router's 5 and 8
+  // more, and one for the grouping.
+  const uint32_t sets = (43 + (hp_.experts ? 13 : 0)) * hp_.layers + 12;
   pool_ = ctx_.create_descriptor_pool(sets, sets * 4);
   VkDescriptorPool pool = pool_.get();
   const vk::GpuBuffer& dummy = model_.placeholder();

@@ -96,6 +96,7 @@ class Forward {
   bool coop_prefill() const { return coop_; }
   bool fused_glu() const;
   uint64_t k_split_products() const { return split_products_; }
+  uint64_t grouped_expert_layers() const { return grouped_layers_; }
 
  private:
   struct Layer;
@@ -157,6 +158,11 @@ class Forward {
   // Mixture of experts: router scores (row, expert), the chosen experts and their
   // weights (row, slot), the experts' outputs (row, slot, dim).
   vk::GpuBuffer router_, sel_, sel_w_, moe_out_;
+  // Chunks: the pairs grouped by expert (moe_group.comp): (tile, 2) then (position) pair.
+  vk::GpuBuffer moe_tiles_;
+  vk::BindingSet moe_group_set_;
+  bool moe_grouped_ = true;  // SINKSTREAM_MOE_GROUPED=0: every pair alone, for comparisons
+  uint64_t grouped_layers_ = 0;
   vk::GpuBuffer logits_;     // (logit row, vocab), host-read
   vk::GpuBuffer history_;    // (slot) tokens picked on the GPU, host-read
   vk::GpuBuffer logit_rows_; // (logit row) the step row it is of, host-written
@@ -183,7 +189,7 @@ class Forward {
 
   struct Kernels {
     const vk::Kernel *embed, *rmsnorm, *swiglu, *softcap, *argmax, *reduce;  // matmuls: matmul_kernel()
-    const vk::Kernel *moe_route, *moe_combine;  // null without experts
+    const vk::Kernel *moe_route, *moe_group, *moe_combine;  // null without experts
   } kernels_{};
   vk::DescriptorPool pool_;
   vk::BindingSet embed_set_, final_norm_set_;

@@ -2,6 +2,7 @@
 // layer's binding sets of the chunk path and of the fused one-token path, the
 // shader variant of each weight type, and workgroup sizes.
 #pragma once
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,13 @@ constexpr uint32_t kMatmulGroup = 128;      // threads per matmul workgroup
 constexpr uint32_t kMatmulRows = 2;         // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;       // MT in matmul.comp for chunks; decode uses MT = 1
 constexpr uint32_t kSplitReduceGroup = 256;
+constexpr uint32_t kMoeTilePairs = 8;       // MT in moe_matmul.comp for chunks: pairs of one expert per tile
+
+// The most tiles of one expert's pairs moe_group.comp makes for `pairs` pairs:
+// full tiles, plus one part-filled tile for each expert that has pairs.
+inline uint32_t moe_max_tiles(uint32_t pairs, uint32_t experts) {
+  return ceil_div(pairs, kMoeTilePairs) + std::min(pairs, experts);
+}
 
 // The push constants of a product's shapes and flags (m_rows and n_rows are set when recorded).
 inline MatmulPC matmul_io(const GpuTensor& w, uint32_t in_stride, uint32_t out_stride,
@@ -98,9 +106,11 @@ struct Forward::Layer {
   vk::BindingSet glu;  // chunks: gate/up and SwiGLU in one product (kernel null where not)
   CoopTile glu_tile;
   // Mixture of experts (forward_moe.cpp): the router's product, the routing, the
-  // experts' gate, up and down products, the weighted residual add.
+  // experts' gate, up and down products (one pair per workgroup, and tiles of
+  // one expert's pairs), the weighted residual add.
   MatmulSets router;
   vk::BindingSet route, moe_gate, moe_up, moe_down, combine;
+  vk::BindingSet moe_gate_tiles, moe_up_tiles, moe_down_tiles;
 };
 
 // The binding sets of the fused one-token path (engine_decode.cpp).

@@ -3,7 +3,9 @@
 // gate and up products with its expert's rows only (moe_matmul.comp), the
 // clamped SwiGLU, the down products, and the weighted residual add
 // (moe_combine.comp). The routing never returns to the host, so a step with
-// experts is one submission like any other.
+// experts is one submission like any other. A chunk's pairs are first grouped by
+// expert (moe_group.comp), so that its products read a chosen expert's rows once
+// per tile of its pairs rather than once per pair.
 #include <algorithm>
 #include <string>
 
@@ -13,16 +15,17 @@
 namespace sinkstream::model {
 namespace {
 
-const vk::Kernel& moe_matmul_kernel(vk::Context& ctx, GgmlType t) {
+// pairs: 1 (each pair alone) or kMoeTilePairs (tiles of one expert's pairs).
+const vk::Kernel& moe_matmul_kernel(vk::Context& ctx, GgmlType t, uint32_t pairs) {
   return ctx.kernel({std::string("moe_matmul_") + weight_variant(t),
-                     5,
+                     6,
                      sizeof(MoeMatmulPC),
                      {kMatmulGroup, 1, 1},
-                     {{3, kMatmulRows}}});
+                     {{3, kMatmulRows}, {4, pairs}}});
 }
 
-MoeMatmulPC moe_io(const GpuTensor& w, uint32_t n_rows, uint32_t slots, bool per_pair, bool bias) {
-  return {n_rows, w.cols, w.row_bytes, slots, per_pair ? 1u : 0u, bias ? 1u : 0u, 0, 0};
+MoeMatmulPC moe_io(const GpuTensor& w, uint32_t n_rows, uint32_t slots, bool per_pair, bool bias, uint32_t tiles) {
+  return {n_rows, w.cols, w.row_bytes, slots, per_pair ? 1u : 0u, bias ? 1u : 0u, 2 * tiles, 0};
 }
 
 }  // namespace
@@ -31,20 +34,29 @@ void Forward::bind_moe(Layer& l, VkDescriptorPool pool) {
   const GpuLayerWeights& w = *l.w;
   const vk::GpuBuffer& dummy = model_.placeholder();
   const auto& groups = ctx_.info().max_workgroup_count;
-  if (ceil_div(std::max(hp_.ffn, hp_.dim), kMatmulRows) > groups[0] || rows_ * hp_.experts_used > groups[1])
+  const uint32_t pairs = rows_ * hp_.experts_used;
+  if (ceil_div(std::max(hp_.ffn, hp_.dim), kMatmulRows) > groups[0] ||
+      moe_max_tiles(pairs, hp_.experts) > groups[1])
     throw Error("'" + model_.path() + "': expert products of this size exceed the device's workgroup grid");
   const auto product = [&](const vk::GpuBuffer& in, const GpuTensor& m, const std::optional<GpuTensor>& bias,
-                           const vk::GpuBuffer& out) {
-    const vk::GpuBuffer* b[] = {&in, &m.buffer, bias ? &bias->buffer : &dummy, &out, &sel_};
-    return ctx_.bind(pool, moe_matmul_kernel(ctx_, m.type), b);
+                           const vk::GpuBuffer& out, uint32_t tile_pairs) {
+    const vk::GpuBuffer* b[] = {&in, &m.buffer, bias ? &bias->buffer : &dummy, &out, &sel_, &moe_tiles_};
+    return ctx_.bind(pool, moe_matmul_kernel(ctx_, m.type, tile_pairs), b);
   };
   const vk::GpuBuffer* r[] = {&router_, &sel_, &sel_w_};
   l.route = ctx_.bind(pool, *kernels_.moe_route, r);
-  l.moe_gate = product(xn_, w.gate, w.gate_b, gate_);
-  l.moe_up = product(xn_, w.up, w.up_b, up_);
+  if (!moe_group_set_.set) {  // one for all layers: the same buffers
+    const vk::GpuBuffer* g[] = {&sel_, &moe_tiles_};
+    moe_group_set_ = ctx_.bind(pool, *kernels_.moe_group, g);
+  }
+  l.moe_gate = product(xn_, w.gate, w.gate_b, gate_, 1);
+  l.moe_up = product(xn_, w.up, w.up_b, up_, 1);
+  l.moe_gate_tiles = product(xn_, w.gate, w.gate_b, gate_, kMoeTilePairs);
+  l.moe_up_tiles = product(xn_, w.up, w.up_b, up_, kMoeTilePairs);
   const vk::GpuBuffer* sw[] = {&gate_, &up_};
   l.swiglu = ctx_.bind(pool, *kernels_.swiglu, sw);
-  l.moe_down = product(gate_, w.down, w.down_b, moe_out_);
+  l.moe_down = product(gate_, w.down, w.down_b, moe_out_, 1);
+  l.moe_down_tiles = product(gate_, w.down, w.down_b, moe_out_, kMoeTilePairs);
   const vk::GpuBuffer* c[] = {&x_, &moe_out_, &sel_w_};
   l.combine = ctx_.bind(pool, *kernels_.moe_combine, c);
 }
@@ -61,10 +73,19 @@ void Forward::record_moe(uint32_t li, uint32_t n) {
   cmd_->dispatch(l.route, MoeRoutePC{n, experts, slots, 0}, {ceil_div(n, kElementwiseGroup), 1, 1});
   cmd_->compute_barrier();
   stamp("moe_route");
-  cmd_->dispatch(l.moe_gate, moe_io(w.gate, ffn, slots, false, w.gate_b.has_value()),
-                 {ceil_div(ffn, kMatmulRows), pairs, 1});
-  cmd_->dispatch(l.moe_up, moe_io(w.up, ffn, slots, false, w.up_b.has_value()),
-                 {ceil_div(ffn, kMatmulRows), pairs, 1});
+  // Grouping pays where an expert is likely to have several of the step's pairs.
+  const bool grouped = moe_grouped_ && pairs >= 2 * experts;
+  const uint32_t tiles = grouped ? moe_max_tiles(pairs, experts) : pairs;  // workgroups along y
+  if (grouped) {
+    ++grouped_layers_;
+    cmd_->dispatch(moe_group_set_, MoeGroupPC{pairs, experts, kMoeTilePairs, tiles}, {1, 1, 1});
+    cmd_->compute_barrier();
+    stamp("moe_group");
+  }
+  cmd_->dispatch(grouped ? l.moe_gate_tiles : l.moe_gate, moe_io(w.gate, ffn, slots, false, w.gate_b.has_value(), tiles),
+                 {ceil_div(ffn, kMatmulRows), tiles, 1});
+  cmd_->dispatch(grouped ? l.moe_up_tiles : l.moe_up, moe_io(w.up, ffn, slots, false, w.up_b.has_value(), tiles),
+                 {ceil_div(ffn, kMatmulRows), tiles, 1});
   cmd_->compute_barrier();
   stamp("ffn_gate_up_exps");
   check(gate_, uint64_t{pairs} * ffn, li, "ffn_gate_exps (expert matmul)");
@@ -74,8 +95,8 @@ void Forward::record_moe(uint32_t li, uint32_t n) {
   cmd_->compute_barrier();
   stamp("swiglu");
   check(gate_, uint64_t{pairs} * ffn, li, "SwiGLU (experts)");
-  cmd_->dispatch(l.moe_down, moe_io(w.down, dim, slots, true, w.down_b.has_value()),
-                 {ceil_div(dim, kMatmulRows), pairs, 1});
+  cmd_->dispatch(grouped ? l.moe_down_tiles : l.moe_down, moe_io(w.down, dim, slots, true, w.down_b.has_value(), tiles),
+                 {ceil_div(dim, kMatmulRows), tiles, 1});
   cmd_->compute_barrier();
   stamp("ffn_down_exps");
   check(moe_out_, uint64_t{pairs} * dim, li, "ffn_down_exps (expert matmul)");

@@ -109,11 +109,23 @@ struct MoeMatmulPC {
   uint32_t slots;       // experts per token
   uint32_t x_per_pair;  // 1: input row = pair (the down product); 0: = the pair's token
   uint32_t has_bias;    // bias (expert, n_rows)
-  uint32_t pad0, pad1;
+  uint32_t order_at;    // grouped (MT > 1): where the pair order begins in moe_group's buffer
+  uint32_t pad0;
 };
 static_assert(sizeof(MoeMatmulPC) == 32);
 static_assert(offsetof(MoeMatmulPC, slots) == 12);
 static_assert(offsetof(MoeMatmulPC, has_bias) == 20);
+static_assert(offsetof(MoeMatmulPC, order_at) == 24);
+
+// moe_group.comp: a step's pairs grouped by expert into tiles for moe_matmul.comp.
+struct MoeGroupPC {
+  uint32_t pairs;
+  uint32_t experts;
+  uint32_t tile_pairs;  // most pairs of a tile (moe_matmul's MT)
+  uint32_t max_tiles;   // tiles written (the last ones empty); the pair order follows them
+};
+static_assert(sizeof(MoeGroupPC) == 16);
+static_assert(offsetof(MoeGroupPC, max_tiles) == 12);
 
 // moe_combine.comp: x[token] += sum over its slots of weight * the slot's expert output.
 struct MoeCombinePC {

@@ -6,7 +6,7 @@
 # Q4_K_M and Q6_K, Qwen3-1.7B and Gemma-3-1B in Q8_0, gpt-oss-20b (MXFP4 experts). Run from the repository root after
 # `source .vkdevice/env.sh`; BUILD names the build folder.
 set -uo pipefail
-NAME=families  # PARTS: compare generate kquant families experts idot attention
+NAME=families  # PARTS: compare generate kquant families experts grouped idot attention
 source "$(dirname "$0")/common.sh"
 S="$BUILD/tools/sinkstream-synth"
 
@@ -52,6 +52,18 @@ for used in 1 2 4 8; do
   timeout 60 "$S" --preset gpt-oss-mini --type f16 --experts-used "$used" --out "/tmp/gpt-oss-mini-$used.gguf" > /dev/null &&
     gen "gpt-oss-mini-$used" f16
   rm -f "/tmp/gpt-oss-mini-$used.gguf"
+done
+fi
+if want grouped; then
+echo "== gpt-oss-20b's shapes: a chunk's experts grouped into tiles of one expert's pairs, or each pair alone (same call)"
+[ -f /tmp/gpt-oss-20b-mxfp4.gguf ] || timeout 200 "$S" --preset gpt-oss-20b --type q8_0 --out /tmp/gpt-oss-20b-mxfp4.gguf > /dev/null
+run=0
+for g in 1 0 1 0; do
+  run=$((run + 1))
+  f="$OUT/grouped-$run-$g.json"
+  SINKSTREAM_MOE_GROUPED=$g timeout 120 $B bench generate --model /tmp/gpt-oss-20b-mxfp4.gguf --prompt-tokens 512 \
+    --decode-tokens 16 --positions 600 --window 4092 --json > "$f" &&
+    python3 -c "import json,sys; g=json.load(open(sys.argv[1])); print(sys.argv[2], round(g['prefill_tokens_per_s']), 'prefill tok/s,', round(g['decode_tokens_per_s']), 'decode')" "$f" "SINKSTREAM_MOE_GROUPED=$g:"
 done
 fi
 if want idot; then
