@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gpu_fixture.hpp"
+#include "kv/kv_cache.hpp"
 #include "ref/attention_ref.hpp"
 #include "sinkstream/error.hpp"
 #include "sinkstream/stream.hpp"
@@ -125,6 +126,24 @@ TEST_SUITE("attention") {
       Case c{shape(group * 2, 2, 128, 4, 64, KvType::f16), 200, {1, 9}};
       expect_match(c, "f16 group " + std::to_string(group));
     }
+  }
+
+  TEST_CASE("decode with fewer lanes per key (SINKSTREAM_DECODE_LANES) matches the reference") {
+    for (const KvType kv : {KvType::f32, KvType::f16})
+      for (const char* lanes : {"1", "2", "4"}) {
+        ScopedEnv env("SINKSTREAM_DECODE_LANES", lanes);
+        const StreamConfig cfg = shape(8, 2, 64, 4, 40, kv);
+        const kv::DecodeShape s = kv::decode_shape(gpu().context().info(), cfg);
+        if (!s.ok) {
+          MESSAGE("no subgroup shuffles: one-token steps take attn_split");
+          break;
+        }
+        const uint32_t units = 64 / 4 / (kv == KvType::f32 ? 1 : 2);  // 16-byte units of a row
+        INFO("kv " << std::string(kv_type_name(kv)) << ", at most " << std::string(lanes) << " lanes: " << s.lanes);
+        // As few lanes as asked, but never more than 4 units a lane.
+        CHECK(s.lanes == std::max<uint32_t>(std::atoi(lanes), units / 4));
+        expect_match(Case{cfg, 100, {1}}, std::string("lanes ") + lanes);
+      }
   }
 
   TEST_CASE("chunk attention on cooperative matrices equals the portable kernel (f16 KV)") {

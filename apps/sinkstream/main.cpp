@@ -48,6 +48,7 @@ constexpr const char* kUsage =
     "  SINKSTREAM_SUBMIT_TIMEOUT=S        a submission unfinished after S s is a lost device\n"
     "  SINKSTREAM_PIPELINE_STATS=1        print each kernel's driver statistics\n"
     "  SINKSTREAM_DECODE_UNROLL=U         keys in flight per lane group in decode attention\n"
+    "  SINKSTREAM_DECODE_LANES=L          most lanes per key in decode attention (a power of two)\n"
     "  SINKSTREAM_BATCH_DECODE=0          many streams' decode steps one dispatch per stream\n"
     "  SINKSTREAM_BUFFER_ADDRESS=0        leave buffer device addresses off\n"
     "  SINKSTREAM_MATVEC_ROWS=N           scheduler steps of up to N rows on the matvec kernels (1)\n"

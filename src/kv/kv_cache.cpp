@@ -137,8 +137,13 @@ DecodeShape decode_shape(const vk::DeviceInfo& info, const StreamConfig& cfg) {
   const uint32_t per_unit = cfg.kv_type == KvType::f32 ? 1 : 2;  // vec4s per unit (UV)
   if (!info.subgroup_shuffle || sg == 0 || (sg & (sg - 1)) != 0 || sg > 128 || hd4 % per_unit) return d;
   const uint32_t units = hd4 / per_unit;
+  // LG in attn_decode.comp: lanes per key, the most that divide a row's units.
+  // $SINKSTREAM_DECODE_LANES caps it (fewer shuffle steps and softmax updates per
+  // byte, more registers per lane), down to 4 units a lane.
   uint32_t lg = 1;
   while (lg * 2 <= sg && units % (lg * 2) == 0) lg *= 2;
+  if (const char* l = std::getenv("SINKSTREAM_DECODE_LANES"))
+    while (lg > 1 && lg > static_cast<uint32_t>(std::max(std::atoi(l), 1)) && units / (lg / 2) <= 4) lg /= 2;
   if (units / lg > 4) return d;
   uint32_t wg = std::max(128u, sg);
   const auto shared_bytes = [&](uint32_t w) { return (w / lg) * (hd4 * 16 + 8) + 1024 * 8 + 64 + 4; };

@@ -6,7 +6,7 @@
 # Q4_K_M and Q6_K, Qwen3-1.7B and Gemma-3-1B in Q8_0, gpt-oss-20b (MXFP4 experts). Run from the repository root after
 # `source .vkdevice/env.sh`; BUILD names the build folder.
 set -uo pipefail
-NAME=families  # PARTS: compare generate kquant families experts grouped idot attention
+NAME=families  # PARTS: compare generate kquant families experts grouped idot attention lanes
 source "$(dirname "$0")/common.sh"
 S="$BUILD/tools/sinkstream-synth"
 
@@ -82,3 +82,18 @@ if want attention; then
 echo "== bench attention, f16 and q8_0 KV (issue 28)"
 timeout 90 $B bench attention --cache 4096,16384,65536 --kv-type f16,q8_0 | tee "$OUT/attention-kv.txt"
 fi
+if want lanes; then
+# Lanes per key (SINKSTREAM_DECODE_LANES; 16 is the default for f16 rows of 128)
+# against keys in flight per lane group (SINKSTREAM_DECODE_UNROLL; 8 the default):
+# fewer lanes per key mean fewer shuffle steps and softmax updates per byte read.
+echo "== bench attention: lanes per key x keys in flight, f16 KV (same call)"
+for lanes in 16 8 4; do
+  for unroll in 8 4 2; do
+    echo "lanes $lanes unroll $unroll: $(SINKSTREAM_DECODE_LANES=$lanes SINKSTREAM_DECODE_UNROLL=$unroll timeout 60 \
+      $B bench attention --cache 4096,16384,65536 --kv-type f16 --iters 10 --json | python3 -c \
+      "import json,sys; print(' '.join(f\"{r['cache']}: {r['attention_us']:.1f} us {r['ratio_to_copy']:.3f}\" for r in json.load(sys.stdin)['results']))")" |
+      tee -a "$OUT/lanes.txt"
+  done
+done
+fi
+
