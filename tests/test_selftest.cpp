@@ -15,7 +15,7 @@ TEST_SUITE("selftest") {
     CHECK(run("--help").out.find("selftest") != std::string::npos);
     const Run r = run("selftest --help");
     CHECK(r.code == 0);
-    for (const char* option : {"--device", "--json", "--quick", "--model", "--kernel"})
+    for (const char* option : {"--device", "--json", "--quick", "--model", "--kernel", "--jobs"})
       CHECK_MESSAGE(r.out.find(option) != std::string::npos, option);
   }
 
@@ -40,6 +40,34 @@ TEST_SUITE("selftest") {
     }
     CHECK(j["kernels"][1]["variant"] == "q4_k");
     CHECK(j["end_to_end"]["ran"] == false);
+  }
+
+  TEST_CASE("selftest --jobs: checks on several threads give the reports of one at a time, in order") {
+    // Validation off: with it on, checks run one at a time whatever --jobs says.
+    const std::string kernels = "--kernel rmsnorm,matvec,moe_group,kv_append,attn_decode_f16,argmax --model ''";
+    const auto selftest = [&](const std::string& jobs) {
+      return run_sh("SINKSTREAM_VALIDATION=0 \"$B\" selftest --json --quick --jobs " + jobs + " " + kernels + " 2>/dev/null");
+    };
+    const Run many = selftest("3"), one = selftest("1");
+    REQUIRE((many.code == 0 && one.code == 0));
+    const auto a = nlohmann::json::parse(many.out), b = nlohmann::json::parse(one.out);
+    CHECK(a["jobs"] == 3);
+    CHECK(b["jobs"] == 1);
+    CHECK(a["kernels_ms"].get<double>() > 0);
+    REQUIRE(a["kernels"].size() == b["kernels"].size());
+    CHECK(a["kernels"].size() == 1 + 16 + 1 + 3 + 1 + 1);
+    for (size_t i = 0; i < a["kernels"].size(); ++i) {
+      const auto &x = a["kernels"][i], &y = b["kernels"][i];
+      INFO(x.dump() << " / " << y.dump());
+      CHECK(x["kernel"] == y["kernel"]);
+      CHECK(x["variant"] == y["variant"]);
+      CHECK(x["cases"] == y["cases"]);
+      CHECK(x["max_error"] == y["max_error"]);  // the same data and kernels: the same errors
+      CHECK(x["pass"] == true);
+    }
+    const Run validated =
+        run_sh("SINKSTREAM_VALIDATION=1 \"$B\" selftest --json --quick --jobs 3 --kernel swiglu --model '' 2>/dev/null");
+    CHECK(nlohmann::json::parse(validated.out)["jobs"] == 1);
   }
 
   TEST_CASE("selftest prints a table and a summary; an unknown kernel is an error") {

@@ -14,7 +14,7 @@ namespace sinkstream::app {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: sinkstream selftest [--device SEL] [--json] [--quick] [--model PATH] [--kernel K,...]\n"
+    "usage: sinkstream selftest [--device SEL] [--json] [--quick] [--model PATH] [--kernel K,...] [--jobs N]\n"
     "Checks every GPU kernel variant this device runs against a CPU reference\n"
     "(edge-case shapes, a stated tolerance each), then greedy decoding of the\n"
     "default model against its committed token ids (f32 KV cache).\n"
@@ -24,6 +24,8 @@ constexpr const char* kHelp =
     "  --model PATH   the end-to-end model (default models/sinkstream-books-14m.gguf,\n"
     "                 from the repository root; skipped when absent; \"\" skips it)\n"
     "  --kernel K,... only these kernels (matmul) or variants (matmul_q4_k)\n"
+    "  --jobs N       checks run at once (default: the CPU's cores, at most 8; 1 when\n"
+    "                 SINKSTREAM_VALIDATION=1): a first run mostly compiles pipelines\n"
     "Exit status 1 when any check fails. Variants the device does not run (e.g.\n"
     "cooperative-matrix kernels without VK_NV_cooperative_matrix) are listed as n/a.\n";
 
@@ -83,15 +85,14 @@ nlohmann::ordered_json to_json(const SelftestReport& r) {
                                 {"pass", e.pass},
                                 {"ms", e.ms},
                                 {"note", e.note}};
-  return {{"device", device}, {"kernels", kernels}, {"end_to_end", e2e}, {"pass", r.pass()}};
+  return {{"device", device},       {"kernels", kernels},    {"jobs", r.jobs},
+          {"kernels_ms", r.kernels_ms}, {"end_to_end", e2e}, {"pass", r.pass()}};
 }
 
 void print_summary(const SelftestReport& r) {
   uint32_t run = 0, failed = 0, na = 0;
-  double ms = 0;
   std::map<std::string, std::pair<uint32_t, std::string>> skipped;  // kernel -> (variants, why)
   for (const KernelReport& k : r.kernels) {
-    ms += k.ms;
     if (!k.applicable) {
       ++na;
       auto& s = skipped[k.kernel];
@@ -115,8 +116,8 @@ void print_summary(const SelftestReport& r) {
                 e.ms, e.note.empty() ? "" : ": ", e.note.c_str());
   else
     std::printf("end to end: %s\n", e.note.c_str());
-  std::printf("%s: %u kernel variants checked, %u failed, %u not applicable on %s; %.1f s%s\n",
-              r.pass() ? "PASS" : "FAIL", run, failed, na, r.device.name.c_str(), ms / 1000,
+  std::printf("%s: %u kernel variants checked, %u failed, %u not applicable on %s; %.1f s (%u at once)%s\n",
+              r.pass() ? "PASS" : "FAIL", run, failed, na, r.device.name.c_str(), r.kernels_ms / 1000, r.jobs,
               e.ran ? (e.pass ? ", end to end ok" : ", end to end FAILED") : "");
   for (const KernelReport& k : r.kernels)
     if (!k.pass) std::printf("failed: %s %s\n", k.kernel.c_str(), variant_label(k).c_str());
@@ -125,7 +126,7 @@ void print_summary(const SelftestReport& r) {
 }  // namespace
 
 int cmd_selftest(const std::vector<std::string>& argv) {
-  const cli::Args args(argv, {"json", "quick", "help"}, {"device", "model", "kernel"});
+  const cli::Args args(argv, {"json", "quick", "help"}, {"device", "model", "kernel", "jobs"});
   if (args.has("help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -133,6 +134,7 @@ int cmd_selftest(const std::vector<std::string>& argv) {
   SelftestOptions o;
   o.device = args.str("device", "");
   o.quick = args.has("quick");
+  o.jobs = static_cast<uint32_t>(args.u64("jobs", 0, 1, 64));
   o.model_path = args.str("model", default_selftest_model());
   for (const std::string& list : args.all("kernel"))
     for (size_t at = 0; at <= list.size();) {

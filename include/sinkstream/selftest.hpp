@@ -22,6 +22,10 @@ struct SelftestOptions {
   // Only these kernels (a family such as "matmul", or one variant such as
   // "matmul_q4_k"); empty: all.
   std::vector<std::string> only;
+  // Checks run at once, on as many threads (0: the CPU's cores, at most 8). With
+  // validation on, one at a time, so that a message names the check it came from.
+  // Each check's `ms` is its own wall time, longer when others run beside it.
+  uint32_t jobs = 0;
 };
 
 struct KernelReport {
@@ -60,6 +64,8 @@ struct SelftestDevice {
 struct SINKSTREAM_API SelftestReport {
   SelftestDevice device;
   std::vector<KernelReport> kernels;
+  uint32_t jobs = 1;        // kernel checks that ran at once
+  double kernels_ms = 0;    // wall time of all the kernel checks
   EndToEndReport end_to_end;
   bool pass() const;  // every applicable kernel and the end-to-end check (when it ran)
 };

@@ -3,8 +3,11 @@
 #include "sinkstream/selftest.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "check/golden.hpp"
 #include "check/kernel_check.hpp"
@@ -121,6 +124,53 @@ bool selected(const SelftestOptions& o, std::string_view kernel, std::string_vie
          });
 }
 
+using Plan = std::vector<std::pair<const check::KernelCheck*, std::string_view>>;  // (kernel, variant)
+
+KernelReport run_one(vk::Context& ctx, const Plan::value_type& p, const check::CheckOptions& co) {
+  return to_report(check::run_variant(ctx, *p.first, p.second, co), *p.first);
+}
+
+// One check after another, each charged with the validation messages it caused.
+void run_serial(vk::Context& ctx, const Plan& plan, const check::CheckOptions& co, SelftestReport& report,
+                const std::function<void(const KernelReport&)>& on_kernel) {
+  for (const auto& p : plan) {
+    ctx.take_validation_messages();
+    KernelReport r = run_one(ctx, p, co);
+    const auto messages = ctx.take_validation_messages();
+    if (!messages.empty()) {
+      r.pass = false;
+      r.note += (r.note.empty() ? "" : "; ") + std::string("validation: ") + messages.front();
+    }
+    if (on_kernel) on_kernel(r);
+    report.kernels.push_back(std::move(r));
+  }
+}
+
+// `jobs` checks at once, reported in the registry's order as each is done. A
+// first run spends most of its time compiling pipelines, which a driver does on
+// the thread that asks, so checks on several threads finish sooner.
+void run_parallel(vk::Context& ctx, const Plan& plan, const check::CheckOptions& co, uint32_t jobs,
+                  SelftestReport& report, const std::function<void(const KernelReport&)>& on_kernel) {
+  std::vector<KernelReport> results(plan.size());
+  std::vector<std::promise<void>> done(plan.size());
+  std::vector<std::future<void>> ready;
+  for (auto& d : done) ready.push_back(d.get_future());
+  std::atomic<size_t> next{0};
+  std::vector<std::jthread> workers;  // joined on the way out; a stop leaves the rest undone
+  for (uint32_t j = 0; j < jobs; ++j)
+    workers.emplace_back([&](std::stop_token stop) {
+      for (size_t i; !stop.stop_requested() && (i = next++) < plan.size();) {
+        results[i] = run_one(ctx, plan[i], co);
+        done[i].set_value();
+      }
+    });
+  for (size_t i = 0; i < plan.size(); ++i) {
+    ready[i].wait();
+    if (on_kernel) on_kernel(results[i]);
+    report.kernels.push_back(std::move(results[i]));
+  }
+}
+
 }  // namespace
 
 bool SelftestReport::pass() const {
@@ -152,19 +202,21 @@ SelftestReport run_selftest(const SelftestOptions& o,
   report.device = describe(ctx.info());
   check::CheckOptions co;
   co.quick = o.quick;
+  Plan plan;
   for (const check::KernelCheck& k : check::kernel_checks())
-    for (std::string_view variant : k.variants) {
-      if (!selected(o, k.kernel, variant)) continue;
-      ctx.take_validation_messages();
-      KernelReport r = to_report(check::run_variant(ctx, k, variant, co), k);
-      const auto messages = ctx.take_validation_messages();
-      if (!messages.empty()) {
-        r.pass = false;
-        r.note += (r.note.empty() ? "" : "; ") + std::string("validation: ") + messages.front();
-      }
-      if (on_kernel) on_kernel(r);
-      report.kernels.push_back(std::move(r));
-    }
+    for (std::string_view variant : k.variants)
+      if (selected(o, k.kernel, variant)) plan.emplace_back(&k, variant);
+  // Validation messages name no check: with validation on, one at a time.
+  const uint32_t jobs = ctx.validation_enabled() ? 1
+                        : o.jobs              ? o.jobs
+                                              : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (jobs == 1)
+    run_serial(ctx, plan, co, report, on_kernel);
+  else
+    run_parallel(ctx, plan, co, jobs, report, on_kernel);
+  report.jobs = jobs;
+  report.kernels_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   report.end_to_end = end_to_end(gpu, o.model_path);
   return report;
 }

@@ -244,12 +244,17 @@ class Context {
   CommandPool transfer_pool_;  // for upload()/download()
   Fence transfer_fence_;
 
-  std::mutex kernels_mutex_;
   // Threads may share a Context (a Scheduler's callers create streams while it
   // steps): the queue and the transfer pool are externally synchronised objects.
   std::mutex queue_mutex_, transfer_mutex_;
-  std::map<std::string, std::unique_ptr<Kernel>>
-      kernels_;  // key: variant, local size, spec constants
+  // A kernel is compiled once, by the first thread that asks for it, outside
+  // kernels_mutex_: threads that need different kernels compile them at once.
+  struct KernelSlot {
+    std::once_flag compiled;
+    std::unique_ptr<Kernel> kernel;
+  };
+  std::mutex kernels_mutex_;  // guards the map, not the compiling
+  std::map<std::string, std::unique_ptr<KernelSlot>> kernels_;  // key: variant, local size, spec constants
 
   std::atomic<uint64_t> allocated_{0};
   mutable std::mutex messages_mutex_;

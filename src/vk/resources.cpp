@@ -210,15 +210,22 @@ const Kernel& Context::kernel(const KernelDesc& desc) {
     key += '=';
     key += std::to_string(s.value);
   }
-  std::lock_guard<std::mutex> lock(kernels_mutex_);
-  auto& slot = kernels_[key];
-  if (!slot) {
-    slot = create_kernel(desc);
-    if (capture_stats_) print_pipeline_stats(slot->pipeline.get(), key);
+  KernelSlot* slot = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(kernels_mutex_);
+    auto& s = kernels_[key];
+    if (!s) s = std::make_unique<KernelSlot>();
+    slot = s.get();  // map nodes stay put
   }
-  if (slot->bindings != desc.bindings || slot->push_bytes != desc.push_bytes)
+  // A compile that throws leaves the flag unset: the next caller tries again.
+  std::call_once(slot->compiled, [&] {
+    slot->kernel = create_kernel(desc);
+    if (capture_stats_) print_pipeline_stats(slot->kernel->pipeline.get(), key);
+  });
+  const Kernel& k = *slot->kernel;
+  if (k.bindings != desc.bindings || k.push_bytes != desc.push_bytes)
     throw Error("internal error: kernel " + key + " requested with two different interfaces");
-  return *slot;
+  return k;
 }
 
 std::unique_ptr<Kernel> Context::create_kernel(const KernelDesc& desc) {
