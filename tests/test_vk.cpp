@@ -6,6 +6,8 @@
 #include <fstream>
 #include <numeric>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gpu_fixture.hpp"
 #include "sinkstream/error.hpp"
@@ -119,6 +121,24 @@ TEST_SUITE("vk") {
     }
     CHECK(ctx.allocated_bytes() == 0);
     CHECK_NOTHROW(ctx.create_buffer(900 << 10, vk::MemoryUse::device, "after release"));
+  }
+
+  TEST_CASE("threads asking for kernels at once: each kernel compiled once and shared") {
+    auto& ctx = gpu().context();
+    constexpr int kThreads = 8;
+    std::array<const vk::Kernel*, kThreads> got{};
+    {
+      std::vector<std::jthread> threads;
+      for (int t = 0; t < kThreads; ++t)  // pairs of threads ask for the same workgroup size
+        threads.emplace_back([&, t] { got[t] = &ctx.kernel({"copy", 2, 16, {32u << (t / 2), 1, 1}, {}}); });
+    }
+    for (int t = 0; t < kThreads; ++t) {
+      CHECK(got[t] == got[t / 2 * 2]);
+      CHECK(got[t]->local_size[0] == 32u << (t / 2));
+      CHECK(got[t] == &ctx.kernel({"copy", 2, 16, {32u << (t / 2), 1, 1}, {}}));
+    }
+    CHECK(got[0] != got[2]);
+    CHECK_THROWS_WITH(ctx.kernel({"copy", 3, 16, {32, 1, 1}, {}}), doctest::Contains("two different interfaces"));
   }
 
   TEST_CASE("copy kernel and dispatch argument checks") {
