@@ -13,7 +13,11 @@
 namespace sinkstream::model {
 namespace {
 
-constexpr uint32_t kGroup = 128;      // threads per matvec workgroup, at least
+constexpr uint32_t kGroup = 128;      // threads per matvec workgroup where K has 128 units or more
+// and at least (a subgroup at least): rows of fewer units leave the rest of a
+// 128-thread group idle (the small test models; on lavapipe that idle work cost
+// most of a decode step).
+constexpr uint32_t kMinGroup = 32;
 constexpr uint32_t kMaxGroup = 1024;  // and at most
 // Weight rows per workgroup (ROWS in matvec.comp). On the H100, giving large-K
 // products more rows per workgroup (fewer re-reads of x, fewer workgroups) was
@@ -48,7 +52,7 @@ bool k_fits(const GpuTensor& w) {
 uint32_t group_for(uint32_t units, const vk::DeviceInfo& info) {
   const uint32_t cap =
       std::min({kMaxGroup, info.max_workgroup_invocations, kMaxSubgroups * info.subgroup_size});
-  uint32_t g = kGroup;
+  uint32_t g = std::max(kMinGroup, info.subgroup_size);
   while (g * 2 <= cap && g < units) g *= 2;
   return g;
 }
