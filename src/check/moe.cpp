@@ -156,7 +156,7 @@ void check_moe_matmul(vk::Context& ctx, std::string_view variant, const CheckOpt
       const auto out = zero_buffer(ctx, uint64_t{pairs} * s.rows * 4, "out");
       const vk::GpuBuffer* b[] = {&xb, &g.buffer, &bb, &out, &sb, &grp};
       dispatch_once(ctx,
-                    {shader_name("moe_matmul", variant), 6, sizeof(model::MoeMatmulPC), {model::kMatmulGroup, 1, 1},
+                    {shader_name("moe_matmul", variant), 6, sizeof(model::MoeMatmulPC), {model::matmul_group(k), 1, 1},
                      {{3, model::kMatmulRows}, {4, tile_pairs}}},
                     b, model::MoeMatmulPC{s.rows, k, g.row_bytes, s.slots, s.per_pair, s.bias, 2 * tiles, 0},
                     {vk::ceil_div(s.rows, model::kMatmulRows), tiles, 1});

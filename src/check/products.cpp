@@ -54,7 +54,7 @@ void check_matmul(vk::Context& ctx, std::string_view variant, const CheckOptions
                     {shader_name("matmul", variant),
                      4,
                      sizeof(model::MatmulPC),
-                     {model::kMatmulGroup, 1, 1},
+                     {model::matmul_group(s.k), 1, 1},
                      {{3, model::kMatmulRows}, {4, mt}}},
                     b, pc, {vk::ceil_div(s.n, model::kMatmulRows), 1, vk::ceil_div(s.m, mt)});
       ++r.cases;

@@ -100,11 +100,11 @@ void Forward::make_kernels() {
   kernels_.moe_combine = &ctx_.kernel({"moe_combine", 3, sizeof(MoeCombinePC), {kElementwiseGroup, 1, 1}, {}});
 }
 
-const vk::Kernel& Forward::matmul_kernel(GgmlType t, uint32_t tokens) {
-  return ctx_.kernel({std::string("matmul_") + weight_variant(t),
+const vk::Kernel& Forward::matmul_kernel(const GpuTensor& w, uint32_t tokens) {
+  return ctx_.kernel({std::string("matmul_") + weight_variant(w.type),
                       4,
                       sizeof(MatmulPC),
-                      {kMatmulGroup, 1, 1},
+                      {matmul_group(w.cols), 1, 1},
                       {{3, kMatmulRows}, {4, tokens}}});
 }
 
@@ -122,8 +122,8 @@ void Forward::bind_sets() {
   const auto mm = [&](const vk::GpuBuffer& in, const GpuTensor& w,
                       const std::optional<GpuTensor>& bias, const vk::GpuBuffer& out) {
     const vk::GpuBuffer* b[] = {&in, &w.buffer, bias ? &bias->buffer : &dummy, &out};
-    MatmulSets s{ctx_.bind(pool, matmul_kernel(w.type, 1), b),
-                 ctx_.bind(pool, matmul_kernel(w.type, kMatmulTokens), b),
+    MatmulSets s{ctx_.bind(pool, matmul_kernel(w, 1), b),
+                 ctx_.bind(pool, matmul_kernel(w, kMatmulTokens), b),
                  {},
                  {},
                  {},

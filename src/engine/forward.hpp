@@ -113,7 +113,7 @@ class Forward {
     // Split along K: matmul_coop writing into part_, and matmul_reduce from it.
     vk::BindingSet coop_split, reduce;
   };
-  const vk::Kernel& matmul_kernel(GgmlType t, uint32_t tokens);
+  const vk::Kernel& matmul_kernel(const GpuTensor& w, uint32_t tokens);
   const vk::Kernel& matmul_coop_kernel(const CoopTile& tile);
   // Records a product. Independent ones may follow before end_products(), which
   // places the barrier (and adds up the products that were split along K).

@@ -15,7 +15,7 @@ namespace sinkstream::model {
 using vk::ceil_div;
 
 constexpr uint32_t kElementwiseGroup = 64;  // elementwise kernels
-constexpr uint32_t kMatmulGroup = 128;      // threads per matmul workgroup
+constexpr uint32_t kMatmulGroup = 128;      // threads per matmul workgroup, at most
 constexpr uint32_t kMatmulRows = 2;         // RN in matmul.comp
 constexpr uint32_t kMatmulTokens = 8;       // MT in matmul.comp for chunks; decode uses MT = 1
 constexpr uint32_t kSplitReduceGroup = 256;
@@ -25,6 +25,16 @@ constexpr uint32_t kMoeTilePairs = 8;       // MT in moe_matmul.comp for chunks:
 // full tiles, plus one part-filled tile for each expert that has pairs.
 inline uint32_t moe_max_tiles(uint32_t pairs, uint32_t experts) {
   return ceil_div(pairs, kMoeTilePairs) + std::min(pairs, experts);
+}
+
+// Threads of a portable product's workgroup (matmul.comp, moe_matmul.comp): one
+// vec4 of K each, from 32 up to kMatmulGroup. Each output's partial sums are added
+// up by one thread, so a 128-thread group over a short row (the small models' K of
+// 64) spent more time adding idle threads' zeros than multiplying.
+inline uint32_t matmul_group(uint32_t k_cols) {
+  uint32_t g = 32;
+  while (g < kMatmulGroup && g * 4 < k_cols) g *= 2;
+  return g;
 }
 
 // The push constants of a product's shapes and flags (m_rows and n_rows are set when recorded).

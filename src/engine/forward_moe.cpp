@@ -16,11 +16,11 @@ namespace sinkstream::model {
 namespace {
 
 // pairs: 1 (each pair alone) or kMoeTilePairs (tiles of one expert's pairs).
-const vk::Kernel& moe_matmul_kernel(vk::Context& ctx, GgmlType t, uint32_t pairs) {
-  return ctx.kernel({std::string("moe_matmul_") + weight_variant(t),
+const vk::Kernel& moe_matmul_kernel(vk::Context& ctx, const GpuTensor& w, uint32_t pairs) {
+  return ctx.kernel({std::string("moe_matmul_") + weight_variant(w.type),
                      6,
                      sizeof(MoeMatmulPC),
-                     {kMatmulGroup, 1, 1},
+                     {matmul_group(w.cols), 1, 1},
                      {{3, kMatmulRows}, {4, pairs}}});
 }
 
@@ -41,7 +41,7 @@ void Forward::bind_moe(Layer& l, VkDescriptorPool pool) {
   const auto product = [&](const vk::GpuBuffer& in, const GpuTensor& m, const std::optional<GpuTensor>& bias,
                            const vk::GpuBuffer& out, uint32_t tile_pairs) {
     const vk::GpuBuffer* b[] = {&in, &m.buffer, bias ? &bias->buffer : &dummy, &out, &sel_, &moe_tiles_};
-    return ctx_.bind(pool, moe_matmul_kernel(ctx_, m.type, tile_pairs), b);
+    return ctx_.bind(pool, moe_matmul_kernel(ctx_, m, tile_pairs), b);
   };
   const vk::GpuBuffer* r[] = {&router_, &sel_, &sel_w_};
   l.route = ctx_.bind(pool, *kernels_.moe_route, r);
