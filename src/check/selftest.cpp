@@ -160,12 +160,16 @@ void run_parallel(vk::Context& ctx, const Plan& plan, const check::CheckOptions&
   for (uint32_t j = 0; j < jobs; ++j)
     workers.emplace_back([&](std::stop_token stop) {
       for (size_t i; !stop.stop_requested() && (i = next++) < plan.size();) {
-        results[i] = run_one(ctx, plan[i], co);
-        done[i].set_value();
+        try {  // a check's own errors are in its report; this is the rest (out of memory)
+          results[i] = run_one(ctx, plan[i], co);
+          done[i].set_value();
+        } catch (...) {
+          done[i].set_exception(std::current_exception());
+        }
       }
     });
   for (size_t i = 0; i < plan.size(); ++i) {
-    ready[i].wait();
+    ready[i].get();
     if (on_kernel) on_kernel(results[i]);
     report.kernels.push_back(std::move(results[i]));
   }
