@@ -13,12 +13,13 @@
 namespace sinkstream::model {
 namespace {
 
-constexpr uint32_t kGroup = 128;      // threads per matvec workgroup where K has 128 units or more
-// and at least (a subgroup at least): rows of fewer units leave the rest of a
-// 128-thread group idle (the small test models; on lavapipe that idle work cost
-// most of a decode step).
+// Threads per matvec workgroup: from kMinGroup (a subgroup at least), doubled up
+// to the row's units, at most kMaxGroup. Starting at 128 left most of a group idle
+// on rows of few units (the small test models; on lavapipe that idle work cost
+// most of a decode step). kGroup: the group the device must be able to run.
+constexpr uint32_t kGroup = 128;
 constexpr uint32_t kMinGroup = 32;
-constexpr uint32_t kMaxGroup = 1024;  // and at most
+constexpr uint32_t kMaxGroup = 1024;
 // Weight rows per workgroup (ROWS in matvec.comp). On the H100, giving large-K
 // products more rows per workgroup (fewer re-reads of x, fewer workgroups) was
 // slower at every size tried: 2 keeps the most workgroups in flight.
